@@ -1,0 +1,207 @@
+//! The one shared state of an emulator: store, clock, keys, settings. Handed to handlers as
+//! `Arc<App>`; several can live in one process.
+
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::domain::passwords::PasswordHasher;
+use crate::domain::settings::Settings;
+use crate::domain::{DomainError, Env};
+use crate::keys::{self, SigningKey};
+use crate::secret::Secret;
+use crate::store::{Store, StoreError};
+
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<Clock>,
+    pub instance_id: String,
+    pub signing_key: SigningKey,
+    pub secret_key: Secret,
+    pub webhook_secret: Secret,
+    pub publishable_key: String,
+    /// The Frontend API URL, e.g. `http://127.0.0.1:4100`: the `iss` of session tokens.
+    pub fapi_url: String,
+    pub hasher: PasswordHasher,
+    /// Whether the emulator listens on loopback only (the control API needs no key then).
+    pub loopback: bool,
+    settings: RwLock<Arc<Settings>>,
+    /// Woken after every committed write, so `/messages/latest?wait_ms=` can wait for a message.
+    pub committed: Notify,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("instance_id", &self.instance_id)
+            .field("fapi_url", &self.fapi_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Key material and options fixed from outside (flags, environment, tests).
+#[derive(Debug, Default, Clone)]
+pub struct InstanceOptions {
+    pub secret_key: Option<Secret>,
+    pub publishable_key: Option<String>,
+    /// Base64 PKCS#8 of an RSA key to sign with instead of a generated one.
+    pub signing_key: Option<Secret>,
+    pub production_passwords: bool,
+}
+
+const K_INSTANCE_ID: &str = "instance_id";
+const K_SECRET_KEY: &str = "secret_key";
+const K_SIGNING_KEY: &str = "signing_key";
+const K_WEBHOOK_SECRET: &str = "webhook_secret";
+const K_SETTINGS: &str = "settings";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error("stored settings are invalid: {0}")]
+    Settings(String),
+    #[error("--secret-key must start with sk_test_ or sk_live_")]
+    BadSecretKey,
+}
+
+impl App {
+    /// Loads the instance from the store, creating its keys on first start.
+    pub fn open(
+        store: Store,
+        clock: Arc<Clock>,
+        fapi_host: &str,
+        loopback: bool,
+        opts: InstanceOptions,
+    ) -> Result<Self, OpenError> {
+        let (instance_id, secret_key, signing_key, webhook_secret, settings) =
+            store.write(|tx| -> Result<_, OpenError> {
+                let instance_id = match tx.instance_value(K_INSTANCE_ID)? {
+                    Some(id) => id,
+                    None => {
+                        let id = crate::domain::ids::new_id("ins");
+                        tx.set_instance_value(K_INSTANCE_ID, &id)?;
+                        id
+                    }
+                };
+                let secret_key = match (&opts.secret_key, tx.instance_value(K_SECRET_KEY)?) {
+                    (Some(given), _) => {
+                        let v = given.expose();
+                        if !(v.starts_with("sk_test_") || v.starts_with("sk_live_")) || v.len() < 12
+                        {
+                            return Err(OpenError::BadSecretKey);
+                        }
+                        tx.set_instance_value(K_SECRET_KEY, v)?;
+                        given.clone()
+                    }
+                    (None, Some(stored)) => Secret::new(stored),
+                    (None, None) => {
+                        let k = keys::new_secret_key();
+                        tx.set_instance_value(K_SECRET_KEY, k.expose())?;
+                        k
+                    }
+                };
+                let signing_key = match (&opts.signing_key, tx.instance_value(K_SIGNING_KEY)?) {
+                    (Some(given), _) => {
+                        let k = SigningKey::from_stored(instance_id.clone(), given.expose())?;
+                        tx.set_instance_value(K_SIGNING_KEY, given.expose())?;
+                        k
+                    }
+                    (None, Some(stored)) => SigningKey::from_stored(instance_id.clone(), &stored)?,
+                    (None, None) => {
+                        let k = SigningKey::generate(instance_id.clone())?;
+                        tx.set_instance_value(K_SIGNING_KEY, k.to_stored().expose())?;
+                        k
+                    }
+                };
+                let webhook_secret = match tx.instance_value(K_WEBHOOK_SECRET)? {
+                    Some(s) => Secret::new(s),
+                    None => {
+                        let s = keys::new_webhook_secret();
+                        tx.set_instance_value(K_WEBHOOK_SECRET, s.expose())?;
+                        s
+                    }
+                };
+                let settings = match tx.instance_value(K_SETTINGS)? {
+                    Some(json) => serde_json::from_str::<Settings>(&json)
+                        .map_err(|e| OpenError::Settings(e.to_string()))?,
+                    None => Settings::default(),
+                };
+                Ok((
+                    instance_id,
+                    secret_key,
+                    signing_key,
+                    webhook_secret,
+                    settings,
+                ))
+            })?;
+        let publishable_key = opts
+            .publishable_key
+            .clone()
+            .unwrap_or_else(|| latchkey_protocol::keys::publishable_key_for_host(fapi_host));
+        Ok(Self {
+            store,
+            clock,
+            instance_id,
+            signing_key,
+            secret_key,
+            webhook_secret,
+            publishable_key,
+            fapi_url: format!("http://{fapi_host}"),
+            hasher: if opts.production_passwords {
+                PasswordHasher::production()
+            } else {
+                PasswordHasher::fast()
+            },
+            loopback,
+            settings: RwLock::new(Arc::new(settings)),
+            committed: Notify::new(),
+        })
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .map(|s| Arc::clone(&s))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Validates, stores and applies new settings.
+    pub fn set_settings(&self, next: Settings) -> Result<(), DomainError> {
+        let json =
+            serde_json::to_string(&next).map_err(|e| DomainError::Internal(e.to_string()))?;
+        self.store
+            .write(|tx| tx.set_instance_value(K_SETTINGS, &json))?;
+        match self.settings.write() {
+            Ok(mut s) => *s = Arc::new(next),
+            Err(p) => *p.into_inner() = Arc::new(next),
+        }
+        Ok(())
+    }
+
+    pub fn env<'a>(&'a self, settings: &'a Settings, now: i64, origin: Option<&'a str>) -> Env<'a> {
+        Env {
+            now,
+            settings,
+            signing_key: &self.signing_key,
+            issuer: &self.fapi_url,
+            hasher: &self.hasher,
+            origin,
+        }
+    }
+
+    /// A write transaction whose commit wakes waiters for new messages.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&crate::store::Tx<'_>) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        let out = self.store.write(f);
+        if out.is_ok() {
+            self.committed.notify_waiters();
+        }
+        out
+    }
+}

@@ -1,0 +1,209 @@
+//! `GET /v1/environment`: the instance's settings as Clerk SDKs read them.
+
+use serde_json::{json, Value};
+
+use super::settings::{Attribute, Settings};
+
+fn onoff(a: &Attribute) -> &'static str {
+    match (a.enabled, a.required) {
+        (false, _) => "off",
+        (true, true) => "required",
+        (true, false) => "on",
+    }
+}
+
+fn attribute(a: &Attribute, first_factors: &[&str], verifications: &[&str]) -> Value {
+    json!({
+        "enabled": a.enabled,
+        "required": a.enabled && a.required,
+        "used_for_first_factor": a.enabled && a.used_for_first_factor,
+        "first_factors": if a.enabled && a.used_for_first_factor { first_factors.to_vec() } else { vec![] },
+        "used_for_second_factor": false,
+        "second_factors": [],
+        "verifications": if a.enabled { verifications.to_vec() } else { vec![] },
+        "verify_at_sign_up": a.enabled && a.verify_at_sign_up,
+        "immutable": false,
+    })
+}
+
+fn off() -> Value {
+    attribute(&Attribute::off(), &[], &[])
+}
+
+pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
+    let password = Attribute {
+        enabled: true,
+        required: s.password_required,
+        used_for_first_factor: true,
+        verify_at_sign_up: false,
+    };
+    let mut first_factors = vec!["password"];
+    let mut strategies = Vec::new();
+    if s.email_address.enabled && s.email_address.used_for_first_factor {
+        first_factors.extend(["email_code", "reset_password_email_code"]);
+        strategies.push("email_address");
+    }
+    if s.phone_number.enabled && s.phone_number.used_for_first_factor {
+        first_factors.extend(["phone_code", "reset_password_phone_code"]);
+        strategies.push("phone_number");
+    }
+    if s.username.enabled && s.username.used_for_first_factor {
+        strategies.push("username");
+    }
+    let requirements: Vec<Vec<&str>> = strategies.iter().map(|x| vec![*x]).collect();
+    json!({
+        "auth_config": {
+            "object": "auth_config",
+            "id": format!("aac_{}", instance_id.trim_start_matches("ins_")),
+            "first_name": onoff(&s.first_name),
+            "last_name": onoff(&s.last_name),
+            "email_address": onoff(&s.email_address),
+            "phone_number": onoff(&s.phone_number),
+            "username": onoff(&s.username),
+            "password": if s.password_required { "required" } else { "on" },
+            "identification_requirements": requirements,
+            "identification_strategies": strategies,
+            "first_factors": first_factors,
+            "second_factors": [],
+            "email_address_verification_strategies": ["email_code"],
+            "single_session_mode": s.single_session_mode,
+            "enhanced_email_deliverability": false,
+            "test_mode": true,
+            "cookieless_dev": false,
+            "url_based_session_syncing": false,
+            "claimed_at": null,
+            "reverification": false,
+        },
+        "display_config": {
+            "object": "display_config",
+            "id": format!("display_config_{}", instance_id.trim_start_matches("ins_")),
+            "instance_environment_type": "development",
+            "application_name": s.application_name,
+            "theme": {},
+            "preferred_sign_in_strategy": "password",
+            "logo_image_url": null,
+            "favicon_image_url": null,
+            "home_url": fapi_url,
+            "sign_in_url": format!("{fapi_url}/sign-in"),
+            "sign_up_url": format!("{fapi_url}/sign-up"),
+            "user_profile_url": format!("{fapi_url}/user"),
+            "waitlist_url": format!("{fapi_url}/waitlist"),
+            "after_sign_in_url": fapi_url,
+            "after_sign_up_url": fapi_url,
+            "after_sign_out_one_url": fapi_url,
+            "after_sign_out_all_url": fapi_url,
+            "after_switch_session_url": fapi_url,
+            "after_join_waitlist_url": fapi_url,
+            "organization_profile_url": format!("{fapi_url}/organization"),
+            "create_organization_url": format!("{fapi_url}/create-organization"),
+            "after_leave_organization_url": fapi_url,
+            "after_create_organization_url": fapi_url,
+            "logo_link_url": fapi_url,
+            "support_email": null,
+            "branded": false,
+            "experimental_force_oauth_first": false,
+            "clerk_js_version": null,
+            "show_devmode_warning": false,
+            "google_one_tap_client_id": null,
+            "help_url": null,
+            "privacy_policy_url": null,
+            "terms_url": null,
+            "captcha_public_key": null,
+            "captcha_widget_type": null,
+            "captcha_public_key_invisible": null,
+            "captcha_provider": null,
+            "captcha_oauth_bypass": [],
+            "captcha_heartbeat": null,
+        },
+        "user_settings": {
+            "attributes": {
+                "email_address": attribute(&s.email_address, &["email_code"], &["email_code"]),
+                "phone_number": attribute(&s.phone_number, &["phone_code"], &["phone_code"]),
+                "username": attribute(&s.username, &[], &[]),
+                "web3_wallet": off(),
+                "first_name": attribute(&s.first_name, &[], &[]),
+                "last_name": attribute(&s.last_name, &[], &[]),
+                "password": attribute(&password, &[], &[]),
+                "authenticator_app": off(),
+                "ticket": off(),
+                "backup_code": off(),
+                "passkey": off(),
+            },
+            "social": {},
+            "saml": {"enabled": false, "self_serve_sso": false},
+            "enterprise_sso": {"enabled": false, "self_serve_sso": false},
+            "sign_in": {"second_factor": {"required": false}},
+            "sign_up": {
+                "captcha_enabled": false,
+                "captcha_widget_type": "smart",
+                "custom_action_required": false,
+                "progressive": true,
+                "mode": s.sign_up_mode,
+                "legal_consent_enabled": false,
+            },
+            "restrictions": {
+                "allowlist": {"enabled": false},
+                "blocklist": {"enabled": false},
+                "allowlist_blocklist_disabled_on_sign_in": {"enabled": false},
+                "block_email_subaddresses": {"enabled": false},
+                "block_disposable_email_domains": {"enabled": false},
+            },
+            "password_settings": {
+                "disable_hibp": true,
+                "disable_password_reverification": true,
+                "min_length": s.password_min_length,
+                "max_length": 72,
+                "require_special_char": false,
+                "require_numbers": false,
+                "require_uppercase": false,
+                "require_lowercase": false,
+                "show_zxcvbn": false,
+                "min_zxcvbn_strength": 0,
+                "enforce_hibp_on_sign_in": false,
+                "allowed_special_characters": "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+            },
+            "username_settings": {
+                "min_length": 4,
+                "max_length": 64,
+                "allow_extended_special_characters": false,
+                "allow_numeric_usernames": true,
+            },
+            "actions": {
+                "delete_self": s.delete_self_enabled,
+                "create_organization": false,
+                "create_organizations_limit": null,
+            },
+            "attack_protection": {
+                "user_lockout": {"enabled": false, "max_attempts": 100, "duration_in_minutes": 60},
+                "pii": {"enabled": false},
+                "email_link": {"require_same_client": false},
+                "enumeration_protection": {"enabled": false},
+            },
+            "passkey_settings": {
+                "allow_autofill": false,
+                "show_sign_in_button": false,
+                "satisfies_second_factor": false,
+            },
+        },
+        "organization_settings": {
+            "enabled": false,
+            "max_allowed_memberships": 5,
+            "actions": {"admin_delete": true},
+            "domains": {"enabled": false, "enrollment_modes": [], "default_role": "org:member"},
+            "slug": {"disabled": false},
+            "creator_role": "org:admin",
+        },
+        "fraud_settings": {"object": "fraud_settings", "native": {"device_attestation_mode": "disabled"}},
+        "commerce_settings": {
+            "billing": {
+                "stripe_publishable_key": null,
+                "free_trial_requires_payment_method": false,
+                "user": {"enabled": false, "has_paid_plans": false},
+                "organization": {"enabled": false, "has_paid_plans": false},
+            }
+        },
+        "api_keys_settings": {"enabled": false, "user_api_keys_enabled": false, "orgs_api_keys_enabled": false},
+        "client_debug_mode": false,
+        "maintenance_mode": false,
+    })
+}

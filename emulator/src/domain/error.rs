@@ -1,0 +1,54 @@
+use crate::keys::KeyError;
+use crate::store::StoreError;
+
+/// Everything a domain operation can refuse. The HTTP layer maps each variant to a status and a
+/// Clerk error code in one match.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("no account found for this identifier")]
+    IdentifierNotFound,
+    #[error("{param} is taken")]
+    IdentifierExists { param: &'static str },
+    #[error("password is incorrect")]
+    PasswordIncorrect,
+    #[error("password must be at least {min} characters")]
+    PasswordTooShort { min: usize },
+    #[error("incorrect code")]
+    CodeIncorrect,
+    #[error("too many failed attempts")]
+    VerificationFailed,
+    #[error("verification expired")]
+    VerificationExpired,
+    #[error("already verified")]
+    AlreadyVerified,
+    #[error("{0} is required")]
+    ParamMissing(&'static str),
+    #[error("{param} is invalid: {reason}")]
+    ParamFormat { param: &'static str, reason: String },
+    #[error("{param}: {reason}")]
+    ParamValue { param: &'static str, reason: String },
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("the user is locked")]
+    UserLocked,
+    #[error("the user is banned")]
+    UserBanned,
+    #[error("a session already exists on this client")]
+    SessionExists,
+    #[error("this identifier is already signed in")]
+    AlreadySignedIn,
+    #[error("sign-ups are restricted")]
+    SignUpRestricted,
+    #[error("not signed in")]
+    SignedOut,
+    #[error("the session is no longer active")]
+    SessionInactive,
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("internal: {0}")]
+    Internal(String),
+}

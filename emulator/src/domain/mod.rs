@@ -1,0 +1,41 @@
+//! What the emulator decides: sign-up and sign-in state machines, sessions, tokens, users,
+//! verification codes, passwords, messages. No HTTP here, and no SQL: storage is reached through
+//! the store's transaction methods.
+
+pub mod clients;
+pub mod environment;
+pub mod error;
+pub mod ids;
+pub mod messages;
+pub mod model;
+pub mod passwords;
+pub mod sessions;
+pub mod settings;
+pub mod sign_in;
+pub mod sign_up;
+pub mod tokens;
+pub mod users;
+pub mod views;
+
+pub use error::DomainError;
+
+use crate::keys::SigningKey;
+use passwords::PasswordHasher;
+use settings::Settings;
+
+/// What every domain operation may read besides the store: the time, the instance's settings
+/// and keys, and facts about the request.
+pub struct Env<'a> {
+    pub now: i64,
+    pub settings: &'a Settings,
+    pub signing_key: &'a SigningKey,
+    /// The Frontend API URL: the `iss` of session tokens.
+    pub issuer: &'a str,
+    pub hasher: &'a PasswordHasher,
+    /// The request's `Origin`, if any: the `azp` of session tokens.
+    pub origin: Option<&'a str>,
+}
+
+/// Result of an operation that must keep its state change even when it fails (a wrong code
+/// still counts as an attempt): the outer error rolls back, the inner one commits first.
+pub type Committed<T> = Result<Result<T, DomainError>, DomainError>;

@@ -1,0 +1,318 @@
+//! The emulator's records: what the store keeps and the domain decides over.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// A PHC string (argon2id, or `$2b$…` for imported bcrypt digests).
+    pub password_hash: Option<Secret>,
+    pub public_metadata: Map<String, Value>,
+    pub private_metadata: Map<String, Value>,
+    pub unsafe_metadata: Map<String, Value>,
+    pub banned: bool,
+    pub locked: bool,
+    pub primary_email_address_id: Option<String>,
+    pub primary_phone_number_id: Option<String>,
+    pub password_last_updated_at: Option<i64>,
+    pub last_sign_in_at: Option<i64>,
+    pub last_active_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRecord {
+    pub fn new(id: String, now: i64) -> Self {
+        Self {
+            id,
+            external_id: None,
+            username: None,
+            first_name: None,
+            last_name: None,
+            password_hash: None,
+            public_metadata: Map::new(),
+            private_metadata: Map::new(),
+            unsafe_metadata: Map::new(),
+            banned: false,
+            locked: false,
+            primary_email_address_id: None,
+            primary_phone_number_id: None,
+            password_last_updated_at: None,
+            last_sign_in_at: None,
+            last_active_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentKind {
+    EmailAddress,
+    PhoneNumber,
+}
+
+impl IdentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::EmailAddress => "email_address",
+            Self::PhoneNumber => "phone_number",
+        }
+    }
+}
+
+impl TryFrom<&str> for IdentKind {
+    type Error = String;
+    fn try_from(s: &str) -> Result<Self, String> {
+        match s {
+            "email_address" => Ok(Self::EmailAddress),
+            "phone_number" => Ok(Self::PhoneNumber),
+            other => Err(format!("unknown identification kind {other:?}")),
+        }
+    }
+}
+
+/// An email address or phone number of a user.
+#[derive(Debug, Clone)]
+pub struct Identification {
+    pub id: String,
+    pub user_id: String,
+    pub kind: IdentKind,
+    pub value: String,
+    /// How it was verified: `email_code`, `phone_code`, `admin`.
+    pub verification_strategy: String,
+    pub verified: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A user with their identifications, as every view needs it.
+#[derive(Debug, Clone)]
+pub struct UserWithIdents {
+    pub user: UserRecord,
+    pub idents: Vec<Identification>,
+}
+
+impl UserWithIdents {
+    pub fn emails(&self) -> impl Iterator<Item = &Identification> {
+        self.idents
+            .iter()
+            .filter(|i| i.kind == IdentKind::EmailAddress)
+    }
+
+    pub fn phones(&self) -> impl Iterator<Item = &Identification> {
+        self.idents
+            .iter()
+            .filter(|i| i.kind == IdentKind::PhoneNumber)
+    }
+
+    pub fn primary_email(&self) -> Option<&Identification> {
+        let id = self.user.primary_email_address_id.as_deref()?;
+        self.idents.iter().find(|i| i.id == id)
+    }
+
+    pub fn primary_phone(&self) -> Option<&Identification> {
+        let id = self.user.primary_phone_number_id.as_deref()?;
+        self.idents.iter().find(|i| i.id == id)
+    }
+
+    /// What identifies the user in public places: email, then phone, then username.
+    pub fn identifier(&self) -> String {
+        self.primary_email()
+            .or_else(|| self.primary_phone())
+            .map(|i| i.value.clone())
+            .or_else(|| self.user.username.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    pub id: String,
+    pub token_hash: String,
+    pub prev_token_hash: Option<String>,
+    pub sign_in_id: Option<String>,
+    pub sign_up_id: Option<String>,
+    pub last_active_session_id: Option<String>,
+    pub last_authentication_strategy: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStatus {
+    Active,
+    Ended,
+    Removed,
+    Revoked,
+    Expired,
+    Abandoned,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Ended => "ended",
+            Self::Removed => "removed",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Abandoned => "abandoned",
+        }
+    }
+}
+
+impl TryFrom<&str> for SessionStatus {
+    type Error = String;
+    fn try_from(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "active" => Self::Active,
+            "ended" => Self::Ended,
+            "removed" => Self::Removed,
+            "revoked" => Self::Revoked,
+            "expired" => Self::Expired,
+            "abandoned" => Self::Abandoned,
+            other => return Err(format!("unknown session status {other:?}")),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub status: SessionStatus,
+    pub first_factor_at: i64,
+    /// The newest minted session token and its `exp` (seconds), handed out as `last_active_token`.
+    pub last_token: Option<(Secret, i64)>,
+    pub last_active_at: i64,
+    pub expire_at: i64,
+    pub abandon_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SessionRecord {
+    /// The status as of `now`: an active session past `expire_at` has expired.
+    pub fn status_at(&self, now: i64) -> SessionStatus {
+        if self.status == SessionStatus::Active && now >= self.expire_at {
+            SessionStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// A one-time code sent for a verification, with its bookkeeping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingCode {
+    /// `email_code`, `phone_code`, `reset_password_email_code`, `reset_password_phone_code`.
+    pub strategy: String,
+    pub code: Secret,
+    pub attempts: i64,
+    pub expire_at: i64,
+    /// `unverified`, `verified`, `failed`, `expired`.
+    pub status: String,
+    /// The identification the code went to (sign-in), if any.
+    #[serde(default)]
+    pub identification_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignInState {
+    pub id: String,
+    pub client_id: String,
+    /// `needs_identifier`, `needs_first_factor`, `needs_new_password`, `complete`, `abandoned`.
+    pub status: String,
+    pub identifier: Option<String>,
+    pub user_id: Option<String>,
+    /// The verification of the first factor: a password attempt or a pending code.
+    pub first_factor: Option<FirstFactor>,
+    pub created_session_id: Option<String>,
+    pub abandon_at: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FirstFactor {
+    Password { verified: bool, attempts: i64 },
+    Code(PendingCode),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignUpState {
+    pub id: String,
+    pub client_id: String,
+    /// `missing_requirements`, `complete`, `abandoned`.
+    pub status: String,
+    pub email_address: Option<String>,
+    pub phone_number: Option<String>,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_hash: Option<Secret>,
+    #[serde(default)]
+    pub unsafe_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub email_verification: Option<PendingCode>,
+    pub phone_verification: Option<PendingCode>,
+    pub created_user_id: Option<String>,
+    pub created_session_id: Option<String>,
+    pub abandon_at: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Email,
+    Sms,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+}
+
+impl TryFrom<&str> for MessageKind {
+    type Error = String;
+    fn try_from(s: &str) -> Result<Self, String> {
+        match s {
+            "email" => Ok(Self::Email),
+            "sms" => Ok(Self::Sms),
+            other => Err(format!("unknown message kind {other:?}")),
+        }
+    }
+}
+
+/// An email or SMS the emulator sent (and captured).
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub kind: MessageKind,
+    pub to: String,
+    pub subject: Option<String>,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    /// The one-time code in the message, extracted for tests.
+    pub code: Option<String>,
+    pub link: Option<String>,
+    /// `verification_code`, `reset_password_code`, …
+    pub template: String,
+    pub created_at: i64,
+}

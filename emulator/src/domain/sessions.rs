@@ -1,0 +1,172 @@
+//! Sessions: creation at the end of a sign-in or sign-up, ending, removal, revocation.
+
+use super::clients::ClientCtx;
+use super::model::{SessionRecord, SessionStatus, UserRecord};
+use super::{ids, DomainError, Env};
+use crate::store::Tx;
+
+/// Abandoned (no longer listed anywhere) this long after it stopped being active.
+const ABANDON_AFTER_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Creates an active session for `user` on the client and makes it the client's active one.
+/// The client token rotates.
+pub fn create(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    user: &mut UserRecord,
+    strategy: &str,
+) -> Result<SessionRecord, DomainError> {
+    let now = env.now;
+    let active: Vec<SessionRecord> = active_of_client(tx, now, &client.record.id)?;
+    if env.settings.single_session_mode && !active.is_empty() {
+        return Err(DomainError::SessionExists);
+    }
+    if active.iter().any(|s| s.user_id == user.id) {
+        return Err(DomainError::AlreadySignedIn);
+    }
+    let session = SessionRecord {
+        id: ids::new_id("sess"),
+        client_id: client.record.id.clone(),
+        user_id: user.id.clone(),
+        status: SessionStatus::Active,
+        first_factor_at: now,
+        last_token: None,
+        last_active_at: now,
+        expire_at: now + env.settings.session_lifetime_secs * 1000,
+        abandon_at: now + ABANDON_AFTER_MS,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.save_session(&session)?;
+    user.last_sign_in_at = Some(now);
+    user.last_active_at = Some(now);
+    user.updated_at = now;
+    tx.save_user(user)?;
+    client.record.last_active_session_id = Some(session.id.clone());
+    client.record.last_authentication_strategy = Some(strategy.to_owned());
+    client.rotate(tx, now)?;
+    Ok(session)
+}
+
+/// The client's sessions that are active as of `now`.
+pub fn active_of_client(
+    tx: &Tx<'_>,
+    now: i64,
+    client_id: &str,
+) -> Result<Vec<SessionRecord>, DomainError> {
+    Ok(tx
+        .sessions_of_client(client_id)?
+        .into_iter()
+        .filter(|s| s.status_at(now) == SessionStatus::Active)
+        .collect())
+}
+
+/// A session of this client, or `NotFound`.
+pub fn of_client(
+    tx: &Tx<'_>,
+    client: &ClientCtx,
+    session_id: &str,
+) -> Result<SessionRecord, DomainError> {
+    match tx.session(session_id)? {
+        Some(s) if s.client_id == client.record.id => Ok(s),
+        _ => Err(DomainError::NotFound("session")),
+    }
+}
+
+/// Moves an active session to `status` (ended, removed, revoked). Ending an ended session again
+/// is allowed and changes nothing.
+pub fn finish(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    session: &mut SessionRecord,
+    status: SessionStatus,
+) -> Result<(), DomainError> {
+    if session.status_at(env.now) == SessionStatus::Active {
+        session.status = status;
+        session.updated_at = env.now;
+        session.abandon_at = env.now + ABANDON_AFTER_MS;
+        session.last_token = None;
+        tx.save_session(session)?;
+    }
+    Ok(())
+}
+
+/// Ends a session of this client, then points the client at another active session (if any) and
+/// rotates its token.
+pub fn finish_on_client(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    session: &mut SessionRecord,
+    status: SessionStatus,
+) -> Result<(), DomainError> {
+    finish(tx, env, session, status)?;
+    if client.record.last_active_session_id.as_deref() == Some(session.id.as_str()) {
+        client.record.last_active_session_id = active_of_client(tx, env.now, &client.record.id)?
+            .into_iter()
+            .max_by_key(|s| s.last_active_at)
+            .map(|s| s.id);
+    }
+    client.rotate(tx, env.now)
+}
+
+/// Ends every active session of a user (ban, lock, delete, password reset elsewhere).
+pub fn end_all_of_user(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user_id: &str,
+    status: SessionStatus,
+) -> Result<usize, DomainError> {
+    let mut n = 0;
+    for mut s in tx.sessions_of_user(user_id)? {
+        if s.status_at(env.now) == SessionStatus::Active {
+            finish(tx, env, &mut s, status)?;
+            repoint_client(tx, env, &s)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// After a session ended outside its client's requests, the client's active pointer moves on.
+pub fn repoint_client(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    session: &SessionRecord,
+) -> Result<(), DomainError> {
+    if let Some(mut client) = tx.client(&session.client_id)? {
+        if client.last_active_session_id.as_deref() == Some(session.id.as_str()) {
+            client.last_active_session_id = active_of_client(tx, env.now, &client.id)?
+                .into_iter()
+                .max_by_key(|s| s.last_active_at)
+                .map(|s| s.id);
+            client.updated_at = env.now;
+            tx.save_client(&client)?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks the session as used now and makes it the client's active session.
+pub fn touch(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    session: &mut SessionRecord,
+) -> Result<(), DomainError> {
+    ensure_active(session, env.now)?;
+    session.last_active_at = env.now;
+    session.updated_at = env.now;
+    tx.save_session(session)?;
+    client.record.last_active_session_id = Some(session.id.clone());
+    client.save(tx, env.now)
+}
+
+pub fn ensure_active(session: &SessionRecord, now: i64) -> Result<(), DomainError> {
+    if session.status_at(now) == SessionStatus::Active {
+        Ok(())
+    } else {
+        Err(DomainError::SessionInactive)
+    }
+}

@@ -1,0 +1,301 @@
+//! The sign-in state machine: identify, prove a first factor (password or code), optionally
+//! reset the password, then create a session.
+
+use super::clients::ClientCtx;
+use super::messages::{self, Template, TEST_CODE};
+use super::model::{
+    FirstFactor, IdentKind, MessageKind, PendingCode, SessionStatus, SignInState, UserWithIdents,
+};
+use super::sign_up::check_code;
+use super::{ids, passwords, sessions, users, Committed, DomainError, Env};
+use crate::secret::Secret;
+use crate::store::Tx;
+
+#[derive(Debug, Default)]
+pub struct SignInInput {
+    pub identifier: Option<String>,
+    pub password: Option<Secret>,
+    pub strategy: Option<String>,
+}
+
+const ABANDON_AFTER_MS: i64 = 24 * 3600 * 1000;
+
+/// Starts a sign-in, replacing any earlier one on the client.
+pub fn create(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    input: SignInInput,
+) -> Result<SignInState, DomainError> {
+    let mut state = SignInState {
+        id: ids::new_id("sia"),
+        client_id: client.record.id.clone(),
+        status: "needs_identifier".into(),
+        identifier: None,
+        user_id: None,
+        first_factor: None,
+        created_session_id: None,
+        abandon_at: env.now + ABANDON_AFTER_MS,
+        created_at: env.now,
+    };
+    let strategy = input.strategy.as_deref().filter(|s| !s.is_empty());
+    if let Some(identifier) = input.identifier.filter(|i| !i.trim().is_empty()) {
+        let user = users::find_by_identifier(tx, env.settings, &identifier)?
+            .ok_or(DomainError::IdentifierNotFound)?;
+        users::ensure_may_sign_in(&user.user)?;
+        state.identifier = Some(identifier.trim().to_owned());
+        state.user_id = Some(user.user.id.clone());
+        state.status = "needs_first_factor".into();
+        if let Some(pw) = input.password {
+            verify_password(env, &user, &pw)?;
+            state.first_factor = Some(FirstFactor::Password {
+                verified: true,
+                attempts: 1,
+            });
+            complete(tx, env, client, &mut state, "password")?;
+        } else if let Some(strategy) = strategy.filter(|s| *s != "password") {
+            prepare_factor(tx, env, &mut state, &user, strategy, None)?;
+        }
+    } else if input.password.is_some() {
+        return Err(DomainError::ParamMissing("identifier"));
+    }
+    tx.save_sign_in(&state)?;
+    client.record.sign_in_id = Some(state.id.clone());
+    client.save(tx, env.now)?;
+    Ok(state)
+}
+
+pub fn load(tx: &Tx<'_>, client: &ClientCtx, id: &str) -> Result<SignInState, DomainError> {
+    match tx.sign_in(id)? {
+        Some(s) if s.client_id == client.record.id => Ok(s),
+        _ => Err(DomainError::NotFound("sign_in")),
+    }
+}
+
+fn user_of(tx: &Tx<'_>, state: &SignInState) -> Result<UserWithIdents, DomainError> {
+    let id = state
+        .user_id
+        .as_deref()
+        .ok_or_else(|| DomainError::InvalidState("identify the user first".into()))?;
+    let user = tx
+        .user_with_idents(id)?
+        .ok_or(DomainError::IdentifierNotFound)?;
+    users::ensure_may_sign_in(&user.user)?;
+    Ok(user)
+}
+
+fn ensure_status(state: &SignInState, now: i64, wanted: &str) -> Result<(), DomainError> {
+    if now >= state.abandon_at {
+        return Err(DomainError::InvalidState(
+            "this sign-in was abandoned".into(),
+        ));
+    }
+    if state.status != wanted {
+        return Err(DomainError::InvalidState(format!(
+            "this sign-in is {}, not {wanted}",
+            state.status
+        )));
+    }
+    Ok(())
+}
+
+fn verify_password(env: &Env<'_>, user: &UserWithIdents, pw: &Secret) -> Result<(), DomainError> {
+    match &user.user.password_hash {
+        Some(digest) if env.hasher.verify(pw.expose(), digest) => Ok(()),
+        _ => Err(DomainError::PasswordIncorrect),
+    }
+}
+
+/// `prepare_first_factor`: sends a code for `email_code`, `phone_code`,
+/// `reset_password_email_code` or `reset_password_phone_code`.
+pub fn prepare_first_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+    strategy: &str,
+    ident_id: Option<&str>,
+) -> Result<(), DomainError> {
+    ensure_status(state, env.now, "needs_first_factor")?;
+    let user = user_of(tx, state)?;
+    prepare_factor(tx, env, state, &user, strategy, ident_id)?;
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+fn prepare_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+    user: &UserWithIdents,
+    strategy: &str,
+    ident_id: Option<&str>,
+) -> Result<(), DomainError> {
+    let (kind, template) = match strategy {
+        "email_code" => (IdentKind::EmailAddress, Template::VerificationCode),
+        "phone_code" => (IdentKind::PhoneNumber, Template::VerificationCode),
+        "reset_password_email_code" => (IdentKind::EmailAddress, Template::ResetPasswordCode),
+        "reset_password_phone_code" => (IdentKind::PhoneNumber, Template::ResetPasswordCode),
+        "password" => {
+            return Err(DomainError::ParamValue {
+                param: "strategy",
+                reason: "password needs no preparation".into(),
+            })
+        }
+        _ => {
+            return Err(DomainError::ParamValue {
+                param: "strategy",
+                reason: format!("{strategy:?} is not supported"),
+            })
+        }
+    };
+    if template == Template::ResetPasswordCode && user.user.password_hash.is_none() {
+        return Err(DomainError::InvalidState(
+            "this user has no password".into(),
+        ));
+    }
+    // The identification: the one asked for, else the identifier used, else the primary one.
+    let ident = user
+        .idents
+        .iter()
+        .filter(|i| i.kind == kind)
+        .find(|i| match ident_id {
+            Some(id) => i.id == id,
+            None => state.identifier.as_deref() == Some(i.value.as_str()),
+        })
+        .or_else(|| match (ident_id, kind) {
+            (Some(_), _) => None,
+            (None, IdentKind::EmailAddress) => user.primary_email(),
+            (None, IdentKind::PhoneNumber) => user.primary_phone(),
+        })
+        .ok_or(match (ident_id, kind) {
+            (Some(_), IdentKind::EmailAddress) => DomainError::NotFound("email_address"),
+            (Some(_), IdentKind::PhoneNumber) => DomainError::NotFound("phone_number"),
+            (None, IdentKind::EmailAddress) => DomainError::ParamValue {
+                param: "strategy",
+                reason: "this user has no email address".into(),
+            },
+            (None, IdentKind::PhoneNumber) => DomainError::ParamValue {
+                param: "strategy",
+                reason: "this user has no phone number".into(),
+            },
+        })?;
+    let (msg_kind, test) = match kind {
+        IdentKind::EmailAddress => (MessageKind::Email, messages::is_test_email(&ident.value)),
+        IdentKind::PhoneNumber => (MessageKind::Sms, messages::is_test_phone(&ident.value)),
+    };
+    let code = if test {
+        TEST_CODE.to_owned()
+    } else {
+        ids::six_digit_code()
+    };
+    state.first_factor = Some(FirstFactor::Code(PendingCode {
+        strategy: strategy.to_owned(),
+        code: Secret::new(code.clone()),
+        attempts: 0,
+        expire_at: env.now + env.settings.code_lifetime_secs * 1000,
+        status: "unverified".into(),
+        identification_id: Some(ident.id.clone()),
+    }));
+    if !test {
+        messages::send_code(tx, env, msg_kind, &ident.value, template, &code)?;
+    }
+    Ok(())
+}
+
+/// `attempt_first_factor`. Wrong codes are counted (committed) before the error returns.
+pub fn attempt_first_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    strategy: &str,
+    password: Option<Secret>,
+    code: Option<&str>,
+) -> Committed<()> {
+    ensure_status(state, env.now, "needs_first_factor")?;
+    let user = user_of(tx, state)?;
+    if strategy == "password" {
+        let pw = password.ok_or(DomainError::ParamMissing("password"))?;
+        let attempts = match &state.first_factor {
+            Some(FirstFactor::Password { attempts, .. }) => attempts + 1,
+            _ => 1,
+        };
+        if let Err(e) = verify_password(env, &user, &pw) {
+            state.first_factor = Some(FirstFactor::Password {
+                verified: false,
+                attempts,
+            });
+            tx.save_sign_in(state)?;
+            return Ok(Err(e));
+        }
+        state.first_factor = Some(FirstFactor::Password {
+            verified: true,
+            attempts,
+        });
+        complete(tx, env, client, state, "password")?;
+        tx.save_sign_in(state)?;
+        return Ok(Ok(()));
+    }
+    let code = code.ok_or(DomainError::ParamMissing("code"))?;
+    let pending = match &mut state.first_factor {
+        Some(FirstFactor::Code(p)) if p.strategy == strategy => p,
+        _ => {
+            return Err(DomainError::InvalidState(format!(
+                "prepare_first_factor with {strategy} first"
+            )))
+        }
+    };
+    if let Err(e) = check_code(pending, code, env) {
+        tx.save_sign_in(state)?;
+        return Ok(Err(e));
+    }
+    if strategy.starts_with("reset_password") {
+        state.status = "needs_new_password".into();
+    } else {
+        complete(tx, env, client, state, strategy)?;
+    }
+    tx.save_sign_in(state)?;
+    Ok(Ok(()))
+}
+
+/// `reset_password` after a verified reset code: sets the password and completes the sign-in.
+pub fn reset_password(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    password: &Secret,
+    sign_out_of_other_sessions: bool,
+) -> Result<(), DomainError> {
+    ensure_status(state, env.now, "needs_new_password")?;
+    let mut user = user_of(tx, state)?;
+    passwords::check_strength(password.expose(), env.settings.password_min_length)?;
+    user.user.password_hash = Some(env.hasher.hash(password.expose())?);
+    user.user.password_last_updated_at = Some(env.now);
+    user.user.updated_at = env.now;
+    tx.save_user(&user.user)?;
+    if sign_out_of_other_sessions {
+        sessions::end_all_of_user(tx, env, &user.user.id, SessionStatus::Revoked)?;
+    }
+    let strategy = match &state.first_factor {
+        Some(FirstFactor::Code(p)) => p.strategy.clone(),
+        _ => "reset_password_email_code".into(),
+    };
+    complete(tx, env, client, state, &strategy)?;
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+fn complete(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    strategy: &str,
+) -> Result<(), DomainError> {
+    let mut user = user_of(tx, state)?;
+    let session = sessions::create(tx, env, client, &mut user.user, strategy)?;
+    state.status = "complete".into();
+    state.created_session_id = Some(session.id);
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Session tokens: 60-second RS256 JWTs (claims v2), optionally shaped by a JWT template.
+
+use latchkey_protocol::SessionClaims;
+use serde_json::{Map, Value};
+
+use super::model::{SessionRecord, UserWithIdents};
+use super::{DomainError, Env};
+use crate::secret::Secret;
+use crate::store::Tx;
+
+/// A token is handed out as `last_active_token` while it has at least this long to live.
+const REUSE_MARGIN_SECS: i64 = 30;
+
+/// Mints a session token for an active session. `template` names a JWT template.
+pub fn mint(
+    env: &Env<'_>,
+    session: &SessionRecord,
+    user: &UserWithIdents,
+    template: Option<&str>,
+) -> Result<(Secret, i64), DomainError> {
+    let iat = env.now.div_euclid(1000);
+    let (lifetime, extra) = match template {
+        None => (env.settings.session_token_lifetime_secs, Map::new()),
+        Some(name) => {
+            let t = env
+                .settings
+                .jwt_templates
+                .get(name)
+                .ok_or(DomainError::NotFound("jwt template"))?;
+            (t.lifetime_secs, render_claims(&t.claims, user))
+        }
+    };
+    let minutes_since = |ms: i64| (env.now - ms).max(0) / 60_000;
+    let claims = SessionClaims {
+        iss: env.issuer.to_owned(),
+        sub: user.user.id.clone(),
+        sid: session.id.clone(),
+        iat,
+        nbf: iat - 10,
+        exp: iat + lifetime,
+        v: 2,
+        fva: [minutes_since(session.first_factor_at), -1],
+        azp: env.origin.map(str::to_owned),
+        sts: None,
+        act: None,
+        o: None,
+        extra,
+    };
+    let jwt = env.signing_key.sign_jwt(&claims)?;
+    Ok((Secret::new(jwt), claims.exp))
+}
+
+/// The session's newest token when it still has a while to live, else a fresh one (stored).
+pub fn last_active_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    session: &mut SessionRecord,
+    user: &UserWithIdents,
+) -> Result<Secret, DomainError> {
+    if let Some((jwt, exp)) = &session.last_token {
+        if exp - env.now.div_euclid(1000) >= REUSE_MARGIN_SECS {
+            return Ok(jwt.clone());
+        }
+    }
+    let (jwt, exp) = mint(env, session, user, None)?;
+    session.last_token = Some((jwt.clone(), exp));
+    tx.save_session(session)?;
+    Ok(jwt)
+}
+
+/// Replaces `{{user.…}}` shortcodes in template claims.
+fn render_claims(claims: &Map<String, Value>, user: &UserWithIdents) -> Map<String, Value> {
+    claims
+        .iter()
+        .map(|(k, v)| (k.clone(), render_value(v, user)))
+        .collect()
+}
+
+fn render_value(v: &Value, user: &UserWithIdents) -> Value {
+    match v {
+        Value::String(s) => match s.trim() {
+            "{{user.id}}" => Value::String(user.user.id.clone()),
+            "{{user.primary_email_address}}" => opt(user.primary_email().map(|i| i.value.clone())),
+            "{{user.primary_phone_number}}" => opt(user.primary_phone().map(|i| i.value.clone())),
+            "{{user.first_name}}" => opt(user.user.first_name.clone()),
+            "{{user.last_name}}" => opt(user.user.last_name.clone()),
+            "{{user.username}}" => opt(user.user.username.clone()),
+            "{{user.external_id}}" => opt(user.user.external_id.clone()),
+            "{{user.public_metadata}}" => Value::Object(user.user.public_metadata.clone()),
+            "{{user.unsafe_metadata}}" => Value::Object(user.user.unsafe_metadata.clone()),
+            _ => v.clone(),
+        },
+        Value::Object(m) => Value::Object(render_claims(m, user)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, user)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn opt(s: Option<String>) -> Value {
+    s.map(Value::String).unwrap_or(Value::Null)
+}

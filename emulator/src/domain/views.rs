@@ -1,0 +1,483 @@
+//! Records → wire objects (`latchkey_protocol`). Frontend API views carry what SDKs need to stay
+//! in sync (a session's user and `last_active_token`); Backend API views carry ids and private
+//! metadata.
+
+use latchkey_protocol as wire;
+
+use super::model::{
+    ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SessionRecord,
+    SessionStatus, SignInState, SignUpState, UserWithIdents,
+};
+use super::settings::Settings;
+use super::{sign_up, tokens, DomainError, Env};
+use crate::store::Tx;
+
+fn verification_of(ident: &Identification) -> wire::Verification {
+    wire::Verification {
+        status: if ident.verified {
+            "verified"
+        } else {
+            "unverified"
+        }
+        .into(),
+        strategy: ident.verification_strategy.clone(),
+        attempts: None,
+        expire_at: None,
+    }
+}
+
+pub fn email(ident: &Identification) -> wire::EmailAddress {
+    wire::EmailAddress {
+        id: ident.id.clone(),
+        object: "email_address".into(),
+        email_address: ident.value.clone(),
+        reserved: false,
+        verification: Some(verification_of(ident)),
+        linked_to: Vec::new(),
+        created_at: ident.created_at,
+        updated_at: ident.updated_at,
+    }
+}
+
+pub fn phone(ident: &Identification) -> wire::PhoneNumber {
+    wire::PhoneNumber {
+        id: ident.id.clone(),
+        object: "phone_number".into(),
+        phone_number: ident.value.clone(),
+        reserved: false,
+        reserved_for_second_factor: false,
+        default_second_factor: false,
+        verification: Some(verification_of(ident)),
+        linked_to: Vec::new(),
+        created_at: ident.created_at,
+        updated_at: ident.updated_at,
+    }
+}
+
+/// A user; `backend` adds private metadata.
+pub fn user(u: &UserWithIdents, settings: &Settings, backend: bool) -> wire::User {
+    let r = &u.user;
+    wire::User {
+        id: r.id.clone(),
+        object: "user".into(),
+        username: r.username.clone(),
+        first_name: r.first_name.clone(),
+        last_name: r.last_name.clone(),
+        image_url: String::new(),
+        has_image: false,
+        primary_email_address_id: r.primary_email_address_id.clone(),
+        primary_phone_number_id: r.primary_phone_number_id.clone(),
+        primary_web3_wallet_id: None,
+        password_enabled: r.password_hash.is_some(),
+        two_factor_enabled: false,
+        totp_enabled: false,
+        backup_code_enabled: false,
+        email_addresses: u.emails().map(email).collect(),
+        phone_numbers: u.phones().map(phone).collect(),
+        web3_wallets: Vec::new(),
+        passkeys: Vec::new(),
+        external_accounts: Vec::new(),
+        saml_accounts: Vec::new(),
+        enterprise_accounts: Vec::new(),
+        organization_memberships: Vec::new(),
+        password_last_updated_at: r.password_last_updated_at,
+        public_metadata: r.public_metadata.clone(),
+        private_metadata: backend.then(|| r.private_metadata.clone()),
+        unsafe_metadata: r.unsafe_metadata.clone(),
+        external_id: r.external_id.clone(),
+        last_sign_in_at: r.last_sign_in_at,
+        banned: r.banned,
+        locked: r.locked,
+        lockout_expires_in_seconds: None,
+        verification_attempts_remaining: None,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        delete_self_enabled: settings.delete_self_enabled,
+        create_organization_enabled: false,
+        last_active_at: r.last_active_at,
+        mfa_enabled_at: None,
+        mfa_disabled_at: None,
+        legal_accepted_at: None,
+    }
+}
+
+pub fn public_user_data(u: &UserWithIdents) -> wire::PublicUserData {
+    wire::PublicUserData {
+        first_name: u.user.first_name.clone(),
+        last_name: u.user.last_name.clone(),
+        image_url: Some(String::new()),
+        has_image: false,
+        identifier: u.identifier(),
+        user_id: Some(u.user.id.clone()),
+        username: u.user.username.clone(),
+    }
+}
+
+fn session_base(s: &SessionRecord, now: i64) -> wire::Session {
+    wire::Session {
+        id: s.id.clone(),
+        object: "session".into(),
+        status: s.status_at(now).as_str().into(),
+        expire_at: s.expire_at,
+        abandon_at: s.abandon_at,
+        last_active_at: s.last_active_at,
+        user_id: None,
+        client_id: None,
+        last_active_token: None,
+        actor: None,
+        last_active_organization_id: None,
+        user: None,
+        public_user_data: None,
+        factor_verification_age: None,
+        tasks: Vec::new(),
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
+
+/// A Frontend API session with its user and a `last_active_token` (minted when the cached one
+/// is close to expiry). `None` when its user no longer exists.
+pub fn session_fapi(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    s: &mut SessionRecord,
+) -> Result<Option<wire::Session>, DomainError> {
+    let Some(u) = tx.user_with_idents(&s.user_id)? else {
+        return Ok(None);
+    };
+    let mut view = session_base(s, env.now);
+    if s.status_at(env.now) == SessionStatus::Active {
+        let jwt = tokens::last_active_token(tx, env, s, &u)?;
+        view.last_active_token = Some(wire::Token {
+            object: "token".into(),
+            jwt: jwt.expose().to_owned(),
+        });
+    }
+    view.factor_verification_age = Some(vec![(env.now - s.first_factor_at).max(0) / 60_000, -1]);
+    view.public_user_data = Some(public_user_data(&u));
+    view.user = Some(user(&u, env.settings, false));
+    Ok(Some(view))
+}
+
+pub fn session_bapi(s: &SessionRecord, now: i64) -> wire::Session {
+    let mut view = session_base(s, now);
+    view.user_id = Some(s.user_id.clone());
+    view.client_id = Some(s.client_id.clone());
+    view
+}
+
+/// The Frontend API client: its active sessions, current sign-in and sign-up.
+pub fn client_fapi(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &ClientRecord,
+) -> Result<wire::Client, DomainError> {
+    let mut sessions = Vec::new();
+    for mut s in tx.sessions_of_client(&c.id)? {
+        if s.status_at(env.now) != SessionStatus::Active {
+            continue;
+        }
+        if let Some(v) = session_fapi(tx, env, &mut s)? {
+            sessions.push(v);
+        }
+    }
+    let sign_in = match &c.sign_in_id {
+        Some(id) => tx
+            .sign_in(id)?
+            .filter(|s| env.now < s.abandon_at)
+            .map(|s| sign_in(tx, env, &s))
+            .transpose()?,
+        None => None,
+    };
+    let sign_up = match &c.sign_up_id {
+        Some(id) => tx
+            .sign_up(id)?
+            .filter(|s| env.now < s.abandon_at)
+            .map(|s| sign_up(env, &s)),
+        None => None,
+    };
+    let last_active = c
+        .last_active_session_id
+        .clone()
+        .filter(|id| sessions.iter().any(|s| &s.id == id));
+    Ok(wire::Client {
+        object: "client".into(),
+        id: c.id.clone(),
+        sessions,
+        sign_in,
+        sign_up,
+        last_active_session_id: last_active,
+        last_authentication_strategy: c.last_authentication_strategy.clone(),
+        cookie_expires_at: None,
+        captcha_bypass: false,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    })
+}
+
+pub fn client_bapi(
+    tx: &Tx<'_>,
+    now: i64,
+    c: &ClientRecord,
+) -> Result<wire::BackendClient, DomainError> {
+    let sessions: Vec<wire::Session> = tx
+        .sessions_of_client(&c.id)?
+        .iter()
+        .filter(|s| s.status_at(now) == SessionStatus::Active)
+        .map(|s| session_bapi(s, now))
+        .collect();
+    Ok(wire::BackendClient {
+        object: "client".into(),
+        id: c.id.clone(),
+        session_ids: sessions.iter().map(|s| s.id.clone()).collect(),
+        sessions,
+        sign_in_id: c.sign_in_id.clone(),
+        sign_up_id: c.sign_up_id.clone(),
+        last_active_session_id: c.last_active_session_id.clone(),
+        last_authentication_strategy: c.last_authentication_strategy.clone(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    })
+}
+
+fn code_verification(p: &PendingCode, now: i64) -> wire::Verification {
+    let status = if p.status == "unverified" && now >= p.expire_at {
+        "expired".to_owned()
+    } else {
+        p.status.clone()
+    };
+    wire::Verification {
+        status,
+        strategy: p.strategy.clone(),
+        attempts: Some(p.attempts),
+        expire_at: Some(p.expire_at),
+    }
+}
+
+fn mask_email(e: &str) -> String {
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => e.to_owned(),
+    }
+}
+
+fn mask_phone(p: &str) -> String {
+    let tail: String = p
+        .chars()
+        .rev()
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("+*********{tail}")
+}
+
+pub fn sign_in(tx: &Tx<'_>, env: &Env<'_>, s: &SignInState) -> Result<wire::SignIn, DomainError> {
+    let user = match &s.user_id {
+        Some(id) => tx.user_with_idents(id)?,
+        None => None,
+    };
+    let mut factors = Vec::new();
+    let mut user_data = None;
+    if let Some(u) = &user {
+        // The identifier the user typed is shown as is; other identifications are masked.
+        let safe = |i: &Identification| {
+            if s.identifier.as_deref() == Some(i.value.as_str()) {
+                i.value.clone()
+            } else if i.kind == IdentKind::EmailAddress {
+                mask_email(&i.value)
+            } else {
+                mask_phone(&i.value)
+            }
+        };
+        if u.user.password_hash.is_some() {
+            factors.push(factor("password", None, None, None));
+        }
+        for e in u.emails() {
+            let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
+            factors.push(factor("email_code", Some(safe(e)), Some(e), Some(primary)));
+        }
+        for p in u.phones() {
+            let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
+            factors.push(factor("phone_code", Some(safe(p)), Some(p), Some(primary)));
+        }
+        if u.user.password_hash.is_some() {
+            for e in u.emails() {
+                let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
+                factors.push(factor(
+                    "reset_password_email_code",
+                    Some(safe(e)),
+                    Some(e),
+                    Some(primary),
+                ));
+            }
+            for p in u.phones() {
+                let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
+                factors.push(factor(
+                    "reset_password_phone_code",
+                    Some(safe(p)),
+                    Some(p),
+                    Some(primary),
+                ));
+            }
+        }
+        user_data = Some(serde_json::json!({
+            "first_name": u.user.first_name,
+            "last_name": u.user.last_name,
+            "image_url": "",
+            "has_image": false,
+        }));
+    }
+    let first_factor_verification = match &s.first_factor {
+        Some(FirstFactor::Password { verified, attempts }) => Some(wire::Verification {
+            status: if *verified { "verified" } else { "unverified" }.into(),
+            strategy: "password".into(),
+            attempts: Some(*attempts),
+            expire_at: None,
+        }),
+        Some(FirstFactor::Code(p)) => Some(code_verification(p, env.now)),
+        None => None,
+    };
+    let mut identifiers = Vec::new();
+    for (name, attr) in [
+        ("email_address", &env.settings.email_address),
+        ("phone_number", &env.settings.phone_number),
+        ("username", &env.settings.username),
+    ] {
+        if attr.enabled && attr.used_for_first_factor {
+            identifiers.push(name.to_owned());
+        }
+    }
+    Ok(wire::SignIn {
+        object: "sign_in_attempt".into(),
+        id: s.id.clone(),
+        status: if env.now >= s.abandon_at && s.status != "complete" {
+            "abandoned".into()
+        } else {
+            s.status.clone()
+        },
+        supported_identifiers: identifiers,
+        supported_first_factors: factors,
+        supported_second_factors: Vec::new(),
+        first_factor_verification,
+        second_factor_verification: None,
+        identifier: s.identifier.clone(),
+        user_data,
+        created_session_id: s.created_session_id.clone(),
+        abandon_at: s.abandon_at,
+    })
+}
+
+fn factor(
+    strategy: &str,
+    safe_identifier: Option<String>,
+    ident: Option<&Identification>,
+    primary: Option<bool>,
+) -> wire::SignInFactor {
+    wire::SignInFactor {
+        strategy: strategy.into(),
+        safe_identifier,
+        email_address_id: ident
+            .filter(|i| i.kind == IdentKind::EmailAddress)
+            .map(|i| i.id.clone()),
+        phone_number_id: ident
+            .filter(|i| i.kind == IdentKind::PhoneNumber)
+            .map(|i| i.id.clone()),
+        primary,
+    }
+}
+
+fn sign_up_verification(
+    value: &Option<String>,
+    pending: &Option<PendingCode>,
+    strategy: &str,
+    now: i64,
+) -> Option<wire::SignUpVerification> {
+    value.as_ref()?;
+    Some(match pending {
+        None => wire::SignUpVerification {
+            status: "unverified".into(),
+            strategy: strategy.into(),
+            attempts: None,
+            expire_at: None,
+            next_action: "needs_prepare".into(),
+            supported_strategies: vec![strategy.into()],
+        },
+        Some(p) => {
+            let v = code_verification(p, now);
+            let next_action = match v.status.as_str() {
+                "verified" => "",
+                "unverified" => "needs_attempt",
+                _ => "needs_prepare",
+            };
+            wire::SignUpVerification {
+                status: v.status,
+                strategy: v.strategy,
+                attempts: v.attempts,
+                expire_at: v.expire_at,
+                next_action: next_action.into(),
+                supported_strategies: vec![strategy.into()],
+            }
+        }
+    })
+}
+
+pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
+    let owned = |v: Vec<&'static str>| v.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    let complete = s.status == "complete";
+    wire::SignUp {
+        object: "sign_up_attempt".into(),
+        id: s.id.clone(),
+        status: if env.now >= s.abandon_at && !complete {
+            "abandoned".into()
+        } else {
+            s.status.clone()
+        },
+        required_fields: owned(env.settings.required_fields()),
+        optional_fields: owned(env.settings.optional_fields()),
+        missing_fields: if complete {
+            Vec::new()
+        } else {
+            owned(sign_up::missing_fields(env, s))
+        },
+        unverified_fields: if complete {
+            Vec::new()
+        } else {
+            owned(sign_up::unverified_fields(env, s))
+        },
+        verifications: wire::SignUpVerifications {
+            email_address: sign_up_verification(
+                &s.email_address,
+                &s.email_verification,
+                "email_code",
+                env.now,
+            ),
+            phone_number: sign_up_verification(
+                &s.phone_number,
+                &s.phone_verification,
+                "phone_code",
+                env.now,
+            ),
+            web3_wallet: None,
+            external_account: None,
+        },
+        username: s.username.clone(),
+        email_address: s.email_address.clone(),
+        phone_number: s.phone_number.clone(),
+        web3_wallet: None,
+        password_enabled: s.password_hash.is_some(),
+        first_name: s.first_name.clone(),
+        last_name: s.last_name.clone(),
+        unsafe_metadata: s.unsafe_metadata.clone(),
+        custom_action: false,
+        external_id: s.external_id.clone(),
+        created_session_id: s.created_session_id.clone(),
+        created_user_id: s.created_user_id.clone(),
+        abandon_at: s.abandon_at,
+        legal_accepted_at: None,
+    }
+}

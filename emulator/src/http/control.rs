@@ -1,0 +1,225 @@
+//! The emulator's own API (`/_emulator/v1`): instance settings, reset, the clock, the inbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::params::{BapiJson, Params};
+use crate::app::App;
+use crate::domain::model::{Message, MessageKind};
+use crate::domain::DomainError;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/_emulator/v1/instance",
+            get(get_instance).patch(patch_instance),
+        )
+        .route("/_emulator/v1/reset", post(reset))
+        .route("/_emulator/v1/time", get(get_time))
+        .route("/_emulator/v1/time/advance", post(advance_time))
+        .route(
+            "/_emulator/v1/messages",
+            get(list_messages).delete(delete_messages),
+        )
+        .route("/_emulator/v1/messages/latest", get(latest_message))
+}
+
+fn instance_json(app: &App) -> Value {
+    json!({
+        "object": "instance",
+        "id": app.instance_id,
+        "frontend_api_url": app.fapi_url,
+        "backend_api_url": app.fapi_url,
+        "publishable_key": app.publishable_key,
+        "secret_key": app.secret_key.expose(),
+        "webhook_secret": app.webhook_secret.expose(),
+        "jwks_url": format!("{}/.well-known/jwks.json", app.fapi_url),
+        "public_key_pem": app.signing_key.public_key_pem(),
+        "settings": *app.settings(),
+    })
+}
+
+async fn get_instance(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(instance_json(&app))
+}
+
+#[derive(Deserialize)]
+struct InstancePatch {
+    settings: Option<Value>,
+}
+
+async fn patch_instance(
+    State(app): State<Arc<App>>,
+    BapiJson(body): BapiJson<InstancePatch>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(patch) = body.settings {
+        if !patch.is_object() {
+            return Err(ApiError::param_invalid(
+                "settings",
+                "settings must be an object.",
+            ));
+        }
+        let next = app
+            .settings()
+            .patched(&patch)
+            .map_err(|e| ApiError::param_invalid("settings", e))?;
+        app.set_settings(next)?;
+    }
+    Ok(Json(instance_json(&app)))
+}
+
+async fn reset(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
+    app.write(|tx| Ok(tx.reset_data()?))?;
+    Ok(Json(json!({"object": "reset", "deleted": true})))
+}
+
+fn time_json(app: &App) -> Value {
+    json!({"object": "time", "now": app.clock.now_ms(), "offset_ms": app.clock.offset_ms()})
+}
+
+async fn get_time(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(time_json(&app))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: Option<f64>,
+    ms: Option<i64>,
+}
+
+async fn advance_time(
+    State(app): State<Arc<App>>,
+    BapiJson(body): BapiJson<Advance>,
+) -> Result<Json<Value>, ApiError> {
+    let ms =
+        match (body.seconds, body.ms) {
+            (Some(s), None) if s.is_finite() && s >= 0.0 && s < 1e12 => (s * 1000.0).round() as i64,
+            (None, Some(ms)) if ms >= 0 => ms,
+            (None, None) => return Err(ApiError::param_missing("seconds")),
+            _ => return Err(ApiError::param_invalid(
+                "seconds",
+                "Give either seconds or ms, a non-negative number: the clock only moves forward.",
+            )),
+        };
+    app.clock.advance_ms(ms);
+    // Timers and waiters re-check the clock.
+    app.committed.notify_waiters();
+    Ok(Json(time_json(&app)))
+}
+
+struct MessageFilter {
+    to: Option<String>,
+    kind: Option<MessageKind>,
+    limit: i64,
+    wait_ms: u64,
+}
+
+fn message_filter(q: &Option<String>) -> Result<MessageFilter, ApiError> {
+    let p = Params::parse(false, q.as_deref().unwrap_or("").as_bytes())?;
+    let kind = match p.get("kind").filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(
+            MessageKind::try_from(k)
+                .map_err(|_| ApiError::param_invalid("kind", "kind must be email or sms."))?,
+        ),
+    };
+    let num = |key: &'static str, default: i64, max: i64| -> Result<i64, ApiError> {
+        match p.get(key) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::param_invalid(
+                        key,
+                        format!("{key} must be an integer from 0 to {max}."),
+                    )
+                }),
+        }
+    };
+    // Recipients match as stored: emails lower-cased, phones in E.164.
+    let to = p.string("to").filter(|t| !t.is_empty()).map(|t| {
+        if t.contains('@') {
+            t.trim().to_lowercase()
+        } else {
+            crate::domain::users::normalize_phone(&t).unwrap_or(t)
+        }
+    });
+    Ok(MessageFilter {
+        to,
+        kind,
+        limit: num("limit", 50, 500)?.max(1),
+        wait_ms: u64::try_from(num("wait_ms", 0, 60_000)?).unwrap_or(0),
+    })
+}
+
+fn message_json(m: &Message) -> Value {
+    json!({
+        "object": "message",
+        "id": m.id,
+        "kind": m.kind.as_str(),
+        "to": m.to,
+        "subject": m.subject,
+        "body_text": m.body_text,
+        "body_html": m.body_html,
+        "code": m.code,
+        "link": m.link,
+        "template": m.template,
+        "created_at": m.created_at,
+    })
+}
+
+async fn list_messages(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let f = message_filter(&q)?;
+    let msgs = app
+        .store
+        .read(|tx| tx.messages(f.to.as_deref(), f.kind, f.limit))
+        .map_err(DomainError::from)?;
+    Ok(Json(json!({
+        "object": "list",
+        "data": msgs.iter().map(message_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// The newest message for a recipient; with `wait_ms`, waits for one to arrive.
+async fn latest_message(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let f = message_filter(&q)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(f.wait_ms);
+    loop {
+        // Register interest before looking, so a commit between the look and the wait is seen.
+        let notified = app.committed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let found = app
+            .store
+            .read(|tx| tx.messages(f.to.as_deref(), f.kind, 1))
+            .map_err(DomainError::from)?;
+        if let Some(m) = found.first() {
+            return Ok(Json(message_json(m)).into_response());
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return Err(ApiError::not_found("message"));
+        }
+    }
+}
+
+async fn delete_messages(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
+    let n = app.write(|tx| Ok(tx.delete_messages()?))?;
+    Ok(Json(json!({"object": "list", "deleted": n})))
+}

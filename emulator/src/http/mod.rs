@@ -1,0 +1,147 @@
+//! HTTP surfaces on one port: Frontend API, Backend API (by secret key), the control API.
+//! Handlers parse, call the domain, shape the response; no SQL here.
+
+pub mod bapi;
+pub mod control;
+pub mod error;
+pub mod fapi;
+pub mod params;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use crate::app::App;
+use error::ApiError;
+use params::BODY_LIMIT;
+
+/// The whole emulator as one router (`_method` overrides are applied before routing by
+/// [`method_override`], which wraps this router).
+pub fn router(app: Arc<App>) -> Router {
+    let bapi = bapi::router().route_layer(middleware::from_fn_with_state(
+        app.clone(),
+        require_secret_key,
+    ));
+    let control = control::router().route_layer(middleware::from_fn_with_state(
+        app.clone(),
+        require_control_access,
+    ));
+    Router::new()
+        .merge(fapi::router())
+        .merge(bapi)
+        .merge(control)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "resource_not_found",
+        "not found",
+        "No such endpoint.",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+        "This endpoint does not support that method.",
+    )
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?.trim();
+    Some(value.strip_prefix("Bearer ").unwrap_or(value).trim())
+}
+
+async fn require_secret_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    match bearer(&req) {
+        None | Some("") => ApiError::unauthorized(
+            "authentication_invalid",
+            "The Backend API needs your secret key: send Authorization: Bearer sk_….",
+        )
+        .into_response(),
+        Some(key) if app.secret_key.matches(key) => next.run(req).await,
+        Some(_) => {
+            ApiError::unauthorized("clerk_key_invalid", "The secret key provided is invalid.")
+                .into_response()
+        }
+    }
+}
+
+/// On a loopback bind the control API is open; elsewhere it needs the secret key.
+async fn require_control_access(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if app.loopback {
+        return next.run(req).await;
+    }
+    require_secret_key(State(app), req, next).await
+}
+
+/// Honours `_method` in the query string or a form body of a POST (browser and Android
+/// clients tunnel PATCH/DELETE/GET this way). Runs before routing.
+pub async fn method_override(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let from_query = req.uri().query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "_method")
+            .map(|(_, v)| v)
+    });
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let (method, req) = match from_query {
+        Some(m) => (Some(m), req),
+        None if is_form => {
+            let (parts, body) = req.into_parts();
+            let bytes = match params::read_body(Request::new(body)).await {
+                Ok(b) => b,
+                Err(e) => return e.into_response(),
+            };
+            let m = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+                .ok()
+                .and_then(|pairs| {
+                    pairs
+                        .into_iter()
+                        .find(|(k, _)| k == "_method")
+                        .map(|(_, v)| v)
+                });
+            (m, Request::from_parts(parts, axum::body::Body::from(bytes)))
+        }
+        None => (None, req),
+    };
+    let mut req = req;
+    if let Some(m) = method {
+        match m.to_ascii_uppercase().as_str() {
+            "GET" => *req.method_mut() = Method::GET,
+            "PATCH" => *req.method_mut() = Method::PATCH,
+            "PUT" => *req.method_mut() = Method::PUT,
+            "DELETE" => *req.method_mut() = Method::DELETE,
+            "POST" => {}
+            _ => {
+                return ApiError::bad_request(
+                    "form_param_value_invalid",
+                    "_method must be GET, POST, PUT, PATCH or DELETE.",
+                )
+                .param("_method")
+                .into_response()
+            }
+        }
+    }
+    next.run(req).await
+}

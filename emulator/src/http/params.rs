@@ -1,0 +1,247 @@
+//! Request bodies. The Frontend API takes form-encoded bodies (and JSON); the Backend API takes
+//! JSON. Both extractors answer malformed input with the Clerk error envelope, never axum's
+//! plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::error::ApiError;
+use crate::secret::Secret;
+
+/// Largest request body accepted (bytes).
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request_body_too_large",
+                "Request body too large",
+                format!("The request body must be at most {BODY_LIMIT} bytes."),
+            )
+        })
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+/// Frontend API parameters: form fields (repeated keys kept) or a JSON object's fields.
+#[derive(Default)]
+pub struct Params(Vec<(String, String)>);
+
+// Parameters carry passwords and codes.
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
+
+impl Params {
+    pub fn parse(json: bool, body: &[u8]) -> Result<Self, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::default());
+        }
+        if json {
+            let value: Value = serde_json::from_slice(body).map_err(|e| {
+                ApiError::bad_request(
+                    "malformed_request",
+                    format!("The JSON body could not be parsed: {e}"),
+                )
+            })?;
+            let Value::Object(map) = value else {
+                return Err(ApiError::bad_request(
+                    "malformed_request",
+                    "The JSON body must be an object.",
+                ));
+            };
+            let mut out = Vec::new();
+            for (k, v) in map {
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => out.push((k, s)),
+                    Value::Array(items) => {
+                        for item in items {
+                            out.push((k.clone(), scalar(item)));
+                        }
+                    }
+                    other => out.push((k, scalar(other))),
+                }
+            }
+            Ok(Self(out))
+        } else {
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .map(Self)
+                .map_err(|e| {
+                    ApiError::bad_request(
+                        "malformed_request",
+                        format!("The form body could not be parsed: {e}"),
+                    )
+                })
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeated key, in order.
+    pub fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A string parameter, `None` when absent.
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.get(key).map(str::to_owned)
+    }
+
+    pub fn required(&self, key: &'static str) -> Result<String, ApiError> {
+        match self.get(key) {
+            Some(v) if !v.trim().is_empty() => Ok(v.to_owned()),
+            _ => Err(ApiError::param_missing(key)),
+        }
+    }
+
+    pub fn secret(&self, key: &str) -> Option<Secret> {
+        self.get(key).map(Secret::new)
+    }
+
+    pub fn bool(&self, key: &'static str) -> Result<Option<bool>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some("true") | Some("1") => Ok(Some(true)),
+            Some("false") | Some("0") | Some("") => Ok(Some(false)),
+            Some(_) => Err(ApiError::param_invalid(
+                key,
+                format!("{key} must be true or false."),
+            )),
+        }
+    }
+
+    /// A JSON object sent as a string (how forms carry `unsafe_metadata`).
+    pub fn json_object(&self, key: &'static str) -> Result<Option<Map<String, Value>>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(text) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => Ok(Some(m)),
+                _ => Err(ApiError::param_invalid(
+                    key,
+                    format!("{key} must be a JSON object."),
+                )),
+            },
+        }
+    }
+}
+
+fn scalar(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let json = is_json(&req);
+        let body = read_body(req).await?;
+        Params::parse(json, &body)
+    }
+}
+
+/// A Backend API JSON body. An empty body reads as `{}`.
+pub struct BapiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for BapiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let has_body_type = req.headers().get(CONTENT_TYPE).is_some();
+        let json = is_json(&req);
+        let body = read_body(req).await?;
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else if has_body_type && !json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_content_type",
+                "Unsupported content type",
+                "The Backend API takes application/json bodies.",
+            ));
+        } else {
+            &body
+        };
+        serde_json::from_slice(body).map(BapiJson).map_err(|e| {
+            let msg = e.to_string();
+            // serde names the offending field for type errors: pass it on as param_name.
+            let param = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.contains("field"))
+                .unwrap_or("body")
+                .to_owned();
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "form_param_format_invalid",
+                "is invalid",
+                format!("The request body is invalid: {msg}"),
+            )
+            .param(&param)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn form_and_json_read_alike() {
+        let f = Params::parse(false, b"identifier=a%40b.co&password=pw&x=1&x=2").unwrap();
+        let j = Params::parse(
+            true,
+            br#"{"identifier":"a@b.co","password":"pw","x":[1,2],"n":null}"#,
+        )
+        .unwrap();
+        for p in [&f, &j] {
+            assert_eq!(p.get("identifier"), Some("a@b.co"));
+            assert_eq!(p.get("password"), Some("pw"));
+            assert_eq!(p.get("n"), None);
+        }
+        assert!(Params::parse(true, b"[1]").is_err());
+        assert!(Params::parse(true, b"{").is_err());
+        assert!(format!("{f:?}").contains("identifier") && !format!("{f:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn json_object_params() {
+        let p = Params::parse(false, b"unsafe_metadata=%7B%22a%22%3A1%7D&bad=%5B1%5D").unwrap();
+        assert_eq!(p.json_object("unsafe_metadata").unwrap().unwrap()["a"], 1);
+        assert!(p.json_object("bad").is_err());
+    }
+}

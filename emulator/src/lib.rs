@@ -1,0 +1,279 @@
+//! Latchkey's auth emulator: a Clerk-compatible Frontend API and Backend API, captured email and
+//! SMS, and a controllable clock, on one port, backed by SQLite.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), latchkey_emulator::StartError> {
+//! let emu = latchkey_emulator::Emulator::builder().ephemeral().start().await?;
+//! println!("{} {}", emu.url(), emu.publishable_key());
+//! emu.clock().advance_ms(61_000); // every session token minted so far has expired
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod app;
+pub mod clock;
+pub mod domain;
+pub mod http;
+pub mod keys;
+pub mod secret;
+pub mod store;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::ServiceExt;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::Layer;
+
+pub use app::{App, InstanceOptions};
+pub use clock::Clock;
+pub use secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("port {port} on {host} is already in use")]
+    PortInUse { host: IpAddr, port: u16 },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Open(#[from] app::OpenError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// Configures an emulator. Defaults: 127.0.0.1, an ephemeral port, in-memory storage.
+#[derive(Debug, Clone)]
+pub struct EmulatorBuilder {
+    host: IpAddr,
+    port: u16,
+    data_dir: Option<PathBuf>,
+    options: InstanceOptions,
+    clock: Option<Arc<Clock>>,
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            data_dir: None,
+            options: InstanceOptions::default(),
+            clock: None,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Keep everything in memory (the default for the library).
+    pub fn ephemeral(mut self) -> Self {
+        self.data_dir = None;
+        self
+    }
+
+    /// Keep the database and keys in this directory (created if missing).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// 0 picks a free port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.options.secret_key = Some(Secret::new(key));
+        self
+    }
+
+    pub fn publishable_key(mut self, key: impl Into<String>) -> Self {
+        self.options.publishable_key = Some(key.into());
+        self
+    }
+
+    /// Sign with this RSA key (base64 of PKCS#8 DER) instead of generating one.
+    pub fn signing_key(mut self, pkcs8_base64: impl Into<String>) -> Self {
+        self.options.signing_key = Some(Secret::new(pkcs8_base64));
+        self
+    }
+
+    /// Production-strength argon2id parameters for new password hashes.
+    pub fn production_passwords(mut self, on: bool) -> Self {
+        self.options.production_passwords = on;
+        self
+    }
+
+    /// Share a clock (e.g. with a test that advances it directly).
+    pub fn clock(mut self, clock: Arc<Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Binds, opens the store (creating the instance on first start) and starts serving.
+    pub async fn start(self) -> Result<Emulator, StartError> {
+        let addr = SocketAddr::new(self.host, self.port);
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                StartError::PortInUse {
+                    host: self.host,
+                    port: self.port,
+                }
+            } else {
+                StartError::Bind { addr, source: e }
+            }
+        })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind { addr, source: e })?;
+        let store = match &self.data_dir {
+            None => store::Store::in_memory()?,
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| StartError::DataDir {
+                    path: dir.clone(),
+                    source: e,
+                })?;
+                store::Store::open(&dir.join("emulator.sqlite3"))?
+            }
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(Clock::system()));
+        let host = match local.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]:{}", local.port()),
+            IpAddr::V4(ip) => format!("{ip}:{}", local.port()),
+        };
+        let app = Arc::new(App::open(
+            store,
+            clock,
+            &host,
+            local.ip().is_loopback(),
+            self.options,
+        )?);
+        let router = http::router(app.clone());
+        let service = axum::middleware::from_fn(http::method_override).layer(router);
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(
+                listener,
+                ServiceExt::<axum::extract::Request>::into_make_service(service),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "server stopped");
+            }
+        });
+        Ok(Emulator {
+            addr: local,
+            app,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of every surface, e.g. `http://127.0.0.1:4100` (Frontend API, Backend API at
+    /// the same origin, control API under `/_emulator/v1`).
+    pub fn url(&self) -> &str {
+        &self.app.fapi_url
+    }
+
+    pub fn publishable_key(&self) -> &str {
+        &self.app.publishable_key
+    }
+
+    pub fn secret_key(&self) -> &str {
+        self.app.secret_key.expose()
+    }
+
+    pub fn webhook_secret(&self) -> &str {
+        self.app.webhook_secret.expose()
+    }
+
+    /// The PEM of the token-signing public key.
+    pub fn public_key_pem(&self) -> String {
+        self.app.signing_key.public_key_pem()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.app.clock
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Stops accepting connections, finishes in-flight requests, and waits.
+    pub async fn shutdown(mut self) {
+        self.stop().await;
+    }
+
+    /// Waits until the server stops (for the CLI).
+    pub async fn wait(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// A handle that triggers shutdown from elsewhere (a signal handler).
+    pub fn shutdown_trigger(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `auth-emulator`: runs the Latchkey emulator.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use latchkey_emulator::Emulator;
+
+#[derive(Parser)]
+#[command(
+    name = "auth-emulator",
+    version,
+    about = "A Clerk-compatible auth backend for local development and CI"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the emulator (Frontend API, Backend API, control API on one port).
+    Start(StartArgs),
+}
+
+#[derive(Parser)]
+struct StartArgs {
+    /// Address to listen on. Off loopback, the control API requires the secret key.
+    #[arg(long, default_value = "127.0.0.1", env = "LATCHKEY_HOST")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 4100, env = "LATCHKEY_PORT")]
+    port: u16,
+    /// Directory for the database and keys.
+    #[arg(long, default_value = ".latchkey", env = "LATCHKEY_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Keep everything in memory; nothing survives a restart.
+    #[arg(long, env = "LATCHKEY_EPHEMERAL")]
+    ephemeral: bool,
+    /// Fix the secret key (sk_test_…), e.g. for reproducible CI.
+    #[arg(long, env = "LATCHKEY_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// Fix the publishable key (pk_test_…).
+    #[arg(long, env = "LATCHKEY_PUBLISHABLE_KEY")]
+    publishable_key: Option<String>,
+    /// Hash new passwords with production-strength argon2id parameters (slower sign-up).
+    #[arg(long, env = "LATCHKEY_PRODUCTION_PASSWORDS")]
+    production_passwords: bool,
+    /// Print the URLs and keys as one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LATCHKEY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("auth-emulator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Start(args) => runtime.block_on(start(args)),
+    }
+}
+
+async fn start(args: StartArgs) -> ExitCode {
+    let mut builder = Emulator::builder()
+        .host(args.host)
+        .port(args.port)
+        .production_passwords(args.production_passwords);
+    builder = if args.ephemeral {
+        builder.ephemeral()
+    } else {
+        builder.data_dir(&args.data_dir)
+    };
+    if let Some(k) = args.secret_key {
+        builder = builder.secret_key(k);
+    }
+    if let Some(k) = args.publishable_key {
+        builder = builder.publishable_key(k);
+    }
+    let mut emu = match builder.start().await {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("auth-emulator: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = emu.url().to_owned();
+    if args.json {
+        let line = serde_json::json!({
+            "frontend_api_url": url,
+            "backend_api_url": url,
+            "control_api_url": format!("{url}/_emulator/v1"),
+            "publishable_key": emu.publishable_key(),
+            "secret_key": emu.secret_key(),
+            "data_dir": if args.ephemeral { None } else { Some(args.data_dir.display().to_string()) },
+        });
+        println!("{line}");
+    } else {
+        println!("Latchkey auth emulator {}", env!("CARGO_PKG_VERSION"));
+        println!("  Frontend API     {url}");
+        println!("  Backend API      {url}");
+        println!("  Control API      {url}/_emulator/v1");
+        println!("  Publishable key  {}", emu.publishable_key());
+        println!("  Secret key       {}", emu.secret_key());
+        if args.ephemeral {
+            println!("  Data             in memory (--ephemeral)");
+        } else {
+            println!("  Data             {}", args.data_dir.display());
+        }
+        println!("Press Ctrl-C to stop.");
+    }
+    let trigger = emu.shutdown_trigger();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        if let Some(t) = trigger {
+            let _ = t.send(());
+        }
+    });
+    emu.wait().await;
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

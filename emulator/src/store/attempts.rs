@@ -1,0 +1,54 @@
+//! Sign-in and sign-up attempts, kept as JSON documents of their state machines.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{StoreError, Tx};
+use crate::domain::model::{SignInState, SignUpState};
+
+impl Tx<'_> {
+    pub fn save_sign_in(&self, s: &SignInState) -> Result<(), StoreError> {
+        let state = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.0.execute(
+            "INSERT INTO sign_ins (id, client_id, state, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            params![s.id, s.client_id, state, s.created_at],
+        )?;
+        Ok(())
+    }
+
+    pub fn sign_in(&self, id: &str) -> Result<Option<SignInState>, StoreError> {
+        let text: Option<String> = self
+            .0
+            .query_row("SELECT state FROM sign_ins WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("sign-in {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    pub fn save_sign_up(&self, s: &SignUpState) -> Result<(), StoreError> {
+        let state = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.0.execute(
+            "INSERT INTO sign_ups (id, client_id, state, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state",
+            params![s.id, s.client_id, state, s.created_at],
+        )?;
+        Ok(())
+    }
+
+    pub fn sign_up(&self, id: &str) -> Result<Option<SignUpState>, StoreError> {
+        let text: Option<String> = self
+            .0
+            .query_row("SELECT state FROM sign_ups WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("sign-up {id}: {e}")))
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,78 @@
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{StoreError, Tx};
+use crate::domain::model::ClientRecord;
+
+const COLUMNS: &str = "id, token_hash, prev_token_hash, sign_in_id, sign_up_id,
+    last_active_session_id, last_authentication_strategy, created_at, updated_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
+    Ok(ClientRecord {
+        id: r.get(0)?,
+        token_hash: r.get(1)?,
+        prev_token_hash: r.get(2)?,
+        sign_in_id: r.get(3)?,
+        sign_up_id: r.get(4)?,
+        last_active_session_id: r.get(5)?,
+        last_authentication_strategy: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+impl Tx<'_> {
+    pub fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
+        self.0.execute(
+            &format!(
+                "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,
+                 prev_token_hash = excluded.prev_token_hash, sign_in_id = excluded.sign_in_id,
+                 sign_up_id = excluded.sign_up_id,
+                 last_active_session_id = excluded.last_active_session_id,
+                 last_authentication_strategy = excluded.last_authentication_strategy,
+                 updated_at = excluded.updated_at"
+            ),
+            params![
+                c.id,
+                c.token_hash,
+                c.prev_token_hash,
+                c.sign_in_id,
+                c.sign_up_id,
+                c.last_active_session_id,
+                c.last_authentication_strategy,
+                c.created_at,
+                c.updated_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM clients WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// The client whose current (or just-rotated-away) token hashes to `hash`.
+    pub fn client_by_token_hash(&self, hash: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM clients WHERE token_hash = ?1
+             UNION ALL SELECT {COLUMNS} FROM clients WHERE prev_token_hash = ?1 LIMIT 1"
+        ))?;
+        Ok(stmt.query_row([hash], from_row).optional()?)
+    }
+
+    pub fn delete_client(&self, id: &str) -> Result<(), StoreError> {
+        self.0.execute("DELETE FROM clients WHERE id = ?1", [id])?;
+        self.0
+            .execute("DELETE FROM sign_ins WHERE client_id = ?1", [id])?;
+        self.0
+            .execute("DELETE FROM sign_ups WHERE client_id = ?1", [id])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Row};
+
+use super::{corrupt, StoreError, Tx};
+use crate::domain::model::{Message, MessageKind};
+
+const COLUMNS: &str =
+    "id, kind, to_addr, subject, body_text, body_html, code, link, template, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let kind: String = r.get(1)?;
+    Ok(Message {
+        id: r.get(0)?,
+        kind: MessageKind::try_from(kind.as_str()).map_err(corrupt)?,
+        to: r.get(2)?,
+        subject: r.get(3)?,
+        body_text: r.get(4)?,
+        body_html: r.get(5)?,
+        code: r.get(6)?,
+        link: r.get(7)?,
+        template: r.get(8)?,
+        created_at: r.get(9)?,
+    })
+}
+
+impl Tx<'_> {
+    pub fn insert_message(&self, m: &Message) -> Result<(), StoreError> {
+        self.0.execute(
+            &format!(
+                "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            params![
+                m.id,
+                m.kind.as_str(),
+                m.to,
+                m.subject,
+                m.body_text,
+                m.body_html,
+                m.code,
+                m.link,
+                m.template,
+                m.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Captured messages, newest first.
+    pub fn messages(
+        &self,
+        to: Option<&str>,
+        kind: Option<MessageKind>,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut args = Vec::new();
+        if let Some(to) = to {
+            clauses.push("to_addr = ?");
+            args.push(SqlValue::Text(to.to_owned()));
+        }
+        if let Some(kind) = kind {
+            clauses.push("kind = ?");
+            args.push(SqlValue::Text(kind.as_str().to_owned()));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        args.push(SqlValue::Integer(limit));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM messages {where_sql} ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        );
+        let mut stmt = self.0.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn delete_messages(&self) -> Result<usize, StoreError> {
+        Ok(self.0.execute("DELETE FROM messages", [])?)
+    }
+}

@@ -1,0 +1,51 @@
+//! The Clerk error envelope, sent with every status >= 400.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One error in the envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClerkError {
+    pub code: String,
+    pub message: String,
+    pub long_message: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub meta: Map<String, Value>,
+}
+
+impl ClerkError {
+    pub fn new(code: &str, message: &str, long_message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.to_owned(),
+            long_message: long_message.into(),
+            meta: Map::new(),
+        }
+    }
+
+    /// Names the request parameter the error is about (`meta.param_name`).
+    pub fn param(mut self, name: &str) -> Self {
+        self.meta
+            .insert("param_name".to_owned(), Value::String(name.to_owned()));
+        self
+    }
+
+    pub fn param_name(&self) -> Option<&str> {
+        self.meta.get("param_name").and_then(Value::as_str)
+    }
+}
+
+/// `{"errors":[…],"clerk_trace_id":"…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEnvelope {
+    pub errors: Vec<ClerkError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clerk_trace_id: Option<String>,
+}
+
+impl ErrorEnvelope {
+    /// The first error's code, the one clients branch on.
+    pub fn code(&self) -> Option<&str> {
+        self.errors.first().map(|e| e.code.as_str())
+    }
+}

@@ -1,0 +1,63 @@
+//! Publishable keys: `pk_test_` / `pk_live_` + base64(`<frontend api host>$`).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+/// Encodes a development publishable key for a Frontend API host such as `127.0.0.1:4100`.
+pub fn publishable_key_for_host(host: &str) -> String {
+    format!("pk_test_{}", STANDARD.encode(format!("{host}$")))
+}
+
+/// Decodes the Frontend API host from a publishable key, `None` when it is not one.
+pub fn frontend_api_host(publishable_key: &str) -> Option<String> {
+    let b64 = publishable_key
+        .strip_prefix("pk_test_")
+        .or_else(|| publishable_key.strip_prefix("pk_live_"))?;
+    // Clerk's keys are padded base64; accept unpadded too.
+    let bytes = STANDARD
+        .decode(b64)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64))
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let host = text.strip_suffix('$')?;
+    (!host.is_empty()).then(|| host.to_owned())
+}
+
+/// The Frontend API URL for a publishable key: `http://` for loopback hosts, `https://` otherwise.
+pub fn frontend_api_url(publishable_key: &str) -> Option<String> {
+    let host = frontend_api_host(publishable_key)?;
+    let local =
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    Some(format!("{}://{host}", if local { "http" } else { "https" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_hosts() {
+        let pk = publishable_key_for_host("127.0.0.1:4100");
+        assert_eq!(pk, "pk_test_MTI3LjAuMC4xOjQxMDAk");
+        assert_eq!(frontend_api_host(&pk).as_deref(), Some("127.0.0.1:4100"));
+        assert_eq!(
+            frontend_api_url(&pk).as_deref(),
+            Some("http://127.0.0.1:4100")
+        );
+        let live = format!("pk_live_{}", STANDARD.encode("clerk.example.com$"));
+        assert_eq!(
+            frontend_api_url(&live).as_deref(),
+            Some("https://clerk.example.com")
+        );
+    }
+
+    #[test]
+    fn rejects_non_keys() {
+        assert_eq!(frontend_api_host("sk_test_abc"), None);
+        assert_eq!(frontend_api_host("pk_test_!!!"), None);
+        assert_eq!(
+            frontend_api_host(&format!("pk_test_{}", STANDARD.encode("nodollar"))),
+            None
+        );
+    }
+}

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Latchkey's auth emulator: a Clerk-compatible Frontend API and Backend API, captured email and
 //! SMS, and a controllable clock, on one port, backed by SQLite.
 //!

@@ -1,9 +1,8 @@
 //! Clients (devices/browsers) and their rotating client tokens.
 
-use sha2::{Digest, Sha256};
-
 use super::model::ClientRecord;
 use super::{ids, DomainError};
+use crate::secret::Secret;
 use crate::store::Tx;
 
 /// What the response's `Authorization` header must say about the client token.
@@ -11,8 +10,8 @@ use crate::store::Tx;
 pub enum TokenHeader {
     /// Echo the presented token: nothing changed.
     Keep,
-    /// A new token: the client must store it.
-    Set(crate::secret::Secret),
+    /// The client's current token, which the device must store.
+    Set(Secret),
     /// The client is gone: send an empty header, the SDK clears its token.
     Clear,
 }
@@ -25,14 +24,12 @@ pub struct ClientCtx {
 }
 
 impl ClientCtx {
-    /// Issues a new token for this client; the one presented keeps working until the next
-    /// rotation, so a response lost in flight does not sign the device out.
+    /// Issues a new token for this client. The one it replaces keeps working until the next
+    /// rotation (answered with the new one), so a response lost in flight, or a request that
+    /// raced the rotation, does not sign the device out.
     pub fn rotate(&mut self, tx: &Tx<'_>, now: i64) -> Result<(), DomainError> {
         let token = new_token();
-        self.record.prev_token_hash = Some(std::mem::replace(
-            &mut self.record.token_hash,
-            hash_token(token.expose()),
-        ));
+        self.record.prev_token = Some(std::mem::replace(&mut self.record.token, token.clone()));
         self.record.updated_at = now;
         tx.save_client(&self.record)?;
         self.header = TokenHeader::Set(token);
@@ -46,13 +43,8 @@ impl ClientCtx {
     }
 }
 
-pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn new_token() -> crate::secret::Secret {
-    crate::secret::Secret::new(ids::random_base62(48))
+fn new_token() -> Secret {
+    Secret::new(ids::random_base62(48))
 }
 
 /// Finds the client of a presented token. An unknown token is treated as no token.
@@ -60,23 +52,16 @@ pub fn find(tx: &Tx<'_>, presented: Option<&str>) -> Result<Option<ClientCtx>, D
     let Some(token) = presented.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let hash = hash_token(token);
-    let Some(record) = tx.client_by_token_hash(&hash)? else {
+    let Some(record) = tx.client_by_token(token)? else {
         return Ok(None);
     };
-    let mut ctx = ClientCtx {
-        record,
-        header: TokenHeader::Keep,
+    // A device still on the replaced token is handed the current one.
+    let header = if record.token.matches(token) {
+        TokenHeader::Keep
+    } else {
+        TokenHeader::Set(record.token.clone())
     };
-    if ctx.record.token_hash != hash {
-        // The device presented the token from before the last rotation: it never received the
-        // newer one. Issue a fresh token (we keep only hashes) and keep accepting the old one.
-        let token = new_token();
-        ctx.record.token_hash = hash_token(token.expose());
-        tx.save_client(&ctx.record)?;
-        ctx.header = TokenHeader::Set(token);
-    }
-    Ok(Some(ctx))
+    Ok(Some(ClientCtx { record, header }))
 }
 
 /// Finds the presented client or creates a new one.
@@ -91,8 +76,8 @@ pub fn find_or_create(
     let token = new_token();
     let record = ClientRecord {
         id: ids::new_id("client"),
-        token_hash: hash_token(token.expose()),
-        prev_token_hash: None,
+        token: token.clone(),
+        prev_token: None,
         sign_in_id: None,
         sign_up_id: None,
         last_active_session_id: None,

@@ -137,8 +137,8 @@ impl UserWithIdents {
 #[derive(Debug, Clone)]
 pub struct ClientRecord {
     pub id: String,
-    pub token_hash: String,
-    pub prev_token_hash: Option<String>,
+    pub token: Secret,
+    pub prev_token: Option<Secret>,
     pub sign_in_id: Option<String>,
     pub sign_up_id: Option<String>,
     pub last_active_session_id: Option<String>,

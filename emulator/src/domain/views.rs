@@ -13,6 +13,9 @@ use super::{sign_up, tokens, DomainError, Env};
 use crate::store::Tx;
 
 fn verification_of(ident: &Identification) -> wire::Verification {
+    // Code verifications carry an integer `expire_at` (the spec requires it): the code was
+    // used when the identification was created, so its validity ended then.
+    let by_code = ident.verification_strategy.ends_with("_code");
     wire::Verification {
         status: if ident.verified {
             "verified"
@@ -21,8 +24,8 @@ fn verification_of(ident: &Identification) -> wire::Verification {
         }
         .into(),
         strategy: ident.verification_strategy.clone(),
-        attempts: None,
-        expire_at: None,
+        attempts: by_code.then_some(1),
+        expire_at: by_code.then_some(ident.created_at),
     }
 }
 
@@ -396,14 +399,17 @@ fn sign_up_verification(
     pending: &Option<PendingCode>,
     strategy: &str,
     now: i64,
+    created_at: i64,
 ) -> Option<wire::SignUpVerification> {
     value.as_ref()?;
     Some(match pending {
+        // No code sent yet. The spec requires an integer `expire_at` on OTP verifications; we
+        // send the sign-up's creation time (nothing to attempt before `prepare_verification`).
         None => wire::SignUpVerification {
             status: "unverified".into(),
             strategy: strategy.into(),
-            attempts: None,
-            expire_at: None,
+            attempts: Some(0),
+            expire_at: Some(created_at),
             next_action: "needs_prepare".into(),
             supported_strategies: vec![strategy.into()],
         },
@@ -455,12 +461,14 @@ pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
                 &s.email_verification,
                 "email_code",
                 env.now,
+                s.created_at,
             ),
             phone_number: sign_up_verification(
                 &s.phone_number,
                 &s.phone_verification,
                 "phone_code",
                 env.now,
+                s.created_at,
             ),
             web3_wallet: None,
             external_account: None,

@@ -623,9 +623,8 @@ async fn verify_client(
             .ok_or_else(|| ApiError::param_missing("token"))?,
     );
     write(&app, |tx, env| {
-        let hash = crate::domain::clients::hash_token(token.expose());
         let c = tx
-            .client_by_token_hash(&hash)?
+            .client_by_token(token.expose())?
             .ok_or(DomainError::NotFound("client"))?;
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())
     })

@@ -101,7 +101,7 @@ async fn advance_time(
 ) -> Result<Json<Value>, ApiError> {
     let ms =
         match (body.seconds, body.ms) {
-            (Some(s), None) if s.is_finite() && s >= 0.0 && s < 1e12 => (s * 1000.0).round() as i64,
+            (Some(s), None) if (0.0..1e12).contains(&s) => (s * 1000.0).round() as i64,
             (None, Some(ms)) if ms >= 0 => ms,
             (None, None) => return Err(ApiError::param_missing("seconds")),
             _ => return Err(ApiError::param_invalid(

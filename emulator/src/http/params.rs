@@ -85,14 +85,23 @@ impl Params {
             }
             Ok(Self(out))
         } else {
-            serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-                .map(Self)
-                .map_err(|e| {
-                    ApiError::bad_request(
-                        "malformed_request",
-                        format!("The form body could not be parsed: {e}"),
-                    )
-                })
+            let bad = |why: &str| {
+                ApiError::bad_request(
+                    "malformed_request",
+                    format!("The form body could not be parsed: {why}"),
+                )
+            };
+            // The decoder is lossy; refuse rather than guess at bytes that are not UTF-8.
+            std::str::from_utf8(body).map_err(|_| bad("it is not UTF-8"))?;
+            let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .map_err(|e| bad(&e.to_string()))?;
+            if pairs
+                .iter()
+                .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+            {
+                return Err(bad("a percent-encoded value is not UTF-8"));
+            }
+            Ok(Self(pairs))
         }
     }
 

@@ -2,15 +2,16 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{StoreError, Tx};
 use crate::domain::model::ClientRecord;
+use crate::secret::Secret;
 
-const COLUMNS: &str = "id, token_hash, prev_token_hash, sign_in_id, sign_up_id,
+const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
     last_active_session_id, last_authentication_strategy, created_at, updated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     Ok(ClientRecord {
         id: r.get(0)?,
-        token_hash: r.get(1)?,
-        prev_token_hash: r.get(2)?,
+        token: Secret::new(r.get::<_, String>(1)?),
+        prev_token: r.get::<_, Option<String>>(2)?.map(Secret::new),
         sign_in_id: r.get(3)?,
         sign_up_id: r.get(4)?,
         last_active_session_id: r.get(5)?,
@@ -25,8 +26,8 @@ impl Tx<'_> {
         self.0.execute(
             &format!(
                 "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash,
-                 prev_token_hash = excluded.prev_token_hash, sign_in_id = excluded.sign_in_id,
+                 ON CONFLICT (id) DO UPDATE SET token = excluded.token,
+                 prev_token = excluded.prev_token, sign_in_id = excluded.sign_in_id,
                  sign_up_id = excluded.sign_up_id,
                  last_active_session_id = excluded.last_active_session_id,
                  last_authentication_strategy = excluded.last_authentication_strategy,
@@ -34,8 +35,8 @@ impl Tx<'_> {
             ),
             params![
                 c.id,
-                c.token_hash,
-                c.prev_token_hash,
+                c.token.expose(),
+                c.prev_token.as_ref().map(Secret::expose),
                 c.sign_in_id,
                 c.sign_up_id,
                 c.last_active_session_id,
@@ -58,13 +59,13 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The client whose current (or just-rotated-away) token hashes to `hash`.
-    pub fn client_by_token_hash(&self, hash: &str) -> Result<Option<ClientRecord>, StoreError> {
+    /// The client whose current (or just-replaced) token is `token`.
+    pub fn client_by_token(&self, token: &str) -> Result<Option<ClientRecord>, StoreError> {
         let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM clients WHERE token_hash = ?1
-             UNION ALL SELECT {COLUMNS} FROM clients WHERE prev_token_hash = ?1 LIMIT 1"
+            "SELECT {COLUMNS} FROM clients WHERE token = ?1
+             UNION ALL SELECT {COLUMNS} FROM clients WHERE prev_token = ?1 LIMIT 1"
         ))?;
-        Ok(stmt.query_row([hash], from_row).optional()?)
+        Ok(stmt.query_row([token], from_row).optional()?)
     }
 
     pub fn delete_client(&self, id: &str) -> Result<(), StoreError> {

@@ -43,8 +43,10 @@ CREATE INDEX identifications_user ON identifications (user_id);
 
 CREATE TABLE clients (
     id                           TEXT PRIMARY KEY,
-    token_hash                   TEXT NOT NULL UNIQUE,
-    prev_token_hash              TEXT,
+    -- The current client token and the one it replaced (still accepted, answered with the
+    -- current one, so a response lost in flight or a concurrent request does not sign out).
+    token                        TEXT NOT NULL UNIQUE,
+    prev_token                   TEXT,
     sign_in_id                   TEXT,
     sign_up_id                   TEXT,
     last_active_session_id       TEXT,
@@ -52,7 +54,7 @@ CREATE TABLE clients (
     created_at                   INTEGER NOT NULL,
     updated_at                   INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX clients_prev_token ON clients (prev_token_hash);
+CREATE INDEX clients_prev_token ON clients (prev_token);
 
 CREATE TABLE sessions (
     id              TEXT PRIMARY KEY,

@@ -1,0 +1,339 @@
+//! A table of bad requests: each gets a 4xx in the Clerk error envelope, never a 5xx or axum's
+//! plain text, and writes nothing.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    /// "bapi" sends the secret key, "fapi" a client token, "none" nothing.
+    auth: &'static str,
+    content_type: Option<&'static str>,
+    body: Vec<u8>,
+    status: u16,
+}
+
+fn case(
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    auth: &'static str,
+    ct: Option<&'static str>,
+    body: &[u8],
+    status: u16,
+) -> Case {
+    Case {
+        name,
+        method,
+        path,
+        auth,
+        content_type: ct,
+        body: body.to_vec(),
+        status,
+    }
+}
+
+const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+const JSON: Option<&str> = Some("application/json");
+
+async fn counts(h: &Harness) -> Value {
+    let users = h.bapi(Method::GET, "/v1/users/count", None).await.ok()["total_count"].clone();
+    let msgs = h.control(Method::GET, "/messages", None).await.ok()["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let sessions = h
+        .bapi(Method::GET, "/v1/sessions", None)
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .len();
+    json!({"users": users, "messages": msgs, "sessions": sessions})
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
+    let h = start().await;
+    h.create_user("exists@example.com", "password123").await;
+    let mut c = h.fapi();
+    let sid = c.sign_in("exists@example.com", "password123").await;
+    let token = c.token.clone().unwrap();
+    let before = counts(&h).await;
+    let big = vec![b'a'; 300 * 1024];
+    let big_form: Vec<u8> = [b"email_address=".as_slice(), &big].concat();
+    let sid_path: &'static str =
+        Box::leak(format!("/v1/client/sessions/{sid}/tokens").into_boxed_str());
+    let cases = vec![
+        case(
+            "form that is not UTF-8",
+            Method::POST,
+            "/v1/client/sign_ins",
+            "fapi",
+            FORM,
+            b"identifier=\xff\xfe&password=x",
+            400,
+        ),
+        case(
+            "password without identifier",
+            Method::POST,
+            "/v1/client/sign_ins",
+            "fapi",
+            FORM,
+            b"password=password123",
+            422,
+        ),
+        case(
+            "malformed JSON on FAPI",
+            Method::POST,
+            "/v1/client/sign_ups",
+            "fapi",
+            JSON,
+            b"{\"email_address\":",
+            400,
+        ),
+        case(
+            "JSON array on FAPI",
+            Method::POST,
+            "/v1/client/sign_ups",
+            "fapi",
+            JSON,
+            b"[1,2]",
+            400,
+        ),
+        case(
+            "unsafe_metadata not an object",
+            Method::POST,
+            "/v1/client/sign_ups",
+            "fapi",
+            FORM,
+            b"email_address=n%40example.com&password=password123&unsafe_metadata=%5B1%5D",
+            422,
+        ),
+        case(
+            "missing strategy",
+            Method::POST,
+            "/v1/client/sign_ins/sia_x/attempt_first_factor",
+            "fapi",
+            FORM,
+            b"",
+            422,
+        ),
+        case(
+            "unknown sign-in id",
+            Method::POST,
+            "/v1/client/sign_ins/sia_nope/attempt_first_factor",
+            "fapi",
+            FORM,
+            b"strategy=password&password=x",
+            404,
+        ),
+        case(
+            "unknown sign-up id",
+            Method::GET,
+            "/v1/client/sign_ups/sua_nope",
+            "fapi",
+            None,
+            b"",
+            404,
+        ),
+        case(
+            "unknown session",
+            Method::POST,
+            "/v1/client/sessions/sess_nope/tokens",
+            "fapi",
+            FORM,
+            b"",
+            404,
+        ),
+        case(
+            "oversized body",
+            Method::POST,
+            "/v1/client/sign_ups",
+            "fapi",
+            FORM,
+            &big_form,
+            413,
+        ),
+        case(
+            "unknown route",
+            Method::GET,
+            "/v1/nothing/here",
+            "none",
+            None,
+            b"",
+            404,
+        ),
+        case(
+            "wrong method",
+            Method::PUT,
+            "/v1/client/sign_ins",
+            "fapi",
+            None,
+            b"",
+            405,
+        ),
+        case(
+            "bad _method",
+            Method::POST,
+            "/v1/client?_method=TRACE",
+            "fapi",
+            None,
+            b"",
+            400,
+        ),
+        case(
+            "BAPI malformed JSON",
+            Method::POST,
+            "/v1/users",
+            "bapi",
+            JSON,
+            b"{nope",
+            422,
+        ),
+        case(
+            "BAPI wrong type",
+            Method::POST,
+            "/v1/users",
+            "bapi",
+            JSON,
+            br#"{"email_address":[1],"password":"password123"}"#,
+            422,
+        ),
+        case(
+            "BAPI form body",
+            Method::POST,
+            "/v1/users",
+            "bapi",
+            FORM,
+            b"email_address=a%40b.co",
+            415,
+        ),
+        case(
+            "BAPI metadata not an object",
+            Method::PATCH,
+            "/v1/users/user_x/metadata",
+            "bapi",
+            JSON,
+            br#"{"public_metadata":[1]}"#,
+            422,
+        ),
+        case(
+            "BAPI unknown user",
+            Method::PATCH,
+            "/v1/users/user_nope",
+            "bapi",
+            JSON,
+            br#"{"first_name":"x"}"#,
+            404,
+        ),
+        case(
+            "BAPI oversized",
+            Method::POST,
+            "/v1/users",
+            "bapi",
+            JSON,
+            &big,
+            413,
+        ),
+        case(
+            "BAPI bad limit",
+            Method::GET,
+            "/v1/users?limit=abc",
+            "bapi",
+            None,
+            b"",
+            422,
+        ),
+        case(
+            "BAPI bad offset",
+            Method::GET,
+            "/v1/users?offset=-1",
+            "bapi",
+            None,
+            b"",
+            422,
+        ),
+        case(
+            "BAPI without key",
+            Method::POST,
+            "/v1/users",
+            "none",
+            JSON,
+            br#"{"email_address":["k@example.com"],"password":"password123"}"#,
+            401,
+        ),
+        case(
+            "control bad JSON",
+            Method::POST,
+            "/_emulator/v1/time/advance",
+            "none",
+            JSON,
+            b"{",
+            422,
+        ),
+        case(
+            "control wrong type",
+            Method::POST,
+            "/_emulator/v1/time/advance",
+            "none",
+            JSON,
+            br#"{"seconds":"soon"}"#,
+            422,
+        ),
+        case(
+            "control bad wait",
+            Method::GET,
+            "/_emulator/v1/messages/latest?wait_ms=forever",
+            "none",
+            None,
+            b"",
+            422,
+        ),
+        case(
+            "revoked-less token mint on foreign session path",
+            Method::POST,
+            sid_path,
+            "none",
+            FORM,
+            b"",
+            404,
+        ),
+    ];
+    for c in cases {
+        let mut req = h
+            .http
+            .request(c.method.clone(), format!("{}{}", h.emu.url(), c.path));
+        match c.auth {
+            "bapi" => req = req.header("authorization", format!("Bearer {}", h.emu.secret_key())),
+            "fapi" => req = req.header("authorization", token.clone()),
+            _ => {}
+        }
+        if let Some(ct) = c.content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.body(c.body.clone()).send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(status, c.status, "{}: {text}", c.name);
+        let body: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{}: not JSON: {text}", c.name));
+        assert!(body["errors"][0]["code"].is_string(), "{}: {body}", c.name);
+        assert!(
+            body["errors"][0]["long_message"].is_string(),
+            "{}: {body}",
+            c.name
+        );
+        assert!(body["clerk_trace_id"].is_string(), "{}: {body}", c.name);
+        let schema = &fapi_spec().document()["components"]["schemas"]["ClerkErrors"];
+        let errs = fapi_spec().check_value(schema, &body);
+        assert!(errs.is_empty(), "{}: {errs:?}", c.name);
+    }
+    assert_eq!(counts(&h).await, before, "nothing was written");
+    // The session is intact.
+    c.token(&sid).await.ok();
+}

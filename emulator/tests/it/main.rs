@@ -1,0 +1,12 @@
+//! Integration tests for the emulator: one binary, modules by surface.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bad_input;
+mod bapi;
+mod control;
+mod restart;
+mod sessions;
+mod sign_in;
+mod sign_up;
+mod support;
+mod tokens;

@@ -1,0 +1,438 @@
+//! The in-process harness: a real emulator on 127.0.0.1:0, a native Frontend API client that
+//! keeps its client token like the SDKs do, Backend and control API callers. Every JSON response
+//! is validated against Clerk's published OpenAPI schema for its operation.
+
+use std::sync::OnceLock;
+
+use latchkey_emulator::Emulator;
+use openapi_check::Spec;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+static FAPI: OnceLock<Spec> = OnceLock::new();
+static BAPI: OnceLock<Spec> = OnceLock::new();
+static KEY: OnceLock<String> = OnceLock::new();
+
+fn spec_path(name: &str) -> String {
+    format!(
+        "{}/../../shared/clerk-openapi/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+pub fn fapi_spec() -> &'static Spec {
+    FAPI.get_or_init(|| Spec::load(spec_path("fapi-2026-05-12.yml")).expect("FAPI spec loads"))
+}
+
+pub fn bapi_spec() -> &'static Spec {
+    BAPI.get_or_init(|| Spec::load(spec_path("bapi-2026-05-12.yml")).expect("BAPI spec loads"))
+}
+
+/// One RSA key shared by the emulators of this test binary (generating one per test is slow);
+/// tests that need distinct keys start with [`start_with_own_key`].
+fn shared_key() -> String {
+    KEY.get_or_init(|| {
+        latchkey_emulator::keys::SigningKey::generate("ins_test".into())
+            .expect("key")
+            .to_stored()
+            .expose()
+            .to_owned()
+    })
+    .clone()
+}
+
+pub struct Harness {
+    pub emu: Emulator,
+    pub http: reqwest::Client,
+}
+
+pub async fn start() -> Harness {
+    start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
+}
+
+pub async fn start_with_own_key() -> Harness {
+    start_from(Emulator::builder().ephemeral()).await
+}
+
+pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Harness {
+    let emu = b.start().await.expect("emulator starts");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    Harness { emu, http }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    /// The response's `Authorization` header, if any.
+    pub authorization: Option<String>,
+    pub content_type: Option<String>,
+}
+
+impl Resp {
+    /// The Clerk error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["errors"][0]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Value {
+        assert!(
+            (200..300).contains(&self.status),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+
+    /// Asserts an error status and code, and that the body is the Clerk error envelope.
+    #[track_caller]
+    pub fn err(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "status for {code}: {}", self.body);
+        assert_eq!(self.code(), code, "{}", self.body);
+        assert!(
+            self.body["errors"][0]["message"].is_string(),
+            "{}",
+            self.body
+        );
+        assert!(
+            self.body["errors"][0]["long_message"].is_string(),
+            "{}",
+            self.body
+        );
+        assert!(self.body["clerk_trace_id"].is_string(), "{}", self.body);
+    }
+}
+
+/// Validates a response body against the spec: the operation's own schema, or ClerkErrors for an
+/// error status the spec does not list for that operation.
+#[track_caller]
+pub fn validate(spec: &Spec, method: &str, path: &str, status: u16, body: &Value) {
+    let path_only = path.split('?').next().unwrap_or(path);
+    let clerk_errors = || {
+        spec.check_value(
+            &spec.document()["components"]["schemas"]["ClerkErrors"],
+            body,
+        )
+    };
+    // `paginated=true` lists are `{data, total_count}` (clerk-wire.md); the spec shows the bare array.
+    if path.contains("paginated=true") && status == 200 {
+        assert!(
+            body["total_count"].is_i64(),
+            "paginated list without total_count: {body}"
+        );
+        return validate(spec, method, path_only, status, &body["data"]);
+    }
+    let declared = spec.find_path(method, path_only).map(str::to_owned);
+    if let (Some(p), true) = (&declared, status >= 400) {
+        // Some operations declare an error status without a body; Clerk sends the envelope.
+        if matches!(spec.response_schema(method, p, status), Ok(None)) {
+            let errs = clerk_errors();
+            assert!(
+                errs.is_empty(),
+                "{method} {path_only} {status}: {}",
+                errs.join("\n")
+            );
+            return;
+        }
+    }
+    let errs = match spec.check_response_for_url(method, path_only, status, body) {
+        Ok(errs) => errs,
+        Err(openapi_check::Error::UnknownStatus { .. }) if status >= 400 => clerk_errors(),
+        Err(e) => panic!("{method} {path_only} {status}: cannot validate: {e}"),
+    };
+    assert!(
+        errs.is_empty(),
+        "{method} {path_only} {status} does not match the spec:\n{}\nbody: {body}",
+        errs.join("\n")
+    );
+}
+
+async fn send(
+    h: &Harness,
+    method: Method,
+    path: &str,
+    auth: Option<&str>,
+    form: Option<&[(&str, &str)]>,
+    json_body: Option<&Value>,
+    extra: &[(&str, &str)],
+) -> Resp {
+    let mut req = h.http.request(method, format!("{}{path}", h.emu.url()));
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    if let Some(f) = form {
+        req = req.form(f);
+    }
+    if let Some(j) = json_body {
+        req = req.json(j);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let authorization = res
+        .headers()
+        .get("authorization")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    let text = res.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))
+    };
+    assert!(status < 500, "server error for {path}: {body}");
+    Resp {
+        status,
+        body,
+        authorization,
+        content_type,
+    }
+}
+
+impl Harness {
+    pub fn fapi(&self) -> Native<'_> {
+        Native {
+            h: self,
+            token: None,
+            origin: None,
+        }
+    }
+
+    /// A Backend API call with the secret key.
+    pub async fn bapi(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let auth = format!("Bearer {}", self.emu.secret_key());
+        let r = send(
+            self,
+            method.clone(),
+            path,
+            Some(&auth),
+            None,
+            body.as_ref(),
+            &[],
+        )
+        .await;
+        validate(bapi_spec(), method.as_str(), path, r.status, &r.body);
+        assert_eq!(
+            r.content_type.as_deref(),
+            Some("application/json"),
+            "BAPI content type"
+        );
+        r
+    }
+
+    /// A Backend API call with any (or no) Authorization header, not validated.
+    pub async fn bapi_raw(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        send(self, method, path, auth, None, body.as_ref(), &[]).await
+    }
+
+    pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        send(
+            self,
+            method,
+            &format!("/_emulator/v1{path}"),
+            None,
+            None,
+            body.as_ref(),
+            &[],
+        )
+        .await
+    }
+
+    /// The code of the newest message to `to`.
+    pub async fn latest_code(&self, to: &str) -> String {
+        let r = self
+            .control(
+                Method::GET,
+                &format!("/messages/latest?to={}", urlencode(to)),
+                None,
+            )
+            .await;
+        r.ok()["code"]
+            .as_str()
+            .expect("message has a code")
+            .to_owned()
+    }
+
+    pub async fn advance(&self, seconds: i64) {
+        self.control(
+            Method::POST,
+            "/time/advance",
+            Some(json!({"seconds": seconds})),
+        )
+        .await
+        .ok();
+    }
+
+    pub async fn set_settings(&self, settings: Value) {
+        self.control(
+            Method::PATCH,
+            "/instance",
+            Some(json!({"settings": settings})),
+        )
+        .await
+        .ok();
+    }
+
+    /// Creates a user through the Backend API; returns its JSON.
+    pub async fn create_user(&self, email: &str, password: &str) -> Value {
+        self.bapi(
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email_address": [email], "password": password})),
+        )
+        .await
+        .ok()
+        .clone()
+    }
+
+    /// The JWKS of the Frontend API.
+    pub async fn jwks(&self) -> Value {
+        let r = self.fapi().get("/.well-known/jwks.json").await;
+        r.ok().clone()
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A native-mode Frontend API client: sends `_is_native`, keeps the rotating client token.
+pub struct Native<'a> {
+    pub h: &'a Harness,
+    pub token: Option<String>,
+    pub origin: Option<String>,
+}
+
+impl Native<'_> {
+    pub async fn call(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = format!("{path}{sep}_is_native=true");
+        let mut extra = vec![];
+        if let Some(o) = &self.origin {
+            extra.push(("origin", o.as_str()));
+        }
+        let form = (!form.is_empty() || method != Method::GET).then_some(form);
+        let r = send(
+            self.h,
+            method.clone(),
+            &url,
+            self.token.as_deref(),
+            form,
+            None,
+            &extra,
+        )
+        .await;
+        validate(fapi_spec(), method.as_str(), path, r.status, &r.body);
+        // The SDK rule: absent → keep; empty → signed out; else replace.
+        match r.authorization.as_deref() {
+            None => {}
+            Some("") | Some("Bearer") => self.token = None,
+            Some(t) => self.token = Some(t.to_owned()),
+        }
+        r
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.call(Method::GET, path, &[]).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        self.call(Method::POST, path, form).await
+    }
+
+    /// Signs up with email + password and completes the emailed code; returns the session id.
+    pub async fn sign_up(&mut self, email: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/v1/client/sign_ups",
+                &[("email_address", email), ("password", password)],
+            )
+            .await;
+        let id = r.ok()["response"]["id"].as_str().expect("id").to_owned();
+        self.post(
+            &format!("/v1/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "email_code")],
+        )
+        .await
+        .ok();
+        let code = self.h.latest_code(email).await;
+        let r = self
+            .post(
+                &format!("/v1/client/sign_ups/{id}/attempt_verification"),
+                &[("strategy", "email_code"), ("code", &code)],
+            )
+            .await;
+        assert_eq!(r.ok()["response"]["status"], "complete", "{}", r.body);
+        r.body["response"]["created_session_id"]
+            .as_str()
+            .expect("session")
+            .to_owned()
+    }
+
+    /// Signs in with a password; returns the session id.
+    pub async fn sign_in(&mut self, identifier: &str, password: &str) -> String {
+        let r = self
+            .post(
+                "/v1/client/sign_ins",
+                &[("identifier", identifier), ("password", password)],
+            )
+            .await;
+        assert_eq!(r.ok()["response"]["status"], "complete", "{}", r.body);
+        r.body["response"]["created_session_id"]
+            .as_str()
+            .expect("session")
+            .to_owned()
+    }
+
+    pub async fn token(&mut self, sid: &str) -> Resp {
+        self.post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+            .await
+    }
+
+    pub async fn jwt(&mut self, sid: &str) -> String {
+        let r = self.token(sid).await;
+        r.ok()["jwt"].as_str().expect("jwt").to_owned()
+    }
+}
+
+/// Decodes and verifies a session token with `jsonwebtoken` against a JWKS document, ignoring
+/// `exp`/`nbf` (the emulator's clock may be ahead of the system clock); returns the claims.
+pub fn verify_jwt(jwks: &Value, token: &str) -> Result<Value, jsonwebtoken::errors::Error> {
+    use jsonwebtoken::{decode, decode_header, jwk::JwkSet, Algorithm, DecodingKey, Validation};
+    let header = decode_header(token)?;
+    let set: JwkSet = serde_json::from_value(jwks.clone()).expect("JWKS parses");
+    let kid = header.kid.clone().unwrap_or_default();
+    let jwk = set
+        .find(&kid)
+        .ok_or(jsonwebtoken::errors::ErrorKind::InvalidKeyFormat)?;
+    let key = DecodingKey::from_jwk(jwk)?;
+    let mut v = Validation::new(Algorithm::RS256);
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    Ok(decode::<Value>(token, &key, &v)?.claims)
+}

@@ -1,0 +1,145 @@
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn session_tokens_verify_from_the_jwks_alone_and_carry_the_v2_claims() {
+    let h = start().await;
+    let u = h.create_user("tok@example.com", "password123").await;
+    let mut c = h.fapi();
+    let sid = c.sign_in("tok@example.com", "password123").await;
+    let jwt = c.jwt(&sid).await;
+    let jwks = h.jwks().await;
+    let key = &jwks["keys"][0];
+    for field in ["use", "kty", "kid", "alg", "n", "e"] {
+        assert!(key[field].is_string(), "JWKS key has {field}");
+    }
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["e"], "AQAB");
+    let bapi_jwks = h.bapi(Method::GET, "/v1/jwks", None).await;
+    assert_eq!(bapi_jwks.ok(), &jwks, "FAPI and BAPI serve the same keys");
+
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.kid.as_deref(), key["kid"].as_str());
+    let claims = verify_jwt(&jwks, &jwt).unwrap();
+    assert_eq!(claims["iss"], h.emu.url());
+    assert_eq!(claims["sub"], u["id"]);
+    assert_eq!(claims["sid"], sid);
+    assert_eq!(claims["v"], 2);
+    assert_eq!(claims["fva"], json!([0, -1]));
+    let iat = claims["iat"].as_i64().unwrap();
+    assert_eq!(claims["nbf"].as_i64().unwrap(), iat - 10);
+    assert_eq!(claims["exp"].as_i64().unwrap(), iat + 60);
+    assert!(claims.get("azp").is_none(), "native requests carry no azp");
+    assert_eq!(
+        iat,
+        h.emu.clock().now_secs(),
+        "iat is the emulator's clock, in seconds"
+    );
+
+    // A token from a different key does not verify against these keys.
+    let other = start_with_own_key().await;
+    other.create_user("tok@example.com", "password123").await;
+    let mut oc = other.fapi();
+    let osid = oc.sign_in("tok@example.com", "password123").await;
+    let foreign = oc.jwt(&osid).await;
+    assert!(verify_jwt(&jwks, &foreign).is_err());
+    // A tampered payload fails.
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_owned).collect();
+    parts[1] = parts[1].chars().rev().collect();
+    assert!(verify_jwt(&jwks, &parts.join(".")).is_err());
+}
+
+#[tokio::test]
+async fn advancing_the_clock_expires_tokens_and_minting_again_gives_a_fresh_one() {
+    let h = start().await;
+    h.create_user("exp@example.com", "password123").await;
+    let mut c = h.fapi();
+    let sid = c.sign_in("exp@example.com", "password123").await;
+    let jwks = h.jwks().await;
+    let first = verify_jwt(&jwks, &c.jwt(&sid).await).unwrap();
+    h.advance(61).await;
+    assert!(
+        first["exp"].as_i64().unwrap() < h.emu.clock().now_secs(),
+        "the old token is past exp on the emulator's clock"
+    );
+    let second = verify_jwt(&jwks, &c.jwt(&sid).await).unwrap();
+    assert!(second["exp"].as_i64().unwrap() > h.emu.clock().now_secs());
+    assert_eq!(
+        second["fva"],
+        json!([1, -1]),
+        "a minute since the first factor"
+    );
+    // last_active_token in the client is refreshed too.
+    let r = c.get("/v1/client").await;
+    let lat = r.ok()["response"]["sessions"][0]["last_active_token"]["jwt"]
+        .as_str()
+        .unwrap();
+    let lat_claims = verify_jwt(&jwks, lat).unwrap();
+    assert!(lat_claims["exp"].as_i64().unwrap() - h.emu.clock().now_secs() >= 30);
+}
+
+#[tokio::test]
+async fn a_revoked_session_can_no_longer_mint_tokens() {
+    let h = start().await;
+    h.create_user("rev@example.com", "password123").await;
+    let mut c = h.fapi();
+    let sid = c.sign_in("rev@example.com", "password123").await;
+    c.token(&sid).await.ok();
+    let r = h
+        .bapi(Method::POST, &format!("/v1/sessions/{sid}/revoke"), None)
+        .await;
+    assert_eq!(r.ok()["status"], "revoked");
+    c.token(&sid).await.err(401, "authentication_invalid");
+    h.bapi(Method::POST, &format!("/v1/sessions/{sid}/tokens"), None)
+        .await
+        .err(401, "authentication_invalid");
+    let r = c.get("/v1/client").await;
+    assert_eq!(r.ok()["response"]["sessions"], json!([]));
+    assert_eq!(r.body["response"]["last_active_session_id"], json!(null));
+}
+
+#[tokio::test]
+async fn jwt_templates_add_claims_and_set_the_lifetime() {
+    let h = start().await;
+    h.set_settings(json!({"jwt_templates": {"backend": {
+        "claims": {"email": "{{user.primary_email_address}}", "aud": "api.example.com", "meta": "{{user.public_metadata}}"},
+        "lifetime_secs": 300
+    }}}))
+    .await;
+    let u = h
+        .bapi(
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email_address": ["tpl@example.com"], "password": "password123", "public_metadata": {"role": "admin"}})),
+        )
+        .await;
+    u.ok();
+    let mut c = h.fapi();
+    let sid = c.sign_in("tpl@example.com", "password123").await;
+    let r = c
+        .post(&format!("/v1/client/sessions/{sid}/tokens/backend"), &[])
+        .await;
+    let claims = verify_jwt(&h.jwks().await, r.ok()["jwt"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["email"], "tpl@example.com");
+    assert_eq!(claims["aud"], "api.example.com");
+    assert_eq!(claims["meta"], json!({"role": "admin"}));
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        300
+    );
+    c.post(&format!("/v1/client/sessions/{sid}/tokens/nope"), &[])
+        .await
+        .err(404, "resource_not_found");
+    // The Backend API mints template tokens too.
+    let r = h
+        .bapi(
+            Method::POST,
+            &format!("/v1/sessions/{sid}/tokens/backend"),
+            None,
+        )
+        .await;
+    assert!(r.ok()["jwt"].is_string());
+}

@@ -8,6 +8,7 @@ pub mod claims;
 pub mod error;
 pub mod keys;
 pub mod objects;
+pub mod webhooks;
 
 pub use claims::SessionClaims;
 pub use error::{ClerkError, ErrorEnvelope};

@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::domain::passwords::PasswordHasher;
 use crate::domain::settings::Settings;
 use crate::domain::{DomainError, Env};
-use crate::keys::{self, SigningKey};
+use crate::keys::{self, KeySlot, SigningKey};
 use crate::secret::Secret;
 use crate::store::{Store, StoreError};
 
@@ -17,7 +17,7 @@ pub struct App {
     pub store: Store,
     pub clock: Arc<Clock>,
     pub instance_id: String,
-    pub signing_key: SigningKey,
+    pub signing_key: KeySlot,
     pub secret_key: Secret,
     pub webhook_secret: Secret,
     pub publishable_key: String,
@@ -69,14 +69,16 @@ pub enum OpenError {
 }
 
 impl App {
-    /// Loads the instance from the store, creating its keys on first start.
+    /// Loads the instance from the store, creating its keys on first start. A new RSA signing
+    /// key is generated on a background thread (it takes 100–300 ms), persisted, then
+    /// published; requests that need it wait for it, everything else is served at once.
     pub fn open(
         store: Store,
         clock: Arc<Clock>,
         fapi_host: &str,
         loopback: bool,
         opts: InstanceOptions,
-    ) -> Result<Self, OpenError> {
+    ) -> Result<Arc<Self>, OpenError> {
         let (instance_id, secret_key, signing_key, webhook_secret, settings) =
             store.write(|tx| -> Result<_, OpenError> {
                 let instance_id = match tx.instance_value(K_INSTANCE_ID)? {
@@ -108,14 +110,12 @@ impl App {
                     (Some(given), _) => {
                         let k = SigningKey::from_stored(instance_id.clone(), given.expose())?;
                         tx.set_instance_value(K_SIGNING_KEY, given.expose())?;
-                        k
+                        Some(k)
                     }
-                    (None, Some(stored)) => SigningKey::from_stored(instance_id.clone(), &stored)?,
-                    (None, None) => {
-                        let k = SigningKey::generate(instance_id.clone())?;
-                        tx.set_instance_value(K_SIGNING_KEY, k.to_stored().expose())?;
-                        k
+                    (None, Some(stored)) => {
+                        Some(SigningKey::from_stored(instance_id.clone(), &stored)?)
                     }
+                    (None, None) => None,
                 };
                 let webhook_secret = match tx.instance_value(K_WEBHOOK_SECRET)? {
                     Some(s) => Secret::new(s),
@@ -142,11 +142,15 @@ impl App {
             .publishable_key
             .clone()
             .unwrap_or_else(|| latchkey_protocol::keys::publishable_key_for_host(fapi_host));
-        Ok(Self {
+        let generate = signing_key.is_none();
+        let app = Arc::new(Self {
             store,
             clock,
+            signing_key: match signing_key {
+                Some(k) => KeySlot::ready(k),
+                None => KeySlot::pending(),
+            },
             instance_id,
-            signing_key,
             secret_key,
             webhook_secret,
             publishable_key,
@@ -159,7 +163,34 @@ impl App {
             loopback,
             settings: RwLock::new(Arc::new(settings)),
             committed: Notify::new(),
-        })
+        });
+        if generate {
+            let slot = app.signing_key.clone();
+            let weak = Arc::downgrade(&app);
+            let kid = app.instance_id.clone();
+            std::thread::Builder::new()
+                .name("latchkey-keygen".into())
+                .spawn(move || {
+                    // Persist first, then publish: no token is ever signed by a key that a
+                    // crash could lose.
+                    let key = SigningKey::generate(kid).and_then(|k| {
+                        if let Some(app) = weak.upgrade() {
+                            app.store
+                                .write(|tx| {
+                                    tx.set_instance_value(K_SIGNING_KEY, k.to_stored().expose())
+                                })
+                                .map_err(|e| keys::KeyError::Generate(e.to_string()))?;
+                        }
+                        Ok(k)
+                    });
+                    if let Err(e) = &key {
+                        tracing::error!(error = %e, "could not create the signing key");
+                    }
+                    slot.fulfil(key);
+                })
+                .map_err(|e| OpenError::Keys(keys::KeyError::Generate(e.to_string())))?;
+        }
+        Ok(app)
     }
 
     pub fn settings(&self) -> Arc<Settings> {

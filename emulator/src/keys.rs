@@ -7,6 +7,7 @@ use latchkey_protocol::{Jwk, Jwks};
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use rsa::pkcs8::EncodePrivateKey;
+use std::sync::{Arc, OnceLock};
 
 use crate::secret::Secret;
 
@@ -157,6 +158,43 @@ fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(content);
     out
+}
+
+/// The signing key, or the promise of one: on a first start the RSA key (100–300 ms of work) is
+/// generated on a background thread so the server answers at once; the first token mint or
+/// JWKS request waits for it.
+#[derive(Debug, Clone)]
+pub struct KeySlot {
+    cell: Arc<OnceLock<Result<SigningKey, String>>>,
+}
+
+impl KeySlot {
+    pub fn ready(key: SigningKey) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(Ok(key));
+        Self {
+            cell: Arc::new(cell),
+        }
+    }
+
+    pub fn pending() -> Self {
+        Self {
+            cell: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Fulfils a pending slot (first value wins).
+    pub fn fulfil(&self, key: Result<SigningKey, KeyError>) {
+        let _ = self.cell.set(key.map_err(|e| e.to_string()));
+    }
+
+    /// The key, waiting for its generation if need be.
+    pub fn get(&self) -> Result<&SigningKey, KeyError> {
+        self.cell
+            .wait()
+            .as_ref()
+            .map_err(|e| KeyError::Generate(e.clone()))
+    }
 }
 
 /// The instance's API keys and webhook secret.

@@ -157,13 +157,7 @@ impl EmulatorBuilder {
             IpAddr::V6(ip) => format!("[{ip}]:{}", local.port()),
             IpAddr::V4(ip) => format!("{ip}:{}", local.port()),
         };
-        let app = Arc::new(App::open(
-            store,
-            clock,
-            &host,
-            local.ip().is_loopback(),
-            self.options,
-        )?);
+        let app = App::open(store, clock, &host, local.ip().is_loopback(), self.options)?;
         let router = http::router(app.clone());
         let service = axum::middleware::from_fn(http::method_override).layer(router);
         let (tx, rx) = oneshot::channel::<()>();
@@ -231,9 +225,9 @@ impl Emulator {
         self.app.webhook_secret.expose()
     }
 
-    /// The PEM of the token-signing public key.
-    pub fn public_key_pem(&self) -> String {
-        self.app.signing_key.public_key_pem()
+    /// The PEM of the token-signing public key (waits for the key on a first start).
+    pub fn public_key_pem(&self) -> Result<String, keys::KeyError> {
+        Ok(self.app.signing_key.get()?.public_key_pem())
     }
 
     pub fn clock(&self) -> &Clock {

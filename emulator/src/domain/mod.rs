@@ -19,7 +19,7 @@ pub mod views;
 
 pub use error::DomainError;
 
-use crate::keys::SigningKey;
+use crate::keys::KeySlot;
 use passwords::PasswordHasher;
 use settings::Settings;
 
@@ -28,7 +28,7 @@ use settings::Settings;
 pub struct Env<'a> {
     pub now: i64,
     pub settings: &'a Settings,
-    pub signing_key: &'a SigningKey,
+    pub signing_key: &'a KeySlot,
     /// The Frontend API URL: the `iss` of session tokens.
     pub issuer: &'a str,
     pub hasher: &'a PasswordHasher,

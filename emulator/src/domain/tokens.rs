@@ -46,7 +46,7 @@ pub fn mint(
         o: None,
         extra,
     };
-    let jwt = env.signing_key.sign_jwt(&claims)?;
+    let jwt = env.signing_key.get()?.sign_jwt(&claims)?;
     Ok((Secret::new(jwt), claims.exp))
 }
 

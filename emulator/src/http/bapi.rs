@@ -47,8 +47,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/clients/verify", post(verify_client))
 }
 
-async fn jwks(State(app): State<Arc<App>>) -> Json<latchkey_protocol::Jwks> {
-    Json(app.signing_key.jwks())
+async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {
+    Ok(Json(
+        app.signing_key.get().map_err(DomainError::from)?.jwks(),
+    ))
 }
 
 /// Runs `f` in a write transaction with a fresh `Env`.
@@ -56,6 +58,8 @@ fn write<T>(
     app: &App,
     f: impl FnOnce(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
+    // Wait for a still-generating signing key outside the write lock (see `fapi::run`).
+    app.signing_key.get().map_err(DomainError::from)?;
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), None);
     Ok(app.write(|tx| f(tx, &env))?)

@@ -33,6 +33,7 @@ pub fn router() -> Router<Arc<App>> {
 }
 
 fn instance_json(app: &App) -> Value {
+    let pem = app.signing_key.get().map(|k| k.public_key_pem()).ok();
     json!({
         "object": "instance",
         "id": app.instance_id,
@@ -42,7 +43,7 @@ fn instance_json(app: &App) -> Value {
         "secret_key": app.secret_key.expose(),
         "webhook_secret": app.webhook_secret.expose(),
         "jwks_url": format!("{}/.well-known/jwks.json", app.fapi_url),
-        "public_key_pem": app.signing_key.public_key_pem(),
+        "public_key_pem": pem,
         "settings": *app.settings(),
     })
 }

@@ -142,6 +142,9 @@ fn run<T: Serialize>(
     shape: Shape,
     op: impl FnOnce(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
+    // On a first start the signing key may still be generating: wait for it here, outside the
+    // write lock (the key generator takes that lock to persist the key before publishing it).
+    app.signing_key.get().map_err(DomainError::from)?;
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), req.origin.as_deref());
     let (result, header) = app.write(|tx| {
@@ -183,7 +186,7 @@ fn run<T: Serialize>(
 }
 
 async fn health() -> Json<Value> {
-    Json(json!({"status": "pass"}))
+    Json(json!({"status": "healthy"}))
 }
 
 async fn get_environment(State(app): State<Arc<App>>) -> Json<Value> {
@@ -194,8 +197,10 @@ async fn get_environment(State(app): State<Arc<App>>) -> Json<Value> {
     ))
 }
 
-async fn jwks(State(app): State<Arc<App>>) -> Json<latchkey_protocol::Jwks> {
-    Json(app.signing_key.jwks())
+async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {
+    Ok(Json(
+        app.signing_key.get().map_err(DomainError::from)?.jwks(),
+    ))
 }
 
 async fn get_client(State(app): State<Arc<App>>, req: Native) -> Result<Response, ApiError> {

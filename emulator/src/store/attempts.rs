@@ -8,7 +8,7 @@ use crate::domain::model::{SignInState, SignUpState};
 impl Tx<'_> {
     pub fn save_sign_in(&self, s: &SignInState) -> Result<(), StoreError> {
         let state = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.0.execute(
+        self.exec(
             "INSERT INTO sign_ins (id, client_id, state, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET state = excluded.state",
             params![s.id, s.client_id, state, s.created_at],
@@ -18,8 +18,7 @@ impl Tx<'_> {
 
     pub fn sign_in(&self, id: &str) -> Result<Option<SignInState>, StoreError> {
         let text: Option<String> = self
-            .0
-            .query_row("SELECT state FROM sign_ins WHERE id = ?1", [id], |r| {
+            .row("SELECT state FROM sign_ins WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
             .optional()?;
@@ -31,7 +30,7 @@ impl Tx<'_> {
 
     pub fn save_sign_up(&self, s: &SignUpState) -> Result<(), StoreError> {
         let state = serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.0.execute(
+        self.exec(
             "INSERT INTO sign_ups (id, client_id, state, created_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET state = excluded.state",
             params![s.id, s.client_id, state, s.created_at],
@@ -41,8 +40,7 @@ impl Tx<'_> {
 
     pub fn sign_up(&self, id: &str) -> Result<Option<SignUpState>, StoreError> {
         let text: Option<String> = self
-            .0
-            .query_row("SELECT state FROM sign_ups WHERE id = ?1", [id], |r| {
+            .row("SELECT state FROM sign_ups WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
             .optional()?;

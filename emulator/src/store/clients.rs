@@ -23,7 +23,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
 
 impl Tx<'_> {
     pub fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (id) DO UPDATE SET token = excluded.token,
@@ -50,8 +50,7 @@ impl Tx<'_> {
 
     pub fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
         Ok(self
-            .0
-            .query_row(
+            .row(
                 &format!("SELECT {COLUMNS} FROM clients WHERE id = ?1"),
                 [id],
                 from_row,
@@ -69,11 +68,9 @@ impl Tx<'_> {
     }
 
     pub fn delete_client(&self, id: &str) -> Result<(), StoreError> {
-        self.0.execute("DELETE FROM clients WHERE id = ?1", [id])?;
-        self.0
-            .execute("DELETE FROM sign_ins WHERE client_id = ?1", [id])?;
-        self.0
-            .execute("DELETE FROM sign_ups WHERE client_id = ?1", [id])?;
+        self.exec("DELETE FROM clients WHERE id = ?1", [id])?;
+        self.exec("DELETE FROM sign_ins WHERE client_id = ?1", [id])?;
+        self.exec("DELETE FROM sign_ups WHERE client_id = ?1", [id])?;
         Ok(())
     }
 }

@@ -5,15 +5,14 @@ use super::{StoreError, Tx};
 impl Tx<'_> {
     pub fn instance_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .0
-            .query_row("SELECT value FROM instance WHERE key = ?1", [key], |r| {
+            .row("SELECT value FROM instance WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
             .optional()?)
     }
 
     pub fn set_instance_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.0.execute(
+        self.exec(
             "INSERT INTO instance (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],

@@ -25,7 +25,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 
 impl Tx<'_> {
     pub fn insert_message(&self, m: &Message) -> Result<(), StoreError> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
@@ -71,12 +71,12 @@ impl Tx<'_> {
         let sql = format!(
             "SELECT {COLUMNS} FROM messages {where_sql} ORDER BY created_at DESC, rowid DESC LIMIT ?"
         );
-        let mut stmt = self.0.prepare(&sql)?;
+        let mut stmt = self.0.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn delete_messages(&self) -> Result<usize, StoreError> {
-        Ok(self.0.execute("DELETE FROM messages", [])?)
+        Ok(self.exec("DELETE FROM messages", [])?)
     }
 }

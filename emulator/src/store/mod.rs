@@ -51,6 +51,23 @@ impl std::fmt::Debug for Store {
 /// A transaction handed to store closures. SQL methods are grouped by area in this folder.
 pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
 
+impl Tx<'_> {
+    /// Executes one statement through the connection's statement cache.
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.0.prepare_cached(sql)?.execute(params)
+    }
+
+    /// Reads one row through the connection's statement cache.
+    fn row<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.0.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database file and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -68,6 +85,7 @@ impl Store {
     fn init(mut conn: Connection, label: &str) -> Result<Self, StoreError> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.set_prepared_statement_cache_capacity(256);
         migrate(&mut conn, label)?;
         Ok(Self {
             conn: Mutex::new(conn),

@@ -40,7 +40,7 @@ impl Tx<'_> {
             Some((t, e)) => (Some(t.expose()), Some(*e)),
             None => (None, None),
         };
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status,
@@ -68,8 +68,7 @@ impl Tx<'_> {
 
     pub fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         Ok(self
-            .0
-            .query_row(
+            .row(
                 &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
                 [id],
                 from_row,
@@ -113,7 +112,7 @@ impl Tx<'_> {
         };
         let sql =
             format!("SELECT {COLUMNS} FROM sessions {where_sql} ORDER BY created_at DESC, id DESC");
-        let mut stmt = self.0.prepare(&sql)?;
+        let mut stmt = self.0.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -72,7 +72,7 @@ const IDENT_COLUMNS: &str =
 impl Tx<'_> {
     /// Inserts or replaces the whole user row.
     pub fn save_user(&self, u: &UserRecord) -> Result<(), StoreError> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO users ({USER_COLUMNS}) VALUES
                  (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
@@ -115,8 +115,7 @@ impl Tx<'_> {
 
     pub fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
         Ok(self
-            .0
-            .query_row(
+            .row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
                 [id],
                 user_from_row,
@@ -134,8 +133,7 @@ impl Tx<'_> {
 
     pub fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
         Ok(self
-            .0
-            .query_row(
+            .row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
                 [username],
                 user_from_row,
@@ -144,7 +142,7 @@ impl Tx<'_> {
     }
 
     pub fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.0.execute("DELETE FROM users WHERE id = ?1", [id])? > 0)
+        Ok(self.exec("DELETE FROM users WHERE id = ?1", [id])? > 0)
     }
 
     pub fn idents_of(&self, user_id: &str) -> Result<Vec<Identification>, StoreError> {
@@ -161,8 +159,7 @@ impl Tx<'_> {
         value: &str,
     ) -> Result<Option<Identification>, StoreError> {
         Ok(self
-            .0
-            .query_row(
+            .row(
                 &format!(
                     "SELECT {IDENT_COLUMNS} FROM identifications WHERE kind = ?1 AND value = ?2"
                 ),
@@ -173,7 +170,7 @@ impl Tx<'_> {
     }
 
     pub fn save_ident(&self, i: &Identification) -> Result<(), StoreError> {
-        self.0.execute(
+        self.exec(
             &format!(
                 "INSERT INTO identifications ({IDENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO UPDATE SET value = excluded.value,
@@ -195,7 +192,7 @@ impl Tx<'_> {
     }
 
     pub fn delete_idents_of(&self, user_id: &str, kind: IdentKind) -> Result<(), StoreError> {
-        self.0.execute(
+        self.exec(
             "DELETE FROM identifications WHERE user_id = ?1 AND kind = ?2",
             params![user_id, kind.as_str()],
         )?;
@@ -213,7 +210,7 @@ impl Tx<'_> {
             "SELECT {USER_COLUMNS} FROM users {where_sql}
              ORDER BY {col} IS NULL, {col} {dir}, id {dir} LIMIT ? OFFSET ?"
         );
-        let mut stmt = self.0.prepare(&sql)?;
+        let mut stmt = self.0.prepare_cached(&sql)?;
         let users: Vec<UserRecord> = stmt
             .query_map(params_from_iter(args), user_from_row)?
             .collect::<Result<_, _>>()?;
@@ -228,7 +225,7 @@ impl Tx<'_> {
 
     pub fn count_users(&self, q: &UserQuery) -> Result<i64, StoreError> {
         let (where_sql, args) = user_filter(q);
-        Ok(self.0.query_row(
+        Ok(self.row(
             &format!("SELECT count(*) FROM users {where_sql}"),
             params_from_iter(args),
             |r| r.get(0),

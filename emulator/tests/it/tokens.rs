@@ -143,3 +143,15 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
         .await;
     assert!(r.ok()["jwt"].is_string());
 }
+
+#[tokio::test]
+async fn a_fresh_instance_serves_at_once_and_signs_once_its_key_exists() {
+    // No key given: the emulator generates one in the background while it already answers.
+    let h = start_with_own_key().await;
+    h.fapi().get("/v1/health").await.ok();
+    h.create_user("fresh@example.com", "password123").await;
+    let mut c = h.fapi();
+    let sid = c.sign_in("fresh@example.com", "password123").await;
+    let claims = verify_jwt(&h.jwks().await, &c.jwt(&sid).await).unwrap();
+    assert_eq!(claims["sid"], sid);
+}

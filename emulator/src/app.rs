@@ -29,6 +29,10 @@ pub struct App {
     settings: RwLock<Arc<Settings>>,
     /// Woken after every committed write, so `/messages/latest?wait_ms=` can wait for a message.
     pub committed: Notify,
+    /// Outgoing HTTP for webhook deliveries: 15 s timeout, no redirects.
+    pub http: reqwest::Client,
+    /// Where emails also go, when set (`--smtp-url`).
+    pub smtp: Option<crate::delivery::Smtp>,
 }
 
 impl std::fmt::Debug for App {
@@ -48,6 +52,8 @@ pub struct InstanceOptions {
     /// Base64 PKCS#8 of an RSA key to sign with instead of a generated one.
     pub signing_key: Option<Secret>,
     pub production_passwords: bool,
+    /// `smtp://host:port`: emails are also delivered there.
+    pub smtp_url: Option<String>,
 }
 
 const K_INSTANCE_ID: &str = "instance_id";
@@ -66,6 +72,10 @@ pub enum OpenError {
     Settings(String),
     #[error("--secret-key must start with sk_test_ or sk_live_")]
     BadSecretKey,
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(String),
+    #[error("--smtp-url: {0}")]
+    Smtp(String),
 }
 
 impl App {
@@ -143,6 +153,17 @@ impl App {
             .clone()
             .unwrap_or_else(|| latchkey_protocol::keys::publishable_key_for_host(fapi_host));
         let generate = signing_key.is_none();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| OpenError::Http(e.to_string()))?;
+        let smtp = opts
+            .smtp_url
+            .as_deref()
+            .map(crate::delivery::Smtp::from_url)
+            .transpose()
+            .map_err(OpenError::Smtp)?;
         let app = Arc::new(Self {
             store,
             clock,
@@ -163,6 +184,8 @@ impl App {
             loopback,
             settings: RwLock::new(Arc::new(settings)),
             committed: Notify::new(),
+            http,
+            smtp,
         });
         if generate {
             let slot = app.signing_key.clone();
@@ -221,7 +244,27 @@ impl App {
             issuer: &self.fapi_url,
             hasher: &self.hasher,
             origin,
+            instance_id: &self.instance_id,
+            request: crate::http::current_request(),
         }
+    }
+
+    /// Makes sure an endpoint for `url` exists (`--webhook-url`), signed with the instance's
+    /// webhook secret.
+    pub fn ensure_endpoint(&self, url: &str) -> Result<(), DomainError> {
+        let now = self.clock.now_ms();
+        self.write(|tx| {
+            if !tx.endpoints()?.iter().any(|e| e.url == url) {
+                crate::domain::webhooks::create_endpoint(
+                    tx,
+                    now,
+                    url,
+                    Vec::new(),
+                    Some(self.webhook_secret.clone()),
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// A write transaction whose commit wakes waiters for new messages.

@@ -13,8 +13,10 @@
 
 pub mod app;
 pub mod clock;
+pub mod delivery;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod keys;
 pub mod secret;
 pub mod store;
@@ -50,6 +52,8 @@ pub enum StartError {
     Open(#[from] app::OpenError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Domain(#[from] domain::DomainError),
 }
 
 /// Configures an emulator. Defaults: 127.0.0.1, an ephemeral port, in-memory storage.
@@ -60,6 +64,8 @@ pub struct EmulatorBuilder {
     data_dir: Option<PathBuf>,
     options: InstanceOptions,
     clock: Option<Arc<Clock>>,
+    webhook_url: Option<String>,
+    workers: usize,
 }
 
 impl Default for EmulatorBuilder {
@@ -70,6 +76,8 @@ impl Default for EmulatorBuilder {
             data_dir: None,
             options: InstanceOptions::default(),
             clock: None,
+            webhook_url: None,
+            workers: 4,
         }
     }
 }
@@ -120,6 +128,24 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Also deliver emails to this SMTP server (`smtp://host:port`).
+    pub fn smtp_url(mut self, url: impl Into<String>) -> Self {
+        self.options.smtp_url = Some(url.into());
+        self
+    }
+
+    /// Deliver every webhook event to this URL (signed with the instance's webhook secret).
+    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_url = Some(url.into());
+        self
+    }
+
+    /// Workers for normal and low-priority jobs (one more always serves messages).
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
     /// Share a clock (e.g. with a test that advances it directly).
     pub fn clock(mut self, clock: Arc<Clock>) -> Self {
         self.clock = Some(clock);
@@ -158,20 +184,25 @@ impl EmulatorBuilder {
             IpAddr::V4(ip) => format!("{ip}:{}", local.port()),
         };
         let app = App::open(store, clock, &host, local.ip().is_loopback(), self.options)?;
+        if let Some(url) = &self.webhook_url {
+            app.ensure_endpoint(url)?;
+        }
+        let workers = jobs::start(app.clone(), self.workers)?;
         let router = http::router(app.clone());
         let service = axum::middleware::from_fn(http::method_override).layer(router);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(
-                listener,
-                ServiceExt::<axum::extract::Request>::into_make_service(service),
-            )
-            .with_graceful_shutdown(async {
+            let make = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                SocketAddr,
+            >(service);
+            let serve = axum::serve(listener, make).with_graceful_shutdown(async {
                 let _ = rx.await;
             });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "server stopped");
             }
+            // In-flight requests are done; let each worker finish its job.
+            workers.stop().await;
         });
         Ok(Emulator {
             addr: local,

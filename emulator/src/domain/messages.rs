@@ -4,7 +4,10 @@
 //! it. Delivery through background jobs (SMTP, webhooks) plugs in at [`send`].
 
 use super::model::{Message, MessageKind};
-use super::{ids, DomainError, Env};
+use serde_json::json;
+
+use super::{events, ids, DomainError, Env};
+use crate::jobs::{self, Job};
 use crate::store::Tx;
 
 /// What a message is for; picks the template.
@@ -69,6 +72,7 @@ pub fn send_code(
     };
     send(
         tx,
+        env,
         Message {
             id: ids::new_id(match kind {
                 MessageKind::Email => "ema",
@@ -83,14 +87,69 @@ pub fn send_code(
             link: None,
             template: template.name().to_owned(),
             created_at: env.now,
+            status: "queued".into(),
+            delivered_by_clerk: env.settings.delivered_by_clerk,
+            delivered_via: None,
         },
     )
 }
 
-/// The seam: every message leaves through here.
-pub fn send(tx: &Tx<'_>, message: Message) -> Result<(), DomainError> {
+/// The seam: every message leaves through here. It is written with its cause; its delivery
+/// job captures it (and sends it over SMTP when configured), and the `email.created` /
+/// `sms.created` event carries it to the app's webhooks.
+pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainError> {
     tx.insert_message(&message)?;
-    Ok(())
+    jobs::enqueue(
+        tx,
+        env,
+        &Job::DeliverMessage {
+            message_id: message.id.clone(),
+        },
+        env.now,
+    )?;
+    let status = if message.delivered_by_clerk {
+        "queued"
+    } else {
+        "delivered_by_app"
+    };
+    let otp = json!({"otp_code": message.code, "app": {"name": env.settings.application_name}});
+    let data = match message.kind {
+        MessageKind::Email => json!({
+            "object": "email",
+            "id": message.id,
+            "slug": message.template,
+            "from_email_name": "no-reply",
+            "reply_to_email_name": null,
+            "to_email_address": message.to,
+            "email_address_id": null,
+            "user_id": null,
+            "subject": message.subject,
+            "body": message.body_html,
+            "body_plain": message.body_text,
+            "status": status,
+            "data": otp,
+            "delivered_by_clerk": message.delivered_by_clerk,
+        }),
+        MessageKind::Sms => json!({
+            "object": "sms_message",
+            "id": message.id,
+            "slug": message.template,
+            "from_phone_number": "+15555550100",
+            "to_phone_number": message.to,
+            "phone_number_id": null,
+            "user_id": null,
+            "message": message.body_text,
+            "status": status,
+            "data": otp,
+            "delivered_by_clerk": message.delivered_by_clerk,
+            "created_at_ms": message.created_at,
+        }),
+    };
+    let event = match message.kind {
+        MessageKind::Email => "email.created",
+        MessageKind::Sms => "sms.created",
+    };
+    events::emit(tx, env, event, data)
 }
 
 fn code_html(app: &str, title: &str, code: &str, minutes: i64) -> String {

@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod environment;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod messages;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod sign_up;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 pub use error::DomainError;
 
@@ -34,6 +36,17 @@ pub struct Env<'a> {
     pub hasher: &'a PasswordHasher,
     /// The request's `Origin`, if any: the `azp` of session tokens.
     pub origin: Option<&'a str>,
+    pub instance_id: &'a str,
+    /// The API request behind this operation: its id travels into jobs and webhook deliveries.
+    pub request: RequestInfo,
+}
+
+/// Facts about the API request an operation serves.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub id: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
 }
 
 /// Result of an operation that must keep its state change even when it fails (a wrong code

@@ -315,4 +315,10 @@ pub struct Message {
     /// `verification_code`, `reset_password_code`, …
     pub template: String,
     pub created_at: i64,
+    /// `queued` until its delivery job captures it, then `captured`.
+    pub status: String,
+    /// False when the instance delivers its own messages (the webhook carries them).
+    pub delivered_by_clerk: bool,
+    /// How the job delivered it: `inbox`, `inbox+smtp`.
+    pub delivered_via: Option<String>,
 }

@@ -2,7 +2,7 @@
 
 use super::clients::ClientCtx;
 use super::model::{SessionRecord, SessionStatus, UserRecord};
-use super::{ids, DomainError, Env};
+use super::{events, ids, DomainError, Env};
 use crate::store::Tx;
 
 /// Abandoned (no longer listed anywhere) this long after it stopped being active.
@@ -39,6 +39,7 @@ pub fn create(
         updated_at: now,
     };
     tx.save_session(&session)?;
+    events::session(tx, env, "session.created", &session)?;
     user.last_sign_in_at = Some(now);
     user.last_active_at = Some(now);
     user.updated_at = now;
@@ -88,6 +89,15 @@ pub fn finish(
         session.abandon_at = env.now + ABANDON_AFTER_MS;
         session.last_token = None;
         tx.save_session(session)?;
+        let event = match status {
+            SessionStatus::Ended => Some("session.ended"),
+            SessionStatus::Removed => Some("session.removed"),
+            SessionStatus::Revoked => Some("session.revoked"),
+            _ => None,
+        };
+        if let Some(event) = event {
+            events::session(tx, env, event, session)?;
+        }
     }
     Ok(())
 }

@@ -80,6 +80,9 @@ pub struct Settings {
     pub code_lifetime_secs: i64,
     pub code_max_attempts: i64,
     pub delete_self_enabled: bool,
+    /// False: messages are not delivered (only captured); the `email.created`/`sms.created`
+    /// webhook carries them for the app to send ("bring your own infrastructure").
+    pub delivered_by_clerk: bool,
     pub jwt_templates: std::collections::BTreeMap<String, JwtTemplate>,
 }
 
@@ -107,6 +110,7 @@ impl Default for Settings {
             code_lifetime_secs: 600,
             code_max_attempts: 3,
             delete_self_enabled: true,
+            delivered_by_clerk: true,
             jwt_templates: Default::default(),
         }
     }

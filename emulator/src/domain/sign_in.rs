@@ -274,6 +274,7 @@ pub fn reset_password(
     user.user.password_last_updated_at = Some(env.now);
     user.user.updated_at = env.now;
     tx.save_user(&user.user)?;
+    super::events::user(tx, env, "user.updated", &user)?;
     if sign_out_of_other_sessions {
         sessions::end_all_of_user(tx, env, &user.user.id, SessionStatus::Revoked)?;
     }

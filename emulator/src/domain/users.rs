@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::model::{IdentKind, Identification, SessionStatus, UserRecord, UserWithIdents};
 use super::settings::Settings;
-use super::{ids, sessions, DomainError, Env};
+use super::{events, ids, sessions, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::Tx;
 
@@ -203,7 +203,9 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
     for i in &idents {
         tx.save_ident(i)?;
     }
-    Ok(UserWithIdents { user, idents })
+    let created = UserWithIdents { user, idents };
+    events::user(tx, env, "user.created", &created)?;
+    Ok(created)
 }
 
 fn ident(user_id: &str, kind: IdentKind, value: &str, strategy: &str, now: i64) -> Identification {
@@ -244,7 +246,7 @@ pub fn delete(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), DomainErr
     if !tx.delete_user(user_id)? {
         return Err(DomainError::NotFound("user"));
     }
-    Ok(())
+    events::user_deleted(tx, env, user_id)
 }
 
 /// Checks that a user may sign in.

@@ -13,7 +13,7 @@ use super::error::ApiError;
 use super::params::{BapiJson, Params};
 use crate::app::App;
 use crate::domain::model::{SessionStatus, UserWithIdents};
-use crate::domain::{passwords, sessions, tokens, users, views, DomainError, Env};
+use crate::domain::{events, passwords, sessions, tokens, users, views, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::UserQuery;
 
@@ -45,6 +45,18 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/v1/clients/{id}", get(get_client))
         .route("/v1/clients/verify", post(verify_client))
+        .route("/v1/webhooks/svix", post(svix_app).delete(delete_svix_app))
+        .route("/v1/webhooks/svix_url", post(svix_app))
+}
+
+/// Clerk hands out a link to Svix's dashboard; the emulator's own deliveries page plays that
+/// part.
+async fn svix_app(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"svix_url": format!("{}/_emulator/webhooks", app.fapi_url)}))
+}
+
+async fn delete_svix_app() -> axum::http::StatusCode {
+    axum::http::StatusCode::NO_CONTENT
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {
@@ -382,6 +394,7 @@ async fn update_user(
         }
         u.user.updated_at = env.now;
         tx.save_user(&u.user)?;
+        events::user(tx, env, "user.updated", &u)?;
         if body.password.is_some() && body.sign_out_of_other_sessions {
             sessions::end_all_of_user(tx, env, &u.user.id, SessionStatus::Revoked)?;
         }
@@ -429,6 +442,7 @@ async fn merge_metadata(
         }
         u.user.updated_at = env.now;
         tx.save_user(&u.user)?;
+        events::user(tx, env, "user.updated", &u)?;
         Ok(user_json(&u, env).into_response())
     })
 }
@@ -470,6 +484,7 @@ fn set_flag(
         let end_sessions = f(&mut u.user);
         u.user.updated_at = env.now;
         tx.save_user(&u.user)?;
+        events::user(tx, env, "user.updated", &u)?;
         if end_sessions {
             sessions::end_all_of_user(tx, env, id, SessionStatus::Revoked)?;
         }

@@ -30,6 +30,255 @@ pub fn router() -> Router<Arc<App>> {
             get(list_messages).delete(delete_messages),
         )
         .route("/_emulator/v1/messages/latest", get(latest_message))
+        .route("/_emulator/v1/jobs", get(list_jobs))
+        .route("/_emulator/v1/jobs/wait_idle", post(wait_idle))
+        .route(
+            "/_emulator/v1/webhooks/endpoints",
+            get(list_endpoints).post(create_endpoint),
+        )
+        .route(
+            "/_emulator/v1/webhooks/endpoints/{id}",
+            get(get_endpoint).delete(delete_endpoint),
+        )
+        .route("/_emulator/v1/webhooks/deliveries", get(list_deliveries))
+        .route(
+            "/_emulator/v1/webhooks/deliveries/{id}/replay",
+            post(replay_delivery),
+        )
+        .route("/_emulator/v1/webhooks/recover", post(recover))
+}
+
+fn query(q: &Option<String>) -> Result<Params, ApiError> {
+    Params::parse(false, q.as_deref().unwrap_or("").as_bytes())
+}
+
+fn limit_param(p: &Params) -> Result<i64, ApiError> {
+    match p.get("limit") {
+        None | Some("") => Ok(100),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ApiError::param_invalid("limit", "limit must be an integer from 1 to 1000.")
+            }),
+    }
+}
+
+async fn list_jobs(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = query(&q)?;
+    let state = p.string("state").filter(|s| !s.is_empty());
+    if let Some(s) = &state {
+        if !matches!(s.as_str(), "queued" | "running" | "done" | "dead") {
+            return Err(ApiError::param_invalid(
+                "state",
+                "state must be queued, running, done or dead.",
+            ));
+        }
+    }
+    let kind = p.string("kind").filter(|s| !s.is_empty());
+    let limit = limit_param(&p)?;
+    let (jobs, counts) = app.store.read(|tx| {
+        Ok::<_, DomainError>((
+            tx.list_jobs(state.as_deref(), kind.as_deref(), limit)?,
+            tx.job_counts()?,
+        ))
+    })?;
+    let counts: Vec<Value> = counts
+        .into_iter()
+        .map(|(kind, state, n)| json!({"kind": kind, "state": state, "count": n}))
+        .collect();
+    let jobs: Vec<Value> = jobs
+        .into_iter()
+        .map(|j| {
+            let payload: Value = serde_json::from_str(&j.payload).unwrap_or(Value::Null);
+            json!({
+                "object": "job", "id": j.id, "kind": j.kind, "priority": j.priority, "state": j.state,
+                "attempts": j.attempts, "max_attempts": j.max_attempts, "run_at": j.run_at,
+                "lease_until": j.lease_until, "last_error": j.last_error, "request_id": j.request_id,
+                "payload": payload, "created_at": j.created_at, "updated_at": j.updated_at,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"object": "list", "data": jobs, "counts": counts}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct WaitIdle {
+    timeout_ms: Option<u64>,
+}
+
+/// Waits until no background job is running or due: for tests that assert on the inbox or on
+/// webhook deliveries right after an API call.
+async fn wait_idle(
+    State(app): State<Arc<App>>,
+    BapiJson(body): BapiJson<WaitIdle>,
+) -> Result<Json<Value>, ApiError> {
+    let timeout = Duration::from_millis(body.timeout_ms.unwrap_or(10_000).min(60_000));
+    let idle = crate::jobs::wait_idle(&app, timeout).await?;
+    if !idle {
+        return Err(ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "jobs_still_running",
+            "Background jobs are still running",
+            "Background jobs were still running or due when the timeout passed.",
+        ));
+    }
+    Ok(Json(json!({"object": "jobs", "idle": true})))
+}
+
+fn endpoint_json(e: &crate::store::EndpointRow) -> Value {
+    json!({
+        "object": "webhook_endpoint",
+        "id": e.id,
+        "url": e.url,
+        "events": e.events,
+        "secret": e.secret.expose(),
+        "created_at": e.created_at,
+    })
+}
+
+async fn list_endpoints(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
+    let eps = app
+        .store
+        .read(|tx| tx.endpoints())
+        .map_err(DomainError::from)?;
+    Ok(Json(
+        json!({"object": "list", "data": eps.iter().map(endpoint_json).collect::<Vec<_>>()}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct NewEndpoint {
+    url: Option<String>,
+    #[serde(default)]
+    events: Vec<String>,
+    secret: Option<String>,
+}
+
+async fn create_endpoint(
+    State(app): State<Arc<App>>,
+    BapiJson(body): BapiJson<NewEndpoint>,
+) -> Result<Json<Value>, ApiError> {
+    let url = body.url.ok_or_else(|| ApiError::param_missing("url"))?;
+    let now = app.clock.now_ms();
+    let ep = app.write(|tx| {
+        crate::domain::webhooks::create_endpoint(
+            tx,
+            now,
+            &url,
+            body.events,
+            body.secret.map(crate::secret::Secret::new),
+        )
+    })?;
+    Ok(Json(endpoint_json(&ep)))
+}
+
+async fn get_endpoint(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ep = app
+        .store
+        .read(|tx| tx.endpoint(&id))
+        .map_err(DomainError::from)?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    Ok(Json(endpoint_json(&ep)))
+}
+
+async fn delete_endpoint(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    if !app.write(|tx| Ok(tx.delete_endpoint(&id)?))? {
+        return Err(ApiError::not_found("webhook endpoint"));
+    }
+    Ok(Json(
+        json!({"object": "webhook_endpoint", "id": id, "deleted": true}),
+    ))
+}
+
+async fn list_deliveries(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let p = query(&q)?;
+    let succeeded = p.bool("succeeded")?;
+    let limit = limit_param(&p)?;
+    let event_id = p.string("event_id");
+    let endpoint_id = p.string("endpoint_id");
+    let event_type = p.string("event_type");
+    let rows = app
+        .store
+        .read(|tx| {
+            tx.attempts(&crate::store::AttemptQuery {
+                event_id: event_id.as_deref(),
+                endpoint_id: endpoint_id.as_deref(),
+                event_type: event_type.as_deref(),
+                succeeded,
+                limit,
+            })
+        })
+        .map_err(DomainError::from)?;
+    Ok(Json(json!({"object": "list", "data": rows})))
+}
+
+/// Sends the delivery's event to its endpoint again, as a new job.
+async fn replay_delivery(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let settings = app.settings();
+    let now = app.clock.now_ms();
+    let env = app.env(&settings, now, None);
+    let job_id = app.write(|tx| {
+        let a = tx.attempt(id)?.ok_or(DomainError::NotFound("delivery"))?;
+        crate::jobs::enqueue(
+            tx,
+            &env,
+            &crate::jobs::Job::DeliverWebhook {
+                event_id: a.event_id,
+                endpoint_id: a.endpoint_id,
+            },
+            now,
+        )
+    })?;
+    Ok(Json(
+        json!({"object": "job", "id": job_id, "state": "queued"}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Recover {
+    since: Option<i64>,
+}
+
+/// Enqueues again every webhook delivery that was exhausted since `since` (ms).
+async fn recover(
+    State(app): State<Arc<App>>,
+    BapiJson(body): BapiJson<Recover>,
+) -> Result<Json<Value>, ApiError> {
+    let since = body.since.ok_or_else(|| ApiError::param_missing("since"))?;
+    let settings = app.settings();
+    let now = app.clock.now_ms();
+    let env = app.env(&settings, now, None);
+    let n = app.write(|tx| {
+        let dead = tx.list_jobs(Some("dead"), Some("deliver_webhook"), 100_000)?;
+        let mut n = 0;
+        for j in dead.into_iter().filter(|j| j.updated_at >= since) {
+            if let Ok(job) = serde_json::from_str::<crate::jobs::Job>(&j.payload) {
+                crate::jobs::enqueue(tx, &env, &job, now)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    })?;
+    Ok(Json(json!({"object": "recover", "enqueued": n})))
 }
 
 fn instance_json(app: &App) -> Value {

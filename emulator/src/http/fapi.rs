@@ -20,7 +20,9 @@ use crate::domain::clients::{self, ClientCtx, TokenHeader};
 use crate::domain::model::{SessionRecord, SessionStatus, UserWithIdents};
 use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::sign_up::{self, SignUpInput};
-use crate::domain::{environment, sessions, tokens, users, views, Committed, DomainError, Env};
+use crate::domain::{
+    environment, events, sessions, tokens, users, views, Committed, DomainError, Env,
+};
 use crate::store::Tx;
 
 pub fn router() -> Router<Arc<App>> {
@@ -579,6 +581,7 @@ async fn me_update(
         }
         u.user.updated_at = env.now;
         tx.save_user(&u.user)?;
+        events::user(tx, env, "user.updated", &u)?;
         Ok(Ok(views::user(&u, env.settings, false)))
     })
 }

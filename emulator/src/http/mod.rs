@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 
 use crate::app::App;
+use crate::domain::RequestInfo;
 use error::ApiError;
 use params::BODY_LIMIT;
 
@@ -37,6 +38,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_context))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)
 }
@@ -85,6 +87,50 @@ async fn require_control_access(State(app): State<Arc<App>>, req: Request, next:
         return next.run(req).await;
     }
     require_secret_key(State(app), req, next).await
+}
+
+tokio::task_local! {
+    static REQUEST: RequestInfo;
+}
+
+/// The request being served on this task (empty outside a request, e.g. in workers).
+pub fn current_request() -> RequestInfo {
+    REQUEST.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Gives every request an id (`x-request-id` when the caller sent a sane one), answers with it,
+/// and makes it and the caller's address and user agent available to the domain, so the jobs
+/// and webhook deliveries a request causes carry its id.
+pub async fn request_context(req: Request, next: Next) -> Response {
+    let (id, info) = request_info(&req);
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut res = tracing::Instrument::instrument(REQUEST.scope(info, next.run(req)), span).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+fn request_info(req: &Request) -> (String, RequestInfo) {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let id = header("x-request-id")
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or_else(|| format!("req_{}", crate::domain::ids::random_base62(20)));
+    let client_ip = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let info = RequestInfo {
+        id: Some(id.clone()),
+        client_ip,
+        user_agent: header("user-agent"),
+    };
+    (id, info)
 }
 
 /// Honours `_method` in the query string or a form body of a POST (browser and Android

@@ -24,7 +24,9 @@ impl Tx<'_> {
     pub fn reset_data(&self) -> Result<(), StoreError> {
         self.0.execute_batch(
             "DELETE FROM identifications; DELETE FROM users; DELETE FROM sessions;
-             DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;",
+             DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
+             DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
+             DELETE FROM webhook_events;",
         )?;
         Ok(())
     }

@@ -4,8 +4,8 @@ use rusqlite::{params, params_from_iter, Row};
 use super::{corrupt, StoreError, Tx};
 use crate::domain::model::{Message, MessageKind};
 
-const COLUMNS: &str =
-    "id, kind, to_addr, subject, body_text, body_html, code, link, template, created_at";
+const COLUMNS: &str = "id, kind, to_addr, subject, body_text, body_html, code, link, template,
+    created_at, status, delivered_by_clerk, delivered_via";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = r.get(1)?;
@@ -20,6 +20,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         link: r.get(7)?,
         template: r.get(8)?,
         created_at: r.get(9)?,
+        status: r.get(10)?,
+        delivered_by_clerk: r.get(11)?,
+        delivered_via: r.get(12)?,
     })
 }
 
@@ -27,7 +30,7 @@ impl Tx<'_> {
     pub fn insert_message(&self, m: &Message) -> Result<(), StoreError> {
         self.exec(
             &format!(
-                "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             ),
             params![
                 m.id,
@@ -39,8 +42,31 @@ impl Tx<'_> {
                 m.code,
                 m.link,
                 m.template,
-                m.created_at
+                m.created_at,
+                m.status,
+                m.delivered_by_clerk,
+                m.delivered_via
             ],
+        )?;
+        Ok(())
+    }
+
+    pub fn message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .row(
+                &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    /// Marks a message captured in the inbox (by its delivery job).
+    pub fn capture_message(&self, id: &str, via: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE messages SET status = 'captured', delivered_via = ?2 WHERE id = ?1",
+            params![id, via],
         )?;
         Ok(())
     }
@@ -52,7 +78,7 @@ impl Tx<'_> {
         kind: Option<MessageKind>,
         limit: i64,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut clauses = Vec::new();
+        let mut clauses = vec!["status = 'captured'"];
         let mut args = Vec::new();
         if let Some(to) = to {
             clauses.push("to_addr = ?");
@@ -62,11 +88,7 @@ impl Tx<'_> {
             clauses.push("kind = ?");
             args.push(SqlValue::Text(kind.as_str().to_owned()));
         }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
+        let where_sql = format!("WHERE {}", clauses.join(" AND "));
         args.push(SqlValue::Integer(limit));
         let sql = format!(
             "SELECT {COLUMNS} FROM messages {where_sql} ORDER BY created_at DESC, rowid DESC LIMIT ?"

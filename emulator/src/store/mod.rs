@@ -7,17 +7,21 @@
 mod attempts;
 mod clients;
 mod instance;
+mod jobs;
 mod messages;
 mod sessions;
 mod users;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use jobs::{JobRow, NewJob};
 pub use sessions::SessionQuery;
 pub use users::UserQuery;
+pub use webhooks::{AttemptQuery, AttemptRow, EndpointRow};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,7 +40,10 @@ pub enum StoreError {
 }
 
 /// Numbered migrations, applied in order, each in its own transaction with the version bump.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_jobs_and_webhooks.sql")),
+];
 
 pub struct Store {
     conn: Mutex<Connection>,

@@ -4,9 +4,11 @@
 mod bad_input;
 mod bapi;
 mod control;
+mod receiver;
 mod restart;
 mod sessions;
 mod sign_in;
 mod sign_up;
 mod support;
 mod tokens;
+mod webhooks;

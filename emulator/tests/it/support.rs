@@ -241,7 +241,12 @@ impl Harness {
         send(self, method, path, auth, None, body.as_ref(), &[]).await
     }
 
+    /// A control API call. Inbox reads first let background jobs settle, as a test reading the
+    /// inbox right after an API call means "after the message was captured".
     pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        if method == Method::GET && path.starts_with("/messages") {
+            self.idle().await;
+        }
         send(
             self,
             method,
@@ -259,7 +264,7 @@ impl Harness {
         let r = self
             .control(
                 Method::GET,
-                &format!("/messages/latest?to={}", urlencode(to)),
+                &format!("/messages/latest?to={}&wait_ms=10000", urlencode(to)),
                 None,
             )
             .await;
@@ -267,6 +272,21 @@ impl Harness {
             .as_str()
             .expect("message has a code")
             .to_owned()
+    }
+
+    /// Waits until background jobs (message capture, webhook deliveries) are idle.
+    pub async fn idle(&self) {
+        let r = send(
+            self,
+            Method::POST,
+            "/_emulator/v1/jobs/wait_idle",
+            None,
+            None,
+            Some(&json!({"timeout_ms": 20000})),
+            &[],
+        )
+        .await;
+        r.ok();
     }
 
     pub async fn advance(&self, seconds: i64) {

@@ -1,0 +1,88 @@
+//! Webhook events. An event is written in the same transaction as the change it reports, with
+//! one delivery job per subscribed endpoint: no event for a rolled-back change, none lost for a
+//! committed one.
+
+use serde_json::{json, Value};
+
+use super::model::{SessionRecord, UserWithIdents};
+use super::{ids, views, DomainError, Env};
+use crate::jobs::{self, Job};
+use crate::store::Tx;
+
+/// Records an event and enqueues its deliveries.
+pub fn emit(tx: &Tx<'_>, env: &Env<'_>, event_type: &str, data: Value) -> Result<(), DomainError> {
+    let endpoints: Vec<_> = tx
+        .endpoints()?
+        .into_iter()
+        .filter(|e| e.wants(event_type))
+        .collect();
+    let id = ids::new_id("msg");
+    let payload = json!({
+        "data": data,
+        "object": "event",
+        "type": event_type,
+        "timestamp": env.now,
+        "instance_id": env.instance_id,
+        "event_attributes": {
+            "http_request": {
+                "client_ip": env.request.client_ip.clone().unwrap_or_default(),
+                "user_agent": env.request.user_agent.clone().unwrap_or_default(),
+            }
+        },
+    });
+    tx.insert_event(
+        &id,
+        event_type,
+        &payload.to_string(),
+        env.request.id.as_deref(),
+        env.now,
+    )?;
+    for endpoint in endpoints {
+        jobs::enqueue(
+            tx,
+            env,
+            &Job::DeliverWebhook {
+                event_id: id.clone(),
+                endpoint_id: endpoint.id,
+            },
+            env.now,
+        )?;
+    }
+    Ok(())
+}
+
+pub fn user(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    event_type: &str,
+    u: &UserWithIdents,
+) -> Result<(), DomainError> {
+    let data = serde_json::to_value(views::user(u, env.settings, true))
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    emit(tx, env, event_type, data)
+}
+
+pub fn user_deleted(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), DomainError> {
+    emit(
+        tx,
+        env,
+        "user.deleted",
+        json!({"object": "user", "id": user_id, "deleted": true}),
+    )
+}
+
+pub fn session(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    event_type: &str,
+    s: &SessionRecord,
+) -> Result<(), DomainError> {
+    let mut data = serde_json::to_value(views::session_bapi(s, env.now))
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    // Session events carry the user (the webhooks spec requires it).
+    if let Some(u) = tx.user_with_idents(&s.user_id)? {
+        data["user"] = serde_json::to_value(views::user(&u, env.settings, true))
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+    }
+    emit(tx, env, event_type, data)
+}

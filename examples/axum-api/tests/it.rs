@@ -1,0 +1,187 @@
+//! The example served for real against an in-process emulator: `/me` with a token from a real
+//! sign-in, `/webhooks` with signed deliveries.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use axum_api::{app, AppState, Config};
+use latchkey_emulator::Emulator;
+use latchkey_protocol::webhooks::{sign, WebhookEvent};
+use serde_json::{json, Value};
+
+struct Running {
+    emu: Emulator,
+    state: AppState,
+    url: String,
+    http: reqwest::Client,
+}
+
+async fn start() -> Running {
+    let emu = Emulator::builder().ephemeral().start().await.unwrap();
+    emu.public_key_pem().unwrap(); // the signing key exists before the first mint
+    let state = AppState::new(&Config {
+        api_url: emu.url().to_owned(),
+        secret_key: emu.secret_key().into(),
+        webhook_secret: emu.webhook_secret().into(),
+        issuer: latchkey_protocol::keys::frontend_api_url(emu.publishable_key()),
+        authorized_parties: vec![],
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Running {
+        emu,
+        state,
+        url,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Running {
+    /// Creates a user through the Backend API, signs in natively, mints a session token.
+    async fn sign_in(&self, email: &str) -> (String, String) {
+        let url = self.emu.url();
+        let user: Value = self
+            .http
+            .post(format!("{url}/v1/users"))
+            .bearer_auth(self.emu.secret_key())
+            .json(&json!({"email_address": [email], "password": "password123",
+                "private_metadata": {"internal": "yes"}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let res = self
+            .http
+            .post(format!("{url}/v1/client/sign_ins?_is_native=true"))
+            .form(&[("identifier", email), ("password", "password123")])
+            .send()
+            .await
+            .unwrap();
+        let client_token = res.headers()["authorization"].to_str().unwrap().to_owned();
+        let body: Value = res.json().await.unwrap();
+        let sid = body["response"]["created_session_id"].as_str().unwrap();
+        let token: Value = self
+            .http
+            .post(format!(
+                "{url}/v1/client/sessions/{sid}/tokens?_is_native=true"
+            ))
+            .header("authorization", client_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            user["id"].as_str().unwrap().to_owned(),
+            token["jwt"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn me_returns_the_signed_in_user_and_401_without_a_session() {
+    let r = start().await;
+    let (user_id, jwt) = r.sign_in("me@example.com").await;
+
+    let res = r
+        .http
+        .get(format!("{}/me", r.url))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["id"], user_id);
+    assert_eq!(me["email_addresses"][0]["email_address"], "me@example.com");
+    assert!(
+        me.get("private_metadata").is_none(),
+        "private metadata stays on the server"
+    );
+
+    let cookie = r
+        .http
+        .get(format!("{}/me", r.url))
+        .header("cookie", format!("__session={jwt}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie.status(), 200);
+
+    let anonymous = r.http.get(format!("{}/me", r.url)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "authentication_invalid");
+
+    // The user deleted meanwhile: the token is still valid, the user is gone.
+    r.http
+        .delete(format!("{}/v1/users/{user_id}", r.emu.url()))
+        .bearer_auth(r.emu.secret_key())
+        .send()
+        .await
+        .unwrap();
+    let gone = r
+        .http
+        .get(format!("{}/me", r.url))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+}
+
+#[tokio::test]
+async fn webhooks_are_verified_and_recorded_once() {
+    let r = start().await;
+    let event = WebhookEvent {
+        data: json!({"object": "user", "id": "user_1", "deleted": true}),
+        object: "event".into(),
+        event_type: "user.deleted".into(),
+        timestamp: r.emu.clock().now_ms(),
+        instance_id: r.emu.app().instance_id.clone(),
+        event_attributes: json!({}),
+    };
+    let body = serde_json::to_vec(&event).unwrap();
+    let now = r.emu.clock().now_secs();
+    let deliver = |id: &'static str, sig: String, body: Vec<u8>| {
+        r.http
+            .post(format!("{}/webhooks", r.url))
+            .header("svix-id", id)
+            .header("svix-timestamp", now.to_string())
+            .header("svix-signature", sig)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let sig = sign(r.emu.webhook_secret(), "msg_1", now, &body).unwrap();
+    assert_eq!(
+        deliver("msg_1", sig.clone(), body.clone())
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    // At-least-once delivery: the same message again is accepted and not recorded twice.
+    assert_eq!(
+        deliver("msg_1", sig.clone(), body.clone())
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    let bad = deliver("msg_1", sig, tampered).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["errors"][0]["code"], "webhook_invalid");
+
+    let recorded = r.state.events.all();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].id, "msg_1");
+    assert_eq!(recorded[0].event, event);
+}

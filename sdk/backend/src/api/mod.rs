@@ -1,0 +1,434 @@
+//! A typed Backend API client over the shared `latchkey-protocol` types.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), latchkey_backend::ApiError> {
+//! use latchkey_backend::api::{BackendClient, UserListParams};
+//!
+//! let bapi = BackendClient::new("http://127.0.0.1:4100", "sk_test_…")?;
+//! let users = bapi
+//!     .users()
+//!     .list(&UserListParams { email_address: vec!["ada@example.com".into()], ..Default::default() })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every request carries `Authorization: Bearer <secret key>`, `Content-Type: application/json`
+//! and `clerk-api-version`. Requests are retried (at most 3 attempts in all, small exponential
+//! backoff, `Retry-After` honoured up to a cap) when the server answers 429 or 503, or could not
+//! be connected to — all cases where it did not act on the request — and on any other 5xx for
+//! `GET` and `DELETE`, which are safe to repeat. A `POST` that failed with a 500 is not repeated,
+//! since it may have taken effect.
+
+mod sessions;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use latchkey_protocol::{ClerkError, ErrorEnvelope, Jwks, API_VERSION};
+use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::secret::SecretKey;
+
+pub use sessions::{SessionListParams, Sessions};
+pub use users::{CreateUser, MetadataUpdate, UpdateUser, UserListParams, Users};
+
+/// A Backend API call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The server answered with an error status; `errors` are its Clerk errors (empty when the
+    /// body was not the error envelope).
+    #[error("the Backend API answered {status}{}", describe(errors))]
+    Server {
+        status: u16,
+        errors: Vec<ClerkError>,
+        trace_id: Option<String>,
+    },
+    /// The request could not be sent or the response not read.
+    #[error("could not reach the Backend API")]
+    Transport(#[source] reqwest::Error),
+    /// A success status with a body that is not the expected object.
+    #[error("unexpected response body from the Backend API ({status})")]
+    Decode {
+        status: u16,
+        body: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("invalid client configuration: {0}")]
+    Configuration(&'static str),
+}
+
+fn describe(errors: &[ClerkError]) -> String {
+    match errors.first() {
+        Some(e) => format!(" ({}): {}", e.code, e.long_message),
+        None => String::new(),
+    }
+}
+
+impl ApiError {
+    /// The HTTP status of a server error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Server { status, .. } | Self::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The first Clerk error code, the one to branch on (`resource_not_found`, …).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Server { errors, .. } => errors.first().map(|e| e.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Every Clerk error of a server error.
+    pub fn errors(&self) -> &[ClerkError] {
+        match self {
+            Self::Server { errors, .. } => errors,
+            _ => &[],
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+}
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+struct RetryPolicy {
+    max_attempts: u32,
+    base_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited for; the error is returned instead.
+    max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(100),
+            max_wait: Duration::from_secs(10),
+        }
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    api_url: String,
+    secret_key: SecretKey,
+    retry: RetryPolicy,
+}
+
+/// The Backend API client. Cheap to clone (one `Arc`); `Debug` never shows the secret key.
+#[derive(Clone)]
+pub struct BackendClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for BackendClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendClient")
+            .field("api_url", &self.inner.api_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`BackendClient`].
+#[derive(Debug)]
+pub struct BackendClientBuilder {
+    api_url: String,
+    secret_key: SecretKey,
+    http: Option<reqwest::Client>,
+    retry: RetryPolicy,
+}
+
+impl BackendClientBuilder {
+    /// Share an existing reqwest client (default: one with a 30 s timeout).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Attempts per request, the first included (default 3; 1 turns retries off).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.retry.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The first retry waits this long, each next one twice as long (default 100 ms).
+    pub fn base_backoff(mut self, backoff: Duration) -> Self {
+        self.retry.base_backoff = backoff;
+        self
+    }
+
+    pub fn build(self) -> Result<BackendClient, ApiError> {
+        let api_url = self.api_url.trim_end_matches('/').to_owned();
+        if reqwest::Url::parse(&api_url).is_err() {
+            return Err(ApiError::Configuration("the API URL is not a URL"));
+        }
+        if self.secret_key.expose().trim().is_empty() {
+            return Err(ApiError::Configuration("the secret key is empty"));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(5))
+                .user_agent(concat!("latchkey-backend/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(ApiError::Transport)?,
+        };
+        Ok(BackendClient {
+            inner: Arc::new(Inner {
+                http,
+                api_url,
+                secret_key: self.secret_key,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+impl BackendClient {
+    /// A client for the Backend API at `api_url` (`https://api.clerk.com`, or the emulator's
+    /// URL), authenticated with `secret_key`.
+    pub fn new(
+        api_url: impl Into<String>,
+        secret_key: impl Into<SecretKey>,
+    ) -> Result<Self, ApiError> {
+        Self::builder(api_url, secret_key).build()
+    }
+
+    pub fn builder(
+        api_url: impl Into<String>,
+        secret_key: impl Into<SecretKey>,
+    ) -> BackendClientBuilder {
+        BackendClientBuilder {
+            api_url: api_url.into(),
+            secret_key: secret_key.into(),
+            http: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    pub fn api_url(&self) -> &str {
+        &self.inner.api_url
+    }
+
+    pub fn users(&self) -> Users<'_> {
+        Users::new(self)
+    }
+
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions::new(self)
+    }
+
+    /// The instance's token-signing keys (`GET /v1/jwks`).
+    pub async fn jwks(&self) -> Result<Jwks, ApiError> {
+        self.request(Method::GET, "/v1/jwks", &[], None).await
+    }
+
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        self.request(Method::GET, path, query, None).await
+    }
+
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, ApiError> {
+        // Serialising our own request types cannot fail; map it anyway rather than panic.
+        let bytes = serde_json::to_vec(body)
+            .map_err(|_| ApiError::Configuration("the request body does not serialise"))?;
+        self.request(method, path, &[], Some(bytes)).await
+    }
+
+    #[tracing::instrument(name = "bapi", skip_all, fields(method = %method, path = %path))]
+    async fn request<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<T, ApiError> {
+        let inner = &self.inner;
+        let url = format!("{}{path}", inner.api_url);
+        let retry = inner.retry;
+        let mut attempt = 1;
+        loop {
+            let mut req = inner
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(inner.secret_key.expose())
+                .header(CONTENT_TYPE, "application/json")
+                .header(ACCEPT, "application/json")
+                .header("clerk-api-version", API_VERSION);
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = &body {
+                req = req.body(b.clone());
+            }
+            let wait = match req.send().await {
+                Err(e) => {
+                    if attempt < retry.max_attempts && e.is_connect() {
+                        tracing::debug!(attempt, error = %e, "connect failed; retrying");
+                        backoff(retry, attempt)
+                    } else {
+                        return Err(ApiError::Transport(e));
+                    }
+                }
+                Ok(res) => {
+                    let status = res.status();
+                    let wait = (attempt < retry.max_attempts && retryable(&method, status))
+                        .then(|| retry_after(res.headers()).unwrap_or(backoff(retry, attempt)))
+                        .filter(|w| *w <= retry.max_wait);
+                    match wait {
+                        Some(wait) => {
+                            tracing::debug!(attempt, status = status.as_u16(), "retrying");
+                            wait
+                        }
+                        None => return read(status, res).await,
+                    }
+                }
+            };
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// 429 and 503 mean "not processed"; other 5xx may have been, so only idempotent methods retry.
+fn retryable(method: &Method, status: StatusCode) -> bool {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => true,
+        s if s.is_server_error() => matches!(*method, Method::GET | Method::HEAD | Method::DELETE),
+        _ => false,
+    }
+}
+
+fn backoff(retry: RetryPolicy, attempt: u32) -> Duration {
+    retry
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by the API and falls back to the
+/// backoff).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs))
+}
+
+async fn read<T: DeserializeOwned>(
+    status: StatusCode,
+    res: reqwest::Response,
+) -> Result<T, ApiError> {
+    let bytes = res.bytes().await.map_err(ApiError::Transport)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|source| ApiError::Decode {
+            status: status.as_u16(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            source,
+        });
+    }
+    let (errors, trace_id) = match serde_json::from_slice::<ErrorEnvelope>(&bytes) {
+        Ok(env) => (env.errors, env.clerk_trace_id),
+        Err(_) => (Vec::new(), None),
+    };
+    Err(ApiError::Server {
+        status: status.as_u16(),
+        errors,
+        trace_id,
+    })
+}
+
+/// Percent-encodes an id for use as one path segment, so `../x` stays an id.
+pub(crate) fn segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~'
+                if id != "." && id != ".." =>
+            {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retries_only_what_the_server_did_not_act_on_or_is_safe_to_repeat() {
+        assert!(retryable(&Method::POST, StatusCode::TOO_MANY_REQUESTS));
+        assert!(retryable(&Method::POST, StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!retryable(&Method::POST, StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(!retryable(&Method::PATCH, StatusCode::BAD_GATEWAY));
+        assert!(retryable(&Method::GET, StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(retryable(&Method::DELETE, StatusCode::GATEWAY_TIMEOUT));
+        assert!(!retryable(&Method::GET, StatusCode::NOT_FOUND));
+    }
+
+    #[test]
+    fn backoff_doubles_and_retry_after_is_seconds() {
+        let p = RetryPolicy::default();
+        assert_eq!(backoff(p, 1), Duration::from_millis(100));
+        assert_eq!(backoff(p, 3), Duration::from_millis(400));
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn ids_stay_one_segment() {
+        assert_eq!(segment("user_2abc"), "user_2abc");
+        assert_eq!(segment("../sessions"), "..%2Fsessions");
+        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment("a b?c"), "a%20b%3Fc");
+    }
+
+    #[test]
+    fn configuration_is_checked_and_the_key_never_printed() {
+        assert!(matches!(
+            BackendClient::new("not a url", "sk_test_x"),
+            Err(ApiError::Configuration(_))
+        ));
+        assert!(matches!(
+            BackendClient::new("http://127.0.0.1:1", " "),
+            Err(ApiError::Configuration(_))
+        ));
+        let c = BackendClient::new("http://127.0.0.1:1/", "sk_test_supersecret");
+        let shown = format!("{c:?}");
+        assert!(shown.contains("http://127.0.0.1:1\""), "{shown}");
+        assert!(!shown.contains("supersecret"), "{shown}");
+    }
+}

@@ -1,0 +1,259 @@
+//! `/v1/users`.
+
+use latchkey_protocol::{DeletedObject, TotalCount, User};
+use reqwest::Method;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{segment, ApiError, BackendClient};
+use crate::secret::Password;
+
+/// Filters and paging for [`Users::list`] and [`Users::count`]. Each list filter matches any of
+/// its values; empty filters are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserListParams {
+    pub email_address: Vec<String>,
+    pub phone_number: Vec<String>,
+    pub username: Vec<String>,
+    pub user_id: Vec<String>,
+    pub external_id: Vec<String>,
+    /// Free-text search over ids, names, email addresses, phone numbers and usernames.
+    pub query: Option<String>,
+    /// `created_at`, `updated_at`, `last_sign_in_at`, … with `+` (ascending) or `-`
+    /// (descending, the default) in front.
+    pub order_by: Option<String>,
+    /// 1–500 (server default 10).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+impl UserListParams {
+    fn filters(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        for (key, values) in [
+            ("email_address", &self.email_address),
+            ("phone_number", &self.phone_number),
+            ("username", &self.username),
+            ("user_id", &self.user_id),
+            ("external_id", &self.external_id),
+        ] {
+            q.extend(
+                values
+                    .iter()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (key, v.clone())),
+            );
+        }
+        if let Some(s) = self.query.as_ref().filter(|s| !s.is_empty()) {
+            q.push(("query", s.clone()));
+        }
+        q
+    }
+
+    fn to_query(&self) -> Vec<(&'static str, String)> {
+        let mut q = self.filters();
+        if let Some(o) = self.order_by.as_ref().filter(|s| !s.is_empty()) {
+            q.push(("order_by", o.clone()));
+        }
+        if let Some(l) = self.limit {
+            q.push(("limit", l.to_string()));
+        }
+        if let Some(o) = self.offset {
+            q.push(("offset", o.to_string()));
+        }
+        q
+    }
+}
+
+/// `POST /v1/users`. At least one identifier (email, phone, username) or an external id.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreateUser {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_address: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phone_number: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
+    /// An existing hash to import, with [`password_hasher`](Self::password_hasher) (`bcrypt`,
+    /// `argon2id`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_digest: Option<Password>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_hasher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_password_checks: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_password_requirement: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH /v1/users/{id}`: only the fields that are `Some` change. For the nullable ones,
+/// `Some(None)` clears the value. Metadata given here replaces the whole object; to merge,
+/// use [`Users::update_metadata`].
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct UpdateUser {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<Password>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_password_checks: Option<bool>,
+    /// With a new password: end the user's other sessions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sign_out_of_other_sessions: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_email_address_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_phone_number_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH /v1/users/{id}/metadata`: deep-merged into the existing metadata; a `null` value
+/// removes its key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MetadataUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// The users endpoints; from [`BackendClient::users`].
+#[derive(Debug, Clone, Copy)]
+pub struct Users<'a> {
+    client: &'a BackendClient,
+}
+
+impl<'a> Users<'a> {
+    pub(super) fn new(client: &'a BackendClient) -> Self {
+        Self { client }
+    }
+
+    /// `GET /v1/users`: one page, newest first unless `order_by` says otherwise.
+    pub async fn list(&self, params: &UserListParams) -> Result<Vec<User>, ApiError> {
+        self.client.get("/v1/users", &params.to_query()).await
+    }
+
+    /// `GET /v1/users/count`: how many users match the filters (paging is ignored).
+    pub async fn count(&self, params: &UserListParams) -> Result<i64, ApiError> {
+        let count: TotalCount = self
+            .client
+            .get("/v1/users/count", &params.filters())
+            .await?;
+        Ok(count.total_count)
+    }
+
+    pub async fn get(&self, user_id: &str) -> Result<User, ApiError> {
+        self.client
+            .get(&format!("/v1/users/{}", segment(user_id)), &[])
+            .await
+    }
+
+    pub async fn create(&self, user: &CreateUser) -> Result<User, ApiError> {
+        self.client.send_json(Method::POST, "/v1/users", user).await
+    }
+
+    pub async fn update(&self, user_id: &str, update: &UpdateUser) -> Result<User, ApiError> {
+        self.client
+            .send_json(
+                Method::PATCH,
+                &format!("/v1/users/{}", segment(user_id)),
+                update,
+            )
+            .await
+    }
+
+    pub async fn update_metadata(
+        &self,
+        user_id: &str,
+        metadata: &MetadataUpdate,
+    ) -> Result<User, ApiError> {
+        self.client
+            .send_json(
+                Method::PATCH,
+                &format!("/v1/users/{}/metadata", segment(user_id)),
+                metadata,
+            )
+            .await
+    }
+
+    pub async fn delete(&self, user_id: &str) -> Result<DeletedObject, ApiError> {
+        self.client
+            .request(
+                Method::DELETE,
+                &format!("/v1/users/{}", segment(user_id)),
+                &[],
+                None,
+            )
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn list_filters_repeat_keys_and_drop_empty_values() {
+        let p = UserListParams {
+            email_address: vec!["a@x.com".into(), "".into(), "b@x.com".into()],
+            query: Some(String::new()),
+            order_by: Some("+created_at".into()),
+            limit: Some(5),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.to_query(),
+            [
+                ("email_address", "a@x.com".to_owned()),
+                ("email_address", "b@x.com".to_owned()),
+                ("order_by", "+created_at".to_owned()),
+                ("limit", "5".to_owned()),
+            ]
+        );
+        assert_eq!(p.filters().len(), 2, "count sends no paging");
+    }
+
+    #[test]
+    fn update_sends_only_what_changes_and_null_to_clear() {
+        let u = UpdateUser {
+            first_name: Some(Some("Ada".into())),
+            last_name: Some(None),
+            password: Some("correct horse".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&u).unwrap(),
+            json!({"first_name": "Ada", "last_name": null, "password": "correct horse"})
+        );
+        assert!(!format!("{u:?}").contains("correct horse"));
+    }
+}

@@ -1,0 +1,397 @@
+//! The Backend API client against the emulator (and a proxy that injects failures).
+
+use std::time::{Duration, Instant};
+
+use latchkey_backend::api::{
+    BackendClient, CreateUser, MetadataUpdate, SessionListParams, UpdateUser, UserListParams,
+};
+use latchkey_backend::ApiError;
+use serde_json::{json, Map, Value};
+
+use crate::support::*;
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn users_are_created_listed_filtered_updated_and_deleted() {
+    let env = start().await;
+    let users = env.bapi.users();
+    let ada = users
+        .create(&CreateUser {
+            email_address: vec!["ada@example.com".into()],
+            password: Some(PASSWORD.into()),
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            public_metadata: Some(obj(json!({"plan": "free"}))),
+            private_metadata: Some(obj(json!({"stripe": "cus_1", "flag": true}))),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ada.primary_email(), Some("ada@example.com"));
+    assert_eq!(ada.first_name.as_deref(), Some("Ada"));
+    assert!(ada.password_enabled);
+    let bob = env.create_user("bob@example.com").await;
+
+    let all = users.list(&UserListParams::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let only_ada = users
+        .list(&UserListParams {
+            email_address: vec!["ada@example.com".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        only_ada.iter().map(|u| &u.id).collect::<Vec<_>>(),
+        [&ada.id]
+    );
+    let both = users
+        .list(&UserListParams {
+            email_address: vec!["ada@example.com".into(), "bob@example.com".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2, "a filter matches any of its values");
+    let by_query = users
+        .list(&UserListParams {
+            query: Some("bob".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_query.iter().map(|u| &u.id).collect::<Vec<_>>(),
+        [&bob.id]
+    );
+    let page = users
+        .list(&UserListParams {
+            limit: Some(1),
+            offset: Some(1),
+            order_by: Some("+first_name".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(users.count(&UserListParams::default()).await.unwrap(), 2);
+    assert_eq!(
+        users
+            .count(&UserListParams {
+                query: Some("ada".into()),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+            .unwrap(),
+        1
+    );
+
+    let fetched = users.get(&ada.id).await.unwrap();
+    assert_eq!(fetched.id, ada.id);
+    assert_eq!(
+        fetched
+            .private_metadata
+            .as_ref()
+            .and_then(|m| m.get("stripe")),
+        Some(&json!("cus_1"))
+    );
+
+    let updated = users
+        .update(
+            &ada.id,
+            &UpdateUser {
+                first_name: Some(Some("Augusta".into())),
+                last_name: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.first_name.as_deref(), Some("Augusta"));
+    assert_eq!(updated.last_name, None);
+
+    let merged = users
+        .update_metadata(
+            &ada.id,
+            &MetadataUpdate {
+                public_metadata: Some(obj(json!({"seats": 3}))),
+                private_metadata: Some(obj(json!({"flag": null}))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        Value::Object(merged.public_metadata),
+        json!({"plan": "free", "seats": 3})
+    );
+    assert_eq!(
+        merged.private_metadata.map(Value::Object),
+        Some(json!({"stripe": "cus_1"}))
+    );
+
+    let deleted = users.delete(&bob.id).await.unwrap();
+    assert!(deleted.deleted);
+    assert_eq!(deleted.id.as_deref(), Some(bob.id.as_str()));
+    let gone = users.get(&bob.id).await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+    assert_eq!(gone.code(), Some("resource_not_found"));
+    assert_eq!(users.count(&UserListParams::default()).await.unwrap(), 1);
+    // An id is one path segment, never a path.
+    let odd = users.get("../users").await.unwrap_err();
+    assert!(odd.is_not_found(), "{odd}");
+}
+
+#[tokio::test]
+async fn server_errors_keep_the_status_and_clerk_codes() {
+    let env = start().await;
+    env.create_user("dup@example.com").await;
+    let err = env
+        .bapi
+        .users()
+        .create(&CreateUser {
+            email_address: vec!["dup@example.com".into()],
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("form_identifier_exists"), "{err}");
+    assert!(matches!(err.status(), Some(400..=499)), "{err}");
+    match &err {
+        ApiError::Server {
+            trace_id, errors, ..
+        } => {
+            assert!(trace_id.is_some());
+            assert!(!errors[0].long_message.is_empty());
+        }
+        other => panic!("expected a server error, got {other:?}"),
+    }
+
+    let weak = env
+        .bapi
+        .users()
+        .create(&CreateUser {
+            email_address: vec!["weak@example.com".into()],
+            password: Some("short".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        weak.code(),
+        Some("form_password_length_too_short"),
+        "{weak}"
+    );
+
+    let wrong = BackendClient::new(env.emu.url(), "sk_test_wrong_key").unwrap();
+    let err = wrong
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(401), Some("clerk_key_invalid"))
+    );
+    assert!(!format!("{err} {err:?} {wrong:?}").contains("sk_test_wrong_key"));
+}
+
+#[tokio::test]
+async fn sessions_are_listed_fetched_minted_and_revoked() {
+    let env = start().await;
+    let user = env.create_user("sess@example.com").await;
+    let s = env.sign_in("sess@example.com").await;
+    let sessions = env.bapi.sessions();
+
+    let listed = sessions
+        .list(&SessionListParams {
+            user_id: Some(user.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().map(|x| &x.id).collect::<Vec<_>>(), [&s.sid]);
+    assert_eq!(listed[0].status, "active");
+    assert_eq!(listed[0].user_id.as_deref(), Some(user.id.as_str()));
+    let paged = sessions
+        .list_paginated(&SessionListParams {
+            user_id: Some(user.id.clone()),
+            status: Some("active".into()),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((paged.total_count, paged.data.len()), (1, 1));
+
+    let got = sessions.get(&s.sid).await.unwrap();
+    assert_eq!(got.id, s.sid);
+
+    let token = sessions.token(&s.sid, None).await.unwrap();
+    assert!(
+        !format!("{token:?}").contains(&token.jwt),
+        "Debug hides the jwt"
+    );
+    let verifier = env.verifier().build().unwrap();
+    let claims = verifier.verify(&token.jwt).await.unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.sid.as_str()),
+        (user.id.as_str(), s.sid.as_str())
+    );
+    let missing = sessions
+        .token(&s.sid, Some("no_such_template"))
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+
+    let revoked = sessions.revoke(&s.sid).await.unwrap();
+    assert_eq!(revoked.status, "revoked");
+    let after = sessions.token(&s.sid, None).await.unwrap_err();
+    assert!(matches!(after.status(), Some(400..=499)), "{after}");
+    assert!(after.code().is_some());
+    let active = sessions
+        .list(&SessionListParams {
+            user_id: Some(user.id.clone()),
+            status: Some("active".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(active.is_empty());
+}
+
+#[tokio::test]
+async fn the_jwks_is_the_emulators_signing_key() {
+    let env = start().await;
+    let jwks = env.bapi.jwks().await.unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    assert_eq!(jwks.keys[0].kid, env.kid());
+    assert_eq!(jwks.keys[0].alg, "RS256");
+}
+
+#[tokio::test]
+async fn requests_carry_the_key_json_and_api_version() {
+    let env = start().await;
+    let proxy = Proxy::start(env.emu.url()).await;
+    let client = BackendClient::new(&proxy.url, env.emu.secret_key()).unwrap();
+    client
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap();
+    client
+        .users()
+        .create(&CreateUser {
+            email_address: vec!["hdr@example.com".into()],
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for seen in proxy.seen() {
+        let h = |n: &str| seen.headers.get(n).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            h("content-type").as_deref(),
+            Some("application/json"),
+            "{}",
+            seen.path
+        );
+        assert_eq!(
+            h("authorization"),
+            Some(format!("Bearer {}", env.emu.secret_key()))
+        );
+        assert_eq!(
+            h("clerk-api-version").as_deref(),
+            Some(latchkey_protocol::API_VERSION)
+        );
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_unavailability_are_retried_honouring_retry_after() {
+    let env = start().await;
+    env.create_user("retry@example.com").await;
+    let proxy = Proxy::start(env.emu.url()).await;
+    let client = BackendClient::builder(&proxy.url, env.emu.secret_key())
+        .base_backoff(Duration::from_millis(10))
+        .build()
+        .unwrap();
+
+    // 429, then 503, then through: the third attempt succeeds.
+    proxy.fail_next(&[(429, Some("0")), (503, None)]);
+    let users = client
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(proxy.seen().len(), 3);
+
+    // Retry-After: 1 is waited for.
+    proxy.fail_next(&[(429, Some("1"))]);
+    let started = Instant::now();
+    client
+        .users()
+        .count(&UserListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(proxy.seen().len(), 5);
+
+    // Three failures: the last one is returned, with its status and code.
+    proxy.fail_next(&[(503, Some("0")), (503, Some("0")), (503, Some("0"))]);
+    let err = client
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.code()),
+        (Some(503), Some("too_many_requests"))
+    );
+    assert_eq!(proxy.seen().len(), 8);
+
+    // A Retry-After longer than the client waits for is returned at once.
+    proxy.fail_next(&[(429, Some("3600"))]);
+    let err = client
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert_eq!(proxy.seen().len(), 9);
+
+    // A POST that failed with a 500 may have taken effect: not repeated. A GET is.
+    proxy.fail_next(&[(500, None)]);
+    let err = client
+        .users()
+        .create(&CreateUser {
+            email_address: vec!["once@example.com".into()],
+            password: Some(PASSWORD.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(proxy.seen().len(), 10);
+    assert_eq!(proxy.seen()[9].method, "POST");
+    proxy.fail_next(&[(500, None)]);
+    client
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(proxy.seen().len(), 12);
+}

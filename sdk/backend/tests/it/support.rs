@@ -1,0 +1,421 @@
+//! The harness: a real emulator on 127.0.0.1:0, a native Frontend API sign-in, the Backend API
+//! through the SDK's own client, a signer holding the emulator's private key (for tokens the
+//! emulator would never mint), a key source that counts fetches, and a proxy that can fail.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use latchkey_backend::api::CreateUser;
+use latchkey_backend::keys::KeyFuture;
+use latchkey_backend::{BackendClient, HttpKeySource, JwksSource, KeySource, VerifierBuilder};
+use latchkey_emulator::Emulator;
+use latchkey_protocol::User;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+pub const PASSWORD: &str = "password123";
+
+static KEY: OnceLock<String> = OnceLock::new();
+
+/// One RSA key for every emulator of this binary that does not need its own (generating one
+/// per test is slow).
+fn shared_key() -> String {
+    KEY.get_or_init(|| {
+        latchkey_emulator::keys::SigningKey::generate("ins_shared".into())
+            .expect("key")
+            .to_stored()
+            .expose()
+            .to_owned()
+    })
+    .clone()
+}
+
+pub struct Env {
+    pub emu: Emulator,
+    pub bapi: BackendClient,
+    pub http: reqwest::Client,
+}
+
+pub async fn start() -> Env {
+    start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
+}
+
+/// An emulator with a key (and so a `kid`) of its own.
+pub async fn start_with_own_key() -> Env {
+    start_from(Emulator::builder().ephemeral()).await
+}
+
+pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Env {
+    let emu = b.start().await.expect("emulator starts");
+    // Wait for a freshly generated signing key before the first request: the emulator's first
+    // token mint otherwise deadlocks, waiting for the key inside the store's write transaction
+    // that the key-generation thread needs to persist it (reported to the emulator's owner).
+    emu.public_key_pem().expect("signing key");
+    let bapi = BackendClient::new(emu.url(), emu.secret_key()).expect("client");
+    Env {
+        emu,
+        bapi,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// A signed-in native client.
+pub struct SignedIn {
+    pub user_id: String,
+    pub sid: String,
+    pub client_token: String,
+    pub jwt: String,
+}
+
+impl Env {
+    /// The emulator's clock, as a clock for the SDK.
+    pub fn clock(&self) -> impl latchkey_backend::Clock + Clone {
+        let clock = self.emu.app().clock.clone();
+        move || clock.now_ms()
+    }
+
+    pub fn now_secs(&self) -> i64 {
+        self.emu.clock().now_secs()
+    }
+
+    pub fn advance_secs(&self, secs: i64) {
+        self.emu.clock().advance_ms(secs * 1000);
+    }
+
+    pub fn kid(&self) -> String {
+        self.emu
+            .app()
+            .signing_key
+            .get()
+            .expect("key")
+            .kid()
+            .to_owned()
+    }
+
+    /// The PEM of the emulator's token-signing public key.
+    pub fn pem(&self) -> String {
+        self.emu.public_key_pem().expect("pem")
+    }
+
+    pub fn frontend(&self) -> JwksSource {
+        JwksSource::Frontend {
+            url: self.emu.url().to_owned(),
+        }
+    }
+
+    pub fn backend(&self) -> JwksSource {
+        JwksSource::Backend {
+            api_url: self.emu.url().to_owned(),
+            secret_key: self.emu.secret_key().into(),
+        }
+    }
+
+    /// A verifier of the emulator's tokens at the emulator's time, keys from the Frontend API.
+    pub fn verifier(&self) -> VerifierBuilder {
+        latchkey_backend::Verifier::builder()
+            .jwks(self.frontend())
+            .clock(self.clock())
+    }
+
+    /// The same keys, counting every fetch.
+    pub fn counting_verifier(&self) -> (VerifierBuilder, Arc<AtomicUsize>) {
+        let source = CountingSource::new(self.frontend());
+        let count = source.count.clone();
+        let b = latchkey_backend::Verifier::builder()
+            .key_source(source)
+            .issuer(self.emu.url())
+            .clock(self.clock());
+        (b, count)
+    }
+
+    pub async fn create_user(&self, email: &str) -> User {
+        self.bapi
+            .users()
+            .create(&CreateUser {
+                email_address: vec![email.to_owned()],
+                password: Some(PASSWORD.into()),
+                ..Default::default()
+            })
+            .await
+            .expect("user created")
+    }
+
+    /// A native password sign-in, then a freshly minted session token.
+    pub async fn sign_in(&self, email: &str) -> SignedIn {
+        let res = self
+            .http
+            .post(format!(
+                "{}/v1/client/sign_ins?_is_native=true",
+                self.emu.url()
+            ))
+            .form(&[("identifier", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("sign-in request");
+        let client_token = res
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .expect("client token")
+            .to_owned();
+        let body: Value = res.json().await.expect("sign-in body");
+        assert_eq!(body["response"]["status"], "complete", "{body}");
+        let sid = body["response"]["created_session_id"]
+            .as_str()
+            .expect("session")
+            .to_owned();
+        let user_id = body["client"]["sessions"][0]["user"]["id"]
+            .as_str()
+            .expect("user")
+            .to_owned();
+        let jwt = self.mint(&client_token, &sid).await;
+        SignedIn {
+            user_id,
+            sid,
+            client_token,
+            jwt,
+        }
+    }
+
+    pub async fn mint(&self, client_token: &str, sid: &str) -> String {
+        let res = self
+            .http
+            .post(format!(
+                "{}/v1/client/sessions/{sid}/tokens?_is_native=true",
+                self.emu.url()
+            ))
+            .header("authorization", client_token)
+            .send()
+            .await
+            .expect("mint request");
+        let body: Value = res.json().await.expect("token body");
+        body["jwt"].as_str().expect("jwt").to_owned()
+    }
+
+    /// A browser-style sign-in (an `Origin`, no client token); returns the session's
+    /// `last_active_token`, which the emulator mints with `azp` = the origin.
+    pub async fn sign_in_from(&self, email: &str, origin: &str) -> String {
+        let body: Value = self
+            .http
+            .post(format!("{}/v1/client/sign_ins", self.emu.url()))
+            .header("origin", origin)
+            .form(&[("identifier", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("sign-in request")
+            .json()
+            .await
+            .expect("sign-in body");
+        body["client"]["sessions"][0]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no last_active_token: {body}"))
+            .to_owned()
+    }
+
+    /// Signs with the emulator's own private key.
+    pub fn signer(&self) -> Signer {
+        let der = STANDARD.decode(shared_key()).expect("pkcs8");
+        Signer {
+            pair: RsaKeyPair::from_pkcs8(&der).expect("key pair"),
+            kid: self.kid(),
+        }
+    }
+
+    /// Claims the emulator would put in a fresh session token.
+    pub fn claims(&self, sub: &str, sid: &str) -> Value {
+        let now = self.now_secs();
+        json!({
+            "iss": self.emu.url(), "sub": sub, "sid": sid, "iat": now, "nbf": now - 10,
+            "exp": now + 60, "v": 2, "fva": [0, -1],
+        })
+    }
+}
+
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn b64_json(v: &Value) -> String {
+    b64(serde_json::to_vec(v).unwrap())
+}
+
+/// Replaces a token's payload, keeping its header and signature.
+pub fn with_payload(token: &str, payload: &Value) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    format!("{}.{}.{}", parts[0], b64_json(payload), parts[2])
+}
+
+/// A token's payload, decoded without verification.
+pub fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+/// An HS256 token keyed with `key` (the algorithm-confusion attack when `key` is a public key).
+pub fn hs256(header: &Value, claims: &Value, key: &[u8]) -> String {
+    let input = format!("{}.{}", b64_json(header), b64_json(claims));
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", b64(mac.finalize().into_bytes()))
+}
+
+pub struct Signer {
+    pair: RsaKeyPair,
+    pub kid: String,
+}
+
+impl Signer {
+    /// An RS256/384/512 token with this header (the `alg` is set from `alg`).
+    pub fn sign_with(&self, alg: &str, mut header: Value, claims: &Value) -> String {
+        header["alg"] = json!(alg);
+        let input = format!("{}.{}", b64_json(&header), b64_json(claims));
+        let params = match alg {
+            "RS256" => &RSA_PKCS1_SHA256,
+            "RS384" => &RSA_PKCS1_SHA384,
+            "RS512" => &RSA_PKCS1_SHA512,
+            other => panic!("cannot sign {other}"),
+        };
+        let mut sig = vec![0; self.pair.public().modulus_len()];
+        self.pair
+            .sign(
+                params,
+                &ring::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
+            .unwrap();
+        format!("{input}.{}", b64(sig))
+    }
+
+    /// RS256 with the emulator's `kid`.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with("RS256", json!({"kid": self.kid, "typ": "JWT"}), claims)
+    }
+}
+
+/// The real HTTP key source, counting fetches.
+pub struct CountingSource {
+    inner: HttpKeySource,
+    pub count: Arc<AtomicUsize>,
+}
+
+impl CountingSource {
+    pub fn new(source: JwksSource) -> Self {
+        Self {
+            inner: HttpKeySource::new(source).unwrap(),
+            count: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl KeySource for CountingSource {
+    fn fetch(&self) -> KeyFuture<'_> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.inner.fetch()
+    }
+}
+
+/// One request the proxy saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: HeaderMap,
+}
+
+/// A status to answer with, and its `Retry-After`.
+pub type Failure = (u16, Option<&'static str>);
+
+/// A proxy in front of the emulator that first answers with queued failures.
+#[derive(Clone)]
+pub struct Proxy {
+    pub url: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    failures: Arc<Mutex<VecDeque<Failure>>>,
+    upstream: String,
+    http: reqwest::Client,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            seen: Arc::default(),
+            failures: Arc::default(),
+            upstream: upstream.to_owned(),
+            http: reqwest::Client::new(),
+        };
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(proxy.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        proxy
+    }
+
+    /// The next requests get this status (and `Retry-After`), in order.
+    pub fn fail_next(&self, failures: &[Failure]) {
+        self.failures
+            .lock()
+            .unwrap()
+            .extend(failures.iter().copied());
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn forward(State(p): State<Proxy>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_default();
+    p.seen.lock().unwrap().push(Seen {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        headers: parts.headers.clone(),
+    });
+    let failure = p.failures.lock().unwrap().pop_front();
+    if let Some((status, retry_after)) = failure {
+        let body = json!({"errors": [{"code": "too_many_requests", "message": "slow down",
+            "long_message": "Injected by the test proxy."}], "clerk_trace_id": "t"});
+        let mut res = (StatusCode::from_u16(status).unwrap(), axum::Json(body)).into_response();
+        if let Some(ra) = retry_after {
+            res.headers_mut()
+                .insert("retry-after", HeaderValue::from_static(ra));
+        }
+        return res;
+    }
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    let mut up = p
+        .http
+        .request(parts.method.clone(), format!("{}{path}", p.upstream))
+        .body(bytes);
+    for name in ["authorization", "content-type"] {
+        if let Some(v) = parts.headers.get(name) {
+            up = up.header(name, v.clone());
+        }
+    }
+    let res = up.send().await.unwrap();
+    let status = res.status();
+    let ct = res.headers().get("content-type").cloned();
+    let body = res.bytes().await.unwrap();
+    let mut out = Response::new(Body::from(body));
+    *out.status_mut() = status;
+    if let Some(ct) = ct {
+        out.headers_mut().insert("content-type", ct);
+    }
+    out
+}

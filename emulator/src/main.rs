@@ -47,6 +47,13 @@ struct StartArgs {
     /// Hash new passwords with production-strength argon2id parameters (slower sign-up).
     #[arg(long, env = "LATCHKEY_PRODUCTION_PASSWORDS")]
     production_passwords: bool,
+    /// Also deliver emails to this SMTP server (smtp://host:port). Every message is captured in
+    /// the inbox either way.
+    #[arg(long, env = "LATCHKEY_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Deliver every webhook event to this URL, signed with the instance's webhook secret.
+    #[arg(long, env = "LATCHKEY_WEBHOOK_URL")]
+    webhook_url: Option<String>,
     /// Print the URLs and keys as one JSON line.
     #[arg(long)]
     json: bool,
@@ -93,6 +100,12 @@ async fn start(args: StartArgs) -> ExitCode {
     if let Some(k) = args.publishable_key {
         builder = builder.publishable_key(k);
     }
+    if let Some(u) = args.smtp_url {
+        builder = builder.smtp_url(u);
+    }
+    if let Some(u) = args.webhook_url {
+        builder = builder.webhook_url(u);
+    }
     let mut emu = match builder.start().await {
         Ok(e) => e,
         Err(e) => {
@@ -106,8 +119,11 @@ async fn start(args: StartArgs) -> ExitCode {
             "frontend_api_url": url,
             "backend_api_url": url,
             "control_api_url": format!("{url}/_emulator/v1"),
+                        "inbox_url": format!("{url}/_emulator/inbox"),
+            "dashboard_url": format!("{url}/_emulator/"),
             "publishable_key": emu.publishable_key(),
             "secret_key": emu.secret_key(),
+            "webhook_secret": emu.webhook_secret(),
             "data_dir": if args.ephemeral { None } else { Some(args.data_dir.display().to_string()) },
         });
         println!("{line}");
@@ -116,8 +132,11 @@ async fn start(args: StartArgs) -> ExitCode {
         println!("  Frontend API     {url}");
         println!("  Backend API      {url}");
         println!("  Control API      {url}/_emulator/v1");
+        println!("  Inbox            {url}/_emulator/inbox");
+        println!("  Dashboard        {url}/_emulator/");
         println!("  Publishable key  {}", emu.publishable_key());
         println!("  Secret key       {}", emu.secret_key());
+        println!("  Webhook secret   {}", emu.webhook_secret());
         if args.ephemeral {
             println!("  Data             in memory (--ephemeral)");
         } else {

@@ -423,8 +423,11 @@ fn message_json(m: &Message) -> Value {
         "body_html": m.body_html,
         "code": m.code,
         "link": m.link,
-        "template": m.template,
+                "template": m.template,
         "created_at": m.created_at,
+        "status": m.status,
+        "delivered_by_clerk": m.delivered_by_clerk,
+        "delivered_via": m.delivered_via,
     })
 }
 

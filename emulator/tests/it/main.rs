@@ -4,11 +4,13 @@
 mod bad_input;
 mod bapi;
 mod control;
+mod crash;
 mod receiver;
 mod restart;
 mod sessions;
 mod sign_in;
 mod sign_up;
+mod smtp;
 mod support;
 mod tokens;
 mod webhooks;

@@ -1,7 +1,7 @@
 //! Emails and SMS: templates and the one seam through which every message leaves.
 //!
-//! Today a message is captured in the inbox in the same transaction as the change that caused
-//! it. Delivery through background jobs (SMTP, webhooks) plugs in at [`send`].
+//! A message is written in the transaction of the change that caused it; its delivery job
+//! captures it in the inbox and sends it on (SMTP) — see [`send`].
 
 use super::model::{Message, MessageKind};
 use serde_json::json;
@@ -15,6 +15,10 @@ use crate::store::Tx;
 pub enum Template {
     VerificationCode,
     ResetPasswordCode,
+    /// A sign-in link (email link / magic link).
+    MagicLink,
+    /// An invitation to join the application.
+    Invitation,
 }
 
 impl Template {
@@ -22,6 +26,83 @@ impl Template {
         match self {
             Self::VerificationCode => "verification_code",
             Self::ResetPasswordCode => "reset_password_code",
+            Self::MagicLink => "magic_link",
+            Self::Invitation => "invitation",
+        }
+    }
+}
+
+/// A rendered message: subject (emails), plain text, HTML (emails).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: Option<String>,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Renders `template` for an email or an SMS. `secret` is the code, or the link for link
+/// templates.
+pub fn render(
+    template: Template,
+    kind: MessageKind,
+    app: &str,
+    secret: &str,
+    minutes: i64,
+) -> Rendered {
+    let ignore = "If you did not request it, ignore this message.";
+    let (subject, lead, title) = match template {
+        Template::VerificationCode => (
+            format!("{secret} is your {app} verification code"),
+            format!("{secret} is your verification code for {app}."),
+            "Verification code",
+        ),
+        Template::ResetPasswordCode => (
+            format!("{secret} is your {app} password reset code"),
+            format!("{secret} is your code to reset your {app} password."),
+            "Password reset code",
+        ),
+        Template::MagicLink => (
+            format!("Your {app} sign-in link"),
+            format!("Use this link to sign in to {app}: {secret}"),
+            "Sign in",
+        ),
+        Template::Invitation => (
+            format!("You are invited to {app}"),
+            format!("You have been invited to join {app}. Accept the invitation: {secret}"),
+            "Invitation",
+        ),
+    };
+    match kind {
+        MessageKind::Sms => Rendered {
+            subject: None,
+            text: lead,
+            html: None,
+        },
+        MessageKind::Email => {
+            let expiry = if template == Template::Invitation {
+                String::new()
+            } else {
+                format!("It expires in {minutes} minutes. ")
+            };
+            let app_html = html_escape(app);
+            let secret_html = html_escape(secret);
+            let body = match template {
+                Template::VerificationCode | Template::ResetPasswordCode => format!(
+                    "<p style=\"font-size:28px;letter-spacing:4px\"><strong>{secret_html}</strong></p>"
+                ),
+                Template::MagicLink | Template::Invitation => format!(
+                    "<p><a href=\"{secret_html}\" style=\"font-size:18px\">{}</a></p>",
+                    if template == Template::MagicLink { "Sign in" } else { "Accept the invitation" }
+                ),
+            };
+            Rendered {
+                subject: Some(subject),
+                text: format!("{lead}\n\n{expiry}{ignore}\n"),
+                html: Some(format!(
+                    "<!doctype html><html><body style=\"font-family:sans-serif\"><h1>{app_html}</h1>\
+                     <p>{title}:</p>{body}<p>{expiry}{ignore}</p></body></html>"
+                )),
+            }
         }
     }
 }
@@ -50,26 +131,14 @@ pub fn send_code(
     template: Template,
     code: &str,
 ) -> Result<(), DomainError> {
-    let app = &env.settings.application_name;
     let minutes = env.settings.code_lifetime_secs / 60;
-    let (subject, text, html) = match (kind, template) {
-        (MessageKind::Email, Template::VerificationCode) => (
-            Some(format!("{code} is your {app} verification code")),
-            format!("{code} is your verification code for {app}.\n\nIt expires in {minutes} minutes. If you did not request it, ignore this email.\n"),
-            Some(code_html(app, "Verification code", code, minutes)),
-        ),
-        (MessageKind::Email, Template::ResetPasswordCode) => (
-            Some(format!("{code} is your {app} password reset code")),
-            format!("{code} is your code to reset your {app} password.\n\nIt expires in {minutes} minutes. If you did not request it, ignore this email.\n"),
-            Some(code_html(app, "Password reset code", code, minutes)),
-        ),
-        (MessageKind::Sms, Template::VerificationCode) => {
-            (None, format!("{code} is your verification code for {app}."), None)
-        }
-        (MessageKind::Sms, Template::ResetPasswordCode) => {
-            (None, format!("{code} is your password reset code for {app}."), None)
-        }
-    };
+    let r = render(
+        template,
+        kind,
+        &env.settings.application_name,
+        code,
+        minutes,
+    );
     send(
         tx,
         env,
@@ -80,9 +149,9 @@ pub fn send_code(
             }),
             kind,
             to: to.to_owned(),
-            subject,
-            body_text: text,
-            body_html: html,
+            subject: r.subject,
+            body_text: r.text,
+            body_html: r.html,
             code: Some(code.to_owned()),
             link: None,
             template: template.name().to_owned(),
@@ -152,15 +221,6 @@ pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainEr
     events::emit(tx, env, event, data)
 }
 
-fn code_html(app: &str, title: &str, code: &str, minutes: i64) -> String {
-    let app = html_escape(app);
-    format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\"><h1>{app}</h1><p>{title}:</p>\
-         <p style=\"font-size:28px;letter-spacing:4px\"><strong>{code}</strong></p>\
-         <p>It expires in {minutes} minutes. If you did not request it, ignore this email.</p></body></html>"
-    )
-}
-
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -171,6 +231,41 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn templates_carry_the_app_name_and_the_secret_and_escape_html() {
+        for t in [Template::VerificationCode, Template::ResetPasswordCode] {
+            let r = render(t, MessageKind::Email, "Acme <3", "123456", 10);
+            assert!(r.subject.as_deref().unwrap_or("").contains("123456"));
+            assert!(r.text.contains("123456") && r.text.contains("10 minutes"));
+            let html = r.html.unwrap_or_default();
+            assert!(
+                html.contains("Acme &lt;3") && !html.contains("Acme <3") && html.contains("123456")
+            );
+            let sms = render(t, MessageKind::Sms, "Acme", "123456", 10);
+            assert!(sms.subject.is_none() && sms.html.is_none() && sms.text.contains("123456"));
+        }
+        let link = "http://127.0.0.1:4100/v1/verify?token=a&b=\"x\"";
+        let r = render(Template::MagicLink, MessageKind::Email, "Acme", link, 10);
+        assert_eq!(r.subject.as_deref(), Some("Your Acme sign-in link"));
+        assert!(r.text.contains(link));
+        assert!(r
+            .html
+            .unwrap_or_default()
+            .contains("href=\"http://127.0.0.1:4100/v1/verify?token=a&amp;b=&quot;x&quot;\""));
+        let r = render(
+            Template::Invitation,
+            MessageKind::Email,
+            "Acme",
+            "http://x/accept",
+            10,
+        );
+        assert_eq!(r.subject.as_deref(), Some("You are invited to Acme"));
+        assert!(
+            !r.text.contains("expires"),
+            "invitations do not expire in minutes"
+        );
+    }
 
     #[test]
     fn test_identifiers() {

@@ -212,6 +212,31 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
+        #[test]
+    fn migration_2_keeps_messages_written_by_version_1_visible() {
+        let dir = std::env::temp_dir().join(format!("lk-mig-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO messages (id, kind, to_addr, body_text, code, template, created_at)
+                 VALUES ('ema_1', 'email', 'old@example.com', 'hi 123456', '123456', 'verification_code', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        let msgs = store.read(|tx| tx.messages(Some("old@example.com"), None, 10)).unwrap();
+        assert_eq!(msgs.len(), 1, "a message captured before jobs existed stays in the inbox");
+        assert_eq!(msgs[0].status, "captured");
+        assert!(store.read(|tx| tx.busy_jobs(0)).unwrap() == 0);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     #[test]
     fn a_failed_write_rolls_back() {
         let store = Store::in_memory().unwrap();

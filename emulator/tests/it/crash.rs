@@ -60,9 +60,12 @@ async fn committed_work_survives_sigkill() {
     let mut committed_emails = Vec::new();
     let kill_at = N / 2;
     for i in 0..N {
-                if i == kill_at {
+        if i == kill_at {
             let events = committed_users.len() + committed_emails.len();
-            assert!(rx.got().len() < events, "deliveries are still pending when the process dies");
+            assert!(
+                rx.got().len() < events,
+                "deliveries are still pending when the process dies"
+            );
             p.child.kill().unwrap(); // SIGKILL
             p.child.wait().unwrap();
             p = spawn(&dir, &rx.url);

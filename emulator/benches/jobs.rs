@@ -105,6 +105,7 @@ async fn main() {
 
     // 2. Webhook latency: BAPI create user → user.created at the receiver.
     let emu = Emulator::builder().ephemeral().start().await.unwrap();
+    emu.public_key_pem().unwrap();
     let (url, got, notify) = receiver().await;
     emu.app().ensure_endpoint(&url).unwrap();
     let mut lat = Vec::new();
@@ -139,6 +140,7 @@ async fn main() {
 
     // 3. A verification email behind 10,000 queued webhook jobs.
     let emu = Emulator::builder().ephemeral().start().await.unwrap();
+    emu.public_key_pem().unwrap(); // a first start generates its RSA key in the background
     let (url, _got, _n) = receiver().await;
     emu.app().ensure_endpoint(&url).unwrap();
     {

@@ -134,7 +134,7 @@ pub fn start(app: Arc<App>, general_workers: usize) -> Result<Workers, DomainErr
         Ok(())
     })?;
     let (stop, rx) = watch::channel(false);
-    let mut handles = vec![tokio::spawn(run::worker(app.clone(), HIGH, 32, rx.clone()))];
+    let mut handles = vec![tokio::spawn(run::worker(app.clone(), HIGH, 64, rx.clone()))];
     for _ in 0..general_workers.max(1) {
         handles.push(tokio::spawn(run::worker(app.clone(), LOW, 8, rx.clone())));
     }

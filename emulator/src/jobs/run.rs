@@ -29,10 +29,8 @@ pub(super) async fn worker(
             .store
             .write(|tx| tx.claim_jobs(now, max_priority, batch, LEASE_MS))
         {
-            Ok(jobs) if !jobs.is_empty() => {
-                for job in jobs {
-                    run_one(&app, job).await;
-                }
+                        Ok(jobs) if !jobs.is_empty() => {
+                run_batch(&app, jobs).await;
                 continue;
             }
             Ok(_) => {}
@@ -52,6 +50,35 @@ pub(super) async fn worker(
             _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
             _ = stop.changed() => {}
         }
+    }
+}
+
+/// Runs a claimed batch. Message jobs that only capture (no SMTP) complete together in one
+/// transaction; everything else runs one by one.
+async fn run_batch(app: &App, jobs: Vec<JobRow>) {
+    let (quick, rest): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| {
+        app.smtp.is_none()
+            && matches!(serde_json::from_str::<Job>(&j.payload), Ok(Job::DeliverMessage { .. }))
+    });
+    if !quick.is_empty() {
+        let now = app.clock.now_ms();
+        let done = app.write(|tx| {
+            for j in &quick {
+                if let Ok(Job::DeliverMessage { message_id }) = serde_json::from_str::<Job>(&j.payload) {
+                    if tx.complete_job(j.id, j.attempts, now)? {
+                        tx.capture_message(&message_id, "inbox")?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = done {
+            // The claims stay; their leases expire and the jobs run again.
+            tracing::error!(error = %e, jobs = quick.len(), "could not complete a batch of message jobs");
+        }
+    }
+    for job in rest {
+        run_one(app, job).await;
     }
 }
 

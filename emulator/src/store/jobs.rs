@@ -82,15 +82,27 @@ impl Tx<'_> {
         limit: i64,
         lease_ms: i64,
     ) -> Result<Vec<JobRow>, StoreError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM jobs
-             WHERE priority <= ?2 AND (
-                 (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_until <= ?1))
-             ORDER BY priority, run_at, id LIMIT ?3"
-        ))?;
-        let jobs: Vec<JobRow> = stmt
+        // Two index walks: claims whose lease expired (their worker died), then due jobs in
+        // priority order.
+        let mut jobs: Vec<JobRow> = self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE state = 'running' AND lease_until <= ?1
+                 AND priority <= ?2 ORDER BY lease_until LIMIT ?3"
+            ))?
             .query_map(params![now, max_priority, limit], from_row)?
             .collect::<Result<_, _>>()?;
+        let left = limit - jobs.len() as i64;
+        if left > 0 {
+            let mut stmt = self.0.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM jobs WHERE state = 'queued' AND priority <= ?2
+                 AND run_at <= ?1 ORDER BY priority, run_at, id LIMIT ?3"
+            ))?;
+            let due = stmt.query_map(params![now, max_priority, left], from_row)?;
+            for row in due {
+                jobs.push(row?);
+            }
+        }
         let mut claimed = Vec::with_capacity(jobs.len());
         for mut job in jobs {
             job.state = "running".into();

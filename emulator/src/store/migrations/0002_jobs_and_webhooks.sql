@@ -15,7 +15,8 @@ CREATE TABLE jobs (
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX jobs_ready ON jobs (state, priority, run_at);
+CREATE INDEX jobs_ready ON jobs (state, priority, run_at, id);
+CREATE INDEX jobs_lease ON jobs (state, lease_until);
 
 -- A message is written with its cause and captured by its delivery job.
 ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT 'captured';

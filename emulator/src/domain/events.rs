@@ -9,13 +9,16 @@ use super::{ids, views, DomainError, Env};
 use crate::jobs::{self, Job};
 use crate::store::Tx;
 
-/// Records an event and enqueues its deliveries.
+/// Records an event and enqueues its deliveries. With no endpoint subscribed, nothing is kept.
 pub fn emit(tx: &Tx<'_>, env: &Env<'_>, event_type: &str, data: Value) -> Result<(), DomainError> {
     let endpoints: Vec<_> = tx
         .endpoints()?
         .into_iter()
         .filter(|e| e.wants(event_type))
         .collect();
+    if endpoints.is_empty() {
+        return Ok(());
+    }
     let id = ids::new_id("msg");
     let payload = json!({
         "data": data,

@@ -1,0 +1,359 @@
+//! `cli-login`: sign up and sign in from a terminal with the Latchkey client SDK. The session is
+//! kept in the OS keychain, so `whoami` and `token` work in later runs without signing in again.
+//!
+//! ```text
+//! cli-login --frontend-api http://127.0.0.1:4100 sign-up jane@example.com
+//! cli-login sign-in jane@example.com          # prompts for the emailed code
+//! cli-login whoami
+//! cli-login token                              # a fresh session JWT on stdout
+//! cli-login sign-out
+//! ```
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use latchkey::{
+    AuthState, Error, FileStore, KeyringStore, Latchkey, SignInStatus, SignUpForm, SignUpStep,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "cli-login",
+    version,
+    about = "Sign in from a terminal; the session stays in the OS keychain."
+)]
+struct Cli {
+    /// The Frontend API URL, e.g. an emulator's http://127.0.0.1:4100.
+    #[arg(
+        long,
+        env = "LATCHKEY_FRONTEND_API_URL",
+        conflicts_with = "publishable_key"
+    )]
+    frontend_api: Option<String>,
+    /// The instance's publishable key (pk_test_… / pk_live_…): the Frontend API URL comes from it.
+    #[arg(long, env = "LATCHKEY_PUBLISHABLE_KEY")]
+    publishable_key: Option<String>,
+    /// Names the keychain entries.
+    #[arg(
+        long,
+        env = "LATCHKEY_APP_ID",
+        default_value = "dev.latchkey.cli-login"
+    )]
+    app_id: String,
+    /// Keep the session in this file (mode 0600) instead of the OS keychain.
+    #[arg(long, env = "LATCHKEY_SESSION_FILE")]
+    session_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an account: email and password, then the code emailed to you.
+    SignUp {
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+    },
+    /// Sign in with the code emailed to you (or --password).
+    SignIn {
+        email: String,
+        /// Sign in with a password instead of an emailed code.
+        #[arg(long)]
+        password: bool,
+    },
+    /// Show who is signed in.
+    Whoami,
+    /// Print a session token (a JWT for your backend) to stdout.
+    Token {
+        /// A token from this JWT template.
+        #[arg(long)]
+        template: Option<String>,
+    },
+    /// Sign out (--all: every session on this device).
+    SignOut {
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes, one line.
+fn describe(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+enum Store {
+    Keychain(Arc<KeyringStore>),
+    File(PathBuf),
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let mut builder = Latchkey::builder(cli.app_id.clone());
+    builder = match (&cli.frontend_api, &cli.publishable_key) {
+        (Some(url), _) => builder.frontend_api_url(url),
+        (None, Some(pk)) => builder.publishable_key(pk),
+        (None, None) => {
+            return Err(Error::Config(
+                "give --frontend-api or --publishable-key (or LATCHKEY_FRONTEND_API_URL)".into(),
+            ))
+        }
+    };
+    let store = match &cli.session_file {
+        Some(path) => {
+            builder = builder.store(FileStore::new(path));
+            Store::File(path.clone())
+        }
+        None => {
+            let keychain = Arc::new(KeyringStore::new(cli.app_id.clone()));
+            builder = builder.store(keychain.clone());
+            Store::Keychain(keychain)
+        }
+    };
+    let lk = builder.sync_on_start(false).build()?;
+    let state = lk.ready().await?;
+    if let Some(w) = lk.restore_warning() {
+        eprintln!(
+            "warning: {}; starting signed out",
+            describe(&Error::Store(w))
+        );
+    }
+
+    match cli.command {
+        Command::SignUp {
+            email,
+            first_name,
+            last_name,
+        } => {
+            let password = prompt_secret("Choose a password: ").await?;
+            let mut form = SignUpForm::new().email_address(&email).password(password);
+            if let Some(f) = first_name {
+                form = form.first_name(f);
+            }
+            if let Some(l) = last_name {
+                form = form.last_name(l);
+            }
+            let mut sign_up = lk.sign_up(form).await?;
+            loop {
+                match sign_up.next_step() {
+                    SignUpStep::Complete => break,
+                    SignUpStep::VerifyEmail { code_sent: false } => {
+                        sign_up.prepare_email_code().await?;
+                    }
+                    SignUpStep::VerifyEmail { code_sent: true } => {
+                        let code = prompt(&format!("Code emailed to {email}: ")).await?;
+                        if let Err(e) = sign_up.attempt_email_code(&code).await {
+                            eprintln!("{}", describe(&e));
+                            if !retryable_code_error(&e) {
+                                return Err(e);
+                            }
+                        }
+                    }
+                    SignUpStep::MissingFields(fields) => {
+                        return Err(Error::InvalidState(format!(
+                            "this instance also requires: {}",
+                            fields.join(", ")
+                        )))
+                    }
+                    other => {
+                        return Err(Error::InvalidState(format!(
+                            "cannot continue this sign-up from the terminal: {other:?}"
+                        )))
+                    }
+                }
+            }
+            print_signed_in(&lk.current());
+        }
+        Command::SignIn { email, password } => {
+            if let Some(user) = state.user() {
+                if user.primary_email() == Some(email.trim()) {
+                    eprintln!("Already signed in as {email}.");
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            if password {
+                let pw = prompt_secret("Password: ").await?;
+                lk.sign_in_with_password(&email, &pw).await?;
+            } else {
+                let mut attempt = lk.sign_in_with_email_code(&email).await?;
+                while attempt.status() == SignInStatus::NeedsFirstFactor {
+                    let code = prompt(&format!("Code emailed to {email}: ")).await?;
+                    if let Err(e) = attempt.attempt_code(&code).await {
+                        eprintln!("{}", describe(&e));
+                        if !retryable_code_error(&e) {
+                            return Err(e);
+                        }
+                    }
+                }
+                if attempt.status() != SignInStatus::Complete {
+                    return Err(Error::InvalidState(format!(
+                        "sign-in stopped at {:?}",
+                        attempt.status()
+                    )));
+                }
+            }
+            print_signed_in(&lk.current());
+        }
+        Command::Whoami => {
+            // Check with the server; offline, show what the store says.
+            let note = match lk.refresh_client().await {
+                Ok(()) => "",
+                Err(e) if e.is_offline() => " (offline: as last seen)",
+                Err(e) => return Err(e),
+            };
+            let state = lk.current();
+            let (Some(session), Some(user)) = (state.session(), state.user()) else {
+                eprintln!("Not signed in.");
+                return Ok(ExitCode::FAILURE);
+            };
+            let name = [user.first_name.as_deref(), user.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            println!(
+                "{}{}{note}",
+                user.primary_email()
+                    .or(user.username.as_deref())
+                    .unwrap_or(&user.id),
+                if name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({name})")
+                }
+            );
+            println!("user     {}", user.id);
+            println!("session  {}", session.id);
+            println!("sessions {} on this device", lk.sessions().len());
+            println!("stored   {}", describe_store(&store).await);
+        }
+        Command::Token { template } => {
+            let token = match template {
+                Some(t) => lk.template_token(&t).await?,
+                None => lk.session_token().await?,
+            };
+            println!("{}", token.expose());
+        }
+        Command::SignOut { all } => {
+            if !state.is_signed_in() {
+                eprintln!("Not signed in.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if all {
+                lk.sign_out_all().await?;
+            } else {
+                lk.sign_out().await?;
+            }
+            match lk.current().user() {
+                Some(u) => eprintln!(
+                    "Signed out; {} is now active.",
+                    u.primary_email().unwrap_or(&u.id)
+                ),
+                None => eprintln!("Signed out."),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Codes the user can simply type again.
+fn retryable_code_error(e: &Error) -> bool {
+    matches!(e.code(), Some("form_code_incorrect" | "form_param_nil"))
+}
+
+fn print_signed_in(state: &AuthState) {
+    match state.user() {
+        Some(u) => eprintln!("Signed in as {}.", u.primary_email().unwrap_or(&u.id)),
+        None => eprintln!("Not signed in."),
+    }
+}
+
+async fn describe_store(store: &Store) -> String {
+    match store {
+        Store::File(p) => format!("file {}", p.display()),
+        Store::Keychain(k) => {
+            let k = k.clone();
+            match tokio::task::spawn_blocking(move || k.backend()).await {
+                Ok(Ok(b)) => format!("OS keychain ({})", b.name()),
+                Ok(Err(e)) => format!("OS keychain (unavailable: {})", describe(&Error::Store(e))),
+                Err(_) => "OS keychain".into(),
+            }
+        }
+    }
+}
+
+async fn prompt(label: &str) -> Result<String, Error> {
+    read_line(label.to_owned(), false).await
+}
+
+async fn prompt_secret(label: &str) -> Result<String, Error> {
+    read_line(label.to_owned(), true).await
+}
+
+/// Reads one line from stdin, with the echo off for secrets when stdin is a terminal.
+async fn read_line(label: String, secret: bool) -> Result<String, Error> {
+    let read = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        let mut err = std::io::stderr();
+        write!(err, "{label}")?;
+        err.flush()?;
+        let hide = secret && std::io::stdin().is_terminal();
+        if hide {
+            set_echo(false);
+        }
+        let mut line = String::new();
+        let result = std::io::stdin().lock().read_line(&mut line);
+        if hide {
+            set_echo(true);
+            writeln!(err)?;
+        }
+        if result? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "no input",
+            ));
+        }
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    })
+    .await;
+    match read {
+        Ok(Ok(line)) => Ok(line),
+        Ok(Err(e)) => Err(Error::InvalidState(format!("cannot read from stdin: {e}"))),
+        Err(e) => Err(Error::InvalidState(format!("cannot read from stdin: {e}"))),
+    }
+}
+
+/// Turns terminal echo on or off (Unix `stty`; elsewhere the input stays visible).
+fn set_echo(on: bool) {
+    #[cfg(unix)]
+    {
+        let _ = std::process::Command::new("stty")
+            .arg(if on { "echo" } else { "-echo" })
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    }
+    #[cfg(not(unix))]
+    let _ = on;
+}

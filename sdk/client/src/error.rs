@@ -1,0 +1,283 @@
+//! The SDK's one error type. It keeps apart what a caller reacts to differently: the server said
+//! no (with Clerk's error codes), the server could not be reached, the answer made no sense, the
+//! credential store failed, nobody is signed in, a flow was used out of order, bad configuration.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use latchkey_protocol::ClerkError;
+
+use crate::store::StoreKey;
+
+/// Everything that can go wrong in the SDK.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The Frontend API answered with an error envelope.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The Frontend API could not be reached, or did not answer in time, and nothing cached
+    /// could stand in.
+    #[error("offline: the Frontend API could not be reached")]
+    Offline {
+        #[source]
+        source: Cause,
+    },
+    /// HTTP failed in a way that is not about reachability (a broken body, an unexpected
+    /// redirect, a TLS failure).
+    #[error("HTTP transport failure")]
+    Transport {
+        #[source]
+        source: Cause,
+    },
+    /// A response that is not what the Frontend API sends.
+    #[error("unexpected response from the Frontend API (HTTP {status}, {body:?})")]
+    Decode {
+        status: u16,
+        body: RawBody,
+        #[source]
+        source: Cause,
+    },
+    /// The session store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No session is active on this device.
+    #[error("not signed in")]
+    SignedOut,
+    /// A flow step that does not fit the attempt's current status.
+    #[error("{0}")]
+    InvalidState(String),
+    /// The SDK was configured wrongly.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// The first Clerk error code of a server error (`form_password_incorrect`, …).
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.code(),
+            _ => None,
+        }
+    }
+
+    pub fn is_offline(&self) -> bool {
+        matches!(self, Error::Offline { .. })
+    }
+
+    pub(crate) fn offline(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Offline {
+            source: Cause::new(source),
+        }
+    }
+
+    pub(crate) fn transport(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Transport {
+            source: Cause::new(source),
+        }
+    }
+
+    pub(crate) fn decode(
+        status: u16,
+        body: &[u8],
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Decode {
+            status,
+            body: RawBody(Arc::from(String::from_utf8_lossy(body).as_ref())),
+            source: Cause::new(source),
+        }
+    }
+}
+
+/// An error answer of the Frontend API: the HTTP status and Clerk's error envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub errors: Vec<ClerkError>,
+    pub trace_id: Option<String>,
+}
+
+impl ApiError {
+    /// The first error's code, the one to branch on.
+    pub fn code(&self) -> Option<&str> {
+        self.errors.first().map(|e| e.code.as_str())
+    }
+
+    /// Whether any of the errors has this code.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.errors.iter().any(|e| e.code == code)
+    }
+
+    /// The first error's human-readable message (`long_message`).
+    pub fn message(&self) -> Option<&str> {
+        self.errors.first().map(|e| e.long_message.as_str())
+    }
+
+    /// The request parameter the first error is about (`meta.param_name`).
+    pub fn param_name(&self) -> Option<&str> {
+        self.errors.first().and_then(ClerkError::param_name)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.errors.first() {
+            Some(e) => write!(f, "{}: {} (HTTP {})", e.code, e.long_message, self.status),
+            None => write!(f, "HTTP {} without error details", self.status),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The body of a response that could not be decoded. `Debug` shows only its length, since a
+/// body may carry a token; [`RawBody::text`] gives the text.
+#[derive(Clone)]
+pub struct RawBody(Arc<str>);
+
+impl RawBody {
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0.len())
+    }
+}
+
+/// The underlying cause of an error, shared so that [`Error`] can be cloned (one failed token
+/// request answers every caller that waited for it).
+#[derive(Clone)]
+pub struct Cause(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl Cause {
+    /// Wraps an error (for [`SessionStore`](crate::SessionStore) implementations).
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(Arc::new(e))
+    }
+
+    pub(crate) fn boxed(e: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        Self(Arc::from(e))
+    }
+
+    pub(crate) fn msg(m: impl Into<String>) -> Self {
+        Self::new(Message(m.into()))
+    }
+}
+
+impl fmt::Debug for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// A plain-text cause for failures that have no error value of their own.
+#[derive(Debug)]
+pub(crate) struct Message(pub(crate) String);
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}
+
+/// A failure of a [`SessionStore`](crate::SessionStore). A missing entry is not an error: `load`
+/// returns `Ok(None)`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No credential store could be reached (no Secret Service and no kernel keyring, …).
+    #[error("no credential store is available")]
+    Unavailable {
+        #[source]
+        source: Cause,
+    },
+    /// The credential store refused access (locked keychain, denied prompt).
+    #[error("access to the credential store was denied")]
+    AccessDenied {
+        #[source]
+        source: Cause,
+    },
+    /// The platform's credential store failed.
+    #[error("the credential store failed")]
+    Platform {
+        #[source]
+        source: Cause,
+    },
+    /// Reading or writing a session file failed.
+    #[error("I/O error on {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: Cause,
+    },
+    /// An entry exists but cannot be read back; the SDK treats it as signed out.
+    #[error("the stored {key} entry is corrupt: {reason}")]
+    Corrupt { key: StoreKey, reason: String },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, e: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source: Cause::new(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_errors_keep_the_server_codes() {
+        let e = Error::Api(ApiError {
+            status: 422,
+            errors: vec![ClerkError::new(
+                "form_password_incorrect",
+                "bad",
+                "Password is incorrect.",
+            )
+            .param("password")],
+            trace_id: Some("t".into()),
+        });
+        assert_eq!(e.code(), Some("form_password_incorrect"));
+        assert_eq!(
+            e.to_string(),
+            "form_password_incorrect: Password is incorrect. (HTTP 422)"
+        );
+        let Error::Api(api) = &e else { return };
+        assert_eq!(api.param_name(), Some("password"));
+        assert!(api.has_code("form_password_incorrect"));
+        assert!(!e.is_offline());
+    }
+
+    #[test]
+    fn decode_errors_hide_the_body_in_debug() {
+        let e = Error::decode(200, br#"{"jwt":"eyJsecret"}"#, Message("bad".into()));
+        assert!(!format!("{e:?}").contains("eyJsecret"));
+        assert!(!e.to_string().contains("eyJsecret"));
+        let Error::Decode { body, .. } = e else {
+            return;
+        };
+        assert!(body.text().contains("eyJsecret"));
+    }
+}

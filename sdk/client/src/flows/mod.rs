@@ -1,0 +1,6 @@
+//! The user-facing flows, each a set of methods on [`Latchkey`](crate::Latchkey) and, where a
+//! flow has steps, a type whose status says what comes next.
+
+pub mod account;
+pub mod sign_in;
+pub mod sign_up;

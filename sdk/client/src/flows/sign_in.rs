@@ -1,0 +1,271 @@
+//! Sign-in: a [`SignInAttempt`] whose [`SignInStatus`] says what it needs next.
+//!
+//! ```no_run
+//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
+//! use latchkey::SignInStatus;
+//! // Password: one call.
+//! lk.sign_in_with_password("jane@example.com", "correct horse").await?;
+//! // Emailed code: the code is sent by the first call.
+//! let mut attempt = lk.sign_in_with_email_code("jane@example.com").await?;
+//! assert_eq!(attempt.status(), SignInStatus::NeedsFirstFactor);
+//! attempt.attempt_code(&read_code()).await?;
+//! # Ok(()) }
+//! ```
+
+use latchkey_protocol::{SignIn, SignInFactor};
+
+use crate::client::Latchkey;
+use crate::error::Error;
+use crate::transport::{segment, Call};
+
+/// Where a sign-in stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignInStatus {
+    /// Nobody identified yet.
+    NeedsIdentifier,
+    /// Prove the first factor: a password, or a code (prepare it first).
+    NeedsFirstFactor,
+    /// Prove a second factor.
+    NeedsSecondFactor,
+    /// A reset code was verified: set the new password.
+    NeedsNewPassword,
+    /// Signed in: the session is active on this device.
+    Complete,
+    Abandoned,
+    /// A status this SDK does not know.
+    Other(String),
+}
+
+impl SignInStatus {
+    fn parse(s: &str) -> Self {
+        match s {
+            "needs_identifier" => Self::NeedsIdentifier,
+            "needs_first_factor" => Self::NeedsFirstFactor,
+            "needs_second_factor" => Self::NeedsSecondFactor,
+            "needs_new_password" => Self::NeedsNewPassword,
+            "complete" => Self::Complete,
+            "abandoned" => Self::Abandoned,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A one-time-code factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeFactor {
+    /// A code emailed to the user.
+    EmailCode,
+    /// A code sent by SMS.
+    PhoneCode,
+    /// A password-reset code emailed to the user.
+    ResetPasswordEmailCode,
+    /// A password-reset code sent by SMS.
+    ResetPasswordPhoneCode,
+}
+
+impl CodeFactor {
+    /// The wire strategy (`email_code`, …).
+    pub fn strategy(&self) -> &'static str {
+        match self {
+            Self::EmailCode => "email_code",
+            Self::PhoneCode => "phone_code",
+            Self::ResetPasswordEmailCode => "reset_password_email_code",
+            Self::ResetPasswordPhoneCode => "reset_password_phone_code",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "email_code" => Self::EmailCode,
+            "phone_code" => Self::PhoneCode,
+            "reset_password_email_code" => Self::ResetPasswordEmailCode,
+            "reset_password_phone_code" => Self::ResetPasswordPhoneCode,
+            _ => return None,
+        })
+    }
+}
+
+/// A sign-in in progress. Each step sends one request and updates the attempt; a failed step
+/// (wrong password, wrong code) leaves it as it was, ready for another try.
+#[derive(Debug, Clone)]
+pub struct SignInAttempt {
+    lk: Latchkey,
+    raw: SignIn,
+}
+
+impl SignInAttempt {
+    pub fn id(&self) -> &str {
+        &self.raw.id
+    }
+
+    pub fn status(&self) -> SignInStatus {
+        SignInStatus::parse(&self.raw.status)
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status() == SignInStatus::Complete
+    }
+
+    /// The session created by a complete sign-in.
+    pub fn created_session_id(&self) -> Option<&str> {
+        self.raw.created_session_id.as_deref()
+    }
+
+    /// The factors the user can prove.
+    pub fn first_factors(&self) -> &[SignInFactor] {
+        &self.raw.supported_first_factors
+    }
+
+    /// The code factor that has been prepared (a code was sent) and awaits the code.
+    pub fn pending_code(&self) -> Option<CodeFactor> {
+        let v = self.raw.first_factor_verification.as_ref()?;
+        if v.status != "unverified" {
+            return None;
+        }
+        CodeFactor::parse(&v.strategy)
+    }
+
+    /// The sign-in as the Frontend API sent it.
+    pub fn raw(&self) -> &SignIn {
+        &self.raw
+    }
+
+    fn path(&self, action: &str) -> String {
+        format!("/v1/client/sign_ins/{}/{action}", segment(&self.raw.id))
+    }
+
+    async fn run(&mut self, call: Call) -> Result<SignInStatus, Error> {
+        self.raw = self.lk.inner.envelope(call).await?;
+        Ok(self.status())
+    }
+
+    /// Sends a code (or a new one) for `factor`.
+    pub async fn prepare(&mut self, factor: CodeFactor) -> Result<SignInStatus, Error> {
+        let call =
+            Call::post(self.path("prepare_first_factor")).form("strategy", factor.strategy());
+        self.run(call).await
+    }
+
+    /// Proves the password.
+    #[tracing::instrument(skip_all)]
+    pub async fn attempt_password(&mut self, password: &str) -> Result<SignInStatus, Error> {
+        let call = Call::post(self.path("attempt_first_factor"))
+            .form("strategy", "password")
+            .form("password", password);
+        self.run(call).await
+    }
+
+    /// Proves the prepared code factor ([`pending_code`](Self::pending_code)).
+    #[tracing::instrument(skip_all)]
+    pub async fn attempt_code(&mut self, code: &str) -> Result<SignInStatus, Error> {
+        let factor = self
+            .raw
+            .first_factor_verification
+            .as_ref()
+            .and_then(|v| CodeFactor::parse(&v.strategy))
+            .ok_or_else(|| {
+                Error::InvalidState(
+                    "no code was sent for this sign-in: call prepare() first".into(),
+                )
+            })?;
+        let call = Call::post(self.path("attempt_first_factor"))
+            .form("strategy", factor.strategy())
+            .form("code", code.trim());
+        self.run(call).await
+    }
+
+    /// Sets the new password after a verified reset code, optionally signing out every other
+    /// session of the user; completes the sign-in.
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_password(
+        &mut self,
+        new_password: &str,
+        sign_out_of_other_sessions: bool,
+    ) -> Result<SignInStatus, Error> {
+        let call = Call::post(self.path("reset_password"))
+            .form("password", new_password)
+            .form(
+                "sign_out_of_other_sessions",
+                if sign_out_of_other_sessions {
+                    "true"
+                } else {
+                    "false"
+                },
+            );
+        self.run(call).await
+    }
+
+    /// Fetches the attempt again.
+    pub async fn reload(&mut self) -> Result<SignInStatus, Error> {
+        let call = Call::get(format!("/v1/client/sign_ins/{}", segment(&self.raw.id)));
+        self.run(call).await
+    }
+}
+
+impl Latchkey {
+    async fn create_sign_in(&self, call: Call) -> Result<SignInAttempt, Error> {
+        let raw: SignIn = self.inner.envelope(call).await?;
+        Ok(SignInAttempt {
+            lk: self.clone(),
+            raw,
+        })
+    }
+
+    /// Signs in with an identifier (email address, phone number or username) and password, in
+    /// one request. The attempt is `Complete` (or needs a second factor).
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_in_with_password(
+        &self,
+        identifier: &str,
+        password: &str,
+    ) -> Result<SignInAttempt, Error> {
+        self.create_sign_in(
+            Call::post("/v1/client/sign_ins")
+                .form("identifier", identifier.trim())
+                .form("password", password),
+        )
+        .await
+    }
+
+    /// Starts a sign-in by emailed code: the code is sent; finish with
+    /// [`SignInAttempt::attempt_code`].
+    pub async fn sign_in_with_email_code(&self, email: &str) -> Result<SignInAttempt, Error> {
+        self.start_with_code(email, CodeFactor::EmailCode).await
+    }
+
+    /// Starts a sign-in by SMS code: the code is sent; finish with
+    /// [`SignInAttempt::attempt_code`].
+    pub async fn sign_in_with_phone_code(&self, phone: &str) -> Result<SignInAttempt, Error> {
+        self.start_with_code(phone, CodeFactor::PhoneCode).await
+    }
+
+    /// Starts a password reset: a reset code is emailed. Then
+    /// [`attempt_code`](SignInAttempt::attempt_code) (status becomes `NeedsNewPassword`) and
+    /// [`reset_password`](SignInAttempt::reset_password).
+    pub async fn start_password_reset(&self, email: &str) -> Result<SignInAttempt, Error> {
+        self.start_with_code(email, CodeFactor::ResetPasswordEmailCode)
+            .await
+    }
+
+    async fn start_with_code(
+        &self,
+        identifier: &str,
+        factor: CodeFactor,
+    ) -> Result<SignInAttempt, Error> {
+        self.create_sign_in(
+            Call::post("/v1/client/sign_ins")
+                .form("identifier", identifier.trim())
+                .form("strategy", factor.strategy()),
+        )
+        .await
+    }
+
+    /// Starts a sign-in by identifier alone: the attempt lists the factors the user can prove
+    /// ([`SignInAttempt::first_factors`]); continue with `prepare` / `attempt_*`.
+    pub async fn start_sign_in(&self, identifier: &str) -> Result<SignInAttempt, Error> {
+        self.create_sign_in(Call::post("/v1/client/sign_ins").form("identifier", identifier.trim()))
+            .await
+    }
+}

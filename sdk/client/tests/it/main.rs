@@ -1,0 +1,14 @@
+//! Integration tests for the client SDK against an in-process emulator (and, for the transport,
+//! a scripted server). One binary, modules by area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod keyring;
+mod offline;
+mod redaction;
+mod rotation;
+mod sessions;
+mod sign_in;
+mod sign_up;
+mod store;
+mod support;
+mod tokens;

@@ -33,6 +33,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Where emails also go, when set (`--smtp-url`).
     pub smtp: Option<crate::delivery::Smtp>,
+    /// Turns true when shutdown begins: long-lived responses (the message stream) end then.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for App {
@@ -186,6 +188,7 @@ impl App {
             committed: Notify::new(),
             http,
             smtp,
+            stopping: tokio::sync::watch::Sender::new(false),
         });
         if generate {
             let slot = app.signing_key.clone();

@@ -191,12 +191,14 @@ impl EmulatorBuilder {
         let router = http::router(app.clone());
         let service = axum::middleware::from_fn(http::method_override).layer(router);
         let (tx, rx) = oneshot::channel::<()>();
+        let stopping = app.clone();
         let task = tokio::spawn(async move {
             let make = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
                 SocketAddr,
             >(service);
-            let serve = axum::serve(listener, make).with_graceful_shutdown(async {
+            let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
                 let _ = rx.await;
+                stopping.stopping.send_replace(true);
             });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "server stopped");

@@ -396,14 +396,10 @@ fn message_filter(q: &Option<String>) -> Result<MessageFilter, ApiError> {
                 }),
         }
     };
-    // Recipients match as stored: emails lower-cased, phones in E.164.
-    let to = p.string("to").filter(|t| !t.is_empty()).map(|t| {
-        if t.contains('@') {
-            t.trim().to_lowercase()
-        } else {
-            crate::domain::users::normalize_phone(&t).unwrap_or(t)
-        }
-    });
+    let to = p
+        .string("to")
+        .filter(|t| !t.is_empty())
+        .map(|t| recipient(&t));
     Ok(MessageFilter {
         to,
         kind,
@@ -412,7 +408,17 @@ fn message_filter(q: &Option<String>) -> Result<MessageFilter, ApiError> {
     })
 }
 
-fn message_json(m: &Message) -> Value {
+/// A recipient as messages store it: emails lower-cased, phones in E.164.
+pub(super) fn recipient(to: &str) -> String {
+    if to.contains('@') {
+        to.trim().to_lowercase()
+    } else {
+        crate::domain::users::normalize_phone(to).unwrap_or_else(|_| to.to_owned())
+    }
+}
+
+/// A message as `GET /_emulator/v1/messages` lists it.
+pub(super) fn message_json(m: &Message) -> Value {
     json!({
         "object": "message",
         "id": m.id,

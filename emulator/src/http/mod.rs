@@ -6,6 +6,7 @@ pub mod control;
 pub mod error;
 pub mod fapi;
 pub mod params;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -28,10 +29,13 @@ pub fn router(app: Arc<App>) -> Router {
         app.clone(),
         require_secret_key,
     ));
-    let control = control::router().route_layer(middleware::from_fn_with_state(
-        app.clone(),
-        require_control_access,
-    ));
+    let control =
+        control::router()
+            .merge(ui::router())
+            .route_layer(middleware::from_fn_with_state(
+                app.clone(),
+                require_control_access,
+            ));
     Router::new()
         .merge(fapi::router())
         .merge(bapi)
@@ -84,6 +88,17 @@ async fn require_secret_key(State(app): State<Arc<App>>, req: Request, next: Nex
 /// On a loopback bind the control API is open; elsewhere it needs the secret key.
 async fn require_control_access(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     if app.loopback {
+        // Open on loopback, but only to loopback names: a web page that rebinds its own DNS name
+        // to 127.0.0.1 must not read the inbox (codes) or reset the instance.
+        if !host_is_loopback(&req) {
+            return ApiError::new(
+                StatusCode::FORBIDDEN,
+                "host_invalid",
+                "Forbidden",
+                "The control API and dashboard answer only requests addressed to a loopback host (127.0.0.1, localhost, [::1]).",
+            )
+            .into_response();
+        }
         return next.run(req).await;
     }
     require_secret_key(State(app), req, next).await
@@ -131,6 +146,26 @@ fn request_info(req: &Request) -> (String, RequestInfo) {
         user_agent: header("user-agent"),
     };
     (id, info)
+}
+
+fn host_is_loopback(req: &Request) -> bool {
+    let Some(host) = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return true; // HTTP/1.0 without Host: nothing for a browser page to abuse
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Honours `_method` in the query string or a form body of a POST (browser and Android

@@ -29,7 +29,7 @@ pub(super) async fn worker(
             .store
             .write(|tx| tx.claim_jobs(now, max_priority, batch, LEASE_MS))
         {
-                        Ok(jobs) if !jobs.is_empty() => {
+            Ok(jobs) if !jobs.is_empty() => {
                 run_batch(&app, jobs).await;
                 continue;
             }
@@ -58,13 +58,18 @@ pub(super) async fn worker(
 async fn run_batch(app: &App, jobs: Vec<JobRow>) {
     let (quick, rest): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| {
         app.smtp.is_none()
-            && matches!(serde_json::from_str::<Job>(&j.payload), Ok(Job::DeliverMessage { .. }))
+            && matches!(
+                serde_json::from_str::<Job>(&j.payload),
+                Ok(Job::DeliverMessage { .. })
+            )
     });
     if !quick.is_empty() {
         let now = app.clock.now_ms();
         let done = app.write(|tx| {
             for j in &quick {
-                if let Ok(Job::DeliverMessage { message_id }) = serde_json::from_str::<Job>(&j.payload) {
+                if let Ok(Job::DeliverMessage { message_id }) =
+                    serde_json::from_str::<Job>(&j.payload)
+                {
                     if tx.complete_job(j.id, j.attempts, now)? {
                         tx.capture_message(&message_id, "inbox")?;
                     }

@@ -212,7 +212,7 @@ mod tests {
         std::fs::remove_dir_all(dir).ok();
     }
 
-        #[test]
+    #[test]
     fn migration_2_keeps_messages_written_by_version_1_visible() {
         let dir = std::env::temp_dir().join(format!("lk-mig-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -230,8 +230,14 @@ mod tests {
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), 2);
-        let msgs = store.read(|tx| tx.messages(Some("old@example.com"), None, 10)).unwrap();
-        assert_eq!(msgs.len(), 1, "a message captured before jobs existed stays in the inbox");
+        let msgs = store
+            .read(|tx| tx.messages(Some("old@example.com"), None, 10))
+            .unwrap();
+        assert_eq!(
+            msgs.len(),
+            1,
+            "a message captured before jobs existed stays in the inbox"
+        );
         assert_eq!(msgs[0].status, "captured");
         assert!(store.read(|tx| tx.busy_jobs(0)).unwrap() == 0);
         std::fs::remove_dir_all(dir).ok();

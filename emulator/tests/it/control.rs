@@ -181,3 +181,32 @@ async fn latest_waits_for_a_message_to_arrive() {
     assert_eq!(msg["to"], "wait@example.com");
     assert_eq!(msg["code"].as_str().unwrap().len(), 6);
 }
+
+#[tokio::test]
+async fn the_control_api_refuses_non_loopback_host_names() {
+    let h = start().await;
+    let url = format!("{}/_emulator/v1/messages", h.emu.url());
+    let r = h
+        .http
+        .get(&url)
+        .header("host", "attacker.example:80")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "host_invalid");
+    for host in ["localhost:4100", "127.0.0.1", "[::1]:9"] {
+        let r = h.http.get(&url).header("host", host).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    // The Frontend and Backend APIs are not affected (production-like hosts go through proxies).
+    let r = h
+        .http
+        .get(format!("{}/v1/health", h.emu.url()))
+        .header("host", "clerk.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

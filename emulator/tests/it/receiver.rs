@@ -43,7 +43,6 @@ struct Inner {
 pub struct Receiver {
     inner: Arc<Mutex<Inner>>,
     pub url: String,
-    notify: Arc<tokio::sync::Notify>,
 }
 
 impl Receiver {
@@ -59,7 +58,7 @@ impl Receiver {
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Self { inner, url, notify }
+        Self { inner, url }
     }
 
     /// Answers these statuses first, then 204.
@@ -85,21 +84,6 @@ impl Receiver {
             .into_iter()
             .filter(|d| d.json()["type"] == t)
             .collect()
-    }
-
-    /// Waits (bounded) until at least `n` deliveries arrived.
-    pub async fn wait_for(&self, n: usize) -> Vec<Delivery> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let notified = self.notify.notified();
-            let got = self.got();
-            if got.len() >= n {
-                return got;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                panic!("only {} of {n} deliveries arrived", got.len());
-            }
-        }
     }
 }
 

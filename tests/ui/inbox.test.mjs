@@ -1,0 +1,225 @@
+// The emulator's inbox in a real browser: Debian's Chromium driven by playwright-core.
+//
+//   cargo build -p latchkey-emulator --bin auth-emulator
+//   (cd tests/ui && npm ci)
+//   node --test tests/ui/
+//
+// Environment: AUTH_EMULATOR_BIN (default target/debug/auth-emulator under the repository
+// root), CHROMIUM_PATH (default /usr/bin/chromium), UI_SCREENSHOT (default /tmp/inbox.png).
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = process.env.AUTH_EMULATOR_BIN
+  ? path.resolve(process.env.AUTH_EMULATOR_BIN)
+  : path.join(ROOT, 'target', 'debug', 'auth-emulator');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SCREENSHOT = process.env.UI_SCREENSHOT || path.join(os.tmpdir(), 'inbox.png');
+const WAIT = { timeout: 15_000 };
+
+let emulator; // { child, url, stderr() }
+let browser;
+let page;
+const pageErrors = [];
+
+/** Starts `auth-emulator start --ephemeral --port 0 --json` and reads its first line. */
+async function startEmulator() {
+  const child = spawn(BIN, ['start', '--ephemeral', '--port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-8192); });
+  const lines = createInterface({ input: child.stdout });
+  const ready = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`auth-emulator printed nothing in 30 s: ${stderr}`)), 30_000);
+    const fail = (err) => { clearTimeout(timer); reject(err); };
+    child.once('error', (e) => fail(new Error(`cannot start ${BIN}: ${e.message} (build it, or set AUTH_EMULATOR_BIN)`)));
+    child.once('exit', (code, signal) => fail(new Error(`auth-emulator exited (${code ?? signal}) before it was ready: ${stderr}`)));
+    lines.once('line', (line) => { clearTimeout(timer); resolve(line); });
+  });
+  lines.on('line', () => {}); // keep draining stdout
+  const url = JSON.parse(ready).frontend_api_url;
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  return { child, url, stderr: () => stderr };
+}
+
+async function stopEmulator(emu) {
+  if (!emu || emu.child.exitCode !== null || emu.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => emu.child.once('exit', resolve));
+  emu.child.kill('SIGTERM');
+  const timer = setTimeout(() => emu.child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// A backstop if the runner dies between hooks: never leave an emulator behind.
+process.on('exit', () => { if (emulator) emulator.child.kill('SIGKILL'); });
+
+/** Starts a sign-up with an email code, as a native client would: the emulator sends an email. */
+async function signUp(email) {
+  const res = await fetch(`${emulator.url}/v1/client/sign_ups?_is_native=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email_address: email, password: 'password123', strategy: 'email_code' }),
+  });
+  assert.equal(res.status, 200, `sign-up for ${email}: ${await res.text()}`);
+}
+
+async function control(method, pathAndQuery, body) {
+  const res = await fetch(`${emulator.url}/_emulator/v1${pathAndQuery}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${pathAndQuery}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const rows = () => page.getByTestId('message-row');
+const rowsTo = (email) => rows().filter({ has: page.getByTestId('message-row-to').getByText(email, { exact: true }) });
+
+/** Waits until the listed recipients are exactly `expected` (in any order). */
+async function waitForRecipients(expected) {
+  const want = [...expected].sort();
+  await page.waitForFunction((w) => {
+    const shown = [...document.querySelectorAll('[data-testid="message-row-to"]')].map((e) => e.textContent).sort();
+    return JSON.stringify(shown) === JSON.stringify(w);
+  }, want, WAIT).catch(async (e) => {
+    const shown = await page.getByTestId('message-row-to').allTextContents();
+    throw new Error(`expected recipients ${JSON.stringify(want)}, shown ${JSON.stringify(shown)}: ${e.message}`);
+  });
+}
+
+async function openInbox(query = '') {
+  await page.goto(`${emulator.url}/_emulator/inbox${query}`);
+  await page.locator('[data-testid="live-status"][data-state="live"]').waitFor(WAIT);
+}
+
+before(async () => {
+  emulator = await startEmulator();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); });
+  page.on('dialog', (d) => { pageErrors.push(`dialog: ${d.message()}`); d.dismiss(); });
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.close();
+  } finally {
+    await stopEmulator(emulator);
+  }
+});
+
+test('a new email appears without a reload, and the code shown is the one sent', async () => {
+  await openInbox();
+  await page.getByTestId('inbox-empty').getByText('No messages yet', { exact: false }).waitFor(WAIT);
+  // A page-global marker survives only if the page is not reloaded.
+  await page.evaluate(() => { window.__noReload = true; });
+
+  await signUp('ui@example.com');
+
+  await rowsTo('ui@example.com').first().waitFor(WAIT);
+  assert.equal(await rows().first().getByTestId('message-row-to').textContent(), 'ui@example.com');
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was reloaded');
+
+  await rows().first().click();
+  const latest = await control('GET', '/messages/latest?to=ui@example.com');
+  assert.match(latest.code, /^\d{6}$/);
+  assert.equal(await page.getByTestId('message-code').textContent(), latest.code);
+  assert.equal(await page.getByTestId('message-to').textContent(), 'ui@example.com');
+  assert.equal(await page.getByTestId('message-subject').textContent(), latest.subject);
+  assert.equal(await page.getByTestId('message-text').textContent(), latest.body_text);
+  // The HTML body is rendered, but only inside a sandbox with no permissions.
+  const frame = page.getByTestId('message-html');
+  assert.equal(await frame.getAttribute('sandbox'), '');
+  assert.ok((await frame.getAttribute('srcdoc')).includes(latest.code));
+  await page.frameLocator('[data-testid="message-html"]').getByText(latest.code).waitFor(WAIT);
+
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+});
+
+test('the recipient filter lists only that recipient, live and from the page URL', async () => {
+  await signUp('other@example.com');
+  await waitForRecipients(['ui@example.com', 'other@example.com']);
+
+  // Typed in any case: the emulator matches emails lower-cased, as stored. The filtering is
+  // the API's (`?to=` on the list and on the stream), not the page's.
+  const requested = [];
+  const onRequest = (r) => requested.push(r.url());
+  page.on('request', onRequest);
+  await page.getByTestId('filter-to').fill('UI@example.com');
+  await waitForRecipients(['ui@example.com']);
+  page.off('request', onRequest);
+  assert.equal(new URL(page.url()).searchParams.get('to'), 'UI@example.com');
+  const paths = requested.map((u) => new URL(u)).map((u) => u.pathname + u.search);
+  assert.ok(paths.some((p) => p.startsWith('/_emulator/v1/messages/stream?to=UI%40example.com')), paths.join(' '));
+  assert.ok(paths.some((p) => p.startsWith('/_emulator/v1/messages?to=UI%40example.com')), paths.join(' '));
+  await page.locator('[data-testid="live-status"][data-state="live"]').waitFor(WAIT);
+
+  // While filtered, new mail to others stays out and new mail to the recipient comes in.
+  await signUp('other@example.com');
+  await signUp('ui@example.com');
+  await waitForRecipients(['ui@example.com', 'ui@example.com']);
+
+  // The filter is read from the page URL.
+  await openInbox('?to=other%40example.com');
+  assert.equal(await page.getByTestId('filter-to').inputValue(), 'other@example.com');
+  await waitForRecipients(['other@example.com', 'other@example.com']);
+
+  // Cleared, it lists everyone again.
+  await page.getByTestId('filter-to').fill('');
+  await waitForRecipients(['ui@example.com', 'ui@example.com', 'other@example.com', 'other@example.com']);
+  assert.equal(new URL(page.url()).search, '');
+});
+
+test('message content is shown as text, never run', async () => {
+  // The application name goes into every subject and HTML body.
+  const evil = '<img src=x onerror="window.__xss=1">Evil & Co';
+  await control('PATCH', '/instance', { settings: { application_name: evil } });
+  await openInbox();
+  await signUp('xss@example.com');
+  await rowsTo('xss@example.com').first().waitFor(WAIT);
+  await rowsTo('xss@example.com').first().click();
+  const subject = await page.getByTestId('message-subject').textContent();
+  assert.ok(subject.includes(evil), `subject shown as text: ${subject}`);
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+});
+
+test('the dashboard, jobs and webhooks pages render from the API', async () => {
+  await page.goto(`${emulator.url}/_emulator`);
+  assert.equal(new URL(page.url()).pathname, '/_emulator/');
+  await page.getByTestId('instance').getByText(emulator.url, { exact: true }).first().waitFor(WAIT);
+  await page.getByTestId('card-inbox').click();
+  await page.waitForURL(/\/_emulator\/inbox$/, WAIT);
+
+  await page.goto(`${emulator.url}/_emulator/jobs?state=done`);
+  await page.getByTestId('job-row').first().waitFor(WAIT);
+  const states = await page.getByTestId('job-row').locator('.badge').allTextContents();
+  assert.ok(states.length > 0 && states.every((s) => s === 'done'), `states: ${states}`);
+  await page.getByTestId('job-count-row').filter({ hasText: 'deliver_message' }).waitFor(WAIT);
+
+  await page.goto(`${emulator.url}/_emulator/webhooks`);
+  await page.getByTestId('endpoint-table').getByText('No endpoints', { exact: false }).waitFor(WAIT);
+  await page.getByText('No delivery attempts match.').waitFor(WAIT);
+});
+
+test('no page logged an error or opened a dialog', () => {
+  assert.deepEqual(pageErrors, []);
+});

@@ -28,7 +28,7 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route(
             "/v1/users/{id}/metadata",
-            axum::routing::patch(merge_metadata),
+            axum::routing::patch(merge_metadata).put(replace_metadata),
         )
         .route("/v1/users/{id}/verify_password", post(verify_password))
         .route("/v1/users/{id}/ban", post(ban))
@@ -201,10 +201,8 @@ struct CreateUser {
     password: Option<String>,
     password_digest: Option<String>,
     password_hasher: Option<String>,
-    #[serde(default)]
-    skip_password_checks: bool,
-    #[serde(default)]
-    skip_password_requirement: bool,
+    skip_password_checks: Option<bool>,
+    skip_password_requirement: Option<bool>,
     first_name: Option<String>,
     last_name: Option<String>,
     external_id: Option<String>,
@@ -252,7 +250,7 @@ async fn create_user(
                 })
             }
             (Some(pw), None) => {
-                if !body.skip_password_checks {
+                if !body.skip_password_checks.unwrap_or(false) {
                     passwords::check_strength(pw, env.settings.password_min_length)?;
                 }
                 Some(env.hasher.hash(pw)?)
@@ -265,7 +263,9 @@ async fn create_user(
                 Some(passwords::import_digest(hasher, digest)?)
             }
             (None, None) => {
-                if env.settings.password_required && !body.skip_password_requirement {
+                if env.settings.password_required
+                    && !body.skip_password_requirement.unwrap_or(false)
+                {
                     return Err(DomainError::ParamMissing("password"));
                 }
                 None
@@ -329,10 +329,8 @@ struct UpdateUser {
     #[serde(default)]
     external_id: Nullable,
     password: Option<String>,
-    #[serde(default)]
-    skip_password_checks: bool,
-    #[serde(default)]
-    sign_out_of_other_sessions: bool,
+    skip_password_checks: Option<bool>,
+    sign_out_of_other_sessions: Option<bool>,
     primary_email_address_id: Option<String>,
     primary_phone_number_id: Option<String>,
     public_metadata: Option<Map<String, Value>>,
@@ -365,7 +363,7 @@ async fn update_user(
             r.username = next;
         }
         if let Some(pw) = &body.password {
-            if !body.skip_password_checks {
+            if !body.skip_password_checks.unwrap_or(false) {
                 passwords::check_strength(pw, env.settings.password_min_length)?;
             }
             r.password_hash = Some(env.hasher.hash(pw)?);
@@ -395,7 +393,7 @@ async fn update_user(
         u.user.updated_at = env.now;
         tx.save_user(&u.user)?;
         events::user(tx, env, "user.updated", &u)?;
-        if body.password.is_some() && body.sign_out_of_other_sessions {
+        if body.password.is_some() && body.sign_out_of_other_sessions.unwrap_or(false) {
             sessions::end_all_of_user(tx, env, &u.user.id, SessionStatus::Revoked)?;
         }
         Ok(user_json(&u, env).into_response())
@@ -445,6 +443,48 @@ async fn merge_metadata(
         events::user(tx, env, "user.updated", &u)?;
         Ok(user_json(&u, env).into_response())
     })
+}
+
+/// `PUT …/metadata` (what `@clerk/backend` sends for metadata in `updateUser`): each field given
+/// replaces that metadata whole (`null` or `{}` clears it); fields left out stay.
+async fn replace_metadata(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    BapiJson(body): BapiJson<MetadataReplace>,
+) -> Result<Response, ApiError> {
+    write(&app, |tx, env| {
+        let mut u = load_user(tx, &id)?;
+        if let Some(m) = body.public_metadata {
+            u.user.public_metadata = m.unwrap_or_default();
+        }
+        if let Some(m) = body.private_metadata {
+            u.user.private_metadata = m.unwrap_or_default();
+        }
+        if let Some(m) = body.unsafe_metadata {
+            u.user.unsafe_metadata = m.unwrap_or_default();
+        }
+        u.user.updated_at = env.now;
+        tx.save_user(&u.user)?;
+        events::user(tx, env, "user.updated", &u)?;
+        Ok(user_json(&u, env).into_response())
+    })
+}
+
+/// Present-and-null apart from absent: `Some(None)` clears.
+fn nullable_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<Map<String, Value>>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+#[derive(Deserialize)]
+struct MetadataReplace {
+    #[serde(default, deserialize_with = "nullable_map")]
+    public_metadata: Option<Option<Map<String, Value>>>,
+    #[serde(default, deserialize_with = "nullable_map")]
+    private_metadata: Option<Option<Map<String, Value>>>,
+    #[serde(default, deserialize_with = "nullable_map")]
+    unsafe_metadata: Option<Option<Map<String, Value>>>,
 }
 
 #[derive(Deserialize)]

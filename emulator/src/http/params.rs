@@ -141,8 +141,10 @@ impl Params {
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>, ApiError> {
         match self.get(key) {
             None => Ok(None),
-            Some("true") | Some("1") => Ok(Some(true)),
-            Some("false") | Some("0") | Some("") => Ok(Some(false)),
+            Some(v) if v == "1" || v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false") => {
+                Ok(Some(false))
+            }
             Some(_) => Err(ApiError::param_invalid(
                 key,
                 format!("{key} must be true or false."),

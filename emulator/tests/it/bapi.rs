@@ -335,3 +335,60 @@ async fn sessions_list_get_revoke_and_clients() {
         .await;
     assert_eq!(r.ok()["id"], client_id);
 }
+
+#[tokio::test]
+async fn put_metadata_replaces_the_fields_given_and_null_booleans_read_as_false() {
+    let h = start().await;
+    let r = h
+        .bapi(
+            Method::POST,
+            "/v1/users",
+            Some(json!({
+                "email_address": ["put@example.com"], "password": "password123",
+                "skip_password_checks": null, "skip_password_requirement": null,
+                "public_metadata": {"a": 1, "b": {"c": 2}}, "private_metadata": {"keep": true}
+            })),
+        )
+        .await;
+    let id = r.ok()["id"].as_str().unwrap().to_owned();
+    let r = h
+        .bapi_raw(
+            Method::PUT,
+            &format!("/v1/users/{id}/metadata"),
+            Some(&format!("Bearer {}", h.emu.secret_key())),
+            Some(json!({"public_metadata": {"fresh": 2}, "unsafe_metadata": null})),
+        )
+        .await;
+    let u = r.ok();
+    assert_eq!(
+        u["public_metadata"],
+        json!({"fresh": 2}),
+        "replaced whole, not merged"
+    );
+    assert_eq!(
+        u["private_metadata"],
+        json!({"keep": true}),
+        "fields left out stay"
+    );
+    assert_eq!(u["unsafe_metadata"], json!({}));
+    h.bapi(
+        Method::PATCH,
+        &format!("/v1/users/{id}"),
+        Some(json!({"password": "another-password", "skip_password_checks": null, "sign_out_of_other_sessions": null})),
+    )
+    .await
+    .ok();
+    h.fapi()
+        .sign_in("put@example.com", "another-password")
+        .await;
+    let auth = format!("Bearer {}", h.emu.secret_key());
+    let r = h
+        .bapi_raw(
+            Method::GET,
+            "/v1/sessions?paginated=True",
+            Some(&auth),
+            None,
+        )
+        .await;
+    assert_eq!(r.ok()["total_count"], 1);
+}

@@ -1,0 +1,149 @@
+// Spawns a real `auth-emulator` process for one test file and drives its Frontend API the way a
+// native client does. Not a test file itself (node --test only picks up *.test.mjs here).
+//
+// AUTH_EMULATOR_BIN: the binary (default: target/debug/auth-emulator relative to the repo root).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SECRET_KEY = 'sk_test_interop_1234567890';
+
+const running = new Set();
+// A test file that crashes, is cancelled or is interrupted must not leave an emulator behind.
+const killAll = () => {
+  for (const child of running) child.kill('SIGKILL');
+};
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, () => {
+    killAll();
+    process.kill(process.pid, signal);
+  });
+}
+
+/**
+ * Starts `auth-emulator start --ephemeral --port 0 --json` and resolves with the JSON line it
+ * prints first (frontend_api_url, publishable_key, secret_key, webhook_secret, …) plus `stop()`.
+ */
+export async function startEmulator({ extraArgs = [] } = {}) {
+  const bin = process.env.AUTH_EMULATOR_BIN
+    ? path.resolve(process.env.AUTH_EMULATOR_BIN)
+    : path.join(REPO_ROOT, 'target', 'debug', 'auth-emulator');
+  const child = spawn(
+    bin,
+    ['start', '--ephemeral', '--port', '0', '--json', '--secret-key', SECRET_KEY, ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr = (stderr + d).slice(-8000);
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(child);
+  };
+  const info = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`auth-emulator did not print its JSON line within 30 s; stderr:\n${stderr}`));
+    }, 30_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start ${bin} (set AUTH_EMULATOR_BIN or build it first): ${err.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`auth-emulator exited early (code ${code}, signal ${signal}); stderr:\n${stderr}`));
+    });
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line));
+      } catch (err) {
+        reject(new Error(`first stdout line is not JSON: ${line}`));
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  // Keep draining stdout so the emulator never blocks on a full pipe.
+  child.stdout.resume();
+  return { ...info, url: info.frontend_api_url, stop, stderr: () => stderr };
+}
+
+/** A unique, valid email address for this run. */
+export function uniqueEmail(tag = 'user') {
+  return `${tag}-${randomBytes(5).toString('hex')}@example.com`;
+}
+
+export const PASSWORD = 'interop-Correct-Horse-Battery-9';
+
+/** Every request the helpers make gives up after this long (a hang fails fast, not in 300 s). */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+async function json(res, what) {
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${what}: HTTP ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** Native FAPI sign-in (identifier + password in one call). */
+export async function fapiSignIn(url, identifier, password = PASSWORD) {
+  const res = await fetch(`${url}/v1/client/sign_ins?_is_native=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ identifier, password }).toString(),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const clientToken = res.headers.get('authorization');
+  const body = await json(res, 'FAPI sign-in');
+  if (body.response?.status !== 'complete') {
+    throw new Error(`FAPI sign-in did not complete: ${JSON.stringify(body.response)}`);
+  }
+  if (!clientToken) throw new Error('FAPI sign-in response has no Authorization header');
+  return {
+    clientToken,
+    sessionId: body.response.created_session_id,
+    clientId: body.client?.id,
+    userId: body.client?.sessions?.find((s) => s.id === body.response.created_session_id)?.user?.id,
+  };
+}
+
+/** Mints a session token through the Frontend API, as a native client does. */
+export async function fapiMint(url, clientToken, sessionId) {
+  const res = await fetch(`${url}/v1/client/sessions/${sessionId}/tokens?_is_native=true`, {
+    method: 'POST',
+    headers: { authorization: clientToken },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const body = await json(res, 'FAPI mint');
+  return body.jwt;
+}
+
+/** The emulator's control API. */
+export async function control(url, method, route, body) {
+  const res = await fetch(`${url}/_emulator/v1${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  return json(res, `control ${method} ${route}`);
+}
+
+/** Decodes a JWT's payload without verifying it. */
+export function jwtPayload(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
+
+export function jwtHeader(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString('utf8'));
+}

@@ -9,6 +9,9 @@ use serde_json::{Map, Value};
 /// A verification (`verification_otp`, `verification_password`, `verification_admin`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
+    /// Which kind of verification this is; typed clients (clerk-rs) dispatch on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
     pub status: String,
     pub strategy: String,
     #[serde(default)]
@@ -99,6 +102,21 @@ pub struct User {
     pub mfa_enabled_at: Option<i64>,
     pub mfa_disabled_at: Option<i64>,
     pub legal_accepted_at: Option<i64>,
+}
+
+impl Verification {
+    /// The `object` name of a verification by its strategy.
+    pub fn object_for(strategy: &str) -> &'static str {
+        match strategy {
+            "admin" => "verification_admin",
+            "password" => "verification_password",
+            "ticket" => "verification_ticket",
+            "saml" => "verification_saml",
+            "email_link" => "verification_email_link",
+            s if s.starts_with("oauth_") => "verification_from_oauth",
+            _ => "verification_otp",
+        }
+    }
 }
 
 impl User {

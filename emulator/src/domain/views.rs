@@ -17,6 +17,7 @@ fn verification_of(ident: &Identification) -> wire::Verification {
     // used when the identification was created, so its validity ended then.
     let by_code = ident.verification_strategy.ends_with("_code");
     wire::Verification {
+        object: Some(wire::Verification::object_for(&ident.verification_strategy).into()),
         status: if ident.verified {
             "verified"
         } else {
@@ -250,6 +251,7 @@ fn code_verification(p: &PendingCode, now: i64) -> wire::Verification {
         p.status.clone()
     };
     wire::Verification {
+        object: Some("verification_otp".into()),
         status,
         strategy: p.strategy.clone(),
         attempts: Some(p.attempts),
@@ -337,6 +339,7 @@ pub fn sign_in(tx: &Tx<'_>, env: &Env<'_>, s: &SignInState) -> Result<wire::Sign
     }
     let first_factor_verification = match &s.first_factor {
         Some(FirstFactor::Password { verified, attempts }) => Some(wire::Verification {
+            object: Some("verification_password".into()),
             status: if *verified { "verified" } else { "unverified" }.into(),
             strategy: "password".into(),
             attempts: Some(*attempts),

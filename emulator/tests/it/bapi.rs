@@ -61,6 +61,11 @@ async fn users_crud_filters_and_pagination() {
             r.ok()["email_addresses"][0]["verification"]["strategy"],
             "admin"
         );
+        // Typed clients (clerk-rs) pick the verification's kind by `object`.
+        assert_eq!(
+            r.body["email_addresses"][0]["verification"]["object"],
+            "verification_admin"
+        );
         // distinct created_at for ordering
         h.advance(1).await;
     }

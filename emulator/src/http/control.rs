@@ -362,6 +362,7 @@ async fn advance_time(
     app.clock.advance_ms(ms);
     // Timers and waiters re-check the clock.
     app.committed.notify_waiters();
+    app.store.jobs_ready.notify_waiters();
     Ok(Json(time_json(&app)))
 }
 

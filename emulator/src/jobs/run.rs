@@ -21,7 +21,7 @@ pub(super) async fn worker(
         if *stop.borrow() {
             break;
         }
-        let notified = app.committed.notified();
+        let notified = app.store.jobs_ready.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         let now = app.clock.now_ms();
@@ -36,7 +36,7 @@ pub(super) async fn worker(
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "could not claim jobs"),
         }
-        // Idle: sleep until a commit (new work, or the clock moved), the next due job, or stop.
+        // Idle: sleep until new jobs are committed (or the clock moved), the next due job, or stop.
         let next = app
             .store
             .read(|tx| tx.next_job_due(max_priority))

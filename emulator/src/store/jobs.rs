@@ -56,6 +56,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
 
 impl Tx<'_> {
     pub fn enqueue_job(&self, job: &NewJob, now: i64) -> Result<i64, StoreError> {
+        self.1.store(true, std::sync::atomic::Ordering::Relaxed);
         self.exec(
             "INSERT INTO jobs (kind, priority, payload, state, attempts, max_attempts, run_at,
              request_id, created_at, updated_at)

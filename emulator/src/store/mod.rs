@@ -14,7 +14,10 @@ mod users;
 mod webhooks;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -47,6 +50,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Set by a transaction that enqueued a job.
+    enqueued: AtomicBool,
+    /// Woken after a commit that enqueued jobs (and when the clock moves): what job workers wait
+    /// on, so ordinary API writes do not wake them.
+    pub jobs_ready: Notify,
 }
 
 impl std::fmt::Debug for Store {
@@ -56,7 +64,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// A transaction handed to store closures. SQL methods are grouped by area in this folder.
-pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+pub struct Tx<'a>(&'a rusqlite::Transaction<'a>, &'a AtomicBool);
 
 impl Tx<'_> {
     /// Executes one statement through the connection's statement cache.
@@ -96,6 +104,8 @@ impl Store {
         migrate(&mut conn, label)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            enqueued: AtomicBool::new(false),
+            jobs_ready: Notify::new(),
         })
     }
 
@@ -114,8 +124,12 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let out = f(&Tx(&tx))?;
+        self.enqueued.store(false, Ordering::Relaxed);
+        let out = f(&Tx(&tx, &self.enqueued))?;
         tx.commit().map_err(StoreError::from)?;
+        if self.enqueued.swap(false, Ordering::Relaxed) {
+            self.jobs_ready.notify_waiters();
+        }
         Ok(out)
     }
 
@@ -128,7 +142,7 @@ impl Store {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(StoreError::from)?;
-        f(&Tx(&tx))
+        f(&Tx(&tx, &self.enqueued))
     }
 
     /// The schema version of the open database.

@@ -300,8 +300,8 @@ impl TryFrom<&str> for MessageKind {
     }
 }
 
-/// An email or SMS the emulator sent (and captured).
-#[derive(Debug, Clone, Serialize)]
+/// An email or SMS the emulator sent (and captured). `Debug` leaves out the bodies and the code.
+#[derive(Clone, Serialize)]
 pub struct Message {
     pub id: String,
     pub kind: MessageKind,
@@ -321,4 +321,16 @@ pub struct Message {
     pub delivered_by_clerk: bool,
     /// How the job delivered it: `inbox`, `inbox+smtp`.
     pub delivered_via: Option<String>,
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("to", &self.to)
+            .field("template", &self.template)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }

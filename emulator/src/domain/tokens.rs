@@ -50,6 +50,26 @@ pub fn mint(
     Ok((Secret::new(jwt), claims.exp))
 }
 
+/// Mints a token for an active session (the Frontend and Backend API token endpoints). A
+/// default token also becomes the session's `last_active_token`.
+pub fn mint_for_session(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    session: &mut SessionRecord,
+    template: Option<&str>,
+) -> Result<Secret, DomainError> {
+    super::sessions::ensure_active(session, env.now)?;
+    let user = tx
+        .user_with_idents(&session.user_id)?
+        .ok_or(DomainError::SessionInactive)?;
+    let (jwt, exp) = mint(env, session, &user, template)?;
+    if template.is_none() {
+        session.last_token = Some((jwt.clone(), exp));
+        tx.save_session(session)?;
+    }
+    Ok(jwt)
+}
+
 /// The session's newest token when it still has a while to live, else a fresh one (stored).
 pub fn last_active_token(
     tx: &Tx<'_>,

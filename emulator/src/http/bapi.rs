@@ -89,25 +89,6 @@ fn all(p: &Params, key: &str) -> Vec<String> {
     p.all(key)
 }
 
-fn int_param(
-    p: &Params,
-    key: &'static str,
-    default: i64,
-    min: i64,
-    max: i64,
-) -> Result<i64, ApiError> {
-    match p.get(key) {
-        None | Some("") => Ok(default),
-        Some(v) => match v.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::param_invalid(
-                key,
-                format!("{key} must be an integer from {min} to {max}."),
-            )),
-        },
-    }
-}
-
 fn user_query(p: &Params) -> Result<UserQuery, ApiError> {
     let order_by = match p.get("order_by").filter(|s| !s.is_empty()) {
         None => None,
@@ -142,8 +123,8 @@ fn user_query(p: &Params) -> Result<UserQuery, ApiError> {
         external_id: all(p, "external_id"),
         query: p.string("query"),
         order_by,
-        limit: int_param(p, "limit", 10, 1, 500)?,
-        offset: int_param(p, "offset", 0, 0, i64::MAX)?,
+        limit: p.int("limit", 10, 1, 500)?,
+        offset: p.int("offset", 0, 0, i64::MAX)?,
     })
 }
 
@@ -574,8 +555,8 @@ async fn list_sessions(
             )
         })?),
     };
-    let limit = int_param(&p, "limit", 10, 1, 500)?;
-    let offset = int_param(&p, "offset", 0, 0, i64::MAX)?;
+    let limit = p.int("limit", 10, 1, 500)?;
+    let offset = p.int("offset", 0, 0, i64::MAX)?;
     let paginated = p.bool("paginated")?.unwrap_or(false);
     let client_id = p.string("client_id").filter(|s| !s.is_empty());
     let user_id = p.string("user_id").filter(|s| !s.is_empty());
@@ -631,10 +612,8 @@ async fn revoke_session(
 
 fn mint(app: &App, id: &str, template: Option<&str>) -> Result<Response, ApiError> {
     write(app, |tx, env| {
-        let s = tx.session(id)?.ok_or(DomainError::NotFound("session"))?;
-        sessions::ensure_active(&s, env.now)?;
-        let u = load_user(tx, &s.user_id)?;
-        let (jwt, _) = tokens::mint(env, &s, &u, template)?;
+        let mut s = tx.session(id)?.ok_or(DomainError::NotFound("session"))?;
+        let jwt = tokens::mint_for_session(tx, env, &mut s, template)?;
         Ok(Json(latchkey_protocol::Token {
             object: "token".into(),
             jwt: jwt.expose().to_owned(),

@@ -52,19 +52,6 @@ fn query(q: &Option<String>) -> Result<Params, ApiError> {
     Params::parse(false, q.as_deref().unwrap_or("").as_bytes())
 }
 
-fn limit_param(p: &Params) -> Result<i64, ApiError> {
-    match p.get("limit") {
-        None | Some("") => Ok(100),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                ApiError::param_invalid("limit", "limit must be an integer from 1 to 1000.")
-            }),
-    }
-}
-
 async fn list_jobs(
     State(app): State<Arc<App>>,
     RawQuery(q): RawQuery,
@@ -80,7 +67,7 @@ async fn list_jobs(
         }
     }
     let kind = p.string("kind").filter(|s| !s.is_empty());
-    let limit = limit_param(&p)?;
+    let limit = p.int("limit", 100, 1, 1000)?;
     let (jobs, counts) = app.store.read(|tx| {
         Ok::<_, DomainError>((
             tx.list_jobs(state.as_deref(), kind.as_deref(), limit)?,
@@ -209,7 +196,7 @@ async fn list_deliveries(
 ) -> Result<Json<Value>, ApiError> {
     let p = query(&q)?;
     let succeeded = p.bool("succeeded")?;
-    let limit = limit_param(&p)?;
+    let limit = p.int("limit", 100, 1, 1000)?;
     let event_id = p.string("event_id");
     let endpoint_id = p.string("endpoint_id");
     let event_type = p.string("event_type");
@@ -382,21 +369,6 @@ fn message_filter(q: &Option<String>) -> Result<MessageFilter, ApiError> {
                 .map_err(|_| ApiError::param_invalid("kind", "kind must be email or sms."))?,
         ),
     };
-    let num = |key: &'static str, default: i64, max: i64| -> Result<i64, ApiError> {
-        match p.get(key) {
-            None | Some("") => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (0..=max).contains(n))
-                .ok_or_else(|| {
-                    ApiError::param_invalid(
-                        key,
-                        format!("{key} must be an integer from 0 to {max}."),
-                    )
-                }),
-        }
-    };
     let to = p
         .string("to")
         .filter(|t| !t.is_empty())
@@ -404,8 +376,8 @@ fn message_filter(q: &Option<String>) -> Result<MessageFilter, ApiError> {
     Ok(MessageFilter {
         to,
         kind,
-        limit: num("limit", 50, 500)?.max(1),
-        wait_ms: u64::try_from(num("wait_ms", 0, 60_000)?).unwrap_or(0),
+        limit: p.int("limit", 50, 0, 500)?.max(1),
+        wait_ms: u64::try_from(p.int("wait_ms", 0, 0, 60_000)?).unwrap_or(0),
     })
 }
 

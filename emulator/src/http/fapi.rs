@@ -434,15 +434,7 @@ fn mint_for(
     template: Option<&str>,
 ) -> Result<latchkey_protocol::Token, DomainError> {
     let mut s = sessions::of_client(tx, c, id)?;
-    sessions::ensure_active(&s, env.now)?;
-    let user = tx
-        .user_with_idents(&s.user_id)?
-        .ok_or(DomainError::SessionInactive)?;
-    let (jwt, exp) = tokens::mint(env, &s, &user, template)?;
-    if template.is_none() {
-        s.last_token = Some((jwt.clone(), exp));
-        tx.save_session(&s)?;
-    }
+    let jwt = tokens::mint_for_session(tx, env, &mut s, template)?;
     Ok(latchkey_protocol::Token {
         object: "token".into(),
         jwt: jwt.expose().to_owned(),

@@ -138,6 +138,29 @@ impl Params {
         self.get(key).map(Secret::new)
     }
 
+    /// An integer in `min..=max`; `default` when absent or empty.
+    pub fn int(
+        &self,
+        key: &'static str,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::param_invalid(
+                        key,
+                        format!("{key} must be an integer from {min} to {max}."),
+                    )
+                }),
+        }
+    }
+
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>, ApiError> {
         match self.get(key) {
             None => Ok(None),

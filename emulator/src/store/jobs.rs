@@ -227,8 +227,4 @@ impl Tx<'_> {
             [before],
         )?)
     }
-
-    pub fn delete_jobs(&self) -> Result<usize, StoreError> {
-        Ok(self.exec("DELETE FROM jobs WHERE kind != 'cleanup'", [])?)
-    }
 }

@@ -6,7 +6,9 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::domain::passwords::PasswordHasher;
+use crate::domain::passwords::{PasswordHasher, PasswordResults};
+
+static NO_PASSWORD_RESULTS: PasswordResults = PasswordResults::NONE;
 use crate::domain::settings::Settings;
 use crate::domain::{DomainError, Env};
 use crate::keys::{self, KeySlot, SigningKey};
@@ -246,6 +248,7 @@ impl App {
             signing_key: &self.signing_key,
             issuer: &self.fapi_url,
             hasher: &self.hasher,
+            passwords: &NO_PASSWORD_RESULTS,
             origin,
             instance_id: &self.instance_id,
             request: crate::http::current_request(),
@@ -268,6 +271,52 @@ impl App {
             }
             Ok(())
         })
+    }
+
+    /// Whether `origin` (an `Origin` header) is the emulator's own: `http://` and a loopback
+    /// name (`127.0.0.1`, `localhost`, `[::1]`, `*.localhost`) on the bound port, or exactly the
+    /// Frontend API URL. Pages the emulator serves send that; pages on other sites cannot.
+    pub fn is_own_origin(&self, origin: &str) -> bool {
+        if origin.eq_ignore_ascii_case(&self.fapi_url) {
+            return true;
+        }
+        let Some(authority) = origin.strip_prefix("http://") else {
+            return false;
+        };
+        let port = self.fapi_url.rsplit_once(':').map(|(_, p)| p);
+        let Some((host, p)) = authority.rsplit_once(':') else {
+            return false;
+        };
+        Some(p) == port && latchkey_protocol::keys::is_loopback_host(host)
+    }
+
+    /// Runs `op` in a write transaction like [`App::write`]; when it asks for password work
+    /// ([`DomainError::PasswordWork`]), the transaction rolls back, the work runs on a blocking
+    /// thread with no lock held, and `op` runs again with every result so far. Sign-ins against
+    /// costly digests so never hold up other requests.
+    pub async fn write_with_passwords<T>(
+        &self,
+        mut op: impl FnMut(&crate::store::Tx<'_>, &PasswordResults) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        // An operation needs at most a verification and a (re)hash.
+        const ROUNDS: usize = 4;
+        let mut results = PasswordResults::default();
+        for _ in 0..ROUNDS {
+            match self.write(|tx| op(tx, &results)) {
+                Err(DomainError::PasswordWork(work)) => {
+                    let hasher = self.hasher.clone();
+                    results = tokio::task::spawn_blocking(move || {
+                        results.run(*work, &hasher).map(|()| results)
+                    })
+                    .await
+                    .map_err(|e| DomainError::Internal(format!("password task: {e}")))??;
+                }
+                other => return other,
+            }
+        }
+        Err(DomainError::Internal(
+            "an operation kept asking for password work".into(),
+        ))
     }
 
     /// A write transaction whose commit wakes waiters for new messages.

@@ -19,13 +19,13 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod secret;
+pub mod serve;
 pub mod store;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::ServiceExt;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::Layer;
@@ -33,6 +33,7 @@ use tower::Layer;
 pub use app::{App, InstanceOptions};
 pub use clock::Clock;
 pub use secret::Secret;
+pub use serve::ServerLimits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -66,6 +67,7 @@ pub struct EmulatorBuilder {
     clock: Option<Arc<Clock>>,
     webhook_url: Option<String>,
     workers: usize,
+    limits: ServerLimits,
 }
 
 impl Default for EmulatorBuilder {
@@ -78,6 +80,7 @@ impl Default for EmulatorBuilder {
             clock: None,
             webhook_url: None,
             workers: 4,
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -146,6 +149,25 @@ impl EmulatorBuilder {
         self
     }
 
+    /// A client must send a whole request head within this long of connecting or of its
+    /// previous response (default 10 s).
+    pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// A connection with no bytes moving either way for this long is closed (default 90 s).
+    pub fn idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// Connections served at once (default 512); more wait in the listen backlog.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.limits.max_connections = n.max(1);
+        self
+    }
+
     /// Share a clock (e.g. with a test that advances it directly).
     pub fn clock(mut self, clock: Arc<Clock>) -> Self {
         self.clock = Some(clock);
@@ -171,11 +193,12 @@ impl EmulatorBuilder {
         let store = match &self.data_dir {
             None => store::Store::in_memory()?,
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| StartError::DataDir {
+                let db = dir.join("emulator.sqlite3");
+                private_data_dir(dir, &db).map_err(|e| StartError::DataDir {
                     path: dir.clone(),
                     source: e,
                 })?;
-                store::Store::open(&dir.join("emulator.sqlite3"))?
+                store::Store::open(&db)?
             }
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(Clock::system()));
@@ -192,17 +215,12 @@ impl EmulatorBuilder {
         let service = axum::middleware::from_fn(http::method_override).layer(router);
         let (tx, rx) = oneshot::channel::<()>();
         let stopping = app.clone();
+        let limits = self.limits;
         let task = tokio::spawn(async move {
-            let make = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-                SocketAddr,
-            >(service);
-            let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
-                let _ = rx.await;
+            serve::serve(listener, service, limits, rx, move || {
                 stopping.stopping.send_replace(true);
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "server stopped");
-            }
+            })
+            .await;
             // In-flight requests are done; let each worker finish its job.
             workers.stop().await;
         });
@@ -213,6 +231,40 @@ impl EmulatorBuilder {
             task: Some(task),
         })
     }
+}
+
+/// Creates the data directory (0700) and the database file (0600) so that only this user can
+/// read them: they hold the signing key, the secret key, webhook secrets and client tokens.
+/// SQLite gives its `-wal` and `-shm` files the database file's mode. An existing directory that
+/// others can read is used as it is, with a warning.
+fn private_data_dir(dir: &std::path::Path, db: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                dir = %dir.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "the data directory is readable by other users; it holds the instance's keys (chmod 700 it)"
+            );
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(db)?;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = db;
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(())
 }
 
 /// A running emulator. Dropping it stops the server.

@@ -32,6 +32,16 @@ struct StartArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 4100, env = "LATCHKEY_PORT")]
     port: u16,
+    /// Seconds a client has to send a whole request head, after connecting or after its
+    /// previous response (idle keep-alive connections close then too).
+    #[arg(long, default_value_t = 10, env = "LATCHKEY_HEADER_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a connection may go without a byte moving either way before it is closed.
+    #[arg(long, default_value_t = 90, env = "LATCHKEY_IDLE_TIMEOUT_SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 512, env = "LATCHKEY_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
     /// Directory for the database and keys.
     #[arg(long, default_value = ".latchkey", env = "LATCHKEY_DATA_DIR")]
     data_dir: PathBuf,
@@ -88,7 +98,10 @@ async fn start(args: StartArgs) -> ExitCode {
     let mut builder = Emulator::builder()
         .host(args.host)
         .port(args.port)
-        .production_passwords(args.production_passwords);
+        .production_passwords(args.production_passwords)
+        .header_read_timeout(std::time::Duration::from_secs(args.header_timeout_secs))
+        .idle_timeout(std::time::Duration::from_secs(args.idle_timeout_secs))
+        .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
     builder = if args.ephemeral {
         builder.ephemeral()
     } else {

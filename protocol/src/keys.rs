@@ -26,9 +26,35 @@ pub fn frontend_api_host(publishable_key: &str) -> Option<String> {
 /// The Frontend API URL for a publishable key: `http://` for loopback hosts, `https://` otherwise.
 pub fn frontend_api_url(publishable_key: &str) -> Option<String> {
     let host = frontend_api_host(publishable_key)?;
-    let local =
-        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let local = is_loopback_host(host_without_port(&host));
     Some(format!("{}://{host}", if local { "http" } else { "https" }))
+}
+
+/// `host:port` or `[v6]:port` without the port (and without the brackets).
+fn host_without_port(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    }
+}
+
+/// Whether a host name (no port) names this machine: `localhost`, a `*.localhost` name (which
+/// resolvers must map to loopback), or a loopback IP literal (`127.0.0.0/8`, `::1`, with or
+/// without brackets). Exact, not a prefix: `localhost.example.com` and `127.example.com` are
+/// other machines.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost")
+        || host.to_ascii_lowercase().ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -49,6 +75,31 @@ mod tests {
             frontend_api_url(&live).as_deref(),
             Some("https://clerk.example.com")
         );
+    }
+
+    #[test]
+    fn only_loopback_hosts_get_plain_http() {
+        for (host, scheme) in [
+            ("127.0.0.1:4100", "http"),
+            ("127.3.4.5", "http"),
+            ("localhost:3000", "http"),
+            ("app.localhost:3000", "http"),
+            ("[::1]:4100", "http"),
+            ("localhost.example.com", "https"),
+            ("localhost.evil.com:4100", "https"),
+            ("localhostapp.io", "https"),
+            ("127.example.com", "https"),
+            ("127.0.0.1.nip.io", "https"),
+            ("[::2]:4100", "https"),
+            ("clerk.example.com", "https"),
+        ] {
+            let pk = publishable_key_for_host(host);
+            assert_eq!(
+                frontend_api_url(&pk),
+                Some(format!("{scheme}://{host}")),
+                "{host}"
+            );
+        }
     }
 
     #[test]

@@ -51,4 +51,8 @@ pub enum DomainError {
     Keys(#[from] KeyError),
     #[error("internal: {0}")]
     Internal(String),
+    /// Not a refusal: the operation needs a password hashed or verified outside the write
+    /// transaction, then runs again (see [`super::passwords::PasswordWork`]).
+    #[error("password work needed")]
+    PasswordWork(Box<super::passwords::PasswordWork>),
 }

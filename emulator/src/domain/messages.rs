@@ -1,7 +1,8 @@
 //! Emails and SMS: templates and the one seam through which every message leaves.
 //!
-//! A message is written in the transaction of the change that caused it; its delivery job
-//! captures it in the inbox and sends it on (SMTP) — see [`send`].
+//! A message is written, already captured in the inbox, in the transaction of the change that
+//! caused it, so the inbox has it the moment that request's response is sent; its delivery job
+//! sends it on (SMTP) when configured — see [`send`].
 
 use super::model::{Message, MessageKind};
 use serde_json::json;
@@ -156,16 +157,16 @@ pub fn send_code(
             link: None,
             template: template.name().to_owned(),
             created_at: env.now,
-            status: "queued".into(),
+            status: "captured".into(),
             delivered_by_clerk: env.settings.delivered_by_clerk,
-            delivered_via: None,
+            delivered_via: Some("inbox".into()),
         },
     )
 }
 
-/// The seam: every message leaves through here. It is written with its cause; its delivery
-/// job captures it (and sends it over SMTP when configured), and the `email.created` /
-/// `sms.created` event carries it to the app's webhooks.
+/// The seam: every message leaves through here. It is written with its cause and is in the
+/// inbox once that commits; its delivery job sends it over SMTP when configured, and the
+/// `email.created` / `sms.created` event carries it to the app's webhooks.
 pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainError> {
     tx.insert_message(&message)?;
     jobs::enqueue(

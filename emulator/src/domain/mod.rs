@@ -22,7 +22,8 @@ pub mod webhooks;
 pub use error::DomainError;
 
 use crate::keys::KeySlot;
-use passwords::PasswordHasher;
+use crate::secret::Secret;
+use passwords::{PasswordHasher, PasswordResults};
 use settings::Settings;
 
 /// What every domain operation may read besides the store: the time, the instance's settings
@@ -34,11 +35,34 @@ pub struct Env<'a> {
     /// The Frontend API URL: the `iss` of session tokens.
     pub issuer: &'a str,
     pub hasher: &'a PasswordHasher,
+    /// Password hashes and verifications done outside the transaction: ask with
+    /// [`Env::verify_password`] and [`Env::hash_password`].
+    pub passwords: &'a PasswordResults,
     /// The request's `Origin`, if any: the `azp` of session tokens.
     pub origin: Option<&'a str>,
     pub instance_id: &'a str,
     /// The API request behind this operation: its id travels into jobs and webhook deliveries.
     pub request: RequestInfo,
+}
+
+impl<'a> Env<'a> {
+    /// This context with the results of password work done so far.
+    pub fn with_passwords(self, passwords: &'a PasswordResults) -> Self {
+        Self { passwords, ..self }
+    }
+
+    /// Whether `password` matches `digest`. The first call returns
+    /// [`DomainError::PasswordWork`]: let it roll the transaction back (`?`), the caller does
+    /// the work outside and runs the operation again.
+    pub fn verify_password(&self, password: &str, digest: &Secret) -> Result<bool, DomainError> {
+        self.passwords.verify(password, digest)
+    }
+
+    /// A digest of `password` with the instance's parameters (asked for like
+    /// [`Env::verify_password`]).
+    pub fn hash_password(&self, password: &str) -> Result<Secret, DomainError> {
+        self.passwords.hash(password)
+    }
 }
 
 /// Facts about the API request an operation serves.

@@ -139,6 +139,8 @@ pub struct ClientRecord {
     pub id: String,
     pub token: Secret,
     pub prev_token: Option<Secret>,
+    /// Until when (ms) `prev_token` is still accepted.
+    pub prev_token_expires_at: Option<i64>,
     pub sign_in_id: Option<String>,
     pub sign_up_id: Option<String>,
     pub last_active_session_id: Option<String>,

@@ -56,7 +56,129 @@ impl PasswordHasher {
     }
 }
 
-/// Validates an imported digest for `password_hasher`, returning what to store.
+impl PasswordHasher {
+    /// Whether a stored digest should be replaced by one made with this hasher's parameters
+    /// (an imported bcrypt or argon2i digest, or argon2id at another cost).
+    pub fn needs_rehash(&self, digest: &Secret) -> bool {
+        let Ok(parsed) = PasswordHash::new(digest.expose()) else {
+            return true;
+        };
+        if parsed.algorithm != Algorithm::Argon2id.ident() {
+            return true;
+        }
+        match Params::try_from(&parsed) {
+            Ok(p) => {
+                p.m_cost() != self.params.m_cost()
+                    || p.t_cost() != self.params.t_cost()
+                    || p.p_cost() != self.params.p_cost()
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+/// Slow password work the domain needs and must not do inside a write transaction: a hash or a
+/// verification costs from a fraction of a millisecond to a second (an imported bcrypt digest
+/// of cost 12), and the write transaction serialises every request.
+///
+/// The domain asks for it by returning [`DomainError::PasswordWork`], which rolls the
+/// transaction back; the caller does the work on a blocking thread, records the result in
+/// [`PasswordResults`] and runs the operation again, which then finds the result.
+pub enum PasswordWork {
+    Verify { password: Secret, digest: Secret },
+    Hash { password: Secret },
+}
+
+impl std::fmt::Debug for PasswordWork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Verify { .. } => "PasswordWork::Verify",
+            Self::Hash { .. } => "PasswordWork::Hash",
+        })
+    }
+}
+
+/// Results of password work done outside the transaction (see [`PasswordWork`]).
+pub struct PasswordResults {
+    verified: Vec<(Secret, Secret, bool)>,
+    hashed: Vec<(Secret, Secret)>,
+}
+
+impl std::fmt::Debug for PasswordResults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordResults")
+            .field("verified", &self.verified.len())
+            .field("hashed", &self.hashed.len())
+            .finish()
+    }
+}
+
+impl Default for PasswordResults {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl PasswordResults {
+    /// No results yet.
+    pub const NONE: Self = Self {
+        verified: Vec::new(),
+        hashed: Vec::new(),
+    };
+
+    /// Whether `password` matches `digest`, once that has been worked out.
+    pub fn verify(&self, password: &str, digest: &Secret) -> Result<bool, DomainError> {
+        match self
+            .verified
+            .iter()
+            .find(|(d, p, _)| d.matches(digest.expose()) && p.matches(password))
+        {
+            Some((_, _, ok)) => Ok(*ok),
+            None => Err(DomainError::PasswordWork(Box::new(PasswordWork::Verify {
+                password: Secret::new(password),
+                digest: digest.clone(),
+            }))),
+        }
+    }
+
+    /// A new digest of `password`, once one has been made.
+    pub fn hash(&self, password: &str) -> Result<Secret, DomainError> {
+        match self.hashed.iter().find(|(p, _)| p.matches(password)) {
+            Some((_, digest)) => Ok(digest.clone()),
+            None => Err(DomainError::PasswordWork(Box::new(PasswordWork::Hash {
+                password: Secret::new(password),
+            }))),
+        }
+    }
+
+    /// Does `work` (slow: call it on a blocking thread) and records the result.
+    pub fn run(&mut self, work: PasswordWork, hasher: &PasswordHasher) -> Result<(), DomainError> {
+        match work {
+            PasswordWork::Verify { password, digest } => {
+                let ok = hasher.verify(password.expose(), &digest);
+                self.verified.push((digest, password, ok));
+            }
+            PasswordWork::Hash { password } => {
+                let digest = hasher.hash(password.expose())?;
+                self.hashed.push((password, digest));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Highest bcrypt cost an imported digest may have (cost 12 is about a quarter of a second a
+/// verification; each step doubles it).
+pub const MAX_BCRYPT_COST: u32 = 12;
+/// Highest argon2 parameters an imported digest may have: 64 MiB, 10 passes, 4 lanes.
+pub const MAX_ARGON2_M_KIB: u32 = 64 * 1024;
+pub const MAX_ARGON2_T: u32 = 10;
+pub const MAX_ARGON2_P: u32 = 4;
+
+/// Validates an imported digest for `password_hasher`, returning what to store. Digests above
+/// the cost caps are refused: every sign-in attempt against one would tie up a CPU (or
+/// gigabytes of memory) for seconds. Imported digests are replaced by the instance's own on the
+/// user's first successful sign-in.
 pub fn import_digest(hasher: &str, digest: &str) -> Result<Secret, DomainError> {
     let bad = |reason: &str| DomainError::ParamFormat {
         param: "password_digest",
@@ -64,19 +186,36 @@ pub fn import_digest(hasher: &str, digest: &str) -> Result<Secret, DomainError> 
     };
     match hasher {
         "bcrypt" => {
-            if digest.parse::<bcrypt::HashParts>().is_ok() {
-                Ok(Secret::new(digest))
-            } else {
-                Err(bad("is not a bcrypt digest"))
+            let parts = digest
+                .parse::<bcrypt::HashParts>()
+                .map_err(|_| bad("is not a bcrypt digest"))?;
+            if parts.get_cost() > MAX_BCRYPT_COST {
+                return Err(bad(&format!(
+                    "has bcrypt cost {}; at most {MAX_BCRYPT_COST} can be imported",
+                    parts.get_cost()
+                )));
             }
+            Ok(Secret::new(digest))
         }
         "argon2id" | "argon2i" => {
             let parsed = PasswordHash::new(digest).map_err(|_| bad("is not a PHC string"))?;
-            if parsed.algorithm.as_str() == hasher {
-                Ok(Secret::new(digest))
-            } else {
-                Err(bad("does not match password_hasher"))
+            if parsed.algorithm.as_str() != hasher {
+                return Err(bad("does not match password_hasher"));
             }
+            let params =
+                Params::try_from(&parsed).map_err(|_| bad("has invalid argon2 parameters"))?;
+            if params.m_cost() > MAX_ARGON2_M_KIB
+                || params.t_cost() > MAX_ARGON2_T
+                || params.p_cost() > MAX_ARGON2_P
+            {
+                return Err(bad(&format!(
+                    "has argon2 parameters m={} t={} p={}; at most m={MAX_ARGON2_M_KIB} t={MAX_ARGON2_T} p={MAX_ARGON2_P} can be imported",
+                    params.m_cost(),
+                    params.t_cost(),
+                    params.p_cost()
+                )));
+            }
+            Ok(Secret::new(digest))
         }
         _ => Err(DomainError::ParamValue {
             param: "password_hasher",
@@ -101,7 +240,7 @@ pub fn check_strength(password: &str, min: usize) -> Result<(), DomainError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     #[test]
@@ -130,6 +269,64 @@ mod tests {
         let stored = import_digest("argon2id", digest.expose()).unwrap();
         assert!(PasswordHasher::fast().verify("longpassword", &stored));
         assert!(import_digest("argon2i", digest.expose()).is_err());
+    }
+
+    #[test]
+    fn imported_digests_above_the_cost_caps_are_refused() {
+        let err = import_digest(
+            "bcrypt",
+            "$2b$13$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("cost 13"), "{err}");
+        assert!(import_digest(
+            "bcrypt",
+            "$2b$12$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+        )
+        .is_ok());
+        let huge = "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        let err = import_digest("argon2id", huge).unwrap_err();
+        assert!(err.to_string().contains("m=4194304"), "{err}");
+        let many_passes = "$argon2id$v=19$m=65536,t=11,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        assert!(import_digest("argon2id", many_passes).is_err());
+    }
+
+    #[test]
+    fn rehash_is_needed_for_anything_but_the_instances_own_parameters() {
+        let fast = PasswordHasher::fast();
+        let own = fast.hash("correct horse").unwrap();
+        assert!(!fast.needs_rehash(&own));
+        assert!(PasswordHasher::production().needs_rehash(&own));
+        let bcrypt = Secret::new(bcrypt::hash("correct horse", 4).unwrap());
+        assert!(fast.needs_rehash(&bcrypt));
+    }
+
+    #[test]
+    fn password_work_is_asked_for_then_answered() {
+        let h = PasswordHasher::fast();
+        let digest = h.hash("correct horse").unwrap();
+        let mut results = PasswordResults::default();
+        let Err(DomainError::PasswordWork(work)) = results.verify("correct horse", &digest) else {
+            panic!("the first call asks for the work");
+        };
+        assert_eq!(
+            format!("{work:?}"),
+            "PasswordWork::Verify",
+            "Debug shows no secret"
+        );
+        results.run(*work, &h).unwrap();
+        assert!(results.verify("correct horse", &digest).unwrap());
+        let Err(DomainError::PasswordWork(work)) = results.verify("wrong horse", &digest) else {
+            panic!("another password is other work");
+        };
+        results.run(*work, &h).unwrap();
+        assert!(!results.verify("wrong horse", &digest).unwrap());
+        let Err(DomainError::PasswordWork(work)) = results.hash("new password") else {
+            panic!("hashing is asked for too");
+        };
+        results.run(*work, &h).unwrap();
+        let made = results.hash("new password").unwrap();
+        assert!(h.verify("new password", &made));
     }
 
     #[test]

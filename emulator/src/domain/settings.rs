@@ -60,6 +60,36 @@ fn default_token_lifetime() -> i64 {
     60
 }
 
+/// Claims the emulator sets on every session token; a template may not set them, or verifiers
+/// would disagree about whom a token is for and until when.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "iss", "sub", "sid", "iat", "nbf", "exp", "azp", "v", "fva", "sts", "act", "o", "jti",
+];
+
+/// Longest template token lifetime: a day.
+pub const MAX_TEMPLATE_LIFETIME_SECS: i64 = 24 * 3600;
+
+impl JwtTemplate {
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(k) = self
+            .claims
+            .keys()
+            .find(|k| RESERVED_CLAIMS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "claim {k:?} is reserved (the emulator sets {})",
+                RESERVED_CLAIMS.join(", ")
+            ));
+        }
+        if !(1..=MAX_TEMPLATE_LIFETIME_SECS).contains(&self.lifetime_secs) {
+            return Err(format!(
+                "lifetime_secs must be from 1 to {MAX_TEMPLATE_LIFETIME_SECS}"
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -145,6 +175,10 @@ impl Settings {
             if v < 1 {
                 return Err(format!("{name} must be positive"));
             }
+        }
+        for (name, t) in &self.jwt_templates {
+            t.validate()
+                .map_err(|e| format!("jwt_templates.{name}: {e}"))?;
         }
         if !(self.email_address.used_for_first_factor
             || self.phone_number.used_for_first_factor
@@ -235,6 +269,29 @@ mod tests {
         assert!(Settings::default()
             .patched(&json!({"sign_up_mode": "closed"}))
             .is_err());
+    }
+
+    #[test]
+    fn templates_may_not_set_reserved_claims_or_odd_lifetimes() {
+        for claim in ["sub", "sid", "iss", "iat", "nbf", "exp", "azp", "v"] {
+            let err = Settings::default()
+                .patched(&json!({"jwt_templates": {"t": {"claims": {claim: "x"}}}}))
+                .unwrap_err();
+            assert!(
+                err.contains("reserved") && err.contains(claim),
+                "{claim}: {err}"
+            );
+        }
+        for lifetime in [0, -100, 86_401] {
+            let err = Settings::default()
+                .patched(&json!({"jwt_templates": {"t": {"lifetime_secs": lifetime}}}))
+                .unwrap_err();
+            assert!(err.contains("lifetime_secs"), "{lifetime}: {err}");
+        }
+        let ok = Settings::default()
+            .patched(&json!({"jwt_templates": {"t": {"claims": {"role": "admin"}, "lifetime_secs": 86_400}}}))
+            .unwrap();
+        assert_eq!(ok.jwt_templates["t"].lifetime_secs, 86_400);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::{ids, passwords, sessions, users, Committed, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::Tx;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SignInInput {
     pub identifier: Option<String>,
     pub password: Option<Secret>,
@@ -40,14 +40,14 @@ pub fn create(
     };
     let strategy = input.strategy.as_deref().filter(|s| !s.is_empty());
     if let Some(identifier) = input.identifier.filter(|i| !i.trim().is_empty()) {
-        let user = users::find_by_identifier(tx, env.settings, &identifier)?
+        let mut user = users::find_by_identifier(tx, env.settings, &identifier)?
             .ok_or(DomainError::IdentifierNotFound)?;
         users::ensure_may_sign_in(&user.user)?;
         state.identifier = Some(identifier.trim().to_owned());
         state.user_id = Some(user.user.id.clone());
         state.status = "needs_first_factor".into();
         if let Some(pw) = input.password {
-            verify_password(env, &user, &pw)?;
+            verify_password(tx, env, &mut user, &pw)??;
             state.first_factor = Some(FirstFactor::Password {
                 verified: true,
                 attempts: 1,
@@ -99,11 +99,27 @@ fn ensure_status(state: &SignInState, now: i64, wanted: &str) -> Result<(), Doma
     Ok(())
 }
 
-fn verify_password(env: &Env<'_>, user: &UserWithIdents, pw: &Secret) -> Result<(), DomainError> {
-    match &user.user.password_hash {
-        Some(digest) if env.hasher.verify(pw.expose(), digest) => Ok(()),
-        _ => Err(DomainError::PasswordIncorrect),
+/// Checks the password (the outer error asks for the check to be made outside the
+/// transaction; the inner one is a wrong password). A digest with other parameters than the
+/// instance's (an imported one) is replaced by the instance's own once the password is known
+/// to be right.
+fn verify_password(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &mut UserWithIdents,
+    pw: &Secret,
+) -> Committed<()> {
+    let Some(digest) = user.user.password_hash.clone() else {
+        return Ok(Err(DomainError::PasswordIncorrect));
+    };
+    if !env.verify_password(pw.expose(), &digest)? {
+        return Ok(Err(DomainError::PasswordIncorrect));
     }
+    if env.hasher.needs_rehash(&digest) {
+        user.user.password_hash = Some(env.hash_password(pw.expose())?);
+        tx.save_user(&user.user)?;
+    }
+    Ok(Ok(()))
 }
 
 /// `prepare_first_factor`: sends a code for `email_code`, `phone_code`,
@@ -209,18 +225,18 @@ pub fn attempt_first_factor(
     client: &mut ClientCtx,
     state: &mut SignInState,
     strategy: &str,
-    password: Option<Secret>,
+    password: Option<&Secret>,
     code: Option<&str>,
 ) -> Committed<()> {
     ensure_status(state, env.now, "needs_first_factor")?;
-    let user = user_of(tx, state)?;
+    let mut user = user_of(tx, state)?;
     if strategy == "password" {
         let pw = password.ok_or(DomainError::ParamMissing("password"))?;
         let attempts = match &state.first_factor {
             Some(FirstFactor::Password { attempts, .. }) => attempts + 1,
             _ => 1,
         };
-        if let Err(e) = verify_password(env, &user, &pw) {
+        if let Err(e) = verify_password(tx, env, &mut user, pw)? {
             state.first_factor = Some(FirstFactor::Password {
                 verified: false,
                 attempts,
@@ -270,7 +286,7 @@ pub fn reset_password(
     ensure_status(state, env.now, "needs_new_password")?;
     let mut user = user_of(tx, state)?;
     passwords::check_strength(password.expose(), env.settings.password_min_length)?;
-    user.user.password_hash = Some(env.hasher.hash(password.expose())?);
+    user.user.password_hash = Some(env.hash_password(password.expose())?);
     user.user.password_last_updated_at = Some(env.now);
     user.user.updated_at = env.now;
     tx.save_user(&user.user)?;

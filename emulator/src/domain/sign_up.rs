@@ -11,7 +11,7 @@ use crate::secret::Secret;
 use crate::store::Tx;
 
 /// Fields of `POST /v1/client/sign_ups` and `PATCH …/{id}`; `None` leaves a field as it is.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct SignUpInput {
     pub email_address: Option<String>,
     pub phone_number: Option<String>,
@@ -138,7 +138,7 @@ fn apply(
     }
     if let Some(pw) = input.password {
         passwords::check_strength(pw.expose(), s.password_min_length)?;
-        state.password_hash = Some(env.hasher.hash(pw.expose())?);
+        state.password_hash = Some(env.hash_password(pw.expose())?);
     }
     if let Some(v) = input.first_name {
         state.first_name = Some(v).filter(|v| !v.is_empty());

@@ -4,6 +4,7 @@ use latchkey_protocol::SessionClaims;
 use serde_json::{Map, Value};
 
 use super::model::{SessionRecord, UserWithIdents};
+use super::settings::{MAX_TEMPLATE_LIFETIME_SECS, RESERVED_CLAIMS};
 use super::{DomainError, Env};
 use crate::secret::Secret;
 use crate::store::Tx;
@@ -27,7 +28,11 @@ pub fn mint(
                 .jwt_templates
                 .get(name)
                 .ok_or(DomainError::NotFound("jwt template"))?;
-            (t.lifetime_secs, render_claims(&t.claims, user))
+            // Settings stored by an older emulator were not checked: a reserved claim or an
+            // odd lifetime there is dropped or clamped, never signed.
+            let mut extra = render_claims(&t.claims, user);
+            extra.retain(|k, _| !RESERVED_CLAIMS.contains(&k.as_str()));
+            (t.lifetime_secs.clamp(1, MAX_TEMPLATE_LIFETIME_SECS), extra)
         }
     };
     let minutes_since = |ms: i64| (env.now - ms).max(0) / 60_000;

@@ -19,6 +19,31 @@ pub const EVENT_TYPES: &[&str] = &[
     "sms.created",
 ];
 
+/// Endpoints an instance may have: each event fans out to every endpoint, so the count is
+/// bounded.
+pub const MAX_ENDPOINTS: usize = 50;
+
+/// Signing keys shorter than this (decoded) are refused: anyone could forge their signatures.
+/// Svix's own secrets are 24 to 64 bytes.
+const SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
+
+/// A custom endpoint secret: `whsec_` and the base64 of 24 to 64 random bytes.
+fn check_secret(secret: &str) -> Result<(), DomainError> {
+    let bad = |reason: &str| DomainError::ParamFormat {
+        param: "secret",
+        reason: reason.into(),
+    };
+    if !secret.starts_with("whsec_") {
+        return Err(bad("must start with whsec_"));
+    }
+    let key = latchkey_protocol::webhooks::secret_key_bytes(secret)
+        .map_err(|_| bad("must be whsec_ followed by base64"))?;
+    if !SECRET_BYTES.contains(&key.len()) {
+        return Err(bad("must decode to 24 to 64 bytes"));
+    }
+    Ok(())
+}
+
 pub fn create_endpoint(
     tx: &Tx<'_>,
     now: i64,
@@ -43,14 +68,17 @@ pub fn create_endpoint(
             reason: format!("{bad:?} is not an event type ({})", EVENT_TYPES.join(", ")),
         });
     }
+    if tx.endpoints()?.len() >= MAX_ENDPOINTS {
+        return Err(DomainError::ParamValue {
+            param: "url",
+            reason: format!(
+                "an instance has at most {MAX_ENDPOINTS} webhook endpoints; delete one first"
+            ),
+        });
+    }
     let secret = match secret {
         Some(s) => {
-            latchkey_protocol::webhooks::secret_key_bytes(s.expose()).map_err(|_| {
-                DomainError::ParamFormat {
-                    param: "secret",
-                    reason: "must be whsec_ followed by base64".into(),
-                }
-            })?;
+            check_secret(s.expose())?;
             s
         }
         None => keys::new_webhook_secret(),

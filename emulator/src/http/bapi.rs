@@ -77,6 +77,27 @@ fn write<T>(
     Ok(app.write(|tx| f(tx, &env))?)
 }
 
+/// Runs `f` like [`write`], with password hashing and verification done outside the
+/// transaction (see [`App::write_with_passwords`]).
+async fn write_with_passwords<T>(
+    app: &App,
+    mut f: impl FnMut(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
+) -> Result<T, ApiError> {
+    app.signing_key.get().map_err(DomainError::from)?;
+    let settings = app.settings();
+    let base = app.env(&settings, app.clock.now_ms(), None);
+    Ok(app
+        .write_with_passwords(|tx, passwords| {
+            let env = Env {
+                request: base.request.clone(),
+                ..base
+            }
+            .with_passwords(passwords);
+            f(tx, &env)
+        })
+        .await?)
+}
+
 fn user_json(u: &UserWithIdents, env: &Env<'_>) -> Json<latchkey_protocol::User> {
     Json(views::user(u, env.settings, true))
 }
@@ -158,7 +179,7 @@ async fn count_users(
 }
 
 /// A field that may be a single value or a list.
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(untagged)]
 enum OneOrMany {
     One(String),
@@ -179,8 +200,8 @@ struct CreateUser {
     email_address: Option<OneOrMany>,
     phone_number: Option<OneOrMany>,
     username: Option<String>,
-    password: Option<String>,
-    password_digest: Option<String>,
+    password: Option<Secret>,
+    password_digest: Option<Secret>,
     password_hasher: Option<String>,
     skip_password_checks: Option<bool>,
     skip_password_requirement: Option<bool>,
@@ -196,9 +217,11 @@ async fn create_user(
     State(app): State<Arc<App>>,
     BapiJson(body): BapiJson<CreateUser>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write_with_passwords(&app, |tx, env| {
+        let body = &body;
         let emails = body
             .email_address
+            .clone()
             .map(OneOrMany::into_vec)
             .unwrap_or_default()
             .iter()
@@ -206,6 +229,7 @@ async fn create_user(
             .collect::<Result<Vec<_>, _>>()?;
         let phones = body
             .phone_number
+            .clone()
             .map(OneOrMany::into_vec)
             .unwrap_or_default()
             .iter()
@@ -232,16 +256,16 @@ async fn create_user(
             }
             (Some(pw), None) => {
                 if !body.skip_password_checks.unwrap_or(false) {
-                    passwords::check_strength(pw, env.settings.password_min_length)?;
+                    passwords::check_strength(pw.expose(), env.settings.password_min_length)?;
                 }
-                Some(env.hasher.hash(pw)?)
+                Some(env.hash_password(pw.expose())?)
             }
             (None, Some(digest)) => {
                 let hasher = body
                     .password_hasher
                     .as_deref()
                     .ok_or(DomainError::ParamMissing("password_hasher"))?;
-                Some(passwords::import_digest(hasher, digest)?)
+                Some(passwords::import_digest(hasher, digest.expose())?)
             }
             (None, None) => {
                 if env.settings.password_required
@@ -262,17 +286,18 @@ async fn create_user(
                 phone_strategy: "admin".into(),
                 username,
                 password_hash,
-                first_name: body.first_name,
-                last_name: body.last_name,
-                external_id: body.external_id,
-                public_metadata: body.public_metadata.unwrap_or_default(),
-                private_metadata: body.private_metadata.unwrap_or_default(),
-                unsafe_metadata: body.unsafe_metadata.unwrap_or_default(),
+                first_name: body.first_name.clone(),
+                last_name: body.last_name.clone(),
+                external_id: body.external_id.clone(),
+                public_metadata: body.public_metadata.clone().unwrap_or_default(),
+                private_metadata: body.private_metadata.clone().unwrap_or_default(),
+                unsafe_metadata: body.unsafe_metadata.clone().unwrap_or_default(),
                 created_at: None,
             },
         )?;
         Ok(user_json(&created, env).into_response())
     })
+    .await
 }
 
 fn load_user(tx: &crate::store::Tx<'_>, id: &str) -> Result<UserWithIdents, DomainError> {
@@ -309,7 +334,7 @@ struct UpdateUser {
     username: Nullable,
     #[serde(default)]
     external_id: Nullable,
-    password: Option<String>,
+    password: Option<Secret>,
     skip_password_checks: Option<bool>,
     sign_out_of_other_sessions: Option<bool>,
     primary_email_address_id: Option<String>,
@@ -324,19 +349,20 @@ async fn update_user(
     Path(id): Path<String>,
     BapiJson(body): BapiJson<UpdateUser>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write_with_passwords(&app, |tx, env| {
+        let body = &body;
         let mut u = load_user(tx, &id)?;
         let r = &mut u.user;
-        if let Some(v) = body.first_name.0 {
+        if let Some(v) = body.first_name.0.clone() {
             r.first_name = v;
         }
-        if let Some(v) = body.last_name.0 {
+        if let Some(v) = body.last_name.0.clone() {
             r.last_name = v;
         }
-        if let Some(v) = body.external_id.0 {
+        if let Some(v) = body.external_id.0.clone() {
             r.external_id = v;
         }
-        if let Some(v) = body.username.0 {
+        if let Some(v) = body.username.0.clone() {
             let next = v.as_deref().map(users::validate_username).transpose()?;
             if next.is_some() && next != r.username {
                 users::ensure_username_free(tx, next.as_deref().unwrap_or_default())?;
@@ -345,27 +371,27 @@ async fn update_user(
         }
         if let Some(pw) = &body.password {
             if !body.skip_password_checks.unwrap_or(false) {
-                passwords::check_strength(pw, env.settings.password_min_length)?;
+                passwords::check_strength(pw.expose(), env.settings.password_min_length)?;
             }
-            r.password_hash = Some(env.hasher.hash(pw)?);
+            r.password_hash = Some(env.hash_password(pw.expose())?);
             r.password_last_updated_at = Some(env.now);
         }
-        if let Some(m) = body.public_metadata {
-            r.public_metadata = m;
+        if let Some(m) = &body.public_metadata {
+            r.public_metadata = m.clone();
         }
-        if let Some(m) = body.private_metadata {
-            r.private_metadata = m;
+        if let Some(m) = &body.private_metadata {
+            r.private_metadata = m.clone();
         }
-        if let Some(m) = body.unsafe_metadata {
-            r.unsafe_metadata = m;
+        if let Some(m) = &body.unsafe_metadata {
+            r.unsafe_metadata = m.clone();
         }
-        if let Some(pid) = body.primary_email_address_id {
+        if let Some(pid) = body.primary_email_address_id.clone() {
             if !u.emails().any(|e| e.id == pid) {
                 return Err(DomainError::NotFound("email_address"));
             }
             u.user.primary_email_address_id = Some(pid);
         }
-        if let Some(pid) = body.primary_phone_number_id {
+        if let Some(pid) = body.primary_phone_number_id.clone() {
             if !u.phones().any(|e| e.id == pid) {
                 return Err(DomainError::NotFound("phone_number"));
             }
@@ -379,6 +405,7 @@ async fn update_user(
         }
         Ok(user_json(&u, env).into_response())
     })
+    .await
 }
 
 async fn delete_user(
@@ -470,7 +497,7 @@ struct MetadataReplace {
 
 #[derive(Deserialize)]
 struct PasswordBody {
-    password: Option<String>,
+    password: Option<Secret>,
 }
 
 async fn verify_password(
@@ -481,18 +508,18 @@ async fn verify_password(
     let pw = body
         .password
         .ok_or_else(|| ApiError::param_missing("password"))?;
-    write(&app, |tx, env| {
+    write_with_passwords(&app, |tx, env| {
         let u = load_user(tx, &id)?;
-        let ok = u
-            .user
-            .password_hash
-            .as_ref()
-            .is_some_and(|d| env.hasher.verify(&pw, d));
+        let ok = match &u.user.password_hash {
+            Some(digest) => env.verify_password(pw.expose(), digest)?,
+            None => false,
+        };
         if !ok {
             return Err(DomainError::PasswordIncorrect);
         }
         Ok(Json(serde_json::json!({"verified": true})).into_response())
     })
+    .await
 }
 
 fn set_flag(
@@ -661,8 +688,7 @@ async fn verify_client(
             .ok_or_else(|| ApiError::param_missing("token"))?,
     );
     write(&app, |tx, env| {
-        let c = tx
-            .client_by_token(token.expose())?
+        let c = crate::domain::clients::by_token(tx, token.expose(), env.now)?
             .ok_or(DomainError::NotFound("client"))?;
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())
     })

@@ -203,6 +203,10 @@ impl From<DomainError> for ApiError {
                 tracing::error!(error = %e, "internal failure");
                 ApiError::internal()
             }
+            DomainError::PasswordWork(work) => {
+                tracing::error!(?work, "password work was asked for where nothing does it");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -137,37 +137,46 @@ enum Shape {
 }
 
 /// Runs one Frontend API operation in one transaction on the request's client (created when the
-/// request has none), then shapes the response and its `Authorization` header.
-fn run<T: Serialize>(
+/// request has none), then shapes the response and its `Authorization` header. Password work
+/// runs outside the transaction, between runs of `op` (see [`App::write_with_passwords`]).
+async fn run<T: Serialize>(
     app: &App,
     req: &Native,
     shape: Shape,
-    op: impl FnOnce(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
+    mut op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
     // On a first start the signing key may still be generating: wait for it here, outside the
     // write lock (the key generator takes that lock to persist the key before publishing it).
     app.signing_key.get().map_err(DomainError::from)?;
     let settings = app.settings();
-    let env = app.env(&settings, app.clock.now_ms(), req.origin.as_deref());
-    let (result, header) = app.write(|tx| {
-        let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
-        let out = match op(tx, &env, &mut client)? {
-            Ok(v) => v,
-            Err(e) => return Ok((Err(e), client.header)),
-        };
-        let body = match shape {
-            Shape::Bare => serde_json::to_value(out),
-            Shape::Envelope => {
-                let client_view = match client.header {
-                    TokenHeader::Clear => None,
-                    _ => Some(views::client_fapi(tx, &env, &client.record)?),
-                };
-                serde_json::to_value(json!({"response": out, "client": client_view}))
+    let base = app.env(&settings, app.clock.now_ms(), req.origin.as_deref());
+    let (result, header) = app
+        .write_with_passwords(|tx, passwords| {
+            let env = Env {
+                request: base.request.clone(),
+                ..base
             }
-        }
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
-        Ok((Ok(body), client.header))
-    })?;
+            .with_passwords(passwords);
+            let env = &env;
+            let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
+            let out = match op(tx, env, &mut client)? {
+                Ok(v) => v,
+                Err(e) => return Ok((Err(e), client.header)),
+            };
+            let body = match shape {
+                Shape::Bare => serde_json::to_value(out),
+                Shape::Envelope => {
+                    let client_view = match client.header {
+                        TokenHeader::Clear => None,
+                        _ => Some(views::client_fapi(tx, env, &client.record)?),
+                    };
+                    serde_json::to_value(json!({"response": out, "client": client_view}))
+                }
+            }
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+            Ok((Ok(body), client.header))
+        })
+        .await?;
     let mut response = match result {
         Ok(body) => Json(body).into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -209,6 +218,7 @@ async fn get_client(State(app): State<Arc<App>>, req: Native) -> Result<Response
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         Ok(Ok(views::client_fapi(tx, env, &c.record)?))
     })
+    .await
 }
 
 /// `POST|PUT /v1/client`: a brand-new client, whatever token came along.
@@ -229,6 +239,7 @@ async fn delete_client(State(app): State<Arc<App>>, req: Native) -> Result<Respo
         c.header = TokenHeader::Clear;
         Ok(Ok(view))
     })
+    .await
 }
 
 async fn end_all_sessions(State(app): State<Arc<App>>, req: Native) -> Result<Response, ApiError> {
@@ -240,6 +251,7 @@ async fn end_all_sessions(State(app): State<Arc<App>>, req: Native) -> Result<Re
         c.rotate(tx, env.now)?;
         Ok(Ok(views::client_fapi(tx, env, &c.record)?))
     })
+    .await
 }
 
 fn sign_up_input(p: &Params) -> Result<SignUpInput, ApiError> {
@@ -262,9 +274,10 @@ async fn sign_up_create(
 ) -> Result<Response, ApiError> {
     let input = sign_up_input(&p)?;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
-        let state = sign_up::create(tx, env, c, input)?;
+        let state = sign_up::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_up(env, &state)))
     })
+    .await
 }
 
 async fn sign_up_get(
@@ -276,6 +289,7 @@ async fn sign_up_get(
         let state = sign_up::load(tx, c, &id)?;
         Ok(Ok(views::sign_up(env, &state)))
     })
+    .await
 }
 
 async fn sign_up_update(
@@ -287,9 +301,10 @@ async fn sign_up_update(
     let input = sign_up_input(&p)?;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
-        sign_up::update(tx, env, c, &mut state, input)?;
+        sign_up::update(tx, env, c, &mut state, input.clone())?;
         Ok(Ok(views::sign_up(env, &state)))
     })
+    .await
 }
 
 async fn sign_up_prepare(
@@ -304,6 +319,7 @@ async fn sign_up_prepare(
         sign_up::prepare(tx, env, &mut state, &strategy)?;
         Ok(Ok(views::sign_up(env, &state)))
     })
+    .await
 }
 
 async fn sign_up_attempt(
@@ -321,6 +337,7 @@ async fn sign_up_attempt(
         }
         Ok(Ok(views::sign_up(env, &state)))
     })
+    .await
 }
 
 async fn sign_in_create(
@@ -334,9 +351,10 @@ async fn sign_in_create(
         strategy: p.string("strategy"),
     };
     run(&app, &req, Shape::Envelope, |tx, env, c| {
-        let state = sign_in::create(tx, env, c, input)?;
+        let state = sign_in::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
+    .await
 }
 
 async fn sign_in_get(
@@ -348,6 +366,7 @@ async fn sign_in_get(
         let state = sign_in::load(tx, c, &id)?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
+    .await
 }
 
 async fn sign_in_prepare(
@@ -365,6 +384,7 @@ async fn sign_in_prepare(
         sign_in::prepare_first_factor(tx, env, &mut state, &strategy, ident.as_deref())?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
+    .await
 }
 
 async fn sign_in_attempt(
@@ -384,13 +404,14 @@ async fn sign_in_attempt(
             c,
             &mut state,
             &strategy,
-            password,
+            password.as_ref(),
             code.as_deref(),
         )? {
             return Ok(Err(e));
         }
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
+    .await
 }
 
 async fn sign_in_reset_password(
@@ -408,6 +429,7 @@ async fn sign_in_reset_password(
         sign_in::reset_password(tx, env, c, &mut state, &password, others)?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
+    .await
 }
 
 fn session_view(tx: &Tx<'_>, env: &Env<'_>, s: &mut SessionRecord) -> Result<Value, DomainError> {
@@ -424,6 +446,7 @@ async fn session_get(
         let mut s = sessions::of_client(tx, c, &id)?;
         Ok(Ok(session_view(tx, env, &mut s)?))
     })
+    .await
 }
 
 fn mint_for(
@@ -449,6 +472,7 @@ async fn session_token(
     run(&app, &req, Shape::Bare, |tx, env, c| {
         Ok(Ok(mint_for(tx, env, c, &id, None)?))
     })
+    .await
 }
 
 async fn session_token_template(
@@ -459,6 +483,7 @@ async fn session_token_template(
     run(&app, &req, Shape::Bare, |tx, env, c| {
         Ok(Ok(mint_for(tx, env, c, &id, Some(&template))?))
     })
+    .await
 }
 
 async fn session_touch(
@@ -471,9 +496,10 @@ async fn session_touch(
         sessions::touch(tx, env, c, &mut s)?;
         Ok(Ok(session_view(tx, env, &mut s)?))
     })
+    .await
 }
 
-fn finish_session(
+async fn finish_session(
     app: &App,
     req: &Native,
     id: &str,
@@ -484,6 +510,7 @@ fn finish_session(
         sessions::finish_on_client(tx, env, c, &mut s, status)?;
         Ok(Ok(session_view(tx, env, &mut s)?))
     })
+    .await
 }
 
 async fn session_end(
@@ -491,7 +518,7 @@ async fn session_end(
     req: Native,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    finish_session(&app, &req, &id, SessionStatus::Ended)
+    finish_session(&app, &req, &id, SessionStatus::Ended).await
 }
 
 async fn session_remove(
@@ -499,7 +526,7 @@ async fn session_remove(
     req: Native,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    finish_session(&app, &req, &id, SessionStatus::Removed)
+    finish_session(&app, &req, &id, SessionStatus::Removed).await
 }
 
 /// The signed-in user of `_clerk_session_id`, or of the client's active session.
@@ -532,6 +559,7 @@ async fn me_get(State(app): State<Arc<App>>, req: Native) -> Result<Response, Ap
         let (_, u) = current_user(tx, env, c, sid.as_deref())?;
         Ok(Ok(views::user(&u, env.settings, false)))
     })
+    .await
 }
 
 async fn me_update(
@@ -568,14 +596,15 @@ async fn me_update(
             }
             u.user.primary_email_address_id = Some(id.to_owned());
         }
-        if let Some(m) = unsafe_metadata {
-            u.user.unsafe_metadata = m;
+        if let Some(m) = &unsafe_metadata {
+            u.user.unsafe_metadata = m.clone();
         }
         u.user.updated_at = env.now;
         tx.save_user(&u.user)?;
         events::user(tx, env, "user.updated", &u)?;
         Ok(Ok(views::user(&u, env.settings, false)))
     })
+    .await
 }
 
 async fn me_delete(State(app): State<Arc<App>>, req: Native) -> Result<Response, ApiError> {
@@ -599,4 +628,5 @@ async fn me_delete(State(app): State<Arc<App>>, req: Native) -> Result<Response,
             deleted: true,
         }))
     })
+    .await
 }

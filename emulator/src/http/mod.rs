@@ -85,7 +85,8 @@ async fn require_secret_key(State(app): State<Arc<App>>, req: Request, next: Nex
     }
 }
 
-/// On a loopback bind the control API is open; elsewhere it needs the secret key.
+/// On a loopback bind the control API is open to the developer's own tools, never to web pages
+/// on other sites; elsewhere it needs the secret key.
 async fn require_control_access(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     if app.loopback {
         // Open on loopback, but only to loopback names: a web page that rebinds its own DNS name
@@ -99,9 +100,58 @@ async fn require_control_access(State(app): State<Arc<App>>, req: Request, next:
             )
             .into_response();
         }
+        if let Err(e) = control_request_is_first_party(&app, &req) {
+            return e.into_response();
+        }
         return next.run(req).await;
     }
     require_secret_key(State(app), req, next).await
+}
+
+/// Refuses what a web page on another site can make a browser send (CSRF): requests marked
+/// cross-site or same-site by `Sec-Fetch-Site`, requests whose `Origin` is not the emulator's
+/// own, and state-changing requests that are not `application/json` (a content type no page can
+/// send cross-origin without a CORS preflight, which the emulator never grants). A top-level
+/// navigation (`GET` with `Sec-Fetch-Mode: navigate`) is let through from anywhere: that is how
+/// a developer opens the inbox from a link, and it cannot read or change anything on its own.
+fn control_request_is_first_party(app: &App, req: &Request) -> Result<(), ApiError> {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let navigation = req.method() == Method::GET && header("sec-fetch-mode") == Some("navigate");
+    let refuse = |why: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request_refused",
+            "Forbidden",
+            format!(
+                "The control API refuses requests that web pages on other sites can make: {why}."
+            ),
+        )
+    };
+    if !navigation {
+        if let Some(site) = header("sec-fetch-site") {
+            if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
+                return Err(refuse(
+                    "Sec-Fetch-Site says the request comes from another site",
+                ));
+            }
+        }
+        if let Some(origin) = req.headers().get(axum::http::header::ORIGIN) {
+            let own = origin.to_str().is_ok_and(|o| app.is_own_origin(o));
+            if !own {
+                return Err(refuse("its Origin is not the emulator's own"));
+            }
+        }
+    }
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !params::is_json(req) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_content_type",
+            "Unsupported content type",
+            "Control API requests that change state must be sent with Content-Type: application/json.",
+        ));
+    }
+    Ok(())
 }
 
 tokio::task_local! {
@@ -161,17 +211,16 @@ fn host_is_loopback(req: &Request) -> bool {
     } else {
         host.rsplit_once(':').map_or(host, |(h, _)| h)
     };
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    latchkey_protocol::keys::is_loopback_host(name)
 }
 
 /// Honours `_method` in the query string or a form body of a POST (browser and Android
 /// clients tunnel PATCH/DELETE/GET this way). Runs before routing.
+///
+/// Not under `/_emulator/`: the control API takes only real methods, so that a form or a
+/// simple cross-site request cannot reach its PATCH and DELETE routes.
 pub async fn method_override(req: Request, next: Next) -> Response {
-    if req.method() != Method::POST {
+    if req.method() != Method::POST || req.uri().path().starts_with("/_emulator/") {
         return next.run(req).await;
     }
     let from_query = req.uri().query().and_then(|q| {

@@ -28,7 +28,7 @@ pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
         })
 }
 
-fn is_json(req: &Request) -> bool {
+pub(crate) fn is_json(req: &Request) -> bool {
     req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -214,17 +214,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for BapiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        let has_body_type = req.headers().get(CONTENT_TYPE).is_some();
         let json = is_json(&req);
         let body = read_body(req).await?;
         let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
             b"{}"
-        } else if has_body_type && !json {
+        } else if !json {
+            // A body without a Content-Type is what a cross-site `fetch(…, {mode: "no-cors"})`
+            // sends: refused, like any other type that is not JSON.
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_content_type",
                 "Unsupported content type",
-                "The Backend API takes application/json bodies.",
+                "This API takes application/json bodies: send Content-Type: application/json.",
             ));
         } else {
             &body

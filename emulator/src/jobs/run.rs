@@ -135,9 +135,9 @@ async fn run_one(app: &App, row: JobRow) {
     }
 }
 
-/// Captures the message in the inbox (at once, in its own transaction, so the inbox never waits
-/// for SMTP), then, when configured and the instance delivers, sends it through SMTP; a failed
-/// send retries the job, which then only retries the send.
+/// Sends a message through SMTP when configured and the instance delivers; a failed send
+/// retries the job. Messages are captured in the inbox when they are written (a message written
+/// by an older emulator, still queued, is captured here first, in its own transaction).
 async fn deliver_message(
     app: &App,
     row: &JobRow,
@@ -192,6 +192,29 @@ fn complete(
 
 const EXCERPT_CHARS: usize = 512;
 
+/// At most this much of a receiver's response body is read; the rest is never received (the
+/// connection is dropped), so a receiver that answers with gigabytes costs nothing.
+pub(crate) const RESPONSE_READ_LIMIT: usize = 4 * 1024;
+
+/// The first [`EXCERPT_CHARS`] characters of a response body, reading at most
+/// [`RESPONSE_READ_LIMIT`] bytes of it.
+async fn read_excerpt(mut res: reqwest::Response) -> String {
+    let mut buf = Vec::new();
+    while buf.len() < RESPONSE_READ_LIMIT {
+        match res.chunk().await {
+            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    buf.truncate(RESPONSE_READ_LIMIT);
+    // Dropping `res` here closes the connection instead of draining the rest.
+    drop(res);
+    String::from_utf8_lossy(&buf)
+        .chars()
+        .take(EXCERPT_CHARS)
+        .collect()
+}
+
 /// POSTs the event to the endpoint, signed; records the attempt. 2xx within 15 s is success.
 async fn deliver_webhook(
     app: &App,
@@ -234,8 +257,7 @@ async fn deliver_webhook(
     let (status, excerpt, error) = match result {
         Ok(res) => {
             let status = res.status().as_u16();
-            let text = res.text().await.unwrap_or_default();
-            let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+            let excerpt = read_excerpt(res).await;
             (Some(i64::from(status)), Some(excerpt), None)
         }
         Err(e) => {

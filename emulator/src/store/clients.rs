@@ -5,7 +5,8 @@ use crate::domain::model::ClientRecord;
 use crate::secret::Secret;
 
 const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
-    last_active_session_id, last_authentication_strategy, created_at, updated_at";
+    last_active_session_id, last_authentication_strategy, created_at, updated_at,
+    prev_token_expires_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     Ok(ClientRecord {
@@ -18,6 +19,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
         last_authentication_strategy: r.get(6)?,
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
+        prev_token_expires_at: r.get(9)?,
     })
 }
 
@@ -25,9 +27,11 @@ impl Tx<'_> {
     pub fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
-                "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET token = excluded.token,
-                 prev_token = excluded.prev_token, sign_in_id = excluded.sign_in_id,
+                 prev_token = excluded.prev_token,
+                 prev_token_expires_at = excluded.prev_token_expires_at,
+                 sign_in_id = excluded.sign_in_id,
                  sign_up_id = excluded.sign_up_id,
                  last_active_session_id = excluded.last_active_session_id,
                  last_authentication_strategy = excluded.last_authentication_strategy,
@@ -42,7 +46,8 @@ impl Tx<'_> {
                 c.last_active_session_id,
                 c.last_authentication_strategy,
                 c.created_at,
-                c.updated_at
+                c.updated_at,
+                c.prev_token_expires_at
             ],
         )?;
         Ok(())
@@ -58,7 +63,8 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The client whose current (or just-replaced) token is `token`.
+    /// The client whose current or replaced token is `token` (whether a replaced one is still
+    /// accepted is the domain's call).
     pub fn client_by_token(&self, token: &str) -> Result<Option<ClientRecord>, StoreError> {
         let mut stmt = self.0.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM clients WHERE token = ?1

@@ -46,6 +46,7 @@ pub enum StoreError {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_jobs_and_webhooks.sql")),
+    (3, include_str!("migrations/0003_client_token_grace.sql")),
 ];
 
 pub struct Store {
@@ -243,7 +244,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), latest_version());
         let msgs = store
             .read(|tx| tx.messages(Some("old@example.com"), None, 10))
             .unwrap();
@@ -254,6 +255,37 @@ mod tests {
         );
         assert_eq!(msgs[0].status, "captured");
         assert!(store.read(|tx| tx.busy_jobs(0)).unwrap() == 0);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn migration_3_expires_tokens_replaced_before_it() {
+        let dir = std::env::temp_dir().join(format!("lk-mig3-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.execute_batch(MIGRATIONS[1].1).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO clients (id, token, prev_token, created_at, updated_at)
+                 VALUES ('client_1', 'current', 'replaced', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 3);
+        let c = store
+            .read(|tx| tx.client_by_token("replaced"))
+            .unwrap()
+            .expect("the row is still found by its old token");
+        assert_eq!(c.token.expose(), "current");
+        assert_eq!(
+            c.prev_token_expires_at, None,
+            "an old row's replaced token has no grace window, so the domain refuses it"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 

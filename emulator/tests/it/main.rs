@@ -7,6 +7,7 @@ mod control;
 mod crash;
 mod receiver;
 mod restart;
+mod security;
 mod sessions;
 mod sign_in;
 mod sign_up;

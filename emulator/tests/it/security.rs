@@ -63,7 +63,8 @@ async fn cross_site_requests_to_the_control_api_are_refused_and_change_nothing()
     let endpoint = r#"{"url":"http://127.0.0.1:9/steal"}"#;
     let evil = ("origin", "http://evil.example");
     // The review's proofs: no-cors fetches with a Blob body carry no Content-Type.
-    let attacks: Vec<(Method, &str, Vec<(&str, &str)>, &str)> = vec![
+    type Attack<'a> = (Method, &'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let attacks: Vec<Attack<'_>> = vec![
         (
             Method::POST,
             "/_emulator/v1/webhooks/endpoints",

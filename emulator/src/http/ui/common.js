@@ -24,9 +24,20 @@ function h(tag, props, ...children) {
   return el;
 }
 
-/** Calls the control API; throws an Error with the API's own message on failure. */
-async function api(path, options) {
-  const res = await fetch(API + path, { headers: { accept: 'application/json' }, ...options });
+/**
+ * Calls the control API; throws an Error with the API's own message on failure. Calls that
+ * change state are sent as JSON (an empty object when there is nothing to say): the control API
+ * takes nothing else, so that pages on other sites cannot drive it.
+ */
+async function api(path, options = {}) {
+  const method = (options.method || 'GET').toUpperCase();
+  const headers = { accept: 'application/json' };
+  const init = { ...options, headers };
+  if (method !== 'GET' && method !== 'HEAD') {
+    headers['content-type'] = 'application/json';
+    init.body = options.body === undefined ? '{}' : options.body;
+  }
+  const res = await fetch(API + path, init);
   let body = null;
   try { body = await res.json(); } catch (_) { /* not JSON */ }
   if (!res.ok) {

@@ -50,7 +50,12 @@ fn enqueue_messages(emu: &Emulator, n: usize) {
     let app = emu.app().clone();
     let settings = app.settings();
     let now = app.clock.now_ms();
-    let env = app.env(&settings, now, None);
+    let env = app.env(
+        &settings,
+        now,
+        None,
+        &latchkey_emulator::domain::RequestInfo::NONE,
+    );
     app.store
         .write(|tx| -> Result<(), latchkey_emulator::domain::DomainError> {
             for i in 0..n {
@@ -70,7 +75,12 @@ fn enqueue_messages(emu: &Emulator, n: usize) {
                     delivered_by_clerk: true,
                     delivered_via: None,
                 })?;
-                jobs::enqueue(tx, &env, &Job::DeliverMessage { message_id: id }, now)?;
+                latchkey_emulator::domain::outbox::record(
+                    tx,
+                    &env,
+                    &Job::DeliverMessage { message_id: id },
+                    now,
+                )?;
             }
             Ok(())
         })
@@ -147,7 +157,12 @@ async fn main() {
         let app = emu.app().clone();
         let settings = app.settings();
         let now = app.clock.now_ms();
-        let env = app.env(&settings, now, None);
+        let env = app.env(
+            &settings,
+            now,
+            None,
+            &latchkey_emulator::domain::RequestInfo::NONE,
+        );
         app.store
             .write(|tx| -> Result<(), latchkey_emulator::domain::DomainError> {
                 for _ in 0..BACKLOG {

@@ -241,7 +241,15 @@ impl App {
         Ok(())
     }
 
-    pub fn env<'a>(&'a self, settings: &'a Settings, now: i64, origin: Option<&'a str>) -> Env<'a> {
+    /// The context of a domain operation serving `request` (`&RequestInfo::NONE` for
+    /// background work).
+    pub fn env<'a>(
+        &'a self,
+        settings: &'a Settings,
+        now: i64,
+        origin: Option<&'a str>,
+        request: &'a crate::domain::RequestInfo,
+    ) -> Env<'a> {
         Env {
             now,
             settings,
@@ -251,7 +259,7 @@ impl App {
             passwords: &NO_PASSWORD_RESULTS,
             origin,
             instance_id: &self.instance_id,
-            request: crate::http::current_request(),
+            request,
         }
     }
 

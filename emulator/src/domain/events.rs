@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 
 use super::model::{SessionRecord, UserWithIdents};
+use super::outbox::{self, Effect};
 use super::{ids, views, DomainError, Env};
-use crate::jobs::{self, Job};
 use crate::store::Tx;
 
 /// Records an event and enqueues its deliveries. With no endpoint subscribed, nothing is kept.
@@ -41,10 +41,10 @@ pub fn emit(tx: &Tx<'_>, env: &Env<'_>, event_type: &str, data: Value) -> Result
         env.now,
     )?;
     for endpoint in endpoints {
-        jobs::enqueue(
+        outbox::record(
             tx,
             env,
-            &Job::DeliverWebhook {
+            &Effect::DeliverWebhook {
                 event_id: id.clone(),
                 endpoint_id: endpoint.id,
             },

@@ -7,8 +7,8 @@
 use super::model::{Message, MessageKind};
 use serde_json::json;
 
+use super::outbox::{self, Effect};
 use super::{events, ids, DomainError, Env};
-use crate::jobs::{self, Job};
 use crate::store::Tx;
 
 /// What a message is for; picks the template.
@@ -169,10 +169,10 @@ pub fn send_code(
 /// `email.created` / `sms.created` event carries it to the app's webhooks.
 pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainError> {
     tx.insert_message(&message)?;
-    jobs::enqueue(
+    outbox::record(
         tx,
         env,
-        &Job::DeliverMessage {
+        &Effect::DeliverMessage {
             message_id: message.id.clone(),
         },
         env.now,

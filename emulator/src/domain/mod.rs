@@ -9,6 +9,7 @@ pub mod events;
 pub mod ids;
 pub mod messages;
 pub mod model;
+pub mod outbox;
 pub mod passwords;
 pub mod sessions;
 pub mod settings;
@@ -28,6 +29,7 @@ use settings::Settings;
 
 /// What every domain operation may read besides the store: the time, the instance's settings
 /// and keys, and facts about the request.
+#[derive(Clone, Copy)]
 pub struct Env<'a> {
     pub now: i64,
     pub settings: &'a Settings,
@@ -42,7 +44,7 @@ pub struct Env<'a> {
     pub origin: Option<&'a str>,
     pub instance_id: &'a str,
     /// The API request behind this operation: its id travels into jobs and webhook deliveries.
-    pub request: RequestInfo,
+    pub request: &'a RequestInfo,
 }
 
 impl<'a> Env<'a> {
@@ -71,6 +73,15 @@ pub struct RequestInfo {
     pub id: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+impl RequestInfo {
+    /// No request: background work.
+    pub const NONE: Self = Self {
+        id: None,
+        client_ip: None,
+        user_agent: None,
+    };
 }
 
 /// Result of an operation that must keep its state change even when it fails (a wrong code

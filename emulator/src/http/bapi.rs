@@ -11,9 +11,12 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::params::{BapiJson, Params};
+use super::Rq;
 use crate::app::App;
 use crate::domain::model::{SessionStatus, UserWithIdents};
-use crate::domain::{events, passwords, sessions, tokens, users, views, DomainError, Env};
+use crate::domain::{
+    events, passwords, sessions, tokens, users, views, DomainError, Env, RequestInfo,
+};
 use crate::secret::Secret;
 use crate::store::UserQuery;
 
@@ -68,12 +71,13 @@ async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwk
 /// Runs `f` in a write transaction with a fresh `Env`.
 fn write<T>(
     app: &App,
+    rq: &RequestInfo,
     f: impl FnOnce(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
     // Wait for a still-generating signing key outside the write lock (see `fapi::run`).
     app.signing_key.get().map_err(DomainError::from)?;
     let settings = app.settings();
-    let env = app.env(&settings, app.clock.now_ms(), None);
+    let env = app.env(&settings, app.clock.now_ms(), None, rq);
     Ok(app.write(|tx| f(tx, &env))?)
 }
 
@@ -81,20 +85,14 @@ fn write<T>(
 /// transaction (see [`App::write_with_passwords`]).
 async fn write_with_passwords<T>(
     app: &App,
+    rq: &RequestInfo,
     mut f: impl FnMut(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
     app.signing_key.get().map_err(DomainError::from)?;
     let settings = app.settings();
-    let base = app.env(&settings, app.clock.now_ms(), None);
+    let base = app.env(&settings, app.clock.now_ms(), None, rq);
     Ok(app
-        .write_with_passwords(|tx, passwords| {
-            let env = Env {
-                request: base.request.clone(),
-                ..base
-            }
-            .with_passwords(passwords);
-            f(tx, &env)
-        })
+        .write_with_passwords(|tx, passwords| f(tx, &base.with_passwords(passwords)))
         .await?)
 }
 
@@ -151,10 +149,11 @@ fn user_query(p: &Params) -> Result<UserQuery, ApiError> {
 
 async fn list_users(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = user_query(&query_params(&q)?)?;
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let users: Vec<_> = tx
             .list_users(&query)?
             .iter()
@@ -166,10 +165,11 @@ async fn list_users(
 
 async fn count_users(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = user_query(&query_params(&q)?)?;
-    write(&app, |tx, _| {
+    write(&app, &rq, |tx, _| {
         Ok(Json(latchkey_protocol::TotalCount {
             object: "total_count".into(),
             total_count: tx.count_users(&query)?,
@@ -215,9 +215,10 @@ struct CreateUser {
 
 async fn create_user(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     BapiJson(body): BapiJson<CreateUser>,
 ) -> Result<Response, ApiError> {
-    write_with_passwords(&app, |tx, env| {
+    write_with_passwords(&app, &rq, |tx, env| {
         let body = &body;
         let emails = body
             .email_address
@@ -307,9 +308,10 @@ fn load_user(tx: &crate::store::Tx<'_>, id: &str) -> Result<UserWithIdents, Doma
 
 async fn get_user(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         Ok(user_json(&load_user(tx, &id)?, env).into_response())
     })
 }
@@ -346,10 +348,11 @@ struct UpdateUser {
 
 async fn update_user(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
     BapiJson(body): BapiJson<UpdateUser>,
 ) -> Result<Response, ApiError> {
-    write_with_passwords(&app, |tx, env| {
+    write_with_passwords(&app, &rq, |tx, env| {
         let body = &body;
         let mut u = load_user(tx, &id)?;
         let r = &mut u.user;
@@ -410,9 +413,10 @@ async fn update_user(
 
 async fn delete_user(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         users::delete(tx, env, &id)?;
         Ok(Json(latchkey_protocol::DeletedObject {
             object: "user".into(),
@@ -432,10 +436,11 @@ struct MetadataPatch {
 
 async fn merge_metadata(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
     BapiJson(body): BapiJson<MetadataPatch>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let mut u = load_user(tx, &id)?;
         if let Some(p) = &body.public_metadata {
             users::merge_metadata(&mut u.user.public_metadata, p);
@@ -457,10 +462,11 @@ async fn merge_metadata(
 /// replaces that metadata whole (`null` or `{}` clears it); fields left out stay.
 async fn replace_metadata(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
     BapiJson(body): BapiJson<MetadataReplace>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let mut u = load_user(tx, &id)?;
         if let Some(m) = body.public_metadata {
             u.user.public_metadata = m.unwrap_or_default();
@@ -502,13 +508,14 @@ struct PasswordBody {
 
 async fn verify_password(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
     BapiJson(body): BapiJson<PasswordBody>,
 ) -> Result<Response, ApiError> {
     let pw = body
         .password
         .ok_or_else(|| ApiError::param_missing("password"))?;
-    write_with_passwords(&app, |tx, env| {
+    write_with_passwords(&app, &rq, |tx, env| {
         let u = load_user(tx, &id)?;
         let ok = match &u.user.password_hash {
             Some(digest) => env.verify_password(pw.expose(), digest)?,
@@ -524,10 +531,11 @@ async fn verify_password(
 
 fn set_flag(
     app: &App,
+    rq: &RequestInfo,
     id: &str,
     f: impl FnOnce(&mut crate::domain::model::UserRecord) -> bool,
 ) -> Result<Response, ApiError> {
-    write(app, |tx, env| {
+    write(app, rq, |tx, env| {
         let mut u = load_user(tx, id)?;
         let end_sessions = f(&mut u.user);
         u.user.updated_at = env.now;
@@ -540,29 +548,45 @@ fn set_flag(
     })
 }
 
-async fn ban(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    set_flag(&app, &id, |u| {
+async fn ban(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_flag(&app, &rq, &id, |u| {
         u.banned = true;
         true
     })
 }
 
-async fn unban(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    set_flag(&app, &id, |u| {
+async fn unban(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_flag(&app, &rq, &id, |u| {
         u.banned = false;
         false
     })
 }
 
-async fn lock(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    set_flag(&app, &id, |u| {
+async fn lock(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_flag(&app, &rq, &id, |u| {
         u.locked = true;
         true
     })
 }
 
-async fn unlock(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    set_flag(&app, &id, |u| {
+async fn unlock(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    set_flag(&app, &rq, &id, |u| {
         u.locked = false;
         false
     })
@@ -570,6 +594,7 @@ async fn unlock(State(app): State<Arc<App>>, Path(id): Path<String>) -> Result<R
 
 async fn list_sessions(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = query_params(&q)?;
@@ -587,7 +612,7 @@ async fn list_sessions(
     let paginated = p.bool("paginated")?.unwrap_or(false);
     let client_id = p.string("client_id").filter(|s| !s.is_empty());
     let user_id = p.string("user_id").filter(|s| !s.is_empty());
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let all: Vec<_> = tx
             .list_sessions(&crate::store::SessionQuery {
                 client_id: client_id.as_deref(),
@@ -617,9 +642,10 @@ async fn list_sessions(
 
 async fn get_session(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let s = tx.session(&id)?.ok_or(DomainError::NotFound("session"))?;
         Ok(Json(views::session_bapi(&s, env.now)).into_response())
     })
@@ -627,9 +653,10 @@ async fn get_session(
 
 async fn revoke_session(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let mut s = tx.session(&id)?.ok_or(DomainError::NotFound("session"))?;
         sessions::finish(tx, env, &mut s, SessionStatus::Revoked)?;
         sessions::repoint_client(tx, env, &s)?;
@@ -637,8 +664,13 @@ async fn revoke_session(
     })
 }
 
-fn mint(app: &App, id: &str, template: Option<&str>) -> Result<Response, ApiError> {
-    write(app, |tx, env| {
+fn mint(
+    app: &App,
+    rq: &RequestInfo,
+    id: &str,
+    template: Option<&str>,
+) -> Result<Response, ApiError> {
+    write(app, rq, |tx, env| {
         let mut s = tx.session(id)?.ok_or(DomainError::NotFound("session"))?;
         let jwt = tokens::mint_for_session(tx, env, &mut s, template)?;
         Ok(Json(latchkey_protocol::Token {
@@ -651,23 +683,26 @@ fn mint(app: &App, id: &str, template: Option<&str>) -> Result<Response, ApiErro
 
 async fn session_token(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    mint(&app, &id, None)
+    mint(&app, &rq, &id, None)
 }
 
 async fn session_token_template(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path((id, template)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    mint(&app, &id, Some(&template))
+    mint(&app, &rq, &id, Some(&template))
 }
 
 async fn get_client(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let c = tx.client(&id)?.ok_or(DomainError::NotFound("client"))?;
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())
     })
@@ -680,6 +715,7 @@ struct VerifyClient {
 
 async fn verify_client(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     BapiJson(body): BapiJson<VerifyClient>,
 ) -> Result<Response, ApiError> {
     let token = Secret::new(
@@ -687,7 +723,7 @@ async fn verify_client(
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::param_missing("token"))?,
     );
-    write(&app, |tx, env| {
+    write(&app, &rq, |tx, env| {
         let c = crate::domain::clients::by_token(tx, token.expose(), env.now)?
             .ok_or(DomainError::NotFound("client"))?;
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())

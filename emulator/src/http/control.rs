@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::params::{BapiJson, Params};
+use super::Rq;
 use crate::app::App;
 use crate::domain::model::{Message, MessageKind};
 use crate::domain::DomainError;
@@ -218,23 +219,12 @@ async fn list_deliveries(
 /// Sends the delivery's event to its endpoint again, as a new job.
 async fn replay_delivery(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     axum::extract::Path(id): axum::extract::Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let settings = app.settings();
-    let now = app.clock.now_ms();
-    let env = app.env(&settings, now, None);
-    let job_id = app.write(|tx| {
-        let a = tx.attempt(id)?.ok_or(DomainError::NotFound("delivery"))?;
-        crate::jobs::enqueue(
-            tx,
-            &env,
-            &crate::jobs::Job::DeliverWebhook {
-                event_id: a.event_id,
-                endpoint_id: a.endpoint_id,
-            },
-            now,
-        )
-    })?;
+    let env = app.env(&settings, app.clock.now_ms(), None, &rq);
+    let job_id = app.write(|tx| crate::domain::outbox::replay_delivery(tx, &env, id))?;
     Ok(Json(
         json!({"object": "job", "id": job_id, "state": "queued"}),
     ))
@@ -248,23 +238,13 @@ struct Recover {
 /// Enqueues again every webhook delivery that was exhausted since `since` (ms).
 async fn recover(
     State(app): State<Arc<App>>,
+    Rq(rq): Rq,
     BapiJson(body): BapiJson<Recover>,
 ) -> Result<Json<Value>, ApiError> {
     let since = body.since.ok_or_else(|| ApiError::param_missing("since"))?;
     let settings = app.settings();
-    let now = app.clock.now_ms();
-    let env = app.env(&settings, now, None);
-    let n = app.write(|tx| {
-        let dead = tx.list_jobs(Some("dead"), Some("deliver_webhook"), 100_000)?;
-        let mut n = 0;
-        for j in dead.into_iter().filter(|j| j.updated_at >= since) {
-            if let Ok(job) = serde_json::from_str::<crate::jobs::Job>(&j.payload) {
-                crate::jobs::enqueue(tx, &env, &job, now)?;
-                n += 1;
-            }
-        }
-        Ok(n)
-    })?;
+    let env = app.env(&settings, app.clock.now_ms(), None, &rq);
+    let n = app.write(|tx| crate::domain::outbox::recover_deliveries(tx, &env, since))?;
     Ok(Json(json!({"object": "recover", "enqueued": n})))
 }
 

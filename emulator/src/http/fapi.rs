@@ -82,6 +82,7 @@ pub fn router() -> Router<Arc<App>> {
 
 /// What a native request says about itself.
 pub struct Native {
+    request: crate::domain::RequestInfo,
     token: Option<String>,
     origin: Option<String>,
     session_id: Option<String>,
@@ -121,6 +122,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
             ApiError::bad_request("malformed_request", "The query string could not be parsed.")
         })?;
         Ok(Self {
+            request: parts
+                .extensions
+                .get::<crate::domain::RequestInfo>()
+                .cloned()
+                .unwrap_or_default(),
             token,
             origin,
             session_id: q.0._clerk_session_id.filter(|s| !s.is_empty()),
@@ -149,15 +155,15 @@ async fn run<T: Serialize>(
     // write lock (the key generator takes that lock to persist the key before publishing it).
     app.signing_key.get().map_err(DomainError::from)?;
     let settings = app.settings();
-    let base = app.env(&settings, app.clock.now_ms(), req.origin.as_deref());
+    let base = app.env(
+        &settings,
+        app.clock.now_ms(),
+        req.origin.as_deref(),
+        &req.request,
+    );
     let (result, header) = app
         .write_with_passwords(|tx, passwords| {
-            let env = Env {
-                request: base.request.clone(),
-                ..base
-            }
-            .with_passwords(passwords);
-            let env = &env;
+            let env = &base.with_passwords(passwords);
             let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
             let out = match op(tx, env, &mut client)? {
                 Ok(v) => v,

@@ -154,22 +154,34 @@ fn control_request_is_first_party(app: &App, req: &Request) -> Result<(), ApiErr
     Ok(())
 }
 
-tokio::task_local! {
-    static REQUEST: RequestInfo;
-}
+/// The request's facts (id, caller address, user agent) as handlers take them: passed on
+/// explicitly into the domain, so the jobs and webhook deliveries a request causes carry its id.
+pub struct Rq(pub RequestInfo);
 
-/// The request being served on this task (empty outside a request, e.g. in workers).
-pub fn current_request() -> RequestInfo {
-    REQUEST.try_with(Clone::clone).unwrap_or_default()
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Rq {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<RequestInfo>()
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
 }
 
 /// Gives every request an id (`x-request-id` when the caller sent a sane one), answers with it,
-/// and makes it and the caller's address and user agent available to the domain, so the jobs
-/// and webhook deliveries a request causes carry its id.
-pub async fn request_context(req: Request, next: Next) -> Response {
+/// and attaches it and the caller's address and user agent to the request for [`Rq`].
+pub async fn request_context(mut req: Request, next: Next) -> Response {
     let (id, info) = request_info(&req);
+    req.extensions_mut().insert(info);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
-    let mut res = tracing::Instrument::instrument(REQUEST.scope(info, next.run(req)), span).await;
+    let mut res = tracing::Instrument::instrument(next.run(req), span).await;
     if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
     }

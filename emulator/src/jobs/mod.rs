@@ -12,79 +12,18 @@ mod run;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::domain::{DomainError, Env};
-use crate::store::{NewJob, Tx};
+use crate::domain::DomainError;
+use crate::domain::RequestInfo;
 
-pub const HIGH: i64 = 0;
-pub const NORMAL: i64 = 1;
-pub const LOW: i64 = 2;
+pub use crate::domain::outbox::Effect as Job;
+use crate::domain::outbox::{self, HIGH, LOW, WEBHOOK_RETRY_DELAYS_SECS};
 
 /// How long a claim is good for before another worker may take the job (emulator time).
 pub const LEASE_MS: i64 = 60_000;
-
-/// Svix's retry schedule: the delay before attempts 2 to 8.
-pub const WEBHOOK_RETRY_DELAYS_SECS: [i64; 7] =
-    [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600];
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Job {
-    DeliverMessage {
-        message_id: String,
-    },
-    DeliverWebhook {
-        event_id: String,
-        endpoint_id: String,
-    },
-    Cleanup,
-}
-
-impl Job {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::DeliverMessage { .. } => "deliver_message",
-            Self::DeliverWebhook { .. } => "deliver_webhook",
-            Self::Cleanup => "cleanup",
-        }
-    }
-
-    pub fn priority(&self) -> i64 {
-        match self {
-            Self::DeliverMessage { .. } => HIGH,
-            Self::DeliverWebhook { .. } => NORMAL,
-            Self::Cleanup => LOW,
-        }
-    }
-
-    fn max_attempts(&self) -> i64 {
-        match self {
-            Self::DeliverWebhook { .. } => 1 + WEBHOOK_RETRY_DELAYS_SECS.len() as i64,
-            Self::DeliverMessage { .. } => 5,
-            Self::Cleanup => 3,
-        }
-    }
-}
-
-/// Enqueues `job` to run at `run_at` (emulator ms), in the caller's transaction.
-pub fn enqueue(tx: &Tx<'_>, env: &Env<'_>, job: &Job, run_at: i64) -> Result<i64, DomainError> {
-    let payload = serde_json::to_string(job).map_err(|e| DomainError::Internal(e.to_string()))?;
-    Ok(tx.enqueue_job(
-        &NewJob {
-            kind: job.kind().to_owned(),
-            priority: job.priority(),
-            payload,
-            max_attempts: job.max_attempts(),
-            run_at,
-            request_id: env.request.id.clone(),
-        },
-        env.now,
-    )?)
-}
 
 /// When a failed attempt `attempt` (1-based) runs again, or `None` when it was the last.
 pub fn retry_at(job: &Job, attempt: i64, max_attempts: i64, now: i64) -> Option<i64> {
@@ -128,8 +67,8 @@ pub fn start(app: Arc<App>, general_workers: usize) -> Result<Workers, DomainErr
         tx.requeue_running_jobs(now)?;
         if tx.list_jobs(Some("queued"), Some("cleanup"), 1)?.is_empty() {
             let settings = app.settings();
-            let env = app.env(&settings, now, None);
-            enqueue(tx, &env, &Job::Cleanup, now + 3600 * 1000)?;
+            let env = app.env(&settings, now, None, &RequestInfo::NONE);
+            outbox::record(tx, &env, &Job::Cleanup, now + 3600 * 1000)?;
         }
         Ok(())
     })?;

@@ -9,6 +9,7 @@ use super::{retry_at, Job, LEASE_MS};
 use crate::app::App;
 use crate::domain::model::MessageKind;
 use crate::domain::DomainError;
+use crate::domain::RequestInfo;
 use crate::store::JobRow;
 
 pub(super) async fn worker(
@@ -308,10 +309,10 @@ async fn deliver_webhook(
 fn cleanup(app: &App, row: &JobRow) -> Result<Outcome, DomainError> {
     let now = app.clock.now_ms();
     let settings = app.settings();
-    let env = app.env(&settings, now, None);
+    let env = app.env(&settings, now, None, &RequestInfo::NONE);
     complete(app, row, |tx| {
         tx.delete_finished_jobs(now - 24 * 3600 * 1000)?;
-        super::enqueue(tx, &env, &Job::Cleanup, now + 3600 * 1000)?;
+        crate::domain::outbox::record(tx, &env, &Job::Cleanup, now + 3600 * 1000)?;
         Ok(())
     })?;
     Ok(Outcome::Done)

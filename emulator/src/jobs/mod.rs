@@ -68,7 +68,12 @@ pub fn start(app: Arc<App>, general_workers: usize) -> Result<Workers, DomainErr
         if tx.list_jobs(Some("queued"), Some("cleanup"), 1)?.is_empty() {
             let settings = app.settings();
             let env = app.env(&settings, now, None, &RequestInfo::NONE);
-            outbox::record(tx, &env, &Job::Cleanup, now + 3600 * 1000)?;
+            outbox::record(
+                tx,
+                &env,
+                &Job::Cleanup,
+                now + crate::domain::cleanup::INTERVAL_MS,
+            )?;
         }
         Ok(())
     })?;

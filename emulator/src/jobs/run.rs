@@ -305,14 +305,14 @@ async fn deliver_webhook(
     }
 }
 
-/// Deletes finished jobs older than a day and schedules itself again in an hour.
+/// Runs the domain's cleanup (which schedules the next run).
 fn cleanup(app: &App, row: &JobRow) -> Result<Outcome, DomainError> {
     let now = app.clock.now_ms();
     let settings = app.settings();
     let env = app.env(&settings, now, None, &RequestInfo::NONE);
     complete(app, row, |tx| {
-        tx.delete_finished_jobs(now - 24 * 3600 * 1000)?;
-        crate::domain::outbox::record(tx, &env, &Job::Cleanup, now + 3600 * 1000)?;
+        let removed = crate::domain::cleanup::run(tx, &env)?;
+        tracing::debug!(?removed, "cleanup");
         Ok(())
     })?;
     Ok(Outcome::Done)

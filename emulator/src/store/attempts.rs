@@ -49,4 +49,11 @@ impl Tx<'_> {
         })
         .transpose()
     }
+
+    /// Deletes sign-in and sign-up attempts created before `cutoff` (ms); returns how many.
+    pub fn delete_attempts_created_before(&self, cutoff: i64) -> Result<usize, StoreError> {
+        let a = self.exec("DELETE FROM sign_ins WHERE created_at < ?1", [cutoff])?;
+        let b = self.exec("DELETE FROM sign_ups WHERE created_at < ?1", [cutoff])?;
+        Ok(a + b)
+    }
 }

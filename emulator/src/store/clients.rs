@@ -79,4 +79,23 @@ impl Tx<'_> {
         self.exec("DELETE FROM sign_ups WHERE client_id = ?1", [id])?;
         Ok(())
     }
+
+    /// Deletes clients that never had a session and were last used before `cutoff` (ms), with
+    /// their attempts; returns how many clients.
+    pub fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError> {
+        const DOOMED: &str = "SELECT id FROM clients c WHERE c.updated_at < ?1
+            AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.client_id = c.id)";
+        self.exec(
+            &format!("DELETE FROM sign_ins WHERE client_id IN ({DOOMED})"),
+            [cutoff],
+        )?;
+        self.exec(
+            &format!("DELETE FROM sign_ups WHERE client_id IN ({DOOMED})"),
+            [cutoff],
+        )?;
+        Ok(self.exec(
+            &format!("DELETE FROM clients WHERE id IN ({DOOMED})"),
+            [cutoff],
+        )?)
+    }
 }

@@ -727,3 +727,61 @@ async fn a_message_is_in_the_inbox_when_its_request_answers_even_while_smtp_hang
     assert_eq!(m.ok()["code"].as_str().map(str::len), Some(6), "{}", m.body);
     drop(smtp);
 }
+
+#[tokio::test]
+async fn cleanup_forgets_clients_that_never_signed_in_and_abandoned_attempts() {
+    let h = start().await;
+    let client_exists = |h: &Harness, id: &str| {
+        h.emu
+            .app()
+            .store
+            .read(|tx| tx.client(id))
+            .unwrap()
+            .is_some()
+    };
+    // Unauthenticated traffic: each token-less request makes a client; one starts a sign-in.
+    let mut drive_by = Vec::new();
+    for _ in 0..20 {
+        let r = h.fapi().get("/v1/client").await;
+        drive_by.push(r.ok()["response"]["id"].as_str().unwrap().to_owned());
+    }
+    h.create_user("jane@example.com", "correct-horse-battery")
+        .await;
+    let mut half = h.fapi();
+    let r = half
+        .post("/v1/client/sign_ins", &[("identifier", "jane@example.com")])
+        .await;
+    let attempt = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    let half_id = r.body["client"]["id"].as_str().unwrap().to_owned();
+    // A signed-in device stays, however long it is idle.
+    let mut device = h.fapi();
+    device
+        .sign_in("jane@example.com", "correct-horse-battery")
+        .await;
+    let device_id = device.get("/v1/client").await.ok()["response"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    h.advance(23 * 3600).await;
+    h.idle().await;
+    assert!(
+        drive_by.iter().all(|id| client_exists(&h, id)),
+        "not yet past their lifetime"
+    );
+    h.advance(2 * 3600).await;
+    h.idle().await;
+    assert!(
+        drive_by.iter().all(|id| !client_exists(&h, id)),
+        "session-less clients are gone a day after their last use"
+    );
+    assert!(!client_exists(&h, &half_id));
+    let gone = h.emu.app().store.read(|tx| tx.sign_in(&attempt)).unwrap();
+    assert!(gone.is_none(), "the abandoned sign-in is gone");
+    assert!(
+        client_exists(&h, &device_id),
+        "a client with a session is kept"
+    );
+    let r = device.get("/v1/client").await;
+    assert_eq!(r.ok()["response"]["id"], device_id.as_str());
+}

@@ -253,7 +253,7 @@ impl App {
         Env {
             now,
             settings,
-            signing_key: &self.signing_key,
+            signing_key: self.signing_key.try_get(),
             issuer: &self.fapi_url,
             hasher: &self.hasher,
             passwords: &NO_PASSWORD_RESULTS,

@@ -188,7 +188,25 @@ impl KeySlot {
         let _ = self.cell.set(key.map_err(|e| e.to_string()));
     }
 
-    /// The key, waiting for its generation if need be.
+    /// The key if it is ready (never waits).
+    pub fn try_get(&self) -> Option<&SigningKey> {
+        self.cell.get().and_then(|k| k.as_ref().ok())
+    }
+
+    /// Waits, off the async workers, until the key is ready (or failed).
+    pub async fn wait(&self) -> Result<&SigningKey, KeyError> {
+        if self.cell.get().is_none() {
+            let slot = self.clone();
+            tokio::task::spawn_blocking(move || {
+                let _ = slot.cell.wait();
+            })
+            .await
+            .map_err(|e| KeyError::Generate(e.to_string()))?;
+        }
+        self.get()
+    }
+
+    /// The key, waiting for its generation if need be (blocks the calling thread).
     pub fn get(&self) -> Result<&SigningKey, KeyError> {
         self.cell
             .wait()

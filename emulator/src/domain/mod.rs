@@ -23,7 +23,7 @@ pub mod webhooks;
 
 pub use error::DomainError;
 
-use crate::keys::KeySlot;
+use crate::keys::SigningKey;
 use crate::secret::Secret;
 use passwords::{PasswordHasher, PasswordResults};
 use settings::Settings;
@@ -34,7 +34,9 @@ use settings::Settings;
 pub struct Env<'a> {
     pub now: i64,
     pub settings: &'a Settings,
-    pub signing_key: &'a KeySlot,
+    /// The instance's signing key, resolved before the operation began (`None` only while a
+    /// first start still generates it: the domain never waits for it).
+    pub signing_key: Option<&'a SigningKey>,
     /// The Frontend API URL: the `iss` of session tokens.
     pub issuer: &'a str,
     pub hasher: &'a PasswordHasher,

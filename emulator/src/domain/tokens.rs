@@ -51,7 +51,12 @@ pub fn mint(
         o: None,
         extra,
     };
-    let jwt = env.signing_key.get()?.sign_jwt(&claims)?;
+    let key = env.signing_key.ok_or_else(|| {
+        DomainError::Keys(crate::keys::KeyError::Generate(
+            "the signing key is not ready yet".into(),
+        ))
+    })?;
+    let jwt = key.sign_jwt(&claims)?;
     Ok((Secret::new(jwt), claims.exp))
 }
 
@@ -75,22 +80,40 @@ pub fn mint_for_session(
     Ok(jwt)
 }
 
-/// The session's newest token when it still has a while to live, else a fresh one (stored).
-pub fn last_active_token(
+/// Gives an active session a fresh `last_active_token` (stored) when its newest one has less
+/// than [`REUSE_MARGIN_SECS`] to live, so views, which write nothing, can show it.
+pub fn refresh_last_active_token(
     tx: &Tx<'_>,
     env: &Env<'_>,
     session: &mut SessionRecord,
-    user: &UserWithIdents,
-) -> Result<Secret, DomainError> {
-    if let Some((jwt, exp)) = &session.last_token {
+) -> Result<(), DomainError> {
+    if session.status_at(env.now) != super::model::SessionStatus::Active {
+        return Ok(());
+    }
+    if let Some((_, exp)) = &session.last_token {
         if exp - env.now.div_euclid(1000) >= REUSE_MARGIN_SECS {
-            return Ok(jwt.clone());
+            return Ok(());
         }
     }
-    let (jwt, exp) = mint(env, session, user, None)?;
-    session.last_token = Some((jwt.clone(), exp));
+    let Some(user) = tx.user_with_idents(&session.user_id)? else {
+        return Ok(());
+    };
+    let (jwt, exp) = mint(env, session, &user, None)?;
+    session.last_token = Some((jwt, exp));
     tx.save_session(session)?;
-    Ok(jwt)
+    Ok(())
+}
+
+/// [`refresh_last_active_token`] for every active session of a client.
+pub fn refresh_client_tokens(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client_id: &str,
+) -> Result<(), DomainError> {
+    for mut s in tx.sessions_of_client(client_id)? {
+        refresh_last_active_token(tx, env, &mut s)?;
+    }
+    Ok(())
 }
 
 /// Replaces `{{user.…}}` shortcodes in template claims.

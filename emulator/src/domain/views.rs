@@ -9,7 +9,7 @@ use super::model::{
     SessionStatus, SignInState, SignUpState, UserWithIdents,
 };
 use super::settings::Settings;
-use super::{sign_up, tokens, DomainError, Env};
+use super::{sign_up, DomainError, Env};
 use crate::store::Tx;
 
 fn verification_of(ident: &Identification) -> wire::Verification {
@@ -139,23 +139,27 @@ fn session_base(s: &SessionRecord, now: i64) -> wire::Session {
     }
 }
 
-/// A Frontend API session with its user and a `last_active_token` (minted when the cached one
-/// is close to expiry). `None` when its user no longer exists.
+/// A Frontend API session with its user and its `last_active_token` (kept fresh by
+/// [`super::tokens::refresh_last_active_token`] before the view is made; a view writes
+/// nothing). `None` when its user no longer exists.
 pub fn session_fapi(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    s: &mut SessionRecord,
+    s: &SessionRecord,
 ) -> Result<Option<wire::Session>, DomainError> {
     let Some(u) = tx.user_with_idents(&s.user_id)? else {
         return Ok(None);
     };
     let mut view = session_base(s, env.now);
     if s.status_at(env.now) == SessionStatus::Active {
-        let jwt = tokens::last_active_token(tx, env, s, &u)?;
-        view.last_active_token = Some(wire::Token {
-            object: "token".into(),
-            jwt: jwt.expose().to_owned(),
-        });
+        view.last_active_token = s
+            .last_token
+            .as_ref()
+            .filter(|(_, exp)| *exp > env.now.div_euclid(1000))
+            .map(|(jwt, _)| wire::Token {
+                object: "token".into(),
+                jwt: jwt.expose().to_owned(),
+            });
     }
     view.factor_verification_age = Some(vec![(env.now - s.first_factor_at).max(0) / 60_000, -1]);
     view.public_user_data = Some(public_user_data(&u));
@@ -177,11 +181,11 @@ pub fn client_fapi(
     c: &ClientRecord,
 ) -> Result<wire::Client, DomainError> {
     let mut sessions = Vec::new();
-    for mut s in tx.sessions_of_client(&c.id)? {
+    for s in tx.sessions_of_client(&c.id)? {
         if s.status_at(env.now) != SessionStatus::Active {
             continue;
         }
-        if let Some(v) = session_fapi(tx, env, &mut s)? {
+        if let Some(v) = session_fapi(tx, env, &s)? {
             sessions.push(v);
         }
     }

@@ -69,13 +69,13 @@ async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwk
 }
 
 /// Runs `f` in a write transaction with a fresh `Env`.
-fn write<T>(
+async fn write<T>(
     app: &App,
     rq: &RequestInfo,
     f: impl FnOnce(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
-    // Wait for a still-generating signing key outside the write lock (see `fapi::run`).
-    app.signing_key.get().map_err(DomainError::from)?;
+    // Wait for a still-generating signing key before the write lock (see `fapi::run`).
+    app.signing_key.wait().await.map_err(DomainError::from)?;
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), None, rq);
     Ok(app.write(|tx| f(tx, &env))?)
@@ -88,7 +88,7 @@ async fn write_with_passwords<T>(
     rq: &RequestInfo,
     mut f: impl FnMut(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
-    app.signing_key.get().map_err(DomainError::from)?;
+    app.signing_key.wait().await.map_err(DomainError::from)?;
     let settings = app.settings();
     let base = app.env(&settings, app.clock.now_ms(), None, rq);
     Ok(app
@@ -161,6 +161,7 @@ async fn list_users(
             .collect();
         Ok(Json(users).into_response())
     })
+    .await
 }
 
 async fn count_users(
@@ -176,6 +177,7 @@ async fn count_users(
         })
         .into_response())
     })
+    .await
 }
 
 /// A field that may be a single value or a list.
@@ -314,6 +316,7 @@ async fn get_user(
     write(&app, &rq, |tx, env| {
         Ok(user_json(&load_user(tx, &id)?, env).into_response())
     })
+    .await
 }
 
 /// A nullable string field: absent → leave, `null` → clear, string → set.
@@ -425,6 +428,7 @@ async fn delete_user(
         })
         .into_response())
     })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -456,6 +460,7 @@ async fn merge_metadata(
         events::user(tx, env, "user.updated", &u)?;
         Ok(user_json(&u, env).into_response())
     })
+    .await
 }
 
 /// `PUT …/metadata` (what `@clerk/backend` sends for metadata in `updateUser`): each field given
@@ -482,6 +487,7 @@ async fn replace_metadata(
         events::user(tx, env, "user.updated", &u)?;
         Ok(user_json(&u, env).into_response())
     })
+    .await
 }
 
 /// Present-and-null apart from absent: `Some(None)` clears.
@@ -529,7 +535,7 @@ async fn verify_password(
     .await
 }
 
-fn set_flag(
+async fn set_flag(
     app: &App,
     rq: &RequestInfo,
     id: &str,
@@ -546,6 +552,7 @@ fn set_flag(
         }
         Ok(user_json(&u, env).into_response())
     })
+    .await
 }
 
 async fn ban(
@@ -557,6 +564,7 @@ async fn ban(
         u.banned = true;
         true
     })
+    .await
 }
 
 async fn unban(
@@ -568,6 +576,7 @@ async fn unban(
         u.banned = false;
         false
     })
+    .await
 }
 
 async fn lock(
@@ -579,6 +588,7 @@ async fn lock(
         u.locked = true;
         true
     })
+    .await
 }
 
 async fn unlock(
@@ -590,6 +600,7 @@ async fn unlock(
         u.locked = false;
         false
     })
+    .await
 }
 
 async fn list_sessions(
@@ -638,6 +649,7 @@ async fn list_sessions(
             Json(page).into_response()
         })
     })
+    .await
 }
 
 async fn get_session(
@@ -649,6 +661,7 @@ async fn get_session(
         let s = tx.session(&id)?.ok_or(DomainError::NotFound("session"))?;
         Ok(Json(views::session_bapi(&s, env.now)).into_response())
     })
+    .await
 }
 
 async fn revoke_session(
@@ -662,9 +675,10 @@ async fn revoke_session(
         sessions::repoint_client(tx, env, &s)?;
         Ok(Json(views::session_bapi(&s, env.now)).into_response())
     })
+    .await
 }
 
-fn mint(
+async fn mint(
     app: &App,
     rq: &RequestInfo,
     id: &str,
@@ -679,6 +693,7 @@ fn mint(
         })
         .into_response())
     })
+    .await
 }
 
 async fn session_token(
@@ -686,7 +701,7 @@ async fn session_token(
     Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    mint(&app, &rq, &id, None)
+    mint(&app, &rq, &id, None).await
 }
 
 async fn session_token_template(
@@ -694,7 +709,7 @@ async fn session_token_template(
     Rq(rq): Rq,
     Path((id, template)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    mint(&app, &rq, &id, Some(&template))
+    mint(&app, &rq, &id, Some(&template)).await
 }
 
 async fn get_client(
@@ -706,6 +721,7 @@ async fn get_client(
         let c = tx.client(&id)?.ok_or(DomainError::NotFound("client"))?;
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())
     })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -728,4 +744,5 @@ async fn verify_client(
             .ok_or(DomainError::NotFound("client"))?;
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())
     })
+    .await
 }

@@ -153,7 +153,7 @@ async fn run<T: Serialize>(
 ) -> Result<Response, ApiError> {
     // On a first start the signing key may still be generating: wait for it here, outside the
     // write lock (the key generator takes that lock to persist the key before publishing it).
-    app.signing_key.get().map_err(DomainError::from)?;
+    app.signing_key.wait().await.map_err(DomainError::from)?;
     let settings = app.settings();
     let base = app.env(
         &settings,
@@ -174,7 +174,10 @@ async fn run<T: Serialize>(
                 Shape::Envelope => {
                     let client_view = match client.header {
                         TokenHeader::Clear => None,
-                        _ => Some(views::client_fapi(tx, env, &client.record)?),
+                        _ => {
+                            tokens::refresh_client_tokens(tx, env, &client.record.id)?;
+                            Some(views::client_fapi(tx, env, &client.record)?)
+                        }
                     };
                     serde_json::to_value(json!({"response": out, "client": client_view}))
                 }
@@ -439,6 +442,7 @@ async fn sign_in_reset_password(
 }
 
 fn session_view(tx: &Tx<'_>, env: &Env<'_>, s: &mut SessionRecord) -> Result<Value, DomainError> {
+    tokens::refresh_last_active_token(tx, env, s)?;
     let view = views::session_fapi(tx, env, s)?.ok_or(DomainError::NotFound("session"))?;
     serde_json::to_value(view).map_err(|e| DomainError::Internal(e.to_string()))
 }

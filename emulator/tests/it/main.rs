@@ -5,6 +5,7 @@ mod bad_input;
 mod bapi;
 mod control;
 mod crash;
+mod fapi;
 mod receiver;
 mod restart;
 mod sessions;

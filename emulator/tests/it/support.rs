@@ -50,6 +50,11 @@ pub async fn start() -> Harness {
     start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
 }
 
+/// A builder for an in-memory emulator with the shared key, to configure further.
+pub fn builder() -> latchkey_emulator::EmulatorBuilder {
+    Emulator::builder().ephemeral().signing_key(shared_key())
+}
+
 pub async fn start_with_own_key() -> Harness {
     start_from(Emulator::builder().ephemeral()).await
 }

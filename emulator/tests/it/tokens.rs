@@ -133,7 +133,8 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
     c.post(&format!("/v1/client/sessions/{sid}/tokens/nope"), &[])
         .await
         .err(404, "resource_not_found");
-    // The Backend API mints template tokens too.
+    // The Backend API mints template tokens too: the same claims and lifetime, verified with the
+    // instance's public key (its JWK) and the template's audience.
     let r = h
         .bapi(
             Method::POST,
@@ -141,7 +142,31 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
             None,
         )
         .await;
-    assert!(r.ok()["jwt"].is_string());
+    let jwt = r.ok()["jwt"].as_str().unwrap().to_owned();
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(h.jwks().await).unwrap();
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the kid is in the JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&["api.example.com"]);
+    v.set_issuer(&[h.emu.url()]);
+    v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "sub", "aud"]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&jwt, &key, &v)
+        .expect("the Backend API's template token verifies")
+        .claims;
+    let uid = u.body["id"].as_str().unwrap();
+    assert_eq!(claims["sub"], uid);
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["email"], "tpl@example.com");
+    assert_eq!(claims["meta"], json!({"role": "admin"}));
+    let iat = claims["iat"].as_i64().unwrap();
+    assert_eq!(claims["exp"].as_i64().unwrap() - iat, 300, "the template's lifetime");
+    assert_eq!(claims["nbf"].as_i64().unwrap(), iat - 10);
+    assert!(claims.get("azp").is_none(), "no Origin, no azp: {claims}");
+    // A template that does not exist is a 404 here too.
+    h.bapi(Method::POST, &format!("/v1/sessions/{sid}/tokens/nope"), None)
+        .await
+        .err(404, "resource_not_found");
 }
 
 #[tokio::test]

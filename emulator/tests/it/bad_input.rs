@@ -40,24 +40,46 @@ fn case(
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 const JSON: Option<&str> = Some("application/json");
 
-/// Every row of every table of the database at `db`, read by a separate (read-only) SQLite
+/// Every row of every table of the database at `db`, read by a separate read-only SQLite
 /// connection: what the emulator has committed, whatever the APIs show of it.
 fn database_rows(db: &std::path::Path) -> Value {
-    const DUMP: &str = r#"
-import json, sqlite3, sys
-c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-names = [r[0] for r in c.execute(
-    "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name")]
-print(json.dumps({n: [list(map(repr, r)) for r in c.execute('select * from "%s" order by rowid' % n)]
-                  for n in names}))
-"#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", DUMP])
-        .arg(db)
-        .output()
-        .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    use rusqlite::{types::ValueRef, Connection, OpenFlags};
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut names = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .unwrap();
+    let names: Vec<String> = names
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut all = serde_json::Map::new();
+    for name in names {
+        let mut q = c
+            .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
+            .unwrap();
+        let width = q.column_count();
+        let rows: Vec<Value> = q
+            .query_map([], |r| {
+                Ok(Value::Array(
+                    (0..width)
+                        .map(|i| {
+                            Value::String(match r.get_ref(i).unwrap() {
+                                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                other => format!("{other:?}"),
+                            })
+                        })
+                        .collect(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        all.insert(name, Value::Array(rows));
+    }
+    Value::Object(all)
 }
 
 async fn counts(h: &Harness, db: &std::path::Path) -> Value {

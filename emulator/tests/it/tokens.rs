@@ -134,7 +134,7 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
         .await
         .err(404, "resource_not_found");
     // The Backend API mints template tokens too: the same claims and lifetime, verified with the
-    // instance's public key (its JWK) and the template's audience.
+    // public key PEM the control API hands out, and the template's audience.
     let r = h
         .bapi(
             Method::POST,
@@ -143,10 +143,19 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
         )
         .await;
     let jwt = r.ok()["jwt"].as_str().unwrap().to_owned();
-    let header = jsonwebtoken::decode_header(&jwt).unwrap();
-    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_value(h.jwks().await).unwrap();
-    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("the kid is in the JWKS");
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let pem = h.control(Method::GET, "/instance", None).await.ok()["public_key_pem"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = {
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let public = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+        jsonwebtoken::DecodingKey::from_rsa_raw_components(
+            &public.n().to_bytes_be(),
+            &public.e().to_bytes_be(),
+        )
+    };
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     v.set_audience(&["api.example.com"]);
     v.set_issuer(&[h.emu.url()]);

@@ -3,9 +3,11 @@
 
 mod bad_input;
 mod bapi;
+mod cli;
 mod control;
 mod crash;
 mod fapi;
+mod process;
 mod receiver;
 mod restart;
 mod sessions;

@@ -11,6 +11,7 @@ mod process;
 mod receiver;
 mod restart;
 mod sessions;
+mod shutdown;
 mod sign_in;
 mod sign_up;
 mod smtp;

@@ -9,6 +9,8 @@ use serde_json::Value;
 
 pub struct Proc {
     child: Option<Child>,
+    /// The wait for its exit, once started (it owns the child then).
+    exit: Option<tokio::task::JoinHandle<std::io::Result<ExitStatus>>>,
     stdout: BufReader<ChildStdout>,
     pub pid: u32,
 }
@@ -33,6 +35,7 @@ impl Proc {
         Self {
             pid: child.id(),
             child: Some(child),
+            exit: None,
             stdout,
         }
     }
@@ -51,8 +54,12 @@ impl Proc {
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("not one JSON line: {line}"))
     }
 
-    /// Sends a signal by name (`TERM`, `INT`, `KILL`).
+    /// Sends a signal by name (`TERM`, `INT`, `KILL`) while the process has not been reaped.
     pub fn signal(&self, name: &str) {
+        assert!(
+            !self.exit.as_ref().is_some_and(|e| e.is_finished()),
+            "already exited"
+        );
         let ok = Command::new("kill")
             .args(["-s", name, &self.pid.to_string()])
             .status()
@@ -61,13 +68,23 @@ impl Proc {
         assert!(ok, "kill -s {name} {}", self.pid);
     }
 
+    /// Its exit status if it exits within `d`, else `None` (it keeps running).
+    pub async fn exit_within(&mut self, d: Duration) -> Option<ExitStatus> {
+        if self.exit.is_none() {
+            let mut child = self.child.take().expect("a child");
+            self.exit = Some(tokio::task::spawn_blocking(move || child.wait()));
+        }
+        let waiting = self.exit.as_mut().unwrap();
+        let status = tokio::time::timeout(d, waiting).await.ok()?;
+        self.exit = None;
+        Some(status.unwrap().unwrap())
+    }
+
     /// Waits for the process to exit (at most 30 s, then it is killed and the test fails).
     pub async fn exit_status(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("still running");
-        let waiting = tokio::task::spawn_blocking(move || child.wait());
-        match tokio::time::timeout(Duration::from_secs(30), waiting).await {
-            Ok(status) => status.unwrap().unwrap(),
-            Err(_) => {
+        match self.exit_within(Duration::from_secs(30)).await {
+            Some(status) => status,
+            None => {
                 self.signal("KILL");
                 panic!("auth-emulator did not exit within 30 s");
             }
@@ -80,6 +97,11 @@ impl Drop for Proc {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        } else if self.exit.as_ref().is_some_and(|e| !e.is_finished()) {
+            // Not reaped yet, so the pid is still this child's.
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", &self.pid.to_string()])
+                .status();
         }
     }
 }

@@ -43,7 +43,8 @@ async fn every_setting_comes_from_its_latchkey_variable() {
     let mut p = Proc::spawn(
         &["start"],
         &[
-            ("LATCHKEY_HOST", "127.0.0.1"),
+            // Another loopback address than the default, so the variable's effect shows.
+            ("LATCHKEY_HOST", "127.0.0.2"),
             ("LATCHKEY_PORT", "0"),
             ("LATCHKEY_DATA_DIR", dir.to_str().unwrap()),
             ("LATCHKEY_SECRET_KEY", "sk_test_fromtheenvironment"),
@@ -59,7 +60,7 @@ async fn every_setting_comes_from_its_latchkey_variable() {
     assert_eq!(ready["data_dir"], dir.to_str().unwrap());
     let url = ready["frontend_api_url"].as_str().unwrap().to_owned();
     let port: u16 = url
-        .strip_prefix("http://127.0.0.1:")
+        .strip_prefix("http://127.0.0.2:")
         .expect("on LATCHKEY_HOST")
         .parse()
         .unwrap();
@@ -232,4 +233,21 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
         .unwrap()
         .to_owned();
     assert_eq!(stored(&d, &id), FAST, "the default is the cheap emulator cost");
+}
+
+#[test]
+fn a_port_in_use_is_a_one_line_error_naming_it_and_a_failing_exit() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auth-emulator"))
+        .args(["start", "--ephemeral", "--port", &port])
+        .env_remove("LATCHKEY_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "nothing on stdout: {out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains(&port), "names the port: {err:?}");
+    drop(taken);
 }

@@ -112,7 +112,9 @@ async fn counts(h: &Harness, db: &std::path::Path) -> Value {
         .map(|(t, r)| (t.clone(), json!(r.as_array().unwrap().len())))
         .collect();
     assert!(
-        ["clients", "webhook_events", "jobs"].iter().all(|t| tables.contains_key(*t)),
+        ["clients", "webhook_events", "jobs"]
+            .iter()
+            .all(|t| tables.contains_key(*t)),
         "the tables this test counts exist: {tables:?}"
     );
     json!({

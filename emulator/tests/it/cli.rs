@@ -85,7 +85,11 @@ async fn every_setting_comes_from_its_latchkey_variable() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 401, "only the given secret key opens the Backend API");
+    assert_eq!(
+        r.status(),
+        401,
+        "only the given secret key opens the Backend API"
+    );
     let id = create_user(&http, &url, "sk_test_fromtheenvironment", "env@example.com").await;
 
     // LATCHKEY_WEBHOOK_URL: every event, signed with the instance's webhook secret.
@@ -125,10 +129,7 @@ async fn flags_set_keys_and_hash_cost_and_the_default_output_is_for_people() {
     while lines.last().map(String::as_str) != Some("Press Ctrl-C to stop.") {
         lines.push(p.line());
     }
-    assert!(
-        lines[0].starts_with("Latchkey auth emulator "),
-        "{lines:?}"
-    );
+    assert!(lines[0].starts_with("Latchkey auth emulator "), "{lines:?}");
     let field = |name: &str| -> String {
         lines
             .iter()
@@ -158,7 +159,14 @@ async fn flags_set_keys_and_hash_cost_and_the_default_output_is_for_people() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flag_wins_over_its_variable_and_latchkey_json_false_prints_for_people() {
     let mut p = Proc::spawn(
-        &["start", "--ephemeral", "--port", "0", "--secret-key", "sk_test_theflagwinsover"],
+        &[
+            "start",
+            "--ephemeral",
+            "--port",
+            "0",
+            "--secret-key",
+            "sk_test_theflagwinsover",
+        ],
         &[
             ("LATCHKEY_SECRET_KEY", "sk_test_thevariableloses"),
             ("LATCHKEY_JSON", "false"),
@@ -210,13 +218,7 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
         .unwrap()
         .to_owned();
     let stored = |h: &Harness, id: &str| {
-        let user = h
-            .emu
-            .app()
-            .store
-            .read(|tx| tx.user(id))
-            .unwrap()
-            .unwrap();
+        let user = h.emu.app().store.read(|tx| tx.user(id)).unwrap().unwrap();
         hash_params(user.password_hash.unwrap().expose())
     };
     assert_eq!(stored(&h, &id), PRODUCTION);
@@ -232,7 +234,11 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(stored(&d, &id), FAST, "the default is the cheap emulator cost");
+    assert_eq!(
+        stored(&d, &id),
+        FAST,
+        "the default is the cheap emulator cost"
+    );
 }
 
 #[test]

@@ -190,7 +190,10 @@ async fn latest_waits_for_a_message_to_arrive() {
         let url = format!("{probe}{path}");
         async move {
             let r = http.get(url).send().await.unwrap();
-            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+            (
+                r.status().as_u16(),
+                r.json::<serde_json::Value>().await.unwrap(),
+            )
         }
     });
     // The long-poll is parked server-side before the email exists: an inbox that answered at
@@ -257,7 +260,10 @@ async fn limit_cuts_a_longer_list_to_the_newest() {
     let r = c
         .post(
             "/v1/client/sign_ups",
-            &[("email_address", "many@example.com"), ("password", "password123")],
+            &[
+                ("email_address", "many@example.com"),
+                ("password", "password123"),
+            ],
         )
         .await;
     let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
@@ -277,7 +283,11 @@ async fn limit_cuts_a_longer_list_to_the_newest() {
     let two = h
         .control(Method::GET, "/messages?to=many@example.com&limit=2", None)
         .await;
-    assert_eq!(two.ok()["data"], json!(all[..2]), "the two newest, newest first");
+    assert_eq!(
+        two.ok()["data"],
+        json!(all[..2]),
+        "the two newest, newest first"
+    );
     let jobs = h
         .control(Method::GET, "/jobs?kind=deliver_message&limit=3", None)
         .await;
@@ -317,7 +327,10 @@ async fn off_loopback_the_control_api_and_pages_need_the_secret_key() {
         let r = call(method.clone(), path, None).await.unwrap();
         assert_eq!(r.status(), 401, "{method} {path} without the key");
         let body: serde_json::Value = r.json().await.unwrap();
-        assert_eq!(body["errors"][0]["code"], "authentication_invalid", "{body}");
+        assert_eq!(
+            body["errors"][0]["code"], "authentication_invalid",
+            "{body}"
+        );
         let r = call(method.clone(), path, Some("Bearer sk_test_notthekeyatall"))
             .await
             .unwrap();
@@ -325,21 +338,30 @@ async fn off_loopback_the_control_api_and_pages_need_the_secret_key() {
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["errors"][0]["code"], "clerk_key_invalid", "{body}");
     }
-    let r = call(Method::GET, "/_emulator/v1/time", Some(&key)).await.unwrap();
+    let r = call(Method::GET, "/_emulator/v1/time", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let time: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(time["offset_ms"], 0, "the refused advance did not move the clock");
+    assert_eq!(
+        time["offset_ms"], 0,
+        "the refused advance did not move the clock"
+    );
     let r = call(Method::POST, "/_emulator/v1/time/advance", Some(&key))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let time: serde_json::Value = r.json().await.unwrap();
     assert_eq!(time["offset_ms"], 1000);
-    let r = call(Method::GET, "/_emulator/v1/instance", Some(&key)).await.unwrap();
+    let r = call(Method::GET, "/_emulator/v1/instance", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let inst: serde_json::Value = r.json().await.unwrap();
     assert_eq!(inst["secret_key"], h.emu.secret_key());
-    let r = call(Method::GET, "/_emulator/inbox", Some(&key)).await.unwrap();
+    let r = call(Method::GET, "/_emulator/inbox", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // The Frontend API is for devices: no key.
     let r = call(Method::GET, "/v1/health", None).await.unwrap();

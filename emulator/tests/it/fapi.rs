@@ -89,7 +89,9 @@ async fn method_in_a_form_body_turns_a_post_into_a_delete_or_a_get() {
         "the device is told to forget its token"
     );
     assert_eq!(c.token, None);
-    let s = h.bapi(Method::GET, &format!("/v1/sessions/{sid}"), None).await;
+    let s = h
+        .bapi(Method::GET, &format!("/v1/sessions/{sid}"), None)
+        .await;
     assert_eq!(s.ok()["status"], "ended");
     h.bapi(Method::GET, &format!("/v1/clients/{id}"), None)
         .await
@@ -99,7 +101,8 @@ async fn method_in_a_form_body_turns_a_post_into_a_delete_or_a_get() {
 #[tokio::test]
 async fn post_and_put_client_start_a_new_client_and_leave_the_old_one_alone() {
     let h = start().await;
-    h.create_user("fresh-client@example.com", "password123").await;
+    h.create_user("fresh-client@example.com", "password123")
+        .await;
     let mut c = h.fapi();
     let sid = c.sign_in("fresh-client@example.com", "password123").await;
     let old_token = c.token.clone().unwrap();
@@ -118,7 +121,9 @@ async fn post_and_put_client_start_a_new_client_and_leave_the_old_one_alone() {
         assert_ne!(token, old_token, "{method}");
         // The new token names the new client.
         assert_eq!(client_id(&mut d).await, id);
-        let b = h.bapi(Method::GET, &format!("/v1/clients/{id}"), None).await;
+        let b = h
+            .bapi(Method::GET, &format!("/v1/clients/{id}"), None)
+            .await;
         assert_eq!(b.ok()["session_ids"], json!([]));
         ids.push(id);
     }

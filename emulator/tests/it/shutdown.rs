@@ -79,11 +79,15 @@ async fn graceful_stop_on(signal: &str) {
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
-    assert!(stream.chunk().await.unwrap().is_some(), "the stream's hello");
+    assert!(
+        stream.chunk().await.unwrap().is_some(),
+        "the stream's hello"
+    );
 
     // A request in flight: headers sent, and the server has asked for the body (100 Continue,
     // sent when the handler starts reading it).
-    let body = json!({"email_address": ["late@example.com"], "password": "password123"}).to_string();
+    let body =
+        json!({"email_address": ["late@example.com"], "password": "password123"}).to_string();
     let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
     sock.write_all(
         format!(
@@ -110,7 +114,10 @@ async fn graceful_stop_on(signal: &str) {
             _ => tokio::time::sleep(Duration::from_millis(5)).await,
         }
     }
-    assert!(refused, "after SIG{signal} the emulator stops accepting connections");
+    assert!(
+        refused,
+        "after SIG{signal} the emulator stops accepting connections"
+    );
 
     // The request in flight still gets its whole response.
     sock.write_all(body.as_bytes()).await.unwrap();
@@ -128,7 +135,11 @@ async fn graceful_stop_on(signal: &str) {
     sock.read_to_end(&mut rest)
         .await
         .expect("the connection closes cleanly, without a reset");
-    assert_eq!(rest.len(), len, "the whole body, then the connection closes");
+    assert_eq!(
+        rest.len(),
+        len,
+        "the whole body, then the connection closes"
+    );
     let user: Value = serde_json::from_slice(&rest).unwrap();
     assert_eq!(user["object"], "user");
     assert_eq!(
@@ -220,7 +231,8 @@ async fn graceful_stop_on(signal: &str) {
     let jobs = jobs["data"].as_array().unwrap();
     assert_eq!(jobs.len(), 2);
     assert!(
-        jobs.iter().all(|j| j["state"] == "done" && j["attempts"] == 1),
+        jobs.iter()
+            .all(|j| j["state"] == "done" && j["attempts"] == 1),
         "{jobs:?}"
     );
     p.signal("TERM");

@@ -139,7 +139,10 @@ pub fn validate(spec: &Spec, method: &str, path: &str, status: u16, body: &Value
     // The emulator reads the flag case-insensitively (`True` from Python clients), and so does this.
     let paginated = path
         .split_once('?')
-        .map(|(_, q)| q.split('&').any(|kv| kv.eq_ignore_ascii_case("paginated=true") || kv == "paginated=1"))
+        .map(|(_, q)| {
+            q.split('&')
+                .any(|kv| kv.eq_ignore_ascii_case("paginated=true") || kv == "paginated=1")
+        })
         .unwrap_or(false);
     if paginated && status == 200 {
         assert!(

@@ -169,13 +169,21 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
     assert_eq!(claims["email"], "tpl@example.com");
     assert_eq!(claims["meta"], json!({"role": "admin"}));
     let iat = claims["iat"].as_i64().unwrap();
-    assert_eq!(claims["exp"].as_i64().unwrap() - iat, 300, "the template's lifetime");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - iat,
+        300,
+        "the template's lifetime"
+    );
     assert_eq!(claims["nbf"].as_i64().unwrap(), iat - 10);
     assert!(claims.get("azp").is_none(), "no Origin, no azp: {claims}");
     // A template that does not exist is a 404 here too.
-    h.bapi(Method::POST, &format!("/v1/sessions/{sid}/tokens/nope"), None)
-        .await
-        .err(404, "resource_not_found");
+    h.bapi(
+        Method::POST,
+        &format!("/v1/sessions/{sid}/tokens/nope"),
+        None,
+    )
+    .await
+    .err(404, "resource_not_found");
 }
 
 #[tokio::test]

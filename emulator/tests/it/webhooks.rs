@@ -511,7 +511,10 @@ async fn sms_created_carries_the_message_and_with_delivery_off_the_code_for_the_
     assert_eq!(ev["data"]["delivered_by_clerk"], false);
     assert_eq!(ev["data"]["status"], "delivered_by_app");
     let otp = ev["data"]["data"]["otp_code"].as_str().unwrap().to_owned();
-    assert_eq!(otp, inbox_code, "the event carries the code that was issued");
+    assert_eq!(
+        otp, inbox_code,
+        "the event carries the code that was issued"
+    );
     let inbox = h
         .control(Method::GET, "/messages?to=%2B14155552672", None)
         .await;
@@ -605,7 +608,11 @@ async fn a_slow_receiver_is_waited_for_and_its_late_2xx_is_a_success() {
     rx.wait_for(1).await;
     // While the receiver holds its answer the delivery is in flight: running, not yet logged.
     let running = h
-        .control(Method::GET, "/jobs?kind=deliver_webhook&state=running", None)
+        .control(
+            Method::GET,
+            "/jobs?kind=deliver_webhook&state=running",
+            None,
+        )
         .await;
     assert_eq!(running.ok()["data"].as_array().unwrap().len(), 1);
     assert_eq!(attempts_of(&h, "user.created").await, Vec::<Value>::new());
@@ -707,7 +714,11 @@ async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_be
             Some(json!({"since": early_at + 1})),
         )
         .await;
-    assert_eq!(r.ok()["enqueued"], 1, "only the delivery exhausted after since");
+    assert_eq!(
+        r.ok()["enqueued"],
+        1,
+        "only the delivery exhausted after since"
+    );
     h.idle().await;
     let got = rx.got();
     assert_eq!(got.len(), 17);

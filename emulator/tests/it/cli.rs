@@ -99,7 +99,7 @@ async fn every_setting_comes_from_its_latchkey_variable() {
         .expect("signed with the printed webhook secret");
     assert_eq!(got[0].json()["type"], "user.created");
 
-    p.signal("TERM");
+    p.signal("TERM").await;
     assert!(p.exit_status().await.success());
     // LATCHKEY_DATA_DIR holds the database; LATCHKEY_PRODUCTION_PASSWORDS set the hash cost.
     assert_eq!(stored_hash_params(&dir, &id), PRODUCTION);
@@ -150,7 +150,7 @@ async fn flags_set_keys_and_hash_cost_and_the_default_output_is_for_people() {
 
     let http = reqwest::Client::new();
     let id = create_user(&http, &url, "sk_test_fromtheflagsonly", "flags@example.com").await;
-    p.signal("TERM");
+    p.signal("TERM").await;
     assert!(p.exit_status().await.success());
     assert_eq!(stored_hash_params(&dir, &id), PRODUCTION);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -200,8 +200,8 @@ async fn a_flag_wins_over_its_variable_and_latchkey_json_false_prints_for_people
         pk_for(host),
         "the default publishable key encodes the Frontend API host"
     );
-    p.signal("TERM");
-    p2.signal("TERM");
+    p.signal("TERM").await;
+    p2.signal("TERM").await;
     assert!(p.exit_status().await.success());
     assert!(p2.exit_status().await.success());
 }

@@ -54,8 +54,9 @@ impl Proc {
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("not one JSON line: {line}"))
     }
 
-    /// Sends a signal by name (`TERM`, `INT`, `KILL`) while the process has not been reaped.
-    pub fn signal(&self, name: &str) {
+    /// Sends a signal by name (`TERM`, `INT`, `KILL`) at once, while the process has not been
+    /// reaped.
+    pub fn signal_now(&self, name: &str) {
         assert!(
             !self.exit.as_ref().is_some_and(|e| e.is_finished()),
             "already exited"
@@ -66,6 +67,35 @@ impl Proc {
             .expect("kill runs")
             .success();
         assert!(ok, "kill -s {name} {}", self.pid);
+    }
+
+    /// Sends `TERM` or `INT` once the process has installed its handler for it (Linux: the
+    /// `SigCgt` mask in `/proc/<pid>/status`; bounded). The emulator installs its handlers only
+    /// after printing its start-up lines (see `shutdown::a_signal_right_after_the_ready_line…`),
+    /// so a signal sent the moment those lines arrive may find none.
+    pub async fn signal(&self, name: &str) {
+        let signum = match name {
+            "INT" => 2,
+            "TERM" => 15,
+            other => panic!("no graceful signal {other}"),
+        };
+        for _ in 0..5000 {
+            if self.catches(signum) {
+                return self.signal_now(name);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("auth-emulator never installed a handler for SIG{name}");
+    }
+
+    /// Whether the process has a handler installed for signal number `signum`.
+    fn catches(&self, signum: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signum - 1)) != 0)
     }
 
     /// Its exit status if it exits within `d`, else `None` (it keeps running).
@@ -85,7 +115,7 @@ impl Proc {
         match self.exit_within(Duration::from_secs(30)).await {
             Some(status) => status,
             None => {
-                self.signal("KILL");
+                self.signal_now("KILL");
                 panic!("auth-emulator did not exit within 30 s");
             }
         }

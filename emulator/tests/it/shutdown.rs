@@ -102,7 +102,7 @@ async fn graceful_stop_on(signal: &str) {
     let head = read_head(&mut sock).await;
     assert!(head.starts_with("HTTP/1.1 100"), "{head}");
 
-    p.signal(signal);
+    p.signal(signal).await;
     // Shutdown has begun once new connections are refused (bounded).
     let mut refused = false;
     for _ in 0..2000 {
@@ -235,7 +235,7 @@ async fn graceful_stop_on(signal: &str) {
             .all(|j| j["state"] == "done" && j["attempts"] == 1),
         "{jobs:?}"
     );
-    p.signal("TERM");
+    p.signal("TERM").await;
     assert_eq!(p.exit_status().await.code(), Some(0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -248,4 +248,19 @@ async fn sigterm_finishes_in_flight_work_and_exits_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_finishes_in_flight_work_and_exits_0() {
     graceful_stop_on("INT").await;
+}
+
+/// A supervisor (or test harness) that stops the emulator as soon as it has printed its start-up
+/// line gets an exit by signal, not a graceful stop: `main` prints the line and only then spawns
+/// the task that installs the SIGTERM/SIGINT handlers. Each try races, so the test tries 20 times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "emulator bug: the start-up line is printed before the SIGTERM/SIGINT handlers are installed; a SIGTERM sent right after it kills the process (exit by signal 15, no graceful stop)"]
+async fn a_signal_right_after_the_ready_line_still_stops_gracefully() {
+    for attempt in 0..20 {
+        let mut p = Proc::spawn(&["start", "--ephemeral", "--port", "0", "--json"], &[]);
+        p.ready_json();
+        p.signal_now("TERM");
+        let status = p.exit_status().await;
+        assert_eq!(status.code(), Some(0), "try {attempt}: {status:?}");
+    }
 }

@@ -65,7 +65,7 @@ struct StartArgs {
     #[arg(long, env = "LATCHKEY_WEBHOOK_URL")]
     webhook_url: Option<String>,
     /// Print the URLs and keys as one JSON line.
-    #[arg(long)]
+    #[arg(long, env = "LATCHKEY_JSON")]
     json: bool,
 }
 

@@ -108,6 +108,8 @@ pub async fn serve<S>(
             drop(permit);
         });
     }
+    // New connections are refused from now on; those open finish their requests.
+    drop(listener);
     on_shutdown();
     graceful.shutdown().await;
 }

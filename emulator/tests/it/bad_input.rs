@@ -40,7 +40,50 @@ fn case(
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 const JSON: Option<&str> = Some("application/json");
 
-async fn counts(h: &Harness) -> Value {
+/// Every row of every table of the database at `db`, read by a separate read-only SQLite
+/// connection: what the emulator has committed, whatever the APIs show of it.
+fn database_rows(db: &std::path::Path) -> Value {
+    use rusqlite::{types::ValueRef, Connection, OpenFlags};
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut names = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .unwrap();
+    let names: Vec<String> = names
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut all = serde_json::Map::new();
+    for name in names {
+        let mut q = c
+            .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
+            .unwrap();
+        let width = q.column_count();
+        let rows: Vec<Value> = q
+            .query_map([], |r| {
+                Ok(Value::Array(
+                    (0..width)
+                        .map(|i| {
+                            Value::String(match r.get_ref(i).unwrap() {
+                                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                                other => format!("{other:?}"),
+                            })
+                        })
+                        .collect(),
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        all.insert(name, Value::Array(rows));
+    }
+    Value::Object(all)
+}
+
+async fn counts(h: &Harness, db: &std::path::Path) -> Value {
+    h.idle().await;
     let users = h.bapi(Method::GET, "/v1/users/count", None).await.ok()["total_count"].clone();
     let msgs = h.control(Method::GET, "/messages", None).await.ok()["data"]
         .as_array()
@@ -53,17 +96,58 @@ async fn counts(h: &Harness) -> Value {
         .as_array()
         .unwrap()
         .len();
-    json!({"users": users, "messages": msgs, "sessions": sessions})
+    let jobs = h.control(Method::GET, "/jobs", None).await.ok()["counts"].clone();
+    let deliveries = h
+        .control(Method::GET, "/webhooks/deliveries", None)
+        .await
+        .ok()["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    let rows = database_rows(db);
+    let tables: serde_json::Map<String, Value> = rows
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(t, r)| (t.clone(), json!(r.as_array().unwrap().len())))
+        .collect();
+    assert!(
+        ["clients", "webhook_events", "jobs"]
+            .iter()
+            .all(|t| tables.contains_key(*t)),
+        "the tables this test counts exist: {tables:?}"
+    );
+    json!({
+        "users": users, "messages": msgs, "sessions": sessions, "jobs": jobs,
+        "deliveries": deliveries, "rows_per_table": tables, "rows": rows,
+    })
 }
 
 #[tokio::test]
 async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
-    let h = start().await;
+    let dir = std::env::temp_dir().join(format!("latchkey-bad-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("emulator.sqlite3");
+    let h = start_from(builder().data_dir(&dir)).await;
+    // An endpoint for every event: an event written by a bad request would show as a job.
+    let rx = crate::receiver::Receiver::start().await;
+    h.control(
+        Method::POST,
+        "/webhooks/endpoints",
+        Some(json!({"url": rx.url, "events": []})),
+    )
+    .await
+    .ok();
     h.create_user("exists@example.com", "password123").await;
     let mut c = h.fapi();
     let sid = c.sign_in("exists@example.com", "password123").await;
     let token = c.token.clone().unwrap();
-    let before = counts(&h).await;
+    let before = counts(&h, &db).await;
+    assert!(
+        before["deliveries"].as_u64().unwrap() >= 2,
+        "the setup's events were delivered: {}",
+        before["deliveries"]
+    );
     let big = vec![b'a'; 300 * 1024];
     let big_form: Vec<u8> = [b"email_address=".as_slice(), &big].concat();
     let sid_path: &'static str =
@@ -333,7 +417,14 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
         let errs = fapi_spec().check_value(schema, &body);
         assert!(errs.is_empty(), "{}: {errs:?}", c.name);
     }
-    assert_eq!(counts(&h).await, before, "nothing was written");
+    let after = counts(&h, &db).await;
+    assert_eq!(
+        after["rows_per_table"], before["rows_per_table"],
+        "no row was added or removed"
+    );
+    assert_eq!(after, before, "nothing was written");
     // The session is intact.
     c.token(&sid).await.ok();
+    h.emu.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
 }

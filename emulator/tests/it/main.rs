@@ -3,12 +3,16 @@
 
 mod bad_input;
 mod bapi;
+mod cli;
 mod control;
 mod crash;
+mod fapi;
+mod process;
 mod receiver;
 mod restart;
 mod security;
 mod sessions;
+mod shutdown;
 mod sign_in;
 mod sign_up;
 mod smtp;

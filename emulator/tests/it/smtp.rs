@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
@@ -25,49 +24,72 @@ impl Drop for SmtpServer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// aiosmtpd's Maildir handler on a port the kernel picks; the script prints the port once it
+/// listens, so there is no probing for a free port and no polling for readiness.
+const SMTPD: &str = r#"
+import asyncio, sys
+from aiosmtpd.smtp import SMTP
+from aiosmtpd.handlers import Mailbox
 
-/// Starts aiosmtpd with its Maildir handler (`pip install aiosmtpd`; scripts/test installs it).
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(Mailbox(sys.argv[1])), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"#;
+
+/// Starts aiosmtpd (`pip install aiosmtpd`; scripts/test installs it).
 async fn smtp_server() -> SmtpServer {
-    let port = free_port();
-    let maildir = std::env::temp_dir().join(format!("latchkey-maildir-{port}"));
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let maildir = std::env::temp_dir().join(format!(
+        "latchkey-maildir-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&maildir);
+    let mut child = Command::new("python3")
+        .args(["-c", SMTPD])
         .arg(&maildir)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
-    let server = SmtpServer {
+        .expect("python3 with aiosmtpd (pip install aiosmtpd)");
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("aiosmtpd did not start: {line:?}"));
+    SmtpServer {
         child,
         port,
         maildir,
-    };
-    // Ready when it accepts connections (bounded).
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("aiosmtpd did not start on port {port}");
+}
+
+/// An SMTP server that refuses service: it greets every connection with 421 and hangs up. It
+/// holds its port for the whole test, so nothing else can start listening there.
+async fn refusing_smtp_server() -> u16 {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let _ = sock
+                .write_all(b"421 4.3.2 Service not available, closing channel\r\n")
+                .await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    port
 }
 
 fn mails(maildir: &Path) -> Vec<String> {
@@ -152,7 +174,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
 
 #[tokio::test]
 async fn a_failing_smtp_server_is_retried_but_the_inbox_has_the_message_at_once() {
-    let port = free_port(); // nothing listens here
+    let port = refusing_smtp_server().await;
     let h = start_from(
         latchkey_emulator::Emulator::builder()
             .ephemeral()

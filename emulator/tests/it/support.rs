@@ -50,6 +50,11 @@ pub async fn start() -> Harness {
     start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
 }
 
+/// A builder for an in-memory emulator with the shared key, to configure further.
+pub fn builder() -> latchkey_emulator::EmulatorBuilder {
+    Emulator::builder().ephemeral().signing_key(shared_key())
+}
+
 pub async fn start_with_own_key() -> Harness {
     start_from(Emulator::builder().ephemeral()).await
 }
@@ -70,6 +75,17 @@ pub struct Resp {
     /// The response's `Authorization` header, if any.
     pub authorization: Option<String>,
     pub content_type: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    /// A response header as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ascii"))
+            .unwrap_or("")
+    }
 }
 
 impl Resp {
@@ -120,7 +136,15 @@ pub fn validate(spec: &Spec, method: &str, path: &str, status: u16, body: &Value
         )
     };
     // `paginated=true` lists are `{data, total_count}` (clerk-wire.md); the spec shows the bare array.
-    if path.contains("paginated=true") && status == 200 {
+    // The emulator reads the flag case-insensitively (`True` from Python clients), and so does this.
+    let paginated = path
+        .split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .any(|kv| kv.eq_ignore_ascii_case("paginated=true") || kv == "paginated=1")
+        })
+        .unwrap_or(false);
+    if paginated && status == 200 {
         assert!(
             body["total_count"].is_i64(),
             "paginated list without total_count: {body}"
@@ -184,6 +208,7 @@ async fn send(
         .headers()
         .get("content-type")
         .map(|v| v.to_str().expect("ascii").to_owned());
+    let headers = res.headers().clone();
     let text = res.text().await.expect("body");
     let body = if text.is_empty() {
         Value::Null
@@ -196,6 +221,7 @@ async fn send(
         body,
         authorization,
         content_type,
+        headers,
     }
 }
 
@@ -351,16 +377,30 @@ pub struct Native<'a> {
 
 impl Native<'_> {
     pub async fn call(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
+        self.call_with(method.clone(), method.as_str(), path, form, &[])
+            .await
+    }
+
+    /// The general call: `wire` is the method sent and `as_method` the operation the response is
+    /// validated as (they differ under a `_method` override); `headers` go along.
+    pub async fn call_with(
+        &mut self,
+        wire: Method,
+        as_method: &str,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let sep = if path.contains('?') { '&' } else { '?' };
         let url = format!("{path}{sep}_is_native=true");
-        let mut extra = vec![];
+        let mut extra = headers.to_vec();
         if let Some(o) = &self.origin {
             extra.push(("origin", o.as_str()));
         }
-        let form = (!form.is_empty() || method != Method::GET).then_some(form);
+        let form = (!form.is_empty() || wire != Method::GET).then_some(form);
         let r = send(
             self.h,
-            method.clone(),
+            wire,
             &url,
             self.token.as_deref(),
             form,
@@ -368,7 +408,7 @@ impl Native<'_> {
             &extra,
         )
         .await;
-        validate(fapi_spec(), method.as_str(), path, r.status, &r.body);
+        validate(fapi_spec(), as_method, path, r.status, &r.body);
         // The SDK rule: absent → keep; empty → signed out; else replace.
         match r.authorization.as_deref() {
             None => {}

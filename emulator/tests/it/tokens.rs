@@ -133,7 +133,8 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
     c.post(&format!("/v1/client/sessions/{sid}/tokens/nope"), &[])
         .await
         .err(404, "resource_not_found");
-    // The Backend API mints template tokens too.
+    // The Backend API mints template tokens too: the same claims and lifetime, verified with the
+    // public key PEM the control API hands out, and the template's audience.
     let r = h
         .bapi(
             Method::POST,
@@ -141,7 +142,48 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
             None,
         )
         .await;
-    assert!(r.ok()["jwt"].is_string());
+    let jwt = r.ok()["jwt"].as_str().unwrap().to_owned();
+    let pem = h.control(Method::GET, "/instance", None).await.ok()["public_key_pem"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key = {
+        use rsa::pkcs8::DecodePublicKey;
+        use rsa::traits::PublicKeyParts;
+        let public = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+        jsonwebtoken::DecodingKey::from_rsa_raw_components(
+            &public.n().to_bytes_be(),
+            &public.e().to_bytes_be(),
+        )
+    };
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&["api.example.com"]);
+    v.set_issuer(&[h.emu.url()]);
+    v.set_required_spec_claims(&["exp", "nbf", "iat", "iss", "sub", "aud"]);
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&jwt, &key, &v)
+        .expect("the Backend API's template token verifies")
+        .claims;
+    let uid = u.body["id"].as_str().unwrap();
+    assert_eq!(claims["sub"], uid);
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["email"], "tpl@example.com");
+    assert_eq!(claims["meta"], json!({"role": "admin"}));
+    let iat = claims["iat"].as_i64().unwrap();
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - iat,
+        300,
+        "the template's lifetime"
+    );
+    assert_eq!(claims["nbf"].as_i64().unwrap(), iat - 10);
+    assert!(claims.get("azp").is_none(), "no Origin, no azp: {claims}");
+    // A template that does not exist is a 404 here too.
+    h.bapi(
+        Method::POST,
+        &format!("/v1/sessions/{sid}/tokens/nope"),
+        None,
+    )
+    .await
+    .err(404, "resource_not_found");
 }
 
 #[tokio::test]

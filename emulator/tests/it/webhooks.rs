@@ -437,3 +437,304 @@ async fn bapi_svix_endpoints_answer_in_the_spec_shape() {
         .await;
     assert_eq!(r.status, 204);
 }
+
+/// Starts a phone sign-up (phone numbers switched on) and sends its SMS code; returns the code
+/// from the inbox.
+async fn phone_code_for<'h>(h: &'h Harness, phone: &str) -> (Native<'h>, String, String) {
+    let mut c = h.fapi();
+    let r = c
+        .post(
+            "/v1/client/sign_ups",
+            &[("phone_number", phone), ("password", "password123")],
+        )
+        .await;
+    let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    c.post(
+        &format!("/v1/client/sign_ups/{id}/prepare_verification"),
+        &[("strategy", "phone_code")],
+    )
+    .await
+    .ok();
+    let inbox = h
+        .control(
+            Method::GET,
+            &format!("/messages?to={}&kind=sms", urlencode(phone)),
+            None,
+        )
+        .await;
+    let msgs = inbox.ok()["data"].as_array().unwrap().clone();
+    assert_eq!(msgs.len(), 1, "one SMS captured for {phone}: {msgs:?}");
+    assert_eq!(msgs[0]["kind"], "sms");
+    let code = msgs[0]["code"].as_str().unwrap().to_owned();
+    assert!(msgs[0]["body_text"].as_str().unwrap().contains(&code));
+    (c, id, code)
+}
+
+#[tokio::test]
+async fn sms_created_carries_the_message_and_with_delivery_off_the_code_for_the_app_to_send() {
+    let h = start().await;
+    h.set_settings(json!({
+        "email_address": {"enabled": false, "required": false, "used_for_first_factor": false},
+        "phone_number": {"enabled": true, "required": true, "used_for_first_factor": true, "verify_at_sign_up": true}
+    }))
+    .await;
+    let rx = Receiver::start().await;
+    let (_, secret) = endpoint(&h, &rx.url, json!(["sms.created"])).await;
+
+    // Delivered by Clerk (the default): the event describes the SMS that was sent.
+    let (_, _, code) = phone_code_for(&h, "+14155552671").await;
+    h.idle().await;
+    let got = rx.of_type("sms.created");
+    assert_eq!(got.len(), 1, "one sms.created per SMS");
+    verify_standard(&secret, &got[0]);
+    let ev = got[0].json();
+    validate_event(&ev);
+    assert_eq!(ev["data"]["object"], "sms_message");
+    assert_eq!(ev["data"]["to_phone_number"], "+14155552671");
+    assert_eq!(ev["data"]["delivered_by_clerk"], true);
+    assert_eq!(ev["data"]["status"], "queued");
+    assert_eq!(ev["data"]["data"]["otp_code"], code.as_str());
+    assert!(ev["data"]["message"].as_str().unwrap().contains(&code));
+
+    // Delivery off: still captured in the inbox; the event is the app's cue to send it itself.
+    h.set_settings(json!({"delivered_by_clerk": false})).await;
+    let (mut c, id, inbox_code) = phone_code_for(&h, "+14155552672").await;
+    h.idle().await;
+    let got = rx.of_type("sms.created");
+    assert_eq!(got.len(), 2);
+    let ev = got
+        .iter()
+        .map(|d| d.json())
+        .find(|b| b["data"]["to_phone_number"] == "+14155552672")
+        .expect("sms.created for the second number");
+    validate_event(&ev);
+    assert_eq!(ev["data"]["delivered_by_clerk"], false);
+    assert_eq!(ev["data"]["status"], "delivered_by_app");
+    let otp = ev["data"]["data"]["otp_code"].as_str().unwrap().to_owned();
+    assert_eq!(
+        otp, inbox_code,
+        "the event carries the code that was issued"
+    );
+    let inbox = h
+        .control(Method::GET, "/messages?to=%2B14155552672", None)
+        .await;
+    assert_eq!(inbox.ok()["data"][0]["delivered_by_clerk"], false);
+    // The code the app would send from the webhook completes the sign-up.
+    let r = c
+        .post(
+            &format!("/v1/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "phone_code"), ("code", &otp)],
+        )
+        .await;
+    assert_eq!(r.ok()["response"]["status"], "complete", "{}", r.body);
+}
+
+#[tokio::test]
+async fn removing_a_session_sends_session_removed_and_ending_one_does_not() {
+    let h = start().await;
+    let rx = Receiver::start().await;
+    let (_, secret) = endpoint(&h, &rx.url, json!(["session.removed"])).await;
+    let uid = h.create_user("removed@example.com", "password123").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut c = h.fapi();
+    let ended = c.sign_in("removed@example.com", "password123").await;
+    c.post(&format!("/v1/client/sessions/{ended}/end"), &[])
+        .await
+        .ok();
+    let removed = c.sign_in("removed@example.com", "password123").await;
+    let r = c
+        .post(&format!("/v1/client/sessions/{removed}/remove"), &[])
+        .await;
+    assert_eq!(r.ok()["response"]["status"], "removed");
+    h.idle().await;
+    let got = rx.got();
+    assert_eq!(got.len(), 1, "only the removed session: {got:?}");
+    verify_standard(&secret, &got[0]);
+    let ev = got[0].json();
+    validate_event(&ev);
+    assert_eq!(ev["type"], "session.removed");
+    assert_eq!(ev["data"]["id"], removed);
+    assert_eq!(ev["data"]["status"], "removed");
+    assert_eq!(ev["data"]["user_id"], uid);
+    assert_eq!(ev["data"]["user"]["id"], uid);
+    let s = h
+        .bapi(Method::GET, &format!("/v1/sessions/{removed}"), None)
+        .await;
+    assert_eq!(s.ok()["status"], "removed");
+}
+
+#[tokio::test]
+async fn a_receiver_that_hangs_up_without_answering_is_a_failed_attempt_retried_on_schedule() {
+    let h = start().await;
+    let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::HangUp).await;
+    endpoint(&h, &rx.url, json!(["user.created"])).await;
+    h.create_user("hangup@example.com", "password123").await;
+    h.idle().await;
+    assert_eq!(rx.count(), 1);
+    let log = attempts_of(&h, "user.created").await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["succeeded"], false);
+    assert_eq!(log[0]["status_code"], json!(null), "no answer, no status");
+    let error = log[0]["error"].as_str().unwrap().to_owned();
+    assert!(!error.is_empty(), "the attempt says what went wrong");
+    let jobs = h
+        .control(Method::GET, "/jobs?kind=deliver_webhook", None)
+        .await;
+    let job = &jobs.ok()["data"][0];
+    assert_eq!(job["state"], "queued", "to be retried: {job}");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["last_error"], error.as_str());
+    // The retry comes 5 s later by the emulator's clock, and not before.
+    h.advance(4).await;
+    h.idle().await;
+    assert_eq!(rx.count(), 1);
+    h.advance(1).await;
+    h.idle().await;
+    assert_eq!(rx.count(), 2, "the second attempt");
+    let log = attempts_of(&h, "user.created").await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1]["attempt"], 2, "{log:?}");
+}
+
+#[tokio::test]
+async fn a_slow_receiver_is_waited_for_and_its_late_2xx_is_a_success() {
+    let h = start().await;
+    let rx = Receiver::start().await;
+    rx.hold();
+    endpoint(&h, &rx.url, json!(["user.created"])).await;
+    h.create_user("slow@example.com", "password123").await;
+    rx.wait_for(1).await;
+    // While the receiver holds its answer the delivery is in flight: running, not yet logged.
+    let running = h
+        .control(
+            Method::GET,
+            "/jobs?kind=deliver_webhook&state=running",
+            None,
+        )
+        .await;
+    assert_eq!(running.ok()["data"].as_array().unwrap().len(), 1);
+    assert_eq!(attempts_of(&h, "user.created").await, Vec::<Value>::new());
+    h.control(
+        Method::POST,
+        "/jobs/wait_idle",
+        Some(json!({"timeout_ms": 200})),
+    )
+    .await
+    .err(408, "jobs_still_running");
+    rx.release();
+    h.idle().await;
+    let log = attempts_of(&h, "user.created").await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["succeeded"], true);
+    assert_eq!(log[0]["status_code"], 204);
+    let done = h
+        .control(Method::GET, "/jobs?kind=deliver_webhook&state=done", None)
+        .await;
+    assert_eq!(done.ok()["data"][0]["attempts"], 1);
+    assert_eq!(rx.got().len(), 1, "no retry after a success");
+}
+
+/// The 15 s limit is real time (the delivery's HTTP client timeout), not the emulator's clock, so
+/// this test waits 15 s and is left out of the default run:
+/// `cargo test -p latchkey-emulator --test it -- --ignored never_answers`.
+#[tokio::test]
+async fn a_receiver_that_never_answers_times_out_after_15_s_and_is_retried() {
+    let h = start().await;
+    let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::Silent).await;
+    endpoint(&h, &rx.url, json!(["user.created"])).await;
+    h.create_user("silent@example.com", "password123").await;
+    rx.wait_for(1).await;
+    let r = h
+        .control(
+            Method::POST,
+            "/jobs/wait_idle",
+            Some(json!({"timeout_ms": 30000})),
+        )
+        .await;
+    r.ok();
+    let log = attempts_of(&h, "user.created").await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["succeeded"], false);
+    assert_eq!(log[0]["status_code"], json!(null));
+    let error = log[0]["error"].as_str().unwrap();
+    assert!(error.contains("timed out"), "{error}");
+    let jobs = h
+        .control(Method::GET, "/jobs?kind=deliver_webhook", None)
+        .await;
+    let job = &jobs.ok()["data"][0];
+    assert_eq!(job["state"], "queued", "retried: {job}");
+    assert_eq!(job["attempts"], 1);
+}
+
+/// Drives the delivery of every pending event through all eight attempts.
+async fn exhaust(h: &Harness) {
+    h.idle().await;
+    for secs in [5, 300, 1800, 7200, 18000, 36000, 36000] {
+        h.advance(secs).await;
+        h.idle().await;
+    }
+}
+
+#[tokio::test]
+async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_before() {
+    let h = start().await;
+    let rx = Receiver::start().await;
+    rx.always(500);
+    endpoint(&h, &rx.url, json!(["user.created"])).await;
+    h.create_user("early@example.com", "password123").await;
+    exhaust(&h).await;
+    h.advance(3600).await;
+    h.create_user("late@example.com", "password123").await;
+    exhaust(&h).await;
+    assert_eq!(rx.got().len(), 16, "eight attempts each");
+    let dead = h
+        .control(Method::GET, "/jobs?state=dead&kind=deliver_webhook", None)
+        .await;
+    let dead = dead.ok()["data"].as_array().unwrap().clone();
+    assert_eq!(dead.len(), 2);
+    // Newest first: [late, early]. The cut-off sits 1 ms after the early one was exhausted.
+    let early_at = dead[1]["updated_at"].as_i64().unwrap();
+    let late_at = dead[0]["updated_at"].as_i64().unwrap();
+    assert!(late_at > early_at + 1);
+    let who = |d: &crate::receiver::Delivery| {
+        d.json()["data"]["email_addresses"][0]["email_address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    rx.always(200);
+    let r = h
+        .control(
+            Method::POST,
+            "/webhooks/recover",
+            Some(json!({"since": early_at + 1})),
+        )
+        .await;
+    assert_eq!(
+        r.ok()["enqueued"],
+        1,
+        "only the delivery exhausted after since"
+    );
+    h.idle().await;
+    let got = rx.got();
+    assert_eq!(got.len(), 17);
+    assert_eq!(who(&got[16]), "late@example.com");
+
+    // Moving the cut-off back to the early one's exhaustion takes it in too.
+    let r = h
+        .control(
+            Method::POST,
+            "/webhooks/recover",
+            Some(json!({"since": early_at})),
+        )
+        .await;
+    assert_eq!(r.ok()["enqueued"], 2, "both exhausted deliveries");
+    h.idle().await;
+    let got = rx.got();
+    assert_eq!(got.len(), 19);
+    let again: std::collections::HashSet<String> = got[17..].iter().map(who).collect();
+    assert!(again.contains("early@example.com"), "{again:?}");
+}

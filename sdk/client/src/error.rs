@@ -232,6 +232,11 @@ pub enum StoreError {
     /// An entry exists but cannot be read back; the SDK treats it as signed out.
     #[error("the stored {key} entry is corrupt: {reason}")]
     Corrupt { key: StoreKey, reason: String },
+    /// A [`FileStore`](crate::FileStore) path holds a file this user should not trust (a
+    /// symbolic link, not a regular file, another user's, or readable by others). It is neither
+    /// read nor replaced.
+    #[error("refusing the session file {}: {reason}", path.display())]
+    InsecureFile { path: PathBuf, reason: String },
 }
 
 impl StoreError {

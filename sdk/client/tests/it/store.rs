@@ -44,6 +44,7 @@ async fn a_corrupt_entry_is_treated_as_signed_out_and_reported() {
     store.save(StoreKey::ClientToken, "tok").unwrap();
     store.save(StoreKey::DeviceId, "device-1").unwrap();
     store.save(StoreKey::Client, "{\"sessions\": [tru").unwrap();
+    store.save(StoreKey::FrontendApi, h.emu.url()).unwrap();
     let lk = h.sdk_with(store.clone()).await;
     assert!(lk.current().is_signed_out());
     match lk.restore_warning() {

@@ -298,7 +298,12 @@ impl Inner {
                 let err = StoreError::Platform {
                     source: Cause::new(e),
                 };
-                [Err(err.clone()), Err(err.clone()), Err(err.clone()), Err(err)]
+                [
+                    Err(err.clone()),
+                    Err(err.clone()),
+                    Err(err.clone()),
+                    Err(err),
+                ]
             }
         };
         let mut warning = None;
@@ -336,7 +341,11 @@ impl Inner {
                 configured = %self.binding,
                 "the stored session belongs to another Frontend API; discarded unsent, signed out"
             );
-            discard.extend([StoreKey::ClientToken, StoreKey::Client, StoreKey::FrontendApi]);
+            discard.extend([
+                StoreKey::ClientToken,
+                StoreKey::Client,
+                StoreKey::FrontendApi,
+            ]);
             warning = Some(e);
             (None, None)
         } else {
@@ -366,7 +375,11 @@ impl Inner {
             (token.map(ClientToken::new), client, client_json)
         };
         if corrupt_session {
-            discard.extend([StoreKey::ClientToken, StoreKey::Client, StoreKey::FrontendApi]);
+            discard.extend([
+                StoreKey::ClientToken,
+                StoreKey::Client,
+                StoreKey::FrontendApi,
+            ]);
         }
         discard.sort();
         discard.dedup();

@@ -367,6 +367,9 @@ mod tests {
         for secret in ["client-token-value", "eyJhbGci", "secret-payload"] {
             assert!(!shown.contains(secret), "{shown}");
         }
-        assert!(shown.contains("200") && shown.contains("body_len"), "{shown}");
+        assert!(
+            shown.contains("200") && shown.contains("body_len"),
+            "{shown}"
+        );
     }
 }

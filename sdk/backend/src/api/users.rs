@@ -236,7 +236,10 @@ impl<'a> Users<'a> {
             Err(e)
                 if e.status() == Some(422)
                     && e.errors().iter().any(|c| {
-                        matches!(c.code.as_str(), "form_password_incorrect" | "incorrect_password")
+                        matches!(
+                            c.code.as_str(),
+                            "form_password_incorrect" | "incorrect_password"
+                        )
                     }) =>
             {
                 Ok(false)

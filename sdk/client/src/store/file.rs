@@ -286,7 +286,11 @@ mod tests {
     #[cfg(unix)]
     fn mode(path: &Path) -> u32 {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+        std::fs::symlink_metadata(path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
     }
 
     #[cfg(unix)]
@@ -441,7 +445,10 @@ mod tests {
         std::os::unix::fs::symlink(&target, &path).unwrap();
         let store = FileStore::new(&path);
         assert_insecure(store.load(StoreKey::ClientToken), "symbolic link");
-        assert_insecure(store.save(StoreKey::ClientToken, "tok-mine"), "symbolic link");
+        assert_insecure(
+            store.save(StoreKey::ClientToken, "tok-mine"),
+            "symbolic link",
+        );
         assert!(std::fs::symlink_metadata(&path)
             .unwrap()
             .file_type()
@@ -449,7 +456,10 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), planted);
         // A dangling link is refused too, not created through.
         std::fs::remove_file(&target).unwrap();
-        assert_insecure(store.save(StoreKey::ClientToken, "tok-mine"), "symbolic link");
+        assert_insecure(
+            store.save(StoreKey::ClientToken, "tok-mine"),
+            "symbolic link",
+        );
         assert!(!target.exists());
         remove_dir_of(&path);
     }
@@ -493,7 +503,10 @@ mod tests {
         }
         let store = FileStore::new(&path);
         assert_insecure(store.load(StoreKey::ClientToken), "owned by uid 65534");
-        assert_insecure(store.save(StoreKey::ClientToken, "tok-mine"), "owned by uid 65534");
+        assert_insecure(
+            store.save(StoreKey::ClientToken, "tok-mine"),
+            "owned by uid 65534",
+        );
         remove_dir_of(&path);
     }
 

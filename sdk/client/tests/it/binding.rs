@@ -66,7 +66,10 @@ async fn switching_the_frontend_api_signs_out_without_sending_the_token(
         other => panic!("expected the other-Frontend-API notice, got {other:?}"),
     }
     let notice = lk.restore_warning().unwrap().to_string();
-    assert!(notice.contains(a.emu.url()) && notice.contains(&other), "{notice}");
+    assert!(
+        notice.contains(a.emu.url()) && notice.contains(&other),
+        "{notice}"
+    );
     // The app carries on against the new API, as a new client of it.
     lk.refresh_client().await.unwrap();
     assert!(lk.current().is_signed_out());
@@ -154,10 +157,15 @@ async fn signing_in_on_another_emulator_replaces_the_session_and_binds_it_there(
 async fn an_unbound_stored_session_is_discarded_unsent() {
     let (url, script) = scripted().await;
     let store = Arc::new(MemoryStore::new());
-    store.save(StoreKey::ClientToken, "legacy-client-token").unwrap();
+    store
+        .save(StoreKey::ClientToken, "legacy-client-token")
+        .unwrap();
     store.save(StoreKey::DeviceId, "device-1").unwrap();
     let clock = Arc::new(latchkey_emulator::Clock::system());
-    let lk = sdk_builder(&url, &clock).store(store.clone()).build().unwrap();
+    let lk = sdk_builder(&url, &clock)
+        .store(store.clone())
+        .build()
+        .unwrap();
     assert!(lk.ready().await.unwrap().is_signed_out());
     assert!(matches!(
         lk.restore_warning(),

@@ -24,7 +24,11 @@ async fn a_file_store_keeps_the_session_for_the_next_start() {
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(dir_mode & 0o777, 0o700, "the directory it created is private");
+        assert_eq!(
+            dir_mode & 0o777,
+            0o700,
+            "the directory it created is private"
+        );
     }
     let again = h.sdk_with(Arc::new(FileStore::new(&path))).await;
     assert_eq!(again.current().session().unwrap().id, sid);

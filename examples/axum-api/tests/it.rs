@@ -15,8 +15,8 @@ struct Running {
 }
 
 async fn start() -> Running {
+    // A cold start: the signing key is still being generated when the first token is minted.
     let emu = Emulator::builder().ephemeral().start().await.unwrap();
-    emu.public_key_pem().unwrap(); // the signing key exists before the first mint
     let state = AppState::new(&Config {
         api_url: emu.url().to_owned(),
         secret_key: emu.secret_key().into(),

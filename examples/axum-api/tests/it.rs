@@ -1,5 +1,5 @@
 //! The example served for real against an in-process emulator: `/me` with a token from a real
-//! sign-in, `/webhooks` with signed deliveries.
+//! sign-in, `/webhooks` with deliveries signed by the test and with the emulator's own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum_api::{app, AppState, Config};
@@ -15,8 +15,17 @@ struct Running {
 }
 
 async fn start() -> Running {
-    // A cold start: the signing key is still being generated when the first token is minted.
-    let emu = Emulator::builder().ephemeral().start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on(listener, Emulator::builder()).await
+}
+
+/// The API on `listener`, against an emulator from `builder` (a cold start: the signing key is
+/// still being generated when the first token is minted).
+async fn start_on(
+    listener: tokio::net::TcpListener,
+    builder: latchkey_emulator::EmulatorBuilder,
+) -> Running {
+    let emu = builder.ephemeral().start().await.unwrap();
     let state = AppState::new(&Config {
         api_url: emu.url().to_owned(),
         secret_key: emu.secret_key().into(),
@@ -25,7 +34,6 @@ async fn start() -> Running {
         authorized_parties: vec![],
     })
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = app(state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -184,4 +192,103 @@ async fn webhooks_are_verified_and_recorded_once() {
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].id, "msg_1");
     assert_eq!(recorded[0].event, event);
+}
+
+/// The emulator's own deliveries: `POST /webhooks` is registered as its webhook URL, a user is
+/// created through the Backend API, and the API verifies and records the real `user.created`;
+/// a replay of that delivery (same message id) is accepted and not recorded twice.
+#[tokio::test]
+async fn real_emulator_deliveries_are_verified_decoded_and_recorded_once() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    let r = start_on(listener, Emulator::builder().webhook_url(&hook)).await;
+    let control = |path: &str| format!("{}/_emulator/v1{path}", r.emu.url());
+    let wait_idle = || async {
+        let res = r
+            .http
+            .post(control("/jobs/wait_idle"))
+            .json(&json!({"timeout_ms": 10_000}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    };
+
+    let user: Value = r
+        .http
+        .post(format!("{}/v1/users", r.emu.url()))
+        .bearer_auth(r.emu.secret_key())
+        .json(
+            &json!({"email_address": ["hooked@example.com"], "password": "password123",
+            "first_name": "Hook"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(user["id"].is_string(), "{user}");
+    wait_idle().await;
+
+    let created: Vec<_> = r
+        .state
+        .events
+        .all()
+        .into_iter()
+        .filter(|d| d.event.event_type == "user.created")
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let d = &created[0];
+    assert_eq!(d.event.data["id"], user["id"]);
+    assert_eq!(d.event.data["first_name"], "Hook");
+    assert_eq!(d.event.instance_id, r.emu.app().instance_id);
+
+    let log: Value = r
+        .http
+        .get(control("/webhooks/deliveries?event_type=user.created"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attempt = &log["data"][0];
+    assert_eq!(attempt["event_id"], json!(d.id));
+    assert_eq!(attempt["status_code"], 204, "{log}");
+
+    // Delivered again (at-least-once): accepted, recorded once.
+    let replay = r
+        .http
+        .post(control(&format!(
+            "/webhooks/deliveries/{}/replay",
+            attempt["id"]
+        )))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    wait_idle().await;
+    let log: Value = r
+        .http
+        .get(control("/webhooks/deliveries?event_type=user.created"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attempts = log["data"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert!(attempts
+        .iter()
+        .all(|a| a["status_code"] == 204 && a["event_id"] == json!(d.id)));
+    let recorded = r.state.events.all();
+    assert_eq!(
+        recorded.iter().filter(|x| x.id == d.id).count(),
+        1,
+        "the redelivery is not recorded twice"
+    );
 }

@@ -47,7 +47,12 @@ pub struct Env {
 }
 
 pub async fn start() -> Env {
-    start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
+    start_from(builder()).await
+}
+
+/// An in-memory emulator builder with the binary's shared signing key.
+pub fn builder() -> latchkey_emulator::EmulatorBuilder {
+    Emulator::builder().ephemeral().signing_key(shared_key())
 }
 
 /// An emulator with a key (and so a `kid`) of its own.
@@ -134,6 +139,30 @@ impl Env {
             .issuer(self.emu.url())
             .clock(self.clock());
         (b, count)
+    }
+
+    /// Waits until the emulator's background jobs (webhook deliveries, messages) are done.
+    pub async fn wait_idle(&self) {
+        let res = self
+            .http
+            .post(format!("{}/_emulator/v1/jobs/wait_idle", self.emu.url()))
+            .json(&json!({"timeout_ms": 10_000}))
+            .send()
+            .await
+            .expect("wait_idle request");
+        assert_eq!(res.status(), 200, "jobs settle");
+    }
+
+    /// A control API read.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let res = self
+            .http
+            .get(format!("{}/_emulator/v1{path}", self.emu.url()))
+            .send()
+            .await
+            .expect("control request");
+        assert_eq!(res.status(), 200, "{path}");
+        res.json().await.expect("control JSON")
     }
 
     pub async fn create_user(&self, email: &str) -> User {

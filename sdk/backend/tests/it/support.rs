@@ -268,6 +268,16 @@ impl Env {
     }
 }
 
+/// An address that refuses connections for as long as the returned socket lives: a port bound
+/// (without `SO_REUSEADDR`, so nobody else can bind it meanwhile) and never listened on.
+pub fn refusing_addr() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(false).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
 pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -292,3 +292,156 @@ async fn real_emulator_deliveries_are_verified_decoded_and_recorded_once() {
         "the redelivery is not recorded twice"
     );
 }
+
+/// The `axum-api` binary, configured from the environment; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `env` (plus `BIND=127.0.0.1:0`) and reads the address it bound from its
+/// "listening on" log line.
+async fn serve_binary(env: &[(&str, String)]) -> Served {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_axum-api"));
+    for name in [
+        "LATCHKEY_PUBLISHABLE_KEY",
+        "LATCHKEY_AUTHORIZED_PARTIES",
+        "LATCHKEY_API_URL",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("axum-api starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let found = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            let at = line.find("listening on http://")?;
+            let rest = &line[at + "listening on ".len()..];
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '\x1b')
+                .unwrap_or(rest.len());
+            Some(rest[..end].to_owned())
+        });
+        // Keep draining, so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        url
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), found)
+        .await
+        .expect("axum-api logged its address")
+        .unwrap();
+    Served {
+        child,
+        url: url.expect("a listening-on line"),
+    }
+}
+
+impl Running {
+    /// A browser-style sign-in from `origin`: the session's token carries `azp` = origin.
+    async fn browser_token(&self, email: &str, origin: &str) -> String {
+        let body: Value = self
+            .http
+            .post(format!("{}/v1/client/sign_ins", self.emu.url()))
+            .header("origin", origin)
+            .form(&[("identifier", email), ("password", "password123")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["client"]["sessions"][0]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no last_active_token: {body}"))
+            .to_owned()
+    }
+}
+
+/// `LATCHKEY_PUBLISHABLE_KEY` pins the issuer, `LATCHKEY_AUTHORIZED_PARTIES` the browser origins
+/// allowed in `azp`, `BIND` the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_is_configured_from_the_environment() {
+    let r = start().await;
+    let (user_id, native) = r.sign_in("env@example.com").await;
+    let allowed = r
+        .browser_token("env@example.com", "https://app.example.com")
+        .await;
+    let other_origin = r
+        .browser_token("env@example.com", "https://evil.example")
+        .await;
+    let base = [
+        ("LATCHKEY_API_URL", r.emu.url().to_owned()),
+        ("LATCHKEY_SECRET_KEY", r.emu.secret_key().to_owned()),
+        ("LATCHKEY_WEBHOOK_SECRET", r.emu.webhook_secret().to_owned()),
+    ];
+    let with = |extra: &[(&'static str, String)]| {
+        let mut all = base.to_vec();
+        all.extend_from_slice(extra);
+        all
+    };
+    let me = |url: &str, jwt: &str| {
+        r.http
+            .get(format!("{url}/me"))
+            .bearer_auth(jwt.to_owned())
+            .send()
+    };
+
+    let served = serve_binary(&with(&[
+        (
+            "LATCHKEY_PUBLISHABLE_KEY",
+            r.emu.publishable_key().to_owned(),
+        ),
+        (
+            "LATCHKEY_AUTHORIZED_PARTIES",
+            " https://app.example.com , http://localhost:5173,".to_owned(),
+        ),
+    ]))
+    .await;
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert_ne!(served.url, "http://127.0.0.1:0");
+    let ok = me(&served.url, &native).await.unwrap();
+    assert_eq!(ok.status(), 200, "a native token has no azp");
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["id"], json!(user_id));
+    assert_eq!(me(&served.url, &allowed).await.unwrap().status(), 200);
+    let refused = me(&served.url, &other_origin).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        401,
+        "azp outside LATCHKEY_AUTHORIZED_PARTIES"
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "authentication_invalid");
+    drop(served);
+
+    // Another instance's publishable key: this emulator's tokens have the wrong issuer.
+    let served = serve_binary(&with(&[(
+        "LATCHKEY_PUBLISHABLE_KEY",
+        latchkey_protocol::keys::publishable_key_for_host("clerk.other.example"),
+    )]))
+    .await;
+    assert_eq!(me(&served.url, &native).await.unwrap().status(), 401);
+    drop(served);
+
+    // Neither set: any issuer-valid token from any origin.
+    let served = serve_binary(&base).await;
+    assert_eq!(me(&served.url, &other_origin).await.unwrap().status(), 200);
+}

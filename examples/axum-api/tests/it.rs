@@ -1,5 +1,5 @@
 //! The example served for real against an in-process emulator: `/me` with a token from a real
-//! sign-in, `/webhooks` with signed deliveries.
+//! sign-in, `/webhooks` with deliveries signed by the test and with the emulator's own.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum_api::{app, AppState, Config};
@@ -15,8 +15,17 @@ struct Running {
 }
 
 async fn start() -> Running {
-    let emu = Emulator::builder().ephemeral().start().await.unwrap();
-    emu.public_key_pem().unwrap(); // the signing key exists before the first mint
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on(listener, Emulator::builder()).await
+}
+
+/// The API on `listener`, against an emulator from `builder` (a cold start: the signing key is
+/// still being generated when the first token is minted).
+async fn start_on(
+    listener: tokio::net::TcpListener,
+    builder: latchkey_emulator::EmulatorBuilder,
+) -> Running {
+    let emu = builder.ephemeral().start().await.unwrap();
     let state = AppState::new(&Config {
         api_url: emu.url().to_owned(),
         secret_key: emu.secret_key().into(),
@@ -25,7 +34,6 @@ async fn start() -> Running {
         authorized_parties: vec![],
     })
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = app(state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -184,4 +192,256 @@ async fn webhooks_are_verified_and_recorded_once() {
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].id, "msg_1");
     assert_eq!(recorded[0].event, event);
+}
+
+/// The emulator's own deliveries: `POST /webhooks` is registered as its webhook URL, a user is
+/// created through the Backend API, and the API verifies and records the real `user.created`;
+/// a replay of that delivery (same message id) is accepted and not recorded twice.
+#[tokio::test]
+async fn real_emulator_deliveries_are_verified_decoded_and_recorded_once() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/webhooks", listener.local_addr().unwrap());
+    let r = start_on(listener, Emulator::builder().webhook_url(&hook)).await;
+    let control = |path: &str| format!("{}/_emulator/v1{path}", r.emu.url());
+    let wait_idle = || async {
+        let res = r
+            .http
+            .post(control("/jobs/wait_idle"))
+            .json(&json!({"timeout_ms": 10_000}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    };
+
+    let user: Value = r
+        .http
+        .post(format!("{}/v1/users", r.emu.url()))
+        .bearer_auth(r.emu.secret_key())
+        .json(
+            &json!({"email_address": ["hooked@example.com"], "password": "password123",
+            "first_name": "Hook"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(user["id"].is_string(), "{user}");
+    wait_idle().await;
+
+    let created: Vec<_> = r
+        .state
+        .events
+        .all()
+        .into_iter()
+        .filter(|d| d.event.event_type == "user.created")
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let d = &created[0];
+    assert_eq!(d.event.data["id"], user["id"]);
+    assert_eq!(d.event.data["first_name"], "Hook");
+    assert_eq!(d.event.instance_id, r.emu.app().instance_id);
+
+    let log: Value = r
+        .http
+        .get(control("/webhooks/deliveries?event_type=user.created"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attempt = &log["data"][0];
+    assert_eq!(attempt["event_id"], json!(d.id));
+    assert_eq!(attempt["status_code"], 204, "{log}");
+
+    // Delivered again (at-least-once): accepted, recorded once.
+    let replay = r
+        .http
+        .post(control(&format!(
+            "/webhooks/deliveries/{}/replay",
+            attempt["id"]
+        )))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 200);
+    wait_idle().await;
+    let log: Value = r
+        .http
+        .get(control("/webhooks/deliveries?event_type=user.created"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let attempts = log["data"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert!(attempts
+        .iter()
+        .all(|a| a["status_code"] == 204 && a["event_id"] == json!(d.id)));
+    let recorded = r.state.events.all();
+    assert_eq!(
+        recorded.iter().filter(|x| x.id == d.id).count(),
+        1,
+        "the redelivery is not recorded twice"
+    );
+}
+
+/// The `axum-api` binary, configured from the environment; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `env` (plus `BIND=127.0.0.1:0`) and reads the address it bound from its
+/// "listening on" log line.
+async fn serve_binary(env: &[(&str, String)]) -> Served {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_axum-api"));
+    for name in [
+        "LATCHKEY_PUBLISHABLE_KEY",
+        "LATCHKEY_AUTHORIZED_PARTIES",
+        "LATCHKEY_API_URL",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().expect("axum-api starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let found = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = lines.by_ref().map_while(Result::ok).find_map(|line| {
+            let at = line.find("listening on http://")?;
+            let rest = &line[at + "listening on ".len()..];
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '\x1b')
+                .unwrap_or(rest.len());
+            Some(rest[..end].to_owned())
+        });
+        // Keep draining, so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        url
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), found)
+        .await
+        .expect("axum-api logged its address")
+        .unwrap();
+    Served {
+        child,
+        url: url.expect("a listening-on line"),
+    }
+}
+
+impl Running {
+    /// A browser-style sign-in from `origin`: the session's token carries `azp` = origin.
+    async fn browser_token(&self, email: &str, origin: &str) -> String {
+        let body: Value = self
+            .http
+            .post(format!("{}/v1/client/sign_ins", self.emu.url()))
+            .header("origin", origin)
+            .form(&[("identifier", email), ("password", "password123")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["client"]["sessions"][0]["last_active_token"]["jwt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no last_active_token: {body}"))
+            .to_owned()
+    }
+}
+
+/// `LATCHKEY_PUBLISHABLE_KEY` pins the issuer, `LATCHKEY_AUTHORIZED_PARTIES` the browser origins
+/// allowed in `azp`, `BIND` the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_is_configured_from_the_environment() {
+    let r = start().await;
+    let (user_id, native) = r.sign_in("env@example.com").await;
+    let allowed = r
+        .browser_token("env@example.com", "https://app.example.com")
+        .await;
+    let other_origin = r
+        .browser_token("env@example.com", "https://evil.example")
+        .await;
+    let base = [
+        ("LATCHKEY_API_URL", r.emu.url().to_owned()),
+        ("LATCHKEY_SECRET_KEY", r.emu.secret_key().to_owned()),
+        ("LATCHKEY_WEBHOOK_SECRET", r.emu.webhook_secret().to_owned()),
+    ];
+    let with = |extra: &[(&'static str, String)]| {
+        let mut all = base.to_vec();
+        all.extend_from_slice(extra);
+        all
+    };
+    let me = |url: &str, jwt: &str| {
+        r.http
+            .get(format!("{url}/me"))
+            .bearer_auth(jwt.to_owned())
+            .send()
+    };
+
+    let served = serve_binary(&with(&[
+        (
+            "LATCHKEY_PUBLISHABLE_KEY",
+            r.emu.publishable_key().to_owned(),
+        ),
+        (
+            "LATCHKEY_AUTHORIZED_PARTIES",
+            " https://app.example.com , http://localhost:5173,".to_owned(),
+        ),
+    ]))
+    .await;
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
+    );
+    assert_ne!(served.url, "http://127.0.0.1:0");
+    let ok = me(&served.url, &native).await.unwrap();
+    assert_eq!(ok.status(), 200, "a native token has no azp");
+    let body: Value = ok.json().await.unwrap();
+    assert_eq!(body["id"], json!(user_id));
+    assert_eq!(me(&served.url, &allowed).await.unwrap().status(), 200);
+    let refused = me(&served.url, &other_origin).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        401,
+        "azp outside LATCHKEY_AUTHORIZED_PARTIES"
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "authentication_invalid");
+    drop(served);
+
+    // Another instance's publishable key: this emulator's tokens have the wrong issuer.
+    let served = serve_binary(&with(&[(
+        "LATCHKEY_PUBLISHABLE_KEY",
+        latchkey_protocol::keys::publishable_key_for_host("clerk.other.example"),
+    )]))
+    .await;
+    assert_eq!(me(&served.url, &native).await.unwrap().status(), 401);
+    drop(served);
+
+    // Neither set: any issuer-valid token from any origin.
+    let served = serve_binary(&base).await;
+    assert_eq!(me(&served.url, &other_origin).await.unwrap().status(), 200);
 }

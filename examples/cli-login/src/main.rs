@@ -8,6 +8,12 @@
 //! cli-login token                              # a fresh session JWT on stdout
 //! cli-login sign-out
 //! ```
+//!
+//! Passwords and codes are read from stdin, one line each; with a terminal the password is not
+//! echoed. Without one (a script, CI) they are plain lines, so a run can be driven by a pipe:
+//! `printf '%s\n' "$PASSWORD" | cli-login --session-file s.json sign-in jane@example.com --password`.
+//! A stored session belongs to the Frontend API it was made with: pointed at another one, the
+//! CLI warns and starts signed out (the token is not sent there).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;

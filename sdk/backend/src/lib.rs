@@ -1,9 +1,11 @@
 //! Server-side Latchkey: everything a Rust backend needs to trust a signed-in user.
 //!
 //! - [`Verifier`] checks session tokens (RS256/384/512) against keys fetched from the Backend
-//!   API's `/v1/jwks` or the Frontend API's `/.well-known/jwks.json` (cached, refetched once for
-//!   an unknown `kid`), or against a PEM public key with no network at all, and returns typed
-//!   [`Claims`].
+//!   API's `/v1/jwks` or the Frontend API's `/.well-known/jwks.json`, or against a PEM public
+//!   key with no network at all, and returns typed [`Claims`]. Fetched keys are cached: a token
+//!   whose key is cached never waits for the key server (a stale set is refreshed in a spawned
+//!   task, one fetch at a time, each with a timeout); only a token naming an unknown `kid` waits,
+//!   for at most [`key_wait`](VerifierBuilder::key_wait).
 //! - [`axum`] (feature `axum`, on by default): the [`VerifiedSession`](crate::axum::VerifiedSession)
 //!   extractor and [`RequireSessionLayer`](crate::axum::RequireSessionLayer).
 //! - [`api::BackendClient`]: the Backend API (users, sessions, JWKS) over the shared

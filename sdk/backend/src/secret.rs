@@ -53,9 +53,21 @@ secret_string!(
     Password
 );
 
-impl serde::Serialize for Password {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+/// Writes a secret into a request body: the one place a request type exposes it, named at each
+/// field with `#[serde(serialize_with = "…")]`. The secret types do not implement `Serialize`, so
+/// a secret cannot end up in JSON (a log line, an error report) by accident.
+pub(crate) fn expose<S: serde::Serializer>(secret: &Password, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
+
+/// [`expose`] for an optional field (pair it with `skip_serializing_if = "Option::is_none"`).
+pub(crate) fn expose_opt<S: serde::Serializer>(
+    secret: &Option<Password>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_str(secret.expose()),
+        None => s.serialize_none(),
     }
 }
 
@@ -72,9 +84,8 @@ mod tests {
         assert!(!format!("{w:?}").contains("xyz"));
         let p = Password::from("hunter22");
         assert!(!format!("{p:?}").contains("hunter"));
-        assert_eq!(
-            serde_json::to_string(&p).ok().as_deref(),
-            Some("\"hunter22\"")
-        );
+        let mut out = Vec::new();
+        expose(&p, &mut serde_json::Serializer::new(&mut out)).ok();
+        assert_eq!(out, b"\"hunter22\"");
     }
 }

@@ -10,7 +10,7 @@ use crate::claims::Claims;
 use crate::clock::{Clock, SystemClock};
 use crate::jwt;
 use crate::keys::{
-    HttpKeySource, JwksSource, KeyError, KeyFetchError, KeySource, RemoteKeys, RsaPublicKey,
+    HttpKeySource, JwksSource, KeyError, KeyFetchError, KeySource, RemoteKeys, RsaPublicKey, Timing,
 };
 
 /// Why a token was refused. Each failure a caller may want to tell apart has its own variant;
@@ -127,6 +127,8 @@ pub struct VerifierBuilder {
     clock: Arc<dyn Clock>,
     cache_ttl: Duration,
     refetch_floor: Duration,
+    fetch_timeout: Duration,
+    key_wait: Duration,
     http: Option<reqwest::Client>,
 }
 
@@ -138,6 +140,8 @@ impl std::fmt::Debug for VerifierBuilder {
             .field("skew", &self.skew)
             .field("cache_ttl", &self.cache_ttl)
             .field("refetch_floor", &self.refetch_floor)
+            .field("fetch_timeout", &self.fetch_timeout)
+            .field("key_wait", &self.key_wait)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +156,8 @@ impl Default for VerifierBuilder {
             clock: Arc::new(SystemClock),
             cache_ttl: Duration::from_secs(5 * 60),
             refetch_floor: Duration::from_secs(5),
+            fetch_timeout: Duration::from_secs(10),
+            key_wait: Duration::from_secs(3),
             http: None,
         }
     }
@@ -206,7 +212,8 @@ impl VerifierBuilder {
         self
     }
 
-    /// How long a fetched key set is trusted before it is fetched again (default 5 min).
+    /// How long a fetched key set is fresh (default 5 min). After that, a token whose key is
+    /// cached still verifies at once, and starts a refresh in the background.
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.cache_ttl = ttl;
         self
@@ -219,6 +226,22 @@ impl VerifierBuilder {
         self
     }
 
+    /// How long one fetch of the key set may take before it is abandoned (default 10 s), on
+    /// top of the HTTP client's own timeouts. Fetches run in a spawned task, one at a time.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// How long a verification waits for a key the cache does not have — a cold cache, or a
+    /// token naming an unknown `kid` — before failing with [`KeyFetchError::Timeout`]
+    /// (default 3 s). The fetch carries on in the background. Tokens whose key is cached never
+    /// wait for the key server.
+    pub fn key_wait(mut self, wait: Duration) -> Self {
+        self.key_wait = wait;
+        self
+    }
+
     /// The reqwest client for [`jwks`](Self::jwks) (default: one with a 10 s timeout).
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
@@ -227,9 +250,15 @@ impl VerifierBuilder {
 
     pub fn build(self) -> Result<Verifier, BuildError> {
         let mut issuer = self.issuer;
-        let remote = |source: Arc<dyn KeySource>| {
-            Keys::Remote(RemoteKeys::new(source, self.cache_ttl, self.refetch_floor))
+        let timing = Timing {
+            ttl: self.cache_ttl,
+            floor: self.refetch_floor,
+            fetch_timeout: self.fetch_timeout,
+            key_wait: self.key_wait,
         };
+        let clock = self.clock.clone();
+        let remote =
+            |source: Arc<dyn KeySource>| Keys::Remote(RemoteKeys::new(source, clock, timing));
         let keys = match self.keys.ok_or(BuildError::NoKeys)? {
             KeyConfig::Pem(pem) => Keys::Static(Arc::new(RsaPublicKey::from_pem(&pem)?)),
             KeyConfig::Source(source) => remote(source),

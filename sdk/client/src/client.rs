@@ -50,6 +50,8 @@ impl fmt::Debug for Latchkey {
 pub(crate) struct Inner {
     pub(crate) app_id: String,
     pub(crate) fapi_url: String,
+    /// `fapi_url` normalised: what a stored session is bound to ([`StoreKey::FrontendApi`]).
+    binding: String,
     pub(crate) token_margin_ms: i64,
     pub(crate) refresh_lead_ms: i64,
     pub(crate) poll_interval: Duration,
@@ -82,6 +84,8 @@ struct State {
 struct Persisted {
     token: Option<ClientToken>,
     client: Option<String>,
+    /// The Frontend API the stored token is bound to.
+    binding: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -116,8 +120,10 @@ impl Latchkey {
         Ok(self.current())
     }
 
-    /// A stored entry that could not be read back at start-up (the SDK discarded it and started
-    /// signed out).
+    /// Why a stored session was discarded at start-up, the device starting signed out: an entry
+    /// that could not be read back ([`StoreError::Corrupt`]), or a session that belongs to
+    /// another Frontend API ([`StoreError::OtherFrontendApi`]; its token was not sent to the
+    /// configured one). `None` when the stored session, if any, was restored.
     pub fn restore_warning(&self) -> Option<StoreError> {
         lock(&self.inner.restore_warning).clone()
     }
@@ -185,9 +191,11 @@ impl Builder {
         )?;
         let (shutdown, shutdown_rx) = watch::channel(());
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let binding = binding_of(&fapi_url);
         let inner = Arc::new(Inner {
             app_id,
             fapi_url,
+            binding,
             token_margin_ms: ms(self.token_margin),
             refresh_lead_ms: ms(self.refresh_lead),
             poll_interval: self.poll_interval,
@@ -284,13 +292,18 @@ impl Inner {
         let store = self.store.clone();
         let loaded =
             tokio::task::spawn_blocking(move || StoreKey::ALL.map(|k| store.load(k))).await;
-        let [token, device, client] = match loaded {
+        let [token, device, client, bound] = match loaded {
             Ok(l) => l,
             Err(e) => {
                 let err = StoreError::Platform {
                     source: Cause::new(e),
                 };
-                [Err(err.clone()), Err(err.clone()), Err(err)]
+                [
+                    Err(err.clone()),
+                    Err(err.clone()),
+                    Err(err.clone()),
+                    Err(err),
+                ]
             }
         };
         let mut warning = None;
@@ -313,6 +326,31 @@ impl Inner {
         let token = take(StoreKey::ClientToken, token);
         let device = take(StoreKey::DeviceId, device).filter(|d| !d.trim().is_empty());
         let client_json = take(StoreKey::Client, client);
+        let bound = take(StoreKey::FrontendApi, bound);
+        // A session is used only with the Frontend API it was stored for: another one never
+        // sees its token.
+        let (token, client_json) = if (token.is_some() || client_json.is_some())
+            && bound.as_deref() != Some(self.binding.as_str())
+        {
+            let e = StoreError::OtherFrontendApi {
+                stored: bound.clone(),
+                configured: self.binding.clone(),
+            };
+            tracing::warn!(
+                stored = bound.as_deref().unwrap_or("(none)"),
+                configured = %self.binding,
+                "the stored session belongs to another Frontend API; discarded unsent, signed out"
+            );
+            discard.extend([
+                StoreKey::ClientToken,
+                StoreKey::Client,
+                StoreKey::FrontendApi,
+            ]);
+            warning = Some(e);
+            (None, None)
+        } else {
+            (token, client_json)
+        };
         let client = match client_json.as_deref().map(serde_json::from_str::<Client>) {
             Some(Ok(c)) => Some(c),
             Some(Err(e)) => {
@@ -327,7 +365,7 @@ impl Inner {
             }
             None => None,
         };
-        // A corrupt token or snapshot makes the pair unusable: start signed out.
+        // A corrupt (or discarded) token or snapshot makes the pair unusable: start signed out.
         let corrupt_session = discard
             .iter()
             .any(|k| matches!(k, StoreKey::ClientToken | StoreKey::Client));
@@ -337,8 +375,15 @@ impl Inner {
             (token.map(ClientToken::new), client, client_json)
         };
         if corrupt_session {
-            discard.extend([StoreKey::ClientToken, StoreKey::Client]);
+            discard.extend([
+                StoreKey::ClientToken,
+                StoreKey::Client,
+                StoreKey::FrontendApi,
+            ]);
         }
+        discard.sort();
+        discard.dedup();
+        let binding = token.is_some().then(|| self.binding.clone());
         let new_device = device.is_none();
         let device = device.unwrap_or_else(new_device_id);
         let _ = self.device_id.set(device.clone());
@@ -370,6 +415,7 @@ impl Inner {
             let mut p = self.persisted.lock().await;
             p.token = token.clone();
             p.client = client_json;
+            p.binding = binding;
         }
         *lock(&self.restore_warning) = warning;
         *lock(&self.restore_error) = failure;
@@ -500,17 +546,27 @@ impl Inner {
         };
         let token_changed = persisted.token != token;
         let client_changed = persisted.client != client_json;
-        if !token_changed && !client_changed {
+        // A stored token is always bound to this Frontend API: the binding is written before
+        // the token, and removed after it.
+        let binding = token.as_ref().map(|_| self.binding.clone());
+        let binding_changed = persisted.binding != binding;
+        if !token_changed && !client_changed && !binding_changed {
             return Ok(());
         }
         let store = self.store.clone();
-        let (t, c) = (token.clone(), client_json.clone());
+        let (t, c, b) = (token.clone(), client_json.clone(), binding.clone());
         tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            if let (true, Some(b)) = (binding_changed, &b) {
+                store.save(StoreKey::FrontendApi, b)?;
+            }
             if token_changed {
                 match &t {
                     Some(t) => store.save(StoreKey::ClientToken, t.expose())?,
                     None => store.delete(StoreKey::ClientToken)?,
                 }
+            }
+            if binding_changed && b.is_none() {
+                store.delete(StoreKey::FrontendApi)?;
             }
             if client_changed {
                 match &c {
@@ -528,6 +584,7 @@ impl Inner {
         })??;
         persisted.token = token;
         persisted.client = client_json;
+        persisted.binding = binding;
         Ok(())
     }
 
@@ -688,6 +745,15 @@ impl Inner {
             }
             _ => poll,
         }
+    }
+}
+
+/// What a stored session is bound to: the Frontend API URL, normalised (lower-case scheme and
+/// host, no default port, no trailing `/`).
+fn binding_of(fapi_url: &str) -> String {
+    match reqwest::Url::parse(fapi_url) {
+        Ok(u) => u.as_str().trim_end_matches('/').to_owned(),
+        Err(_) => fapi_url.trim_end_matches('/').to_owned(),
     }
 }
 

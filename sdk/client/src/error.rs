@@ -232,6 +232,30 @@ pub enum StoreError {
     /// An entry exists but cannot be read back; the SDK treats it as signed out.
     #[error("the stored {key} entry is corrupt: {reason}")]
     Corrupt { key: StoreKey, reason: String },
+    /// The stored session belongs to another Frontend API than the configured one (`stored` is
+    /// `None` for a session stored before sessions were bound to their API). It was discarded
+    /// without being sent anywhere; the device starts signed out.
+    #[error("{}", describe_other_api(stored.as_deref(), configured))]
+    OtherFrontendApi {
+        stored: Option<String>,
+        configured: String,
+    },
+    /// A [`FileStore`](crate::FileStore) path holds a file this user should not trust (a
+    /// symbolic link, not a regular file, another user's, or readable by others). It is neither
+    /// read nor replaced.
+    #[error("refusing the session file {}: {reason}", path.display())]
+    InsecureFile { path: PathBuf, reason: String },
+}
+
+fn describe_other_api(stored: Option<&str>, configured: &str) -> String {
+    match stored {
+        Some(stored) => format!(
+            "the stored session belongs to the Frontend API {stored}, not {configured}; it was not sent there"
+        ),
+        None => format!(
+            "the stored session does not say which Frontend API it belongs to; it was not sent to {configured}"
+        ),
+    }
 }
 
 impl StoreError {

@@ -27,6 +27,9 @@
 //!   [`sign_up`](flows::sign_up) (email + password with a code, phone with an SMS code, username),
 //!   and [`account`](flows::account) (sessions, sign-out, profile, deletion).
 //! - Storage: [`SessionStore`] with [`KeyringStore`] (default), [`FileStore`], [`MemoryStore`].
+//!   A stored session is bound to the Frontend API it came from: an SDK built for another one
+//!   starts signed out, never sends it the old client token, and reports
+//!   [`StoreError::OtherFrontendApi`] from [`Latchkey::restore_warning`].
 //! - Errors: one [`Error`] enum that keeps the server's codes, offline, transport, decoding,
 //!   storage and configuration apart.
 //!

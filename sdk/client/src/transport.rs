@@ -3,6 +3,7 @@
 //! off. What the response's `Authorization` header says about the client token is read here
 //! ([`Rotation`]); applying it, retrying and decoding are the caller's (`client.rs`).
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
@@ -14,8 +15,9 @@ use crate::secret::ClientToken;
 /// The Frontend API version this SDK speaks.
 pub(crate) const API_VERSION: &str = latchkey_protocol::API_VERSION;
 
-/// A Frontend API call.
-#[derive(Debug, Clone)]
+/// A Frontend API call. Its form holds passwords and codes, so `Debug` lists the form's keys
+/// only.
+#[derive(Clone)]
 pub(crate) struct Call {
     pub method: Method,
     pub path: String,
@@ -24,6 +26,19 @@ pub(crate) struct Call {
     pub session_id: Option<String>,
     /// Safe to repeat after an answer was lost (reads, token mints, deletes).
     pub idempotent: bool,
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<&str> = self.form.iter().map(|(k, _)| *k).collect();
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("form_keys", &keys)
+            .field("session_id", &self.session_id)
+            .field("idempotent", &self.idempotent)
+            .finish()
+    }
 }
 
 impl Call {
@@ -103,8 +118,8 @@ pub(crate) fn rotation(headers: &HeaderMap) -> Rotation {
     }
 }
 
-/// A response, read to the end.
-#[derive(Debug)]
+/// A response, read to the end. The body may carry session tokens, so `Debug` shows its length
+/// only.
 pub(crate) struct Reply {
     pub status: u16,
     pub rotation: Rotation,
@@ -112,6 +127,18 @@ pub(crate) struct Reply {
     pub retry_after: Option<Duration>,
     /// Set by the caller once the rotation changed the stored token.
     pub rotated: bool,
+}
+
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("rotation", &self.rotation)
+            .field("body_len", &self.body.len())
+            .field("retry_after", &self.retry_after)
+            .field("rotated", &self.rotated)
+            .finish()
+    }
 }
 
 /// A request that failed without a response. `sent` is false when the connection was never
@@ -313,5 +340,36 @@ mod tests {
         assert!(retryable_status(502, true) && !retryable_status(502, false));
         assert!(!retryable_status(422, true) && !retryable_status(401, true));
         assert_eq!(segment("my template/1"), "my%20template%2F1");
+    }
+
+    #[test]
+    fn debug_shows_form_keys_and_body_sizes_never_values() {
+        let call = Call::post("/v1/client/sign_ins")
+            .form("identifier", "jane@example.com")
+            .form("password", "hunter2-correct-horse")
+            .form("code", "424242");
+        let shown = format!("{call:?} {call:#?}");
+        for secret in ["hunter2-correct-horse", "424242", "jane@example.com"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        for key in ["identifier", "password", "code", "/v1/client/sign_ins"] {
+            assert!(shown.contains(key), "{shown}");
+        }
+
+        let reply = Reply {
+            status: 200,
+            rotation: Rotation::Replace(ClientToken::new("client-token-value")),
+            body: br#"{"jwt":"eyJhbGciOiJSUzI1NiJ9.secret-payload.sig"}"#.to_vec(),
+            retry_after: None,
+            rotated: true,
+        };
+        let shown = format!("{reply:?} {reply:#?}");
+        for secret in ["client-token-value", "eyJhbGci", "secret-payload"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(
+            shown.contains("200") && shown.contains("body_len"),
+            "{shown}"
+        );
     }
 }

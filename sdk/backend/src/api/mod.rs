@@ -51,16 +51,33 @@ pub enum ApiError {
     /// The request could not be sent or the response not read.
     #[error("could not reach the Backend API")]
     Transport(#[source] reqwest::Error),
-    /// A success status with a body that is not the expected object.
+    /// A success status with a body that is not the expected object. The body may hold a
+    /// session token, so its `Debug` shows only its length.
     #[error("unexpected response body from the Backend API ({status})")]
     Decode {
         status: u16,
-        body: String,
+        body: RawBody,
         #[source]
         source: serde_json::Error,
     },
     #[error("invalid client configuration: {0}")]
     Configuration(&'static str),
+}
+
+/// A response body kept for inspection; `Debug` prints its length, [`RawBody::text`] the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawBody(String);
+
+impl RawBody {
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawBody({} bytes)", self.0.len())
+    }
 }
 
 fn describe(errors: &[ClerkError]) -> String {
@@ -346,7 +363,7 @@ async fn read<T: DeserializeOwned>(
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|source| ApiError::Decode {
             status: status.as_u16(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body: RawBody(String::from_utf8_lossy(&bytes).into_owned()),
             source,
         });
     }
@@ -430,5 +447,25 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(shown.contains("http://127.0.0.1:1\""), "{shown}");
         assert!(!shown.contains("supersecret"), "{shown}");
+    }
+
+    #[test]
+    fn an_undecodable_body_is_kept_but_not_shown_in_debug() {
+        let body = br#"{"jwt":"eyJhbGciOiJSUzI1NiJ9.body-secret.sig"}"#;
+        let source = match serde_json::from_slice::<u8>(body) {
+            Err(e) => e,
+            Ok(_) => return,
+        };
+        let e = ApiError::Decode {
+            status: 200,
+            body: RawBody(String::from_utf8_lossy(body).into_owned()),
+            source,
+        };
+        let shown = format!("{e:?} {e}");
+        assert!(!shown.contains("body-secret"), "{shown}");
+        let ApiError::Decode { body: kept, .. } = &e else {
+            return;
+        };
+        assert!(kept.text().contains("body-secret"));
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{segment, ApiError, BackendClient};
-use crate::secret::Password;
+use crate::secret::{expose, expose_opt, Password};
 
 /// Filters and paging for [`Users::list`] and [`Users::count`]. Each list filter matches any of
 /// its values; empty filters are not sent.
@@ -74,11 +74,11 @@ pub struct CreateUser {
     pub phone_number: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
     pub password: Option<Password>,
     /// An existing hash to import, with [`password_hasher`](Self::password_hasher) (`bcrypt`,
     /// `argon2id`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
     pub password_digest: Option<Password>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_hasher: Option<String>,
@@ -113,7 +113,7 @@ pub struct UpdateUser {
     pub username: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
     pub password: Option<Password>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_password_checks: Option<bool>,
@@ -142,6 +142,18 @@ pub struct MetadataUpdate {
     pub private_metadata: Option<Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `POST /v1/users/{id}/verify_password`.
+#[derive(Debug, Clone, Serialize)]
+struct VerifyPassword<'a> {
+    #[serde(serialize_with = "expose")]
+    password: &'a Password,
+}
+
+#[derive(serde::Deserialize)]
+struct Verified {
+    verified: bool,
 }
 
 /// The users endpoints; from [`BackendClient::users`].
@@ -203,6 +215,39 @@ impl<'a> Users<'a> {
             .await
     }
 
+    /// `POST /v1/users/{id}/verify_password`: whether `password` is the user's password.
+    /// `Ok(false)` when the server says it is not (422 `form_password_incorrect`); other
+    /// failures (no such user, no password set) are errors.
+    pub async fn verify_password(
+        &self,
+        user_id: &str,
+        password: &Password,
+    ) -> Result<bool, ApiError> {
+        let sent = self
+            .client
+            .send_json::<Verified>(
+                Method::POST,
+                &format!("/v1/users/{}/verify_password", segment(user_id)),
+                &VerifyPassword { password },
+            )
+            .await;
+        match sent {
+            Ok(v) => Ok(v.verified),
+            Err(e)
+                if e.status() == Some(422)
+                    && e.errors().iter().any(|c| {
+                        matches!(
+                            c.code.as_str(),
+                            "form_password_incorrect" | "incorrect_password"
+                        )
+                    }) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn delete(&self, user_id: &str) -> Result<DeletedObject, ApiError> {
         self.client
             .request(
@@ -255,5 +300,39 @@ mod tests {
             json!({"first_name": "Ada", "last_name": null, "password": "correct horse"})
         );
         assert!(!format!("{u:?}").contains("correct horse"));
+    }
+
+    #[test]
+    fn request_bodies_with_secrets_serialise_them_and_debug_hides_them() {
+        let create = CreateUser {
+            email_address: vec!["ada@example.com".into()],
+            password: Some("create-secret-pw".into()),
+            password_digest: Some("$2b$12$digestdigestdigest".into()),
+            password_hasher: Some("bcrypt".into()),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(&create).unwrap();
+        assert_eq!(json["password"], "create-secret-pw");
+        assert_eq!(json["password_digest"], "$2b$12$digestdigestdigest");
+        let update = UpdateUser {
+            password: Some("update-secret-pw".into()),
+            ..Default::default()
+        };
+        let pw = Password::from("verify-secret-pw");
+        let verify = VerifyPassword { password: &pw };
+        assert_eq!(
+            serde_json::to_value(&verify).unwrap(),
+            json!({"password": "verify-secret-pw"})
+        );
+        let shown = format!("{create:?} {create:#?} {update:?} {verify:?} {pw:?}");
+        for secret in [
+            "create-secret-pw",
+            "digestdigest",
+            "update-secret-pw",
+            "verify-secret-pw",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("[redacted]"), "{shown}");
     }
 }

@@ -14,8 +14,8 @@ use ring::signature::{
 use crate::jwt::Algorithm;
 use crate::verifier::VerifyError;
 
-pub(crate) use remote::RemoteKeys;
 pub use remote::{HttpKeySource, JwksSource, KeyFetchError, KeyFuture, KeySource};
+pub(crate) use remote::{RemoteKeys, Timing};
 
 /// Why a public key could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

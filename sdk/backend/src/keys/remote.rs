@@ -1,37 +1,58 @@
-//! Keys fetched from a JWKS endpoint, cached for a TTL and fetched again — once, however many
-//! requests ask at the same moment — when a token names a `kid` the cache does not know. A floor
-//! between fetches keeps a flood of tokens with made-up `kid`s from hammering the server.
+//! Keys fetched from a JWKS endpoint and cached.
+//!
+//! - A token whose `kid` is cached verifies at once, whatever the key server is doing. Once the
+//!   cache's TTL has passed, that request also starts a refresh in a spawned task and does not
+//!   wait for it (stale-while-revalidate).
+//! - A token whose `kid` is not cached (a cold cache, or a rotated key) waits for a fetch, for
+//!   at most the key wait; the fetch carries on in the background after that.
+//! - There is one fetch at a time, however many requests want one (single-flight), each bounded
+//!   by the fetch timeout; and a floor between the starts of two fetches keeps a flood of tokens
+//!   with made-up `kid`s from hammering the server.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
 use latchkey_protocol::{ErrorEnvelope, Jwks};
+use tokio::sync::watch;
 
 use super::RsaPublicKey;
+use crate::clock::Clock;
 use crate::secret::SecretKey;
 use crate::verifier::VerifyError;
 
-/// Why the key set could not be fetched.
-#[derive(Debug, thiserror::Error)]
+/// Why the key set could not be fetched. Cheap to clone: one fetch answers every request that
+/// waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyFetchError {
     #[error("could not reach the JWKS endpoint")]
-    Transport(#[source] reqwest::Error),
+    Transport(#[source] Arc<reqwest::Error>),
     #[error("the JWKS endpoint answered {status}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
     Status { status: u16, code: Option<String> },
     #[error("the JWKS endpoint did not return a key set")]
-    Decode(#[source] serde_json::Error),
+    Decode(#[source] Arc<serde_json::Error>),
     #[error("the key set has no usable RSA signing key")]
     NoUsableKeys,
     /// The last fetch failed moments ago; the next one waits for the refetch floor.
     #[error("fetching the keys failed recently; not retrying yet")]
     Backoff,
-    /// From a custom [`KeySource`].
+    /// The key set did not arrive in time: a verification waited the key wait, or a fetch took
+    /// longer than the fetch timeout.
+    #[error("the JWKS endpoint did not answer in time")]
+    Timeout,
+    /// From a custom [`KeySource`]; see [`KeyFetchError::other`].
     #[error("the key source failed")]
-    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Other(#[source] Arc<dyn std::error::Error + Send + Sync>),
+}
+
+impl KeyFetchError {
+    /// Wraps the failure of a custom [`KeySource`].
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Other(Arc::new(e))
+    }
 }
 
 /// The future a [`KeySource`] returns.
@@ -116,9 +137,10 @@ impl KeySource for HttpKeySource {
             if let Some(key) = &self.secret_key {
                 req = req.bearer_auth(key.expose());
             }
-            let res = req.send().await.map_err(KeyFetchError::Transport)?;
+            let transport = |e| KeyFetchError::Transport(Arc::new(e));
+            let res = req.send().await.map_err(transport)?;
             let status = res.status();
-            let body = res.bytes().await.map_err(KeyFetchError::Transport)?;
+            let body = res.bytes().await.map_err(transport)?;
             if !status.is_success() {
                 let code = serde_json::from_slice::<ErrorEnvelope>(&body)
                     .ok()
@@ -128,19 +150,39 @@ impl KeySource for HttpKeySource {
                     code,
                 });
             }
-            serde_json::from_slice(&body).map_err(KeyFetchError::Decode)
+            serde_json::from_slice(&body).map_err(|e| KeyFetchError::Decode(Arc::new(e)))
         })
     }
 }
 
+/// How a [`RemoteKeys`] waits and refreshes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// How long a fetched set is fresh.
+    pub ttl: Duration,
+    /// The least time between the starts of two fetches.
+    pub floor: Duration,
+    /// How long one fetch may take.
+    pub fetch_timeout: Duration,
+    /// How long a verification waits for a key the cache does not have.
+    pub key_wait: Duration,
+}
+
 /// The cache in front of a [`KeySource`].
 pub(crate) struct RemoteKeys {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     source: Arc<dyn KeySource>,
+    clock: Arc<dyn Clock>,
     ttl_ms: i64,
     floor_ms: i64,
+    fetch_timeout: Duration,
+    key_wait: Duration,
     cache: RwLock<Cache>,
-    /// Held while fetching, so concurrent misses share one fetch.
-    refresh: tokio::sync::Mutex<RefreshState>,
+    /// Never held across an `.await`.
+    refresh: Mutex<Refresh>,
 }
 
 #[derive(Default)]
@@ -148,44 +190,54 @@ struct Cache {
     keys: HashMap<String, Arc<RsaPublicKey>>,
     /// When the cached set was fetched (the verifier's clock), `None` before the first success.
     loaded_at_ms: Option<i64>,
-    /// Bumped by every successful fetch.
-    generation: u64,
 }
 
+/// What a fetch ended with; `None` while it runs.
+type Outcome = Option<Result<(), KeyFetchError>>;
+
 #[derive(Default)]
-struct RefreshState {
+struct Refresh {
+    /// When the last fetch started (the verifier's clock).
     last_attempt_ms: Option<i64>,
+    /// The fetch under way, if any: requests that need its result wait on this.
+    in_flight: Option<watch::Receiver<Outcome>>,
 }
 
 struct Lookup {
     key: Option<Arc<RsaPublicKey>>,
     fresh: bool,
     loaded: bool,
-    generation: u64,
+}
+
+/// What [`RemoteKeys::start_or_join`] found.
+enum Fetch {
+    /// A fetch is under way (just started, or already running): its outcome will arrive here.
+    Running(watch::Receiver<Outcome>),
+    /// The last fetch started less than the floor ago and has finished: no new one yet.
+    TooSoon,
+    /// Not on a Tokio runtime: nothing can be spawned.
+    NoRuntime,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves its data consistent, so a panic elsewhere changes nothing.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl RemoteKeys {
-    pub(crate) fn new(source: Arc<dyn KeySource>, ttl: Duration, floor: Duration) -> Self {
+    pub(crate) fn new(source: Arc<dyn KeySource>, clock: Arc<dyn Clock>, timing: Timing) -> Self {
         let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         Self {
-            source,
-            ttl_ms: ms(ttl),
-            floor_ms: ms(floor),
-            cache: RwLock::new(Cache::default()),
-            refresh: tokio::sync::Mutex::new(RefreshState::default()),
-        }
-    }
-
-    fn lookup(&self, kid: &str, now_ms: i64) -> Lookup {
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-        let fresh = cache
-            .loaded_at_ms
-            .is_some_and(|at| (0..self.ttl_ms).contains(&now_ms.saturating_sub(at)));
-        Lookup {
-            key: cache.keys.get(kid).cloned(),
-            fresh,
-            loaded: cache.loaded_at_ms.is_some(),
-            generation: cache.generation,
+            shared: Arc::new(Shared {
+                source,
+                clock,
+                ttl_ms: ms(timing.ttl),
+                floor_ms: ms(timing.floor),
+                fetch_timeout: timing.fetch_timeout,
+                key_wait: timing.key_wait,
+                cache: RwLock::new(Cache::default()),
+                refresh: Mutex::new(Refresh::default()),
+            }),
         }
     }
 
@@ -202,46 +254,104 @@ impl RemoteKeys {
         let unknown = || VerifyError::UnknownKey {
             kid: Some(kid.chars().take(64).collect()),
         };
-        let seen = self.lookup(kid, now_ms);
-        if let (Some(key), true) = (&seen.key, seen.fresh) {
-            return Ok(key.clone());
+        let shared = &self.shared;
+        let seen = shared.lookup(kid, now_ms);
+        if let Some(key) = seen.key {
+            if !seen.fresh {
+                // Serve the key we trust now; refresh behind it.
+                match shared.start_or_join(now_ms) {
+                    Fetch::Running(_) | Fetch::TooSoon => {}
+                    Fetch::NoRuntime => {
+                        tracing::debug!("not on a Tokio runtime; the stale JWKS is not refreshed")
+                    }
+                }
+            }
+            return Ok(key);
         }
 
-        let mut state = self.refresh.lock().await;
-        let now = self.lookup(kid, now_ms);
-        if now.generation != seen.generation {
-            // Someone else fetched while we waited for the lock: that set is the answer.
-            return now.key.ok_or_else(unknown);
+        // Not cached: wait, bounded, for a fetch.
+        let mut outcome = match shared.start_or_join(now_ms) {
+            Fetch::Running(rx) => rx,
+            Fetch::TooSoon => {
+                // A fetch that finished just now may have brought the key.
+                let now = shared.lookup(kid, now_ms);
+                return match (now.key, now.loaded) {
+                    (Some(key), _) => Ok(key),
+                    (None, true) => Err(unknown()),
+                    (None, false) => Err(VerifyError::KeyFetch(KeyFetchError::Backoff)),
+                };
+            }
+            Fetch::NoRuntime => {
+                return Err(VerifyError::KeyFetch(KeyFetchError::other(
+                    std::io::Error::other("the JWKS can only be fetched on a Tokio runtime"),
+                )))
+            }
+        };
+        let waited = tokio::time::timeout(shared.key_wait, outcome.wait_for(Option::is_some)).await;
+        let result = match waited {
+            Err(_) => Err(KeyFetchError::Timeout),
+            Ok(Err(_)) => Err(KeyFetchError::other(std::io::Error::other(
+                "the key fetch was cancelled",
+            ))),
+            Ok(Ok(done)) => done.clone().unwrap_or(Err(KeyFetchError::Timeout)),
+        };
+        match result {
+            Ok(()) => shared.lookup(kid, now_ms).key.ok_or_else(unknown),
+            Err(e) => Err(VerifyError::KeyFetch(e)),
         }
-        let recently = state
-            .last_attempt_ms
-            .is_some_and(|at| now_ms.saturating_sub(at).saturating_abs() < self.floor_ms);
-        if recently {
-            return match (now.key, now.loaded) {
-                (Some(key), _) => Ok(key),
-                (None, true) => Err(unknown()),
-                (None, false) => Err(VerifyError::KeyFetch(KeyFetchError::Backoff)),
-            };
-        }
-        state.last_attempt_ms = Some(now_ms);
-        match self.fetch(now_ms).await {
-            Ok(keys) => keys.get(kid).cloned().ok_or_else(unknown),
-            Err(e) => match now.key {
-                // The set expired and could not be refreshed: a key we already trust stays
-                // trusted rather than taking every request down with the key server.
-                Some(key) => {
-                    tracing::warn!(error = %e, "JWKS refresh failed; using the cached keys");
-                    Ok(key)
-                }
-                None => Err(VerifyError::KeyFetch(e)),
-            },
+    }
+}
+
+impl Shared {
+    fn lookup(&self, kid: &str, now_ms: i64) -> Lookup {
+        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let fresh = cache
+            .loaded_at_ms
+            .is_some_and(|at| (0..self.ttl_ms).contains(&now_ms.saturating_sub(at)));
+        Lookup {
+            key: cache.keys.get(kid).cloned(),
+            fresh,
+            loaded: cache.loaded_at_ms.is_some(),
         }
     }
 
-    async fn fetch(
-        &self,
-        now_ms: i64,
-    ) -> Result<HashMap<String, Arc<RsaPublicKey>>, KeyFetchError> {
+    /// Joins the fetch under way, or starts one in a spawned task if the floor allows.
+    fn start_or_join(self: &Arc<Self>, now_ms: i64) -> Fetch {
+        let mut refresh = lock(&self.refresh);
+        if let Some(rx) = &refresh.in_flight {
+            return Fetch::Running(rx.clone());
+        }
+        let too_soon = refresh
+            .last_attempt_ms
+            .is_some_and(|at| now_ms.saturating_sub(at).saturating_abs() < self.floor_ms);
+        if too_soon {
+            return Fetch::TooSoon;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Fetch::NoRuntime;
+        };
+        let (tx, rx) = watch::channel(None);
+        refresh.last_attempt_ms = Some(now_ms);
+        refresh.in_flight = Some(rx.clone());
+        drop(refresh);
+        let shared = self.clone();
+        runtime.spawn(async move {
+            // Clears `in_flight` however the task ends (a cancelled task included).
+            let _done = InFlight(shared.clone());
+            let outcome = match tokio::time::timeout(shared.fetch_timeout, shared.fetch()).await {
+                Ok(r) => r,
+                Err(_) => Err(KeyFetchError::Timeout),
+            };
+            if let Err(e) = &outcome {
+                tracing::warn!(error = %e, "fetching the JWKS failed; cached keys stay in use");
+            }
+            drop(_done);
+            tx.send_replace(Some(outcome));
+        });
+        Fetch::Running(rx)
+    }
+
+    async fn fetch(&self) -> Result<(), KeyFetchError> {
         let jwks = self.source.fetch().await?;
         let mut keys = HashMap::new();
         for jwk in &jwks.keys {
@@ -256,9 +366,18 @@ impl RemoteKeys {
             return Err(KeyFetchError::NoUsableKeys);
         }
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
-        cache.keys = keys.clone();
-        cache.loaded_at_ms = Some(now_ms);
-        cache.generation += 1;
-        Ok(keys)
+        cache.keys = keys;
+        cache.loaded_at_ms = Some(self.clock.now_ms());
+        Ok(())
+    }
+}
+
+/// Marks the end of the fetch under way when dropped. The cache is written before, so whoever
+/// finds no fetch under way also finds its keys.
+struct InFlight(Arc<Shared>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        lock(&self.0.refresh).in_flight = None;
     }
 }

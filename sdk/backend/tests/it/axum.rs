@@ -205,11 +205,8 @@ async fn a_key_server_outage_is_a_503_not_a_sign_out() {
     let env = start().await;
     env.create_user("outage@example.com").await;
     let s = env.sign_in("outage@example.com").await;
-    // A port nothing listens on.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // A port held for this test that nothing listens on: connections are refused.
+    let (_reserved, closed) = refusing_addr();
     let verifier = Verifier::builder()
         .jwks(JwksSource::Frontend {
             url: format!("http://{closed}"),

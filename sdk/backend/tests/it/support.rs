@@ -21,6 +21,7 @@ use latchkey_protocol::User;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use tokio::sync::watch;
 
 pub const PASSWORD: &str = "password123";
 
@@ -46,7 +47,12 @@ pub struct Env {
 }
 
 pub async fn start() -> Env {
-    start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
+    start_from(builder()).await
+}
+
+/// An in-memory emulator builder with the binary's shared signing key.
+pub fn builder() -> latchkey_emulator::EmulatorBuilder {
+    Emulator::builder().ephemeral().signing_key(shared_key())
 }
 
 /// An emulator with a key (and so a `kid`) of its own.
@@ -55,11 +61,9 @@ pub async fn start_with_own_key() -> Env {
 }
 
 pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Env {
+    // No waiting for the signing key: an emulator without a given key is still generating one
+    // when the first request arrives, as in real use.
     let emu = b.start().await.expect("emulator starts");
-    // Wait for a freshly generated signing key before the first request: the emulator's first
-    // token mint otherwise deadlocks, waiting for the key inside the store's write transaction
-    // that the key-generation thread needs to persist it (reported to the emulator's owner).
-    emu.public_key_pem().expect("signing key");
     let bapi = BackendClient::new(emu.url(), emu.secret_key()).expect("client");
     Env {
         emu,
@@ -135,6 +139,30 @@ impl Env {
             .issuer(self.emu.url())
             .clock(self.clock());
         (b, count)
+    }
+
+    /// Waits until the emulator's background jobs (webhook deliveries, messages) are done.
+    pub async fn wait_idle(&self) {
+        let res = self
+            .http
+            .post(format!("{}/_emulator/v1/jobs/wait_idle", self.emu.url()))
+            .json(&json!({"timeout_ms": 10_000}))
+            .send()
+            .await
+            .expect("wait_idle request");
+        assert_eq!(res.status(), 200, "jobs settle");
+    }
+
+    /// A control API read.
+    pub async fn control_get(&self, path: &str) -> Value {
+        let res = self
+            .http
+            .get(format!("{}/_emulator/v1{path}", self.emu.url()))
+            .send()
+            .await
+            .expect("control request");
+        assert_eq!(res.status(), 200, "{path}");
+        res.json().await.expect("control JSON")
     }
 
     pub async fn create_user(&self, email: &str) -> User {
@@ -240,6 +268,16 @@ impl Env {
     }
 }
 
+/// An address that refuses connections for as long as the returned socket lives: a port bound
+/// (without `SO_REUSEADDR`, so nobody else can bind it meanwhile) and never listened on.
+pub fn refusing_addr() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_reuseaddr(false).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
 pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -302,17 +340,23 @@ impl Signer {
     }
 }
 
-/// The real HTTP key source, counting fetches.
+/// The real HTTP key source, counting fetches as they start (`count`) and as they end
+/// (`finished`, to wait for a refresh running in the background).
 pub struct CountingSource {
     inner: HttpKeySource,
     pub count: Arc<AtomicUsize>,
+    finished_tx: Arc<watch::Sender<usize>>,
+    pub finished: watch::Receiver<usize>,
 }
 
 impl CountingSource {
     pub fn new(source: JwksSource) -> Self {
+        let (finished_tx, finished) = watch::channel(0);
         Self {
             inner: HttpKeySource::new(source).unwrap(),
             count: Arc::new(AtomicUsize::new(0)),
+            finished_tx: Arc::new(finished_tx),
+            finished,
         }
     }
 }
@@ -320,7 +364,86 @@ impl CountingSource {
 impl KeySource for CountingSource {
     fn fetch(&self) -> KeyFuture<'_> {
         self.count.fetch_add(1, Ordering::SeqCst);
-        self.inner.fetch()
+        Box::pin(async move {
+            let result = self.inner.fetch().await;
+            self.finished_tx.send_modify(|n| *n += 1);
+            result
+        })
+    }
+}
+
+/// Waits (event-driven, bounded) until `n` fetches have finished.
+pub async fn fetches_finished(finished: &mut watch::Receiver<usize>, n: usize) {
+    tokio::time::timeout(WAIT, finished.wait_for(|done| *done >= n))
+        .await
+        .expect("the fetch finished in time")
+        .expect("source alive");
+}
+
+/// How long a test waits for something that should happen at once (a guard against hanging,
+/// not a measurement).
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A JWKS endpoint on 127.0.0.1:0 that answers the first `answers` requests with `jwks` and then
+/// accepts every further connection and holds it open without sending a byte: a key server that
+/// hangs.
+pub struct HangingJwks {
+    pub url: String,
+    /// Connections accepted so far.
+    pub connections: watch::Receiver<usize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HangingJwks {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HangingJwks {
+    pub async fn start(jwks: &str, answers: usize) -> HangingJwks {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, connections) = watch::channel(0usize);
+        let body = jwks.to_owned();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                tx.send_modify(|n| *n += 1);
+                if *tx.borrow() > answers {
+                    // Hold it: never read, never answer, never close.
+                    held.push(socket);
+                    continue;
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = answer_once(&mut socket, response.as_bytes()).await;
+                // Dropped: closed.
+            }
+        });
+        HangingJwks {
+            url,
+            connections,
+            task,
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        *self.connections.borrow()
+    }
+
+    /// Waits (event-driven, bounded) until `n` connections have been accepted.
+    pub async fn wait_accepted(&mut self, n: usize) {
+        tokio::time::timeout(WAIT, self.connections.wait_for(|c| *c >= n))
+            .await
+            .expect("the key server was asked in time")
+            .expect("server alive");
     }
 }
 
@@ -418,4 +541,29 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
         out.headers_mut().insert("content-type", ct);
     }
     out
+}
+
+/// Reads one request head, then writes `response` (plain tokio `net`, no `io-util`).
+async fn answer_once(socket: &mut tokio::net::TcpStream, response: &[u8]) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        socket.readable().await?;
+        match socket.try_read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    let mut rest = response;
+    while !rest.is_empty() {
+        socket.writable().await?;
+        match socket.try_write(rest) {
+            Ok(n) => rest = &rest[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -8,6 +8,127 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// An emulator given no signing key generates one in the background at start. The very first
+/// requests — a Frontend API sign-up (then its code, session and first token mint) racing a
+/// Backend API user creation — arrive while it may still be doing so, and must neither
+/// deadlock nor fail. (The harness does not wait for the key either.)
+#[tokio::test]
+async fn the_first_requests_of_a_cold_emulator_go_through_the_frontend_api_and_verify() {
+    let env = start_with_own_key().await;
+    let (signed_up, created) = tokio::time::timeout(WAIT, async {
+        tokio::join!(
+            fapi_sign_up(&env, "cold@example.com"),
+            env.create_user("also-cold@example.com")
+        )
+    })
+    .await
+    .expect("the first requests on a cold key completed (no deadlock)");
+    let (user_id, sid, jwt) = signed_up;
+    let verifier = env.verifier().build().unwrap();
+    let claims = verifier.verify(&jwt).await.unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.sid.as_str()),
+        (user_id.as_str(), sid.as_str())
+    );
+    assert_eq!(
+        header_kid(&jwt),
+        env.kid(),
+        "signed with the key generated at start"
+    );
+    assert_eq!(created.primary_email(), Some("also-cold@example.com"));
+}
+
+/// A native sign-up through the Frontend API alone (email, password, emailed code); returns the
+/// user id, the session id and the session's first minted token.
+async fn fapi_sign_up(env: &Env, email: &str) -> (String, String, String) {
+    let url = env.emu.url();
+    let (token, body) = fapi_post(
+        env,
+        None,
+        "/v1/client/sign_ups",
+        &[("email_address", email), ("password", PASSWORD)],
+    )
+    .await;
+    let id = body["response"]["id"].as_str().unwrap().to_owned();
+    let (token, _) = fapi_post(
+        env,
+        Some(&token),
+        &format!("/v1/client/sign_ups/{id}/prepare_verification"),
+        &[("strategy", "email_code")],
+    )
+    .await;
+    let message: serde_json::Value = env
+        .http
+        .get(format!(
+            "{url}/_emulator/v1/messages/latest?to={}&wait_ms=5000",
+            email.replace('@', "%40")
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = message["code"].as_str().expect("a code");
+    let (token, body) = fapi_post(
+        env,
+        Some(&token),
+        &format!("/v1/client/sign_ups/{id}/attempt_verification"),
+        &[("strategy", "email_code"), ("code", code)],
+    )
+    .await;
+    assert_eq!(body["response"]["status"], "complete", "{body}");
+    let sid = body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user_id = body["response"]["created_user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jwt = env.mint(&token, &sid).await;
+    (user_id, sid, jwt)
+}
+
+/// A native Frontend API POST; returns the client token to use next (rotated or kept) and the
+/// body.
+async fn fapi_post(
+    env: &Env,
+    token: Option<&str>,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (String, serde_json::Value) {
+    let mut req = env
+        .http
+        .post(format!("{}{path}?_is_native=true", env.emu.url()))
+        .form(form);
+    if let Some(t) = token {
+        req = req.header("authorization", t);
+    }
+    let res = req.send().await.expect("FAPI request");
+    let next = res
+        .headers()
+        .get("authorization")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .or(token.map(str::to_owned))
+        .expect("a client token");
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.expect("FAPI JSON");
+    assert!(status.is_success(), "{path}: {status} {body}");
+    (next, body)
+}
+
+/// The `kid` in a token's header.
+fn header_kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    v["kid"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_token_from_a_real_sign_in_verifies_with_typed_claims() {
     let env = start().await;

@@ -1,11 +1,15 @@
 //! Webhook verification, checked against an independent vector (the Standard Webhooks spec's
-//! example) and against deliveries signed with the emulator's secret by `latchkey-protocol`'s
-//! signer — a separate implementation from the verifier's.
+//! example), against deliveries signed with the emulator's secret by `latchkey-protocol`'s
+//! signer — a separate implementation from the verifier's — and against the emulator's own
+//! deliveries to a real receiver.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue};
-use latchkey_backend::webhooks::SignedMessage;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use latchkey_backend::webhooks::{Delivery, SignedMessage};
 use latchkey_backend::{WebhookError, WebhookVerifier};
 use latchkey_protocol::webhooks::{sign, WebhookEvent};
 use serde_json::json;
@@ -200,4 +204,89 @@ async fn a_delivery_signed_with_the_emulators_secret_verifies_to_a_typed_event()
         stranger.verify(&h, &body),
         Err(WebhookError::NoValidSignature)
     ));
+}
+
+/// What a receiver made of the deliveries it got: each verified delivery, and how many it refused.
+#[derive(Clone)]
+struct Receiver {
+    verifier: Arc<Mutex<Option<WebhookVerifier>>>,
+    verified: Arc<Mutex<Vec<Delivery>>>,
+    refused: Arc<Mutex<usize>>,
+}
+
+/// Verifies each delivery as an application would: 204 when it verifies, 400 when not.
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let verifier = r.verifier.lock().unwrap().clone();
+    match verifier.map(|v| v.verify_delivery(&headers, &body)) {
+        Some(Ok(delivery)) => {
+            r.verified.lock().unwrap().push(delivery);
+            StatusCode::NO_CONTENT
+        }
+        _ => {
+            *r.refused.lock().unwrap() += 1;
+            StatusCode::BAD_REQUEST
+        }
+    }
+}
+
+/// The emulator delivers `user.created` to a receiver registered with `.webhook_url(…)`; the
+/// receiver's `WebhookVerifier` accepts the real delivery and decodes the typed event.
+#[tokio::test]
+async fn a_real_emulator_delivery_verifies_and_decodes_to_the_typed_event() {
+    let receiver = Receiver {
+        verifier: Arc::default(),
+        verified: Arc::default(),
+        refused: Arc::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(receiver.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let env = start_from(builder().webhook_url(&hook_url)).await;
+    *receiver.verifier.lock().unwrap() = Some(
+        WebhookVerifier::new(env.emu.webhook_secret())
+            .unwrap()
+            .clock(env.clock()),
+    );
+    let user = env.create_user("delivered@example.com").await;
+    env.wait_idle().await;
+
+    assert_eq!(
+        *receiver.refused.lock().unwrap(),
+        0,
+        "every delivery verified"
+    );
+    let verified = receiver.verified.lock().unwrap().clone();
+    let created: Vec<&Delivery> = verified
+        .iter()
+        .filter(|d| d.event.event_type == "user.created")
+        .collect();
+    assert_eq!(created.len(), 1, "{verified:?}");
+    let delivery = created[0];
+    assert_eq!(delivery.event.object, "event");
+    assert_eq!(delivery.event.instance_id, env.emu.app().instance_id);
+    assert_eq!(delivery.event.data["object"], "user");
+    assert_eq!(delivery.event.data["id"], json!(user.id));
+    assert_eq!(
+        delivery.event.data["email_addresses"][0]["email_address"],
+        "delivered@example.com"
+    );
+    // The payload's user is the Backend API's user object.
+    let as_user: latchkey_protocol::User =
+        serde_json::from_value(delivery.event.data.clone()).unwrap();
+    assert_eq!(as_user.id, user.id);
+    assert_eq!(as_user.primary_email(), Some("delivered@example.com"));
+
+    // The emulator's delivery log agrees: this event, to this endpoint, answered 204.
+    let log = env
+        .control_get("/webhooks/deliveries?event_type=user.created")
+        .await;
+    let attempts = log["data"].as_array().unwrap();
+    assert_eq!(attempts.len(), 1, "{log}");
+    assert_eq!(attempts[0]["event_id"], json!(delivery.id));
+    assert_eq!(attempts[0]["status_code"], 204);
+    assert_eq!(attempts[0]["succeeded"], true);
 }

@@ -27,17 +27,26 @@ pub enum StoreKey {
     DeviceId,
     /// The last client snapshot (sessions, users), JSON.
     Client,
+    /// The Frontend API URL the client token and snapshot belong to. A stored session is used
+    /// only with that Frontend API; configured with another one, the SDK discards it unsent.
+    FrontendApi,
 }
 
 impl StoreKey {
-    pub const ALL: [StoreKey; 3] = [StoreKey::ClientToken, StoreKey::DeviceId, StoreKey::Client];
+    pub const ALL: [StoreKey; 4] = [
+        StoreKey::ClientToken,
+        StoreKey::DeviceId,
+        StoreKey::Client,
+        StoreKey::FrontendApi,
+    ];
 
-    /// The entry's name in a store (`client_token`, `device_id`, `client`).
+    /// The entry's name in a store (`client_token`, `device_id`, `client`, `frontend_api`).
     pub fn as_str(&self) -> &'static str {
         match self {
             StoreKey::ClientToken => "client_token",
             StoreKey::DeviceId => "device_id",
             StoreKey::Client => "client",
+            StoreKey::FrontendApi => "frontend_api",
         }
     }
 }

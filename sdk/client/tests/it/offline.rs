@@ -8,16 +8,25 @@ use crate::support::*;
 async fn the_stored_client_token_still_works_after_the_emulator_restarts_on_its_data_dir() {
     let dir = temp_dir("restart");
     let clock = Arc::new(latchkey_emulator::Clock::system());
-    let h = start_from(builder(&clock).data_dir(&dir), clock.clone()).await;
-    let port = h.emu.addr().port();
+    let mut h = start_from(builder(&clock).data_dir(&dir), clock.clone()).await;
+    // The SDK talks to a proxy that stays bound across the restart: the new emulator gets a
+    // port of its own, and no port is given up and taken again.
+    let front = proxy(h.emu.url()).await;
+    h.fapi_url = front.url.clone();
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
     let sid = h.sign_up(&lk, "keep@example.com", "password123").await;
     lk.session_token().await.unwrap();
     h.emu.shutdown().await;
 
-    let h2 = start_from(builder(&clock).data_dir(&dir).port(port), clock.clone()).await;
-    assert_eq!(h2.fapi_url, lk.frontend_api_url(), "same address");
+    let mut h2 = start_from(builder(&clock).data_dir(&dir), clock.clone()).await;
+    front.set_upstream(h2.emu.url());
+    h2.fapi_url = front.url.clone();
+    assert_eq!(
+        lk.frontend_api_url(),
+        front.url,
+        "the SDK's address is unchanged"
+    );
     // The running SDK carries on with its client token.
     lk.refresh_client().await.unwrap();
     assert_eq!(lk.current().session().unwrap().id, sid);

@@ -238,10 +238,9 @@ async fn redirects_are_not_followed() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_offline() {
-    // A port that was free a moment ago and has no listener now.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    // A port held for this test with nothing listening on it: connections are refused.
+    let (_reserved, addr) = refusing_addr();
+    let url = format!("http://{addr}");
     let lk = sdk(&url, Arc::new(MemoryStore::new()));
     let err = lk.refresh_client().await.unwrap_err();
     assert!(err.is_offline(), "{err:?}");

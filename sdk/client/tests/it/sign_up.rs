@@ -50,10 +50,20 @@ async fn email_and_password_sign_up_completes_with_the_emailed_code_and_is_store
         state.session().map(|s| s.id.as_str()),
         su.created_session_id()
     );
-    // The session is in the store: token, device id and snapshot.
+    // The session is in the store: token, device id, snapshot, and the Frontend API they
+    // belong to.
     assert_eq!(
         store.keys(),
-        vec![StoreKey::ClientToken, StoreKey::DeviceId, StoreKey::Client]
+        vec![
+            StoreKey::ClientToken,
+            StoreKey::DeviceId,
+            StoreKey::Client,
+            StoreKey::FrontendApi
+        ]
+    );
+    assert_eq!(
+        store.load(StoreKey::FrontendApi).unwrap().as_deref(),
+        Some(h.emu.url())
     );
     let snapshot = store.load(StoreKey::Client).unwrap().unwrap();
     assert!(snapshot.contains(&user.id));

@@ -2,6 +2,8 @@ use std::sync::Arc;
 
 use latchkey::{Error, FileStore, MemoryStore, SessionStore, StoreError, StoreKey};
 
+use serde_json::json;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -18,6 +20,15 @@ async fn a_file_store_keeps_the_session_for_the_next_start() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "only the owner can read the session");
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            dir_mode & 0o777,
+            0o700,
+            "the directory it created is private"
+        );
     }
     let again = h.sdk_with(Arc::new(FileStore::new(&path))).await;
     assert_eq!(again.current().session().unwrap().id, sid);
@@ -37,6 +48,7 @@ async fn a_corrupt_entry_is_treated_as_signed_out_and_reported() {
     store.save(StoreKey::ClientToken, "tok").unwrap();
     store.save(StoreKey::DeviceId, "device-1").unwrap();
     store.save(StoreKey::Client, "{\"sessions\": [tru").unwrap();
+    store.save(StoreKey::FrontendApi, h.emu.url()).unwrap();
     let lk = h.sdk_with(store.clone()).await;
     assert!(lk.current().is_signed_out());
     match lk.restore_warning() {
@@ -110,4 +122,43 @@ async fn the_device_id_is_created_once_per_install() {
     assert_eq!(b.device_id(), Some(id));
     assert_ne!(other.device_id(), Some(id));
     assert_eq!(store.load(StoreKey::DeviceId).unwrap().as_deref(), Some(id));
+}
+
+/// A session file that others can read (say, planted in a shared directory by another user) is
+/// refused: the app is told, runs signed out, and the token in it never leaves the machine.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_session_file_others_can_read_is_refused_and_its_token_never_sent() {
+    use std::os::unix::fs::PermissionsExt;
+    let (url, script) = scripted().await;
+    let dir = temp_dir("planted");
+    let path = dir.join("session.json");
+    std::fs::write(
+        &path,
+        r#"{"version":1,"entries":{"client_token":"planted-client-token","device_id":"d"}}"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let clock = std::sync::Arc::new(latchkey_emulator::Clock::system());
+    let lk = sdk_builder(&url, &clock)
+        .store(FileStore::new(&path))
+        .build()
+        .unwrap();
+    match lk.ready().await {
+        Err(Error::Store(StoreError::InsecureFile { path: p, reason })) => {
+            assert_eq!(p, path);
+            assert!(reason.contains("0644"), "{reason}");
+        }
+        other => panic!("expected the file to be refused, got {other:?}"),
+    }
+    assert!(lk.current().is_signed_out());
+    script.push(Canned::json(200, json!({"response": null, "client": null})));
+    lk.refresh_client().await.unwrap();
+    let seen = script.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen.iter().all(|r| r.header("authorization").is_none()),
+        "{seen:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

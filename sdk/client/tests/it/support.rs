@@ -205,6 +205,19 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// An address that refuses connections for as long as the returned socket lives: a port bound
+/// (without `SO_REUSEADDR`, so nobody else can bind it meanwhile) and never listened on. No
+/// probing of a "free" port that someone else could take.
+pub fn refusing_addr() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_reuseaddr(false).expect("no SO_REUSEADDR");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("binds");
+    let addr = socket.local_addr().expect("addr");
+    (socket, addr)
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "latchkey-sdk-{name}-{}-{:08x}",
@@ -236,24 +249,35 @@ pub async fn wait_state(lk: &Latchkey, f: impl FnMut(&latchkey::AuthState) -> bo
 
 // --- a counting reverse proxy ------------------------------------------------------------------
 
-/// A reverse proxy on 127.0.0.1:0 in front of the emulator that counts `POST …/tokens…`.
+/// A reverse proxy on 127.0.0.1:0 in front of the emulator that counts `POST …/tokens…`. Its
+/// address stays bound for its whole life, so an emulator can be replaced behind it
+/// ([`Proxy::set_upstream`]) without anything racing for a port.
 pub struct Proxy {
     pub url: String,
     pub token_posts: watch::Receiver<usize>,
+    upstream: Arc<Mutex<String>>,
     _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Proxy {
+    /// Forwards to `upstream` from now on.
+    pub fn set_upstream(&self, upstream: &str) {
+        *self.upstream.lock().unwrap() = upstream.to_owned();
+    }
 }
 
 #[derive(Clone)]
 struct ProxyState {
-    upstream: String,
+    upstream: Arc<Mutex<String>>,
     http: reqwest::Client,
     count: Arc<watch::Sender<usize>>,
 }
 
 pub async fn proxy(upstream: &str) -> Proxy {
     let (count, token_posts) = watch::channel(0usize);
+    let upstream = Arc::new(Mutex::new(upstream.to_owned()));
     let state = ProxyState {
-        upstream: upstream.to_owned(),
+        upstream: upstream.clone(),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -276,6 +300,7 @@ pub async fn proxy(upstream: &str) -> Proxy {
     Proxy {
         url,
         token_posts,
+        upstream,
         _stop: stop,
     }
 }
@@ -297,9 +322,10 @@ async fn forward(State(s): State<ProxyState>, req: Request) -> Response {
     for h in ["host", "content-length", "connection", "transfer-encoding"] {
         headers.remove(h);
     }
+    let base = s.upstream.lock().unwrap().clone();
     let upstream = s
         .http
-        .request(parts.method.clone(), format!("{}{path}", s.upstream))
+        .request(parts.method.clone(), format!("{base}{path}"))
         .headers(headers)
         .body(bytes.to_vec())
         .send()

@@ -1,0 +1,490 @@
+//! `cli-login` run for real: the built binary against an in-process emulator, with its session
+//! in a `--session-file`. Passwords and codes go in on stdin, as lines (no terminal: no echo
+//! games), exactly as a user would type them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use latchkey_backend::{JwksSource, Verifier};
+use latchkey_emulator::Emulator;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "password123";
+const APP_ID: &str = "dev.latchkey.cli-login-tests";
+
+struct Run {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            status: o.status,
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.status.code(),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// A running `cli-login`; lines for its stdin are written as the test learns them.
+struct Child(std::process::Child);
+
+impl Child {
+    fn line(&mut self, text: &str) {
+        let stdin = self.0.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "{text}").expect("write stdin");
+    }
+
+    async fn finish(mut self) -> Run {
+        drop(self.0.stdin.take());
+        tokio::task::spawn_blocking(move || self.0.wait_with_output())
+            .await
+            .unwrap()
+            .expect("cli-login ran")
+            .into()
+    }
+}
+
+struct Cli {
+    frontend_api: String,
+    session_file: PathBuf,
+    app_id: String,
+}
+
+impl Cli {
+    fn spawn(&self, args: &[&str]) -> Child {
+        let child = Command::new(env!("CARGO_BIN_EXE_cli-login"))
+            .args([
+                "--frontend-api",
+                &self.frontend_api,
+                "--app-id",
+                &self.app_id,
+            ])
+            .arg("--session-file")
+            .arg(&self.session_file)
+            .args(args)
+            .env_remove("LATCHKEY_PUBLISHABLE_KEY")
+            .env_remove("LATCHKEY_FRONTEND_API_URL")
+            .env_remove("LATCHKEY_APP_ID")
+            .env_remove("LATCHKEY_SESSION_FILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cli-login starts");
+        Child(child)
+    }
+
+    async fn run(&self, args: &[&str]) -> Run {
+        self.spawn(args).finish().await
+    }
+}
+
+struct Env {
+    emu: Emulator,
+    http: reqwest::Client,
+    dir: PathBuf,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn start() -> Env {
+    let emu = Emulator::builder().ephemeral().start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "latchkey-cli-login-{}-{:08x}",
+        std::process::id(),
+        rand_u32()
+    ));
+    Env {
+        emu,
+        http: reqwest::Client::new(),
+        dir,
+    }
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    h.finish() as u32
+}
+
+impl Env {
+    fn cli(&self) -> Cli {
+        Cli {
+            frontend_api: self.emu.url().to_owned(),
+            session_file: self.dir.join("profile").join("session.json"),
+            app_id: APP_ID.to_owned(),
+        }
+    }
+
+    /// The code of the newest message to `to`, waiting for it to be captured.
+    async fn code_for(&self, to: &str) -> String {
+        let res = self
+            .http
+            .get(format!(
+                "{}/_emulator/v1/messages/latest?to={}&wait_ms=5000",
+                self.emu.url(),
+                to.replace('@', "%40")
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "a message to {to}");
+        let m: Value = res.json().await.unwrap();
+        m["code"].as_str().expect("a code").to_owned()
+    }
+
+    async fn bapi(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.emu.url()))
+            .bearer_auth(self.emu.secret_key());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.json().await.unwrap()
+    }
+
+    async fn create_user(&self, email: &str) -> String {
+        let u = self
+            .bapi(
+                reqwest::Method::POST,
+                "/v1/users",
+                Some(json!({"email_address": [email], "password": PASSWORD})),
+            )
+            .await;
+        u["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// `whoami`'s lines as `(label, value)`, after the first line.
+fn whoami_fields(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
+    let env = start().await;
+    let cli = env.cli();
+
+    // Signed out to begin with.
+    let run = cli.run(&["whoami"]).await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("Not signed in."), "{run:?}");
+
+    // sign-up: the password, then the emailed code, on stdin.
+    let mut child = cli.spawn(&["sign-up", "jane@example.com", "--first-name", "Jane"]);
+    child.line(PASSWORD);
+    let code = env.code_for("jane@example.com").await;
+    child.line(&code);
+    let run = child.finish().await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.contains("Signed in as jane@example.com."),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains(PASSWORD) && !run.stderr.contains(PASSWORD));
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&cli.session_file), 0o600);
+        assert_eq!(mode(cli.session_file.parent().unwrap()), 0o700);
+    }
+
+    // whoami, in a later run, from the session file.
+    let run = cli.run(&["whoami"]).await;
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("jane@example.com (Jane)"),
+        "{run:?}"
+    );
+    let fields = whoami_fields(&run.stdout);
+    let users = env
+        .bapi(
+            reqwest::Method::GET,
+            "/v1/users?email_address=jane%40example.com",
+            None,
+        )
+        .await;
+    let jane_id = users[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(field(&fields, "user"), jane_id);
+    let jane_sid = field(&fields, "session").to_owned();
+    assert!(jane_sid.starts_with("sess_"), "{fields:?}");
+    assert_eq!(field(&fields, "sessions"), "1 on this device");
+    assert_eq!(
+        field(&fields, "stored"),
+        format!("file {}", cli.session_file.display())
+    );
+
+    // token: a JWT for Jane's session that verifies against the emulator's keys.
+    let run = cli.run(&["token"]).await;
+    assert!(run.status.success(), "{run:?}");
+    let jwt = run.stdout.trim();
+    let verifier = Verifier::builder()
+        .jwks(JwksSource::Frontend {
+            url: env.emu.url().to_owned(),
+        })
+        .build()
+        .unwrap();
+    let claims = verifier.verify(jwt).await.unwrap();
+    assert_eq!(
+        (claims.sub.as_str(), claims.sid.as_str()),
+        (jane_id.as_str(), jane_sid.as_str())
+    );
+
+    // token --template: the template's claims.
+    let res = env
+        .http
+        .patch(format!("{}/_emulator/v1/instance", env.emu.url()))
+        .json(&json!({"settings": {"jwt_templates": {"backend": {
+            "claims": {"email": "{{user.primary_email_address}}", "aud": "api"}}}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let run = cli.run(&["token", "--template", "backend"]).await;
+    assert!(run.status.success(), "{run:?}");
+    let payload = jwt_payload(run.stdout.trim());
+    assert_eq!(payload["email"], "jane@example.com");
+    assert_eq!(payload["aud"], "api");
+    assert_eq!(payload["sub"], json!(jane_id));
+    let run = cli.run(&["token", "--template", "no_such_template"]).await;
+    assert!(!run.status.success(), "{run:?}");
+    assert!(run.stderr.starts_with("error: "), "{run:?}");
+
+    // sign-in --password: a second user on the same device.
+    env.create_user("bob@example.com").await;
+    // A wrong password is the server's error, one line.
+    let mut child = cli.spawn(&["sign-in", "bob@example.com", "--password"]);
+    child.line("not-the-password");
+    let run = child.finish().await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("error: ") && run.stderr.contains("form_password_incorrect"),
+        "{run:?}"
+    );
+    let mut child = cli.spawn(&["sign-in", "bob@example.com", "--password"]);
+    child.line(PASSWORD);
+    let run = child.finish().await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.contains("Signed in as bob@example.com."),
+        "{run:?}"
+    );
+    // Already signed in as that user: nothing to do.
+    let run = cli.run(&["sign-in", "bob@example.com", "--password"]).await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.contains("Already signed in as bob@example.com."),
+        "{run:?}"
+    );
+
+    // sign-in with an emailed code (the default).
+    env.create_user("carol@example.com").await;
+    let mut child = cli.spawn(&["sign-in", "carol@example.com"]);
+    let code = env.code_for("carol@example.com").await;
+    child.line(&code);
+    let run = child.finish().await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.contains("Signed in as carol@example.com."),
+        "{run:?}"
+    );
+
+    let run = cli.run(&["whoami"]).await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(run.stdout.starts_with("carol@example.com\n"), "{run:?}");
+    assert_eq!(
+        field(&whoami_fields(&run.stdout), "sessions"),
+        "3 on this device"
+    );
+
+    // sign-out: this session; another one on the device takes over.
+    let run = cli.run(&["sign-out"]).await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.starts_with("Signed out; ") && run.stderr.contains("is now active."),
+        "{run:?}"
+    );
+    let run = cli.run(&["whoami"]).await;
+    assert_eq!(
+        field(&whoami_fields(&run.stdout), "sessions"),
+        "2 on this device"
+    );
+
+    // sign-out --all: every session on this device ends, on the server too.
+    let run = cli.run(&["sign-out", "--all"]).await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(run.stderr.contains("Signed out."), "{run:?}");
+    let run = cli.run(&["whoami"]).await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("Not signed in."), "{run:?}");
+    let active = env
+        .bapi(
+            reqwest::Method::GET,
+            &format!("/v1/sessions?user_id={jane_id}&status=active"),
+            None,
+        )
+        .await;
+    assert_eq!(active, json!([]), "Jane's session ended on the server");
+    let stored = std::fs::read_to_string(&cli.session_file).unwrap();
+    assert!(!stored.contains("client_token"), "{stored}");
+    let run = cli.run(&["token"]).await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("not signed in"), "{run:?}");
+}
+
+fn jwt_payload(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// A session file made for one Frontend API is not used with another: the CLI says so and
+/// starts signed out, and the other server never sees the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_file_is_not_carried_to_another_frontend_api() {
+    let env = start().await;
+    let cli = env.cli();
+    env.create_user("moving@example.com").await;
+    let mut child = cli.spawn(&["sign-in", "moving@example.com", "--password"]);
+    child.line(PASSWORD);
+    assert!(child.finish().await.status.success());
+
+    let other = start().await;
+    let elsewhere = Cli {
+        frontend_api: other.emu.url().to_owned(),
+        ..env.cli()
+    };
+    let run = elsewhere.run(&["whoami"]).await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("warning: the stored session belongs to the Frontend API")
+            && run.stderr.contains("starting signed out")
+            && run.stderr.contains("Not signed in."),
+        "{run:?}"
+    );
+}
+
+/// What a recording server saw.
+#[derive(Clone, Default)]
+struct Seen(Arc<Mutex<Vec<axum::http::HeaderMap>>>);
+
+async fn record(
+    axum::extract::State(seen): axum::extract::State<Seen>,
+    headers: axum::http::HeaderMap,
+) -> axum::Json<Value> {
+    seen.0.lock().unwrap().push(headers);
+    axum::Json(json!({"response": null, "client": null}))
+}
+
+/// `--app-id` names the app to the server (User-Agent) — and, with the keychain store, its
+/// entries (see the keyring test below).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_id_is_sent_in_the_user_agent() {
+    let env = start().await;
+    let seen = Seen::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .fallback(record)
+        .with_state(seen.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let cli = Cli {
+        frontend_api: url,
+        app_id: "com.example.profile-two".into(),
+        ..env.cli()
+    };
+    let run = cli.run(&["whoami"]).await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    let seen = seen.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let ua = seen[0]["user-agent"].to_str().unwrap();
+    assert!(ua.ends_with("(com.example.profile-two)"), "{ua}");
+}
+
+/// With the OS keychain (no `--session-file`), `--app-id` keeps sessions apart. Needs a Secret
+/// Service: `scripts/keyring-session cargo test -p cli-login -- --ignored keyring`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run under scripts/keyring-session"]
+async fn keyring_profiles_are_kept_apart_by_app_id() {
+    let env = start().await;
+    env.create_user("profile@example.com").await;
+    let suffix = format!("{}-{:08x}", std::process::id(), rand_u32());
+    let keychain = |app_id: &str, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cli-login"));
+        c.args(["--frontend-api", env.emu.url(), "--app-id", app_id])
+            .args(args)
+            .env_remove("LATCHKEY_SESSION_FILE")
+            .env_remove("LATCHKEY_PUBLISHABLE_KEY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Child(c.spawn().unwrap())
+    };
+    let one = format!("dev.latchkey.cli-test.one-{suffix}");
+    let two = format!("dev.latchkey.cli-test.two-{suffix}");
+    let mut child = keychain(&one, &["sign-in", "profile@example.com", "--password"]);
+    child.line(PASSWORD);
+    let run = child.finish().await;
+    assert!(run.status.success(), "{run:?}");
+    let run = keychain(&one, &["whoami"]).finish().await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stdout.contains("stored   OS keychain (Secret Service)"),
+        "{run:?}"
+    );
+    let run = keychain(&two, &["whoami"]).finish().await;
+    assert_eq!(run.status.code(), Some(1), "{run:?}");
+    assert!(run.stderr.contains("Not signed in."), "{run:?}");
+    // Clean up the keychain items.
+    let run = keychain(&one, &["sign-out", "--all"]).finish().await;
+    assert!(run.status.success(), "{run:?}");
+}

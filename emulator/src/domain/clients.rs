@@ -123,3 +123,25 @@ pub fn find_or_create(
         header: TokenHeader::Set(token),
     })
 }
+
+/// `DELETE /v1/client`: ends every session and forgets the client; the device is told to drop
+/// its token. Returns the client as it was last seen.
+pub fn sign_out_and_forget(
+    tx: &Tx<'_>,
+    env: &super::Env<'_>,
+    client: &mut ClientCtx,
+) -> Result<latchkey_protocol::Client, DomainError> {
+    for mut s in super::sessions::active_of_client(tx, env.now, &client.record.id)? {
+        super::sessions::finish(tx, env, &mut s, super::model::SessionStatus::Ended)?;
+    }
+    client.record.last_active_session_id = None;
+    let view = super::views::client_fapi(tx, env, &client.record)?;
+    tx.delete_client(&client.record.id)?;
+    client.header = TokenHeader::Clear;
+    Ok(view)
+}
+
+/// The Backend API's view of the client with `id`.
+pub fn get(tx: &Tx<'_>, id: &str) -> Result<ClientRecord, DomainError> {
+    tx.client(id)?.ok_or(DomainError::NotFound("client"))
+}

@@ -2,6 +2,7 @@
 //! verification codes, passwords, messages. No HTTP here, and no SQL: storage is reached through
 //! the store's transaction methods.
 
+pub mod accounts;
 pub mod cleanup;
 pub mod clients;
 pub mod environment;

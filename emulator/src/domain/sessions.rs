@@ -180,3 +180,59 @@ pub fn ensure_active(session: &SessionRecord, now: i64) -> Result<(), DomainErro
         Err(DomainError::SessionInactive)
     }
 }
+
+/// Ends every active session of this client (`DELETE /v1/client/sessions`) and rotates its
+/// token.
+pub fn end_all_on_client(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+) -> Result<(), DomainError> {
+    for mut s in active_of_client(tx, env.now, &client.record.id)? {
+        finish(tx, env, &mut s, SessionStatus::Ended)?;
+    }
+    client.record.last_active_session_id = None;
+    client.rotate(tx, env.now)
+}
+
+/// Revokes a session for the Backend API; its client moves on to another active session.
+pub fn revoke_by_admin(tx: &Tx<'_>, env: &Env<'_>, id: &str) -> Result<SessionRecord, DomainError> {
+    let mut s = get(tx, id)?;
+    finish(tx, env, &mut s, SessionStatus::Revoked)?;
+    repoint_client(tx, env, &s)?;
+    Ok(s)
+}
+
+/// The session with `id`, or `NotFound`.
+pub fn get(tx: &Tx<'_>, id: &str) -> Result<SessionRecord, DomainError> {
+    tx.session(id)?.ok_or(DomainError::NotFound("session"))
+}
+
+/// Which sessions the Backend API lists.
+#[derive(Debug, Default, Clone)]
+pub struct SessionFilter {
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    /// Their status as of now (`expired` and `abandoned` are worked out from the clock).
+    pub status: Option<SessionStatus>,
+}
+
+/// One page of the sessions matching `filter`, newest first, and how many match in all.
+pub fn list_by_admin(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    filter: &SessionFilter,
+    limit: usize,
+    offset: usize,
+) -> Result<(Vec<SessionRecord>, usize), DomainError> {
+    let all: Vec<_> = tx
+        .list_sessions(&crate::store::SessionQuery {
+            client_id: filter.client_id.as_deref(),
+            user_id: filter.user_id.as_deref(),
+        })?
+        .into_iter()
+        .filter(|s| filter.status.is_none_or(|st| s.status_at(env.now) == st))
+        .collect();
+    let total = all.len();
+    Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+}

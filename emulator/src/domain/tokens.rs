@@ -147,3 +147,20 @@ fn render_value(v: &Value, user: &UserWithIdents) -> Value {
 fn opt(s: Option<String>) -> Value {
     s.map(Value::String).unwrap_or(Value::Null)
 }
+
+/// `POST /v1/client/sessions/{id}/tokens[/{template}]`: a token for one of this client's
+/// active sessions.
+pub fn mint_on_client(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &super::clients::ClientCtx,
+    session_id: &str,
+    template: Option<&str>,
+) -> Result<latchkey_protocol::Token, DomainError> {
+    let mut s = super::sessions::of_client(tx, client, session_id)?;
+    let jwt = mint_for_session(tx, env, &mut s, template)?;
+    Ok(latchkey_protocol::Token {
+        object: "token".into(),
+        jwt: jwt.expose().to_owned(),
+    })
+}

@@ -1,0 +1,404 @@
+//! Changes to users as the Backend API (the app's server, with the secret key) and the signed-in
+//! user (`/v1/me`) make them: create, update, metadata, password checks, ban and lock, delete.
+//! Every change emits its `user.*` event here.
+
+use serde_json::{Map, Value};
+
+use super::clients::ClientCtx;
+use super::model::{SessionRecord, SessionStatus, UserWithIdents};
+use super::{events, passwords, sessions, users, DomainError, Env};
+use crate::secret::Secret;
+use crate::store::Tx;
+
+/// A user as the Backend API creates one.
+#[derive(Debug, Default, Clone)]
+pub struct AdminNewUser {
+    pub email_addresses: Vec<String>,
+    pub phone_numbers: Vec<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// An imported digest (with `password_hasher`), instead of a password.
+    pub password_digest: Option<Secret>,
+    pub password_hasher: Option<String>,
+    pub skip_password_checks: bool,
+    pub skip_password_requirement: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub external_id: Option<String>,
+    pub public_metadata: Option<Map<String, Value>>,
+    pub private_metadata: Option<Map<String, Value>>,
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// Creates a user for the Backend API: identifiers normalised and unique, the password checked
+/// and hashed (or an imported digest validated), `user.created` emitted.
+pub fn create_by_admin(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    input: &AdminNewUser,
+) -> Result<UserWithIdents, DomainError> {
+    let emails = input
+        .email_addresses
+        .iter()
+        .map(|e| users::normalize_email(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let phones = input
+        .phone_numbers
+        .iter()
+        .map(|p| users::normalize_phone(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let username = input
+        .username
+        .as_deref()
+        .map(users::validate_username)
+        .transpose()?;
+    if emails.is_empty() && phones.is_empty() && username.is_none() && input.external_id.is_none() {
+        return Err(DomainError::ParamMissing("email_address"));
+    }
+    let password_hash = match (&input.password, &input.password_digest) {
+        (Some(_), Some(_)) => {
+            return Err(DomainError::ParamValue {
+                param: "password_digest",
+                reason: "cannot be combined with password".into(),
+            })
+        }
+        (Some(pw), None) => {
+            if !input.skip_password_checks {
+                passwords::check_strength(pw.expose(), env.settings.password_min_length)?;
+            }
+            Some(env.hash_password(pw.expose())?)
+        }
+        (None, Some(digest)) => {
+            let hasher = input
+                .password_hasher
+                .as_deref()
+                .ok_or(DomainError::ParamMissing("password_hasher"))?;
+            Some(passwords::import_digest(hasher, digest.expose())?)
+        }
+        (None, None) => {
+            if env.settings.password_required && !input.skip_password_requirement {
+                return Err(DomainError::ParamMissing("password"));
+            }
+            None
+        }
+    };
+    users::create(
+        tx,
+        env,
+        users::NewUser {
+            emails,
+            phones,
+            email_strategy: "admin".into(),
+            phone_strategy: "admin".into(),
+            username,
+            password_hash,
+            first_name: input.first_name.clone(),
+            last_name: input.last_name.clone(),
+            external_id: input.external_id.clone(),
+            public_metadata: input.public_metadata.clone().unwrap_or_default(),
+            private_metadata: input.private_metadata.clone().unwrap_or_default(),
+            unsafe_metadata: input.unsafe_metadata.clone().unwrap_or_default(),
+            created_at: None,
+        },
+    )
+}
+
+/// The user with `id`, or `NotFound`.
+pub fn get(tx: &Tx<'_>, id: &str) -> Result<UserWithIdents, DomainError> {
+    tx.user_with_idents(id)?
+        .ok_or(DomainError::NotFound("user"))
+}
+
+/// What the Backend API may change on a user. For the nullable fields `None` leaves the field,
+/// `Some(None)` clears it, `Some(Some(v))` sets it.
+#[derive(Debug, Default, Clone)]
+pub struct AdminUserUpdate {
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub username: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+    pub password: Option<Secret>,
+    pub skip_password_checks: bool,
+    pub sign_out_of_other_sessions: bool,
+    pub primary_email_address_id: Option<String>,
+    pub primary_phone_number_id: Option<String>,
+    pub public_metadata: Option<Map<String, Value>>,
+    pub private_metadata: Option<Map<String, Value>>,
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+pub fn update_by_admin(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    change: &AdminUserUpdate,
+) -> Result<UserWithIdents, DomainError> {
+    let mut u = get(tx, id)?;
+    let r = &mut u.user;
+    if let Some(v) = &change.first_name {
+        r.first_name.clone_from(v);
+    }
+    if let Some(v) = &change.last_name {
+        r.last_name.clone_from(v);
+    }
+    if let Some(v) = &change.external_id {
+        r.external_id.clone_from(v);
+    }
+    if let Some(v) = &change.username {
+        let next = v.as_deref().map(users::validate_username).transpose()?;
+        if next.is_some() && next != r.username {
+            users::ensure_username_free(tx, next.as_deref().unwrap_or_default())?;
+        }
+        r.username = next;
+    }
+    if let Some(pw) = &change.password {
+        if !change.skip_password_checks {
+            passwords::check_strength(pw.expose(), env.settings.password_min_length)?;
+        }
+        r.password_hash = Some(env.hash_password(pw.expose())?);
+        r.password_last_updated_at = Some(env.now);
+    }
+    if let Some(m) = &change.public_metadata {
+        r.public_metadata.clone_from(m);
+    }
+    if let Some(m) = &change.private_metadata {
+        r.private_metadata.clone_from(m);
+    }
+    if let Some(m) = &change.unsafe_metadata {
+        r.unsafe_metadata.clone_from(m);
+    }
+    if let Some(pid) = &change.primary_email_address_id {
+        if !u.emails().any(|e| &e.id == pid) {
+            return Err(DomainError::NotFound("email_address"));
+        }
+        u.user.primary_email_address_id = Some(pid.clone());
+    }
+    if let Some(pid) = &change.primary_phone_number_id {
+        if !u.phones().any(|e| &e.id == pid) {
+            return Err(DomainError::NotFound("phone_number"));
+        }
+        u.user.primary_phone_number_id = Some(pid.clone());
+    }
+    save_updated(tx, env, &mut u)?;
+    if change.password.is_some() && change.sign_out_of_other_sessions {
+        sessions::end_all_of_user(tx, env, &u.user.id, SessionStatus::Revoked)?;
+    }
+    Ok(u)
+}
+
+/// Deep-merges metadata (`null` deletes a key), for `PATCH /v1/users/{id}/metadata`.
+pub fn merge_metadata(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    public: Option<&Map<String, Value>>,
+    private: Option<&Map<String, Value>>,
+    unsafe_: Option<&Map<String, Value>>,
+) -> Result<UserWithIdents, DomainError> {
+    let mut u = get(tx, id)?;
+    if let Some(p) = public {
+        users::merge_metadata(&mut u.user.public_metadata, p);
+    }
+    if let Some(p) = private {
+        users::merge_metadata(&mut u.user.private_metadata, p);
+    }
+    if let Some(p) = unsafe_ {
+        users::merge_metadata(&mut u.user.unsafe_metadata, p);
+    }
+    save_updated(tx, env, &mut u)?;
+    Ok(u)
+}
+
+/// Metadata replaced whole, for `PUT /v1/users/{id}/metadata`: each field given replaces that
+/// metadata (`Some(None)` clears it); fields left out stay.
+#[derive(Debug, Default, Clone)]
+pub struct MetadataReplacement {
+    pub public: Option<Option<Map<String, Value>>>,
+    pub private: Option<Option<Map<String, Value>>>,
+    pub unsafe_: Option<Option<Map<String, Value>>>,
+}
+
+pub fn replace_metadata(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    with: &MetadataReplacement,
+) -> Result<UserWithIdents, DomainError> {
+    let mut u = get(tx, id)?;
+    if let Some(m) = &with.public {
+        u.user.public_metadata = m.clone().unwrap_or_default();
+    }
+    if let Some(m) = &with.private {
+        u.user.private_metadata = m.clone().unwrap_or_default();
+    }
+    if let Some(m) = &with.unsafe_ {
+        u.user.unsafe_metadata = m.clone().unwrap_or_default();
+    }
+    save_updated(tx, env, &mut u)?;
+    Ok(u)
+}
+
+/// `POST /v1/users/{id}/verify_password`: `PasswordIncorrect` unless it matches.
+pub fn check_password(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    password: &Secret,
+) -> Result<(), DomainError> {
+    let u = get(tx, id)?;
+    let ok = match &u.user.password_hash {
+        Some(digest) => env.verify_password(password.expose(), digest)?,
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::PasswordIncorrect)
+    }
+}
+
+/// Bans or unbans a user; a ban revokes every session.
+pub fn set_banned(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    banned: bool,
+) -> Result<UserWithIdents, DomainError> {
+    set_flag(tx, env, id, |u| u.banned = banned, banned)
+}
+
+/// Locks or unlocks a user; a lock revokes every session.
+pub fn set_locked(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    locked: bool,
+) -> Result<UserWithIdents, DomainError> {
+    set_flag(tx, env, id, |u| u.locked = locked, locked)
+}
+
+fn set_flag(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    id: &str,
+    set: impl FnOnce(&mut super::model::UserRecord),
+    revoke_sessions: bool,
+) -> Result<UserWithIdents, DomainError> {
+    let mut u = get(tx, id)?;
+    set(&mut u.user);
+    save_updated(tx, env, &mut u)?;
+    if revoke_sessions {
+        sessions::end_all_of_user(tx, env, id, SessionStatus::Revoked)?;
+    }
+    Ok(u)
+}
+
+/// Deletes a user for the Backend API.
+pub fn delete_by_admin(tx: &Tx<'_>, env: &Env<'_>, id: &str) -> Result<(), DomainError> {
+    users::delete(tx, env, id)
+}
+
+/// The signed-in user of `_clerk_session_id`, or of the client's last active session.
+pub fn current(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &ClientCtx,
+    session_id: Option<&str>,
+) -> Result<(SessionRecord, UserWithIdents), DomainError> {
+    let id = session_id
+        .map(str::to_owned)
+        .or_else(|| c.record.last_active_session_id.clone())
+        .ok_or(DomainError::SignedOut)?;
+    let s = match tx.session(&id)? {
+        Some(s) if s.client_id == c.record.id => s,
+        _ => return Err(DomainError::SignedOut),
+    };
+    if s.status_at(env.now) != SessionStatus::Active {
+        return Err(DomainError::SignedOut);
+    }
+    let u = tx
+        .user_with_idents(&s.user_id)?
+        .ok_or(DomainError::SignedOut)?;
+    Ok((s, u))
+}
+
+/// What the signed-in user may change about themselves (`PATCH /v1/me`). An empty name clears
+/// it.
+#[derive(Debug, Default, Clone)]
+pub struct SelfUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub primary_email_address_id: Option<String>,
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+pub fn update_self(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &ClientCtx,
+    session_id: Option<&str>,
+    change: &SelfUpdate,
+) -> Result<UserWithIdents, DomainError> {
+    let (_, mut u) = current(tx, env, c, session_id)?;
+    if let Some(v) = &change.first_name {
+        u.user.first_name = Some(v.clone()).filter(|v| !v.is_empty());
+    }
+    if let Some(v) = &change.last_name {
+        u.user.last_name = Some(v.clone()).filter(|v| !v.is_empty());
+    }
+    if let Some(v) = &change.username {
+        if !env.settings.username.enabled {
+            return Err(DomainError::ParamValue {
+                param: "username",
+                reason: "is not enabled for this instance".into(),
+            });
+        }
+        let name = users::validate_username(v)?;
+        if u.user.username.as_deref() != Some(name.as_str()) {
+            users::ensure_username_free(tx, &name)?;
+            u.user.username = Some(name);
+        }
+    }
+    if let Some(id) = &change.primary_email_address_id {
+        if !u.emails().any(|e| &e.id == id) {
+            return Err(DomainError::NotFound("email_address"));
+        }
+        u.user.primary_email_address_id = Some(id.clone());
+    }
+    if let Some(m) = &change.unsafe_metadata {
+        u.user.unsafe_metadata.clone_from(m);
+    }
+    save_updated(tx, env, &mut u)?;
+    Ok(u)
+}
+
+/// `DELETE /v1/me`, where the instance allows it: deletes the signed-in user; the client moves
+/// on to its most recently active remaining session and gets a new token. Returns the id.
+pub fn delete_self(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &mut ClientCtx,
+    session_id: Option<&str>,
+) -> Result<String, DomainError> {
+    if !env.settings.delete_self_enabled {
+        return Err(DomainError::InvalidState(
+            "deleting your own account is disabled".into(),
+        ));
+    }
+    let (_, u) = current(tx, env, c, session_id)?;
+    users::delete(tx, env, &u.user.id)?;
+    c.record.last_active_session_id = sessions::active_of_client(tx, env.now, &c.record.id)?
+        .into_iter()
+        .max_by_key(|s| s.last_active_at)
+        .map(|s| s.id);
+    c.rotate(tx, env.now)?;
+    Ok(u.user.id)
+}
+
+/// Stores a changed user and emits `user.updated`.
+fn save_updated(tx: &Tx<'_>, env: &Env<'_>, u: &mut UserWithIdents) -> Result<(), DomainError> {
+    u.user.updated_at = env.now;
+    tx.save_user(&u.user)?;
+    events::user(tx, env, "user.updated", u)
+}

@@ -113,6 +113,9 @@ async fn start(args: StartArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listen for SIGINT/SIGTERM before saying we are ready: a harness that signals right after
+    // reading the ready line must get a graceful shutdown, not the default action (death by signal).
+    let signal = shutdown_signal();
     let url = emu.url().to_owned();
     if args.json {
         let line = serde_json::json!({
@@ -146,7 +149,7 @@ async fn start(args: StartArgs) -> ExitCode {
     }
     let trigger = emu.shutdown_trigger();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         if let Some(t) = trigger {
             let _ = t.send(());
         }
@@ -155,25 +158,31 @@ async fn start(args: StartArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Registers for SIGINT and SIGTERM at once (not at first poll) and resolves on the first.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
+        use tokio::signal::unix::{signal, SignalKind};
+        let listeners = signal(SignalKind::terminate())
+            .and_then(|term| signal(SignalKind::interrupt()).map(|int| (term, int)));
+        async move {
+            match listeners {
+                Ok((mut term, mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -546,14 +546,17 @@ async fn list_sessions(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = query_params(&q)?;
+    // `Some(None)`: Clerk's `replaced`, a status the emulator never gives a session, so nothing
+    // matches it (it is a valid filter, not an invalid one).
     let status = match p.get("status").filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(SessionStatus::try_from(s).map_err(|_| {
+        Some("replaced") => Some(None),
+        Some(s) => Some(Some(SessionStatus::try_from(s).map_err(|_| {
             ApiError::param_invalid(
                 "status",
-                "status must be one of active, ended, removed, revoked, expired, abandoned.",
+                "status must be one of active, ended, removed, revoked, expired, abandoned, replaced.",
             )
-        })?),
+        })?)),
     };
     let limit = p.int("limit", 10, 1, 500)?;
     let offset = p.int("offset", 0, 0, i64::MAX)?;
@@ -567,7 +570,7 @@ async fn list_sessions(
                 user_id: user_id.as_deref(),
             })?
             .into_iter()
-            .filter(|s| status.is_none_or(|st| s.status_at(env.now) == st))
+            .filter(|s| status.is_none_or(|st| st == Some(s.status_at(env.now))))
             .collect();
         let total = all.len() as i64;
         let page: Vec<_> = all

@@ -465,7 +465,17 @@ async fn session_touch(
     State(app): State<Arc<App>>,
     req: Native,
     Path(id): Path<String>,
+    p: Params,
 ) -> Result<Response, ApiError> {
+    // Without organizations every intent touches alike; one outside the spec's enum is refused.
+    if let Some(intent) = p.get("intent").filter(|i| !i.is_empty()) {
+        if !matches!(intent, "focus" | "select_session" | "select_org") {
+            return Err(ApiError::param_invalid(
+                "intent",
+                "intent must be one of focus, select_session, select_org.",
+            ));
+        }
+    }
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut s = sessions::of_client(tx, c, &id)?;
         sessions::touch(tx, env, c, &mut s)?;

@@ -260,6 +260,8 @@ async fn sign_up_create(
     req: Native,
     p: Params,
 ) -> Result<Response, ApiError> {
+    // Nothing is ever transferable here (no OAuth), but `transfer` must still be a boolean.
+    p.bool("transfer")?;
     let input = sign_up_input(&p)?;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let state = sign_up::create(tx, env, c, input)?;
@@ -328,6 +330,8 @@ async fn sign_in_create(
     req: Native,
     p: Params,
 ) -> Result<Response, ApiError> {
+    // As for sign-ups: nothing is transferable, but `transfer` must be a boolean.
+    p.bool("transfer")?;
     let input = SignInInput {
         identifier: p.string("identifier"),
         password: p.secret("password"),

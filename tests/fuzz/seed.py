@@ -9,8 +9,10 @@ Standard library only. What it makes:
 - FUZZ_USER_ID: a user with a password, signed in on one client (FUZZ_CLIENT_TOKEN,
   FUZZ_CLIENT_ID, FUZZ_SESSION_ID); on that same client an unfinished sign-up (FUZZ_SIGN_UP_ID)
   and an unfinished sign-in waiting for its first factor (FUZZ_SIGN_IN_ID);
-- FUZZ_VICTIM_USER_ID / FUZZ_VICTIM_SESSION_ID: a second user and session for the destructive
-  Backend API calls (delete, ban, lock, revoke), so they do not take the first user's away.
+- one user of its own for each destructive Backend API call, so that none takes the first user
+  away and none races another (schemathesis runs operations in parallel): FUZZ_DELETE_USER_ID
+  (DELETE /users/{id}), FUZZ_BAN_USER_ID (ban), FUZZ_LOCK_USER_ID (lock), and FUZZ_REVOKE_SESSION_ID,
+  a signed-in session of a fourth user (POST /sessions/{id}/revoke).
 """
 import json
 import secrets
@@ -69,8 +71,14 @@ def main():
     tag = secrets.token_hex(4)
     email = f"fuzz-{tag}@example.com"
     user = bapi("POST", "/users", {"email_address": [email], "password": PASSWORD, "first_name": "Fuzz"})
-    victim_email = f"victim-{tag}@example.com"
-    victim = bapi("POST", "/users", {"email_address": [victim_email], "password": PASSWORD})
+    def another_user(role):
+        address = f"{role}-{tag}@example.com"
+        return address, bapi("POST", "/users", {"email_address": [address], "password": PASSWORD})["id"]
+
+    _, delete_user_id = another_user("delete")
+    _, ban_user_id = another_user("ban")
+    _, lock_user_id = another_user("lock")
+    revoke_email, _ = another_user("revoke")
 
     # One client: an unfinished sign-up, a signed-in session, an unfinished sign-in.
     body, token = fapi("POST", "/v1/client/sign_ups", None, {"email_address": f"pending-{tag}@example.com", "password": PASSWORD})
@@ -86,14 +94,17 @@ def main():
     body, token = fapi("GET", "/v1/client", token)
     assert any(s["id"] == session_id for s in body["response"]["sessions"]), body
 
-    body, _ = fapi("POST", "/v1/client/sign_ins", None, {"identifier": victim_email, "password": PASSWORD})
-    victim_session_id = body["response"]["created_session_id"]
+    body, _ = fapi("POST", "/v1/client/sign_ins", None, {"identifier": revoke_email, "password": PASSWORD})
+    assert body["response"]["status"] == "complete", body
+    revoke_session_id = body["response"]["created_session_id"]
 
     out = {
         "FUZZ_USER_ID": user["id"],
         "FUZZ_USER_EMAIL": email,
-        "FUZZ_VICTIM_USER_ID": victim["id"],
-        "FUZZ_VICTIM_SESSION_ID": victim_session_id,
+        "FUZZ_DELETE_USER_ID": delete_user_id,
+        "FUZZ_BAN_USER_ID": ban_user_id,
+        "FUZZ_LOCK_USER_ID": lock_user_id,
+        "FUZZ_REVOKE_SESSION_ID": revoke_session_id,
         "FUZZ_CLIENT_TOKEN": token,
         "FUZZ_CLIENT_ID": client_id,
         "FUZZ_SESSION_ID": session_id,

@@ -24,9 +24,40 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/** How long a SIGTERM'd emulator has to exit (with status 0) before stop() fails it. */
+export const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Sends SIGTERM to a running `child` and resolves once it has exited with status 0. Rejects if it
+ * had already exited, exits otherwise (a status, or death by a signal), or takes longer than
+ * STOP_TIMEOUT_MS (it is then killed with SIGKILL). `stderr()` is quoted in the error.
+ */
+export async function stopGracefully(child, stderr) {
+  const what = `auth-emulator (pid ${child.pid})`;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`${what} had exited (code ${child.exitCode}, signal ${child.signalCode}) before it was stopped; stderr:\n${stderr()}`);
+  }
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.kill('SIGTERM');
+  let timer;
+  const timedOut = new Promise((resolve) => { timer = setTimeout(resolve, STOP_TIMEOUT_MS, null); });
+  const result = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (result === null) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${what} did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed with SIGKILL); stderr:\n${stderr()}`);
+  }
+  if (result.code !== 0) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+    throw new Error(`${what} ${how} after SIGTERM, not with 0; stderr:\n${stderr()}`);
+  }
+}
+
 /**
  * Starts `auth-emulator start --ephemeral --port 0 --json` and resolves with the JSON line it
- * prints first (frontend_api_url, publishable_key, secret_key, webhook_secret, …) plus `stop()`.
+ * prints first (frontend_api_url, publishable_key, secret_key, webhook_secret, …) plus `stop()`
+ * (see stopGracefully: it rejects unless the emulator shuts down cleanly).
  */
 export async function startEmulator({ extraArgs = [] } = {}) {
   const bin = process.env.AUTH_EMULATOR_BIN
@@ -42,14 +73,12 @@ export async function startEmulator({ extraArgs = [] } = {}) {
   child.stderr.on('data', (d) => {
     stderr = (stderr + d).slice(-8000);
   });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-    running.delete(child);
+  // SIGTERM, then the emulator must exit with status 0 within STOP_TIMEOUT_MS (its graceful
+  // shutdown, README.md); anything else rejects. Calling stop() again returns the same promise.
+  let stopping;
+  const stop = () => {
+    stopping ??= stopGracefully(child, () => stderr).finally(() => running.delete(child));
+    return stopping;
   };
   const info = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -128,12 +157,16 @@ export async function fapiMint(url, clientToken, sessionId) {
   return body.jwt;
 }
 
-/** The emulator's control API. */
+/**
+ * The emulator's control API. Every request other than a GET carries a JSON body (`{}` when
+ * there is nothing to send) with `Content-Type: application/json`, which the control API requires.
+ */
 export async function control(url, method, route, body) {
+  const read = method === 'GET' || method === 'HEAD';
   const res = await fetch(`${url}/_emulator/v1${route}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: read ? {} : { 'content-type': 'application/json' },
+    body: read ? undefined : JSON.stringify(body ?? {}),
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   return json(res, `control ${method} ${route}`);

@@ -21,9 +21,10 @@ after(async () => {
   await emu?.stop();
 });
 
-async function pyjwtCheck(...tokens) {
+async function pyjwtCheck(jwksUrl, publicKeyPem, ...tokens) {
   try {
-    const { stdout } = await run(PYTHON, [CHECK, emu.url, emu.secret_key, ...tokens], { timeout: 60_000 });
+    const args = [CHECK, emu.url, emu.secret_key, jwksUrl, publicKeyPem, ...tokens];
+    const { stdout } = await run(PYTHON, args, { timeout: 60_000 });
     return JSON.parse(stdout);
   } catch (err) {
     if (/No module named 'jwt'|No module named 'cryptography'/.test(err.stderr ?? '')) {
@@ -48,9 +49,13 @@ test('PyJWKClient verifies FAPI- and BAPI-minted session tokens', { timeout: 120
   const s = await fapiSignIn(emu.url, email);
   const fapiJwt = await fapiMint(emu.url, s.clientToken, s.sessionId);
   const bapiJwt = (await bapi(`/sessions/${s.sessionId}/tokens`, { method: 'POST' })).jwt;
+  // PyJWT fetches the keys from the JWKS URL the control API advertises, and verifies each token
+  // once more with the public key PEM it advertises.
   const instance = await control(emu.url, 'GET', '/instance');
+  assert.equal(instance.jwks_url, `${emu.url}/.well-known/jwks.json`);
+  assert.match(instance.public_key_pem, /^-----BEGIN PUBLIC KEY-----\n/);
 
-  const out = await pyjwtCheck(fapiJwt, bapiJwt);
+  const out = await pyjwtCheck(instance.jwks_url, instance.public_key_pem, fapiJwt, bapiJwt);
   assert.equal(out.pyjwt, '2.15.1');
   assert.equal(out.results.length, 2);
   for (const r of out.results) {
@@ -64,10 +69,10 @@ test('PyJWKClient verifies FAPI- and BAPI-minted session tokens', { timeout: 120
     assert.equal(r.alg, 'RS256');
     assert.match(r.kid, /^ins_/);
     assert.ok(r.jwks_kids.includes(r.kid));
+    assert.equal(r.jwks_url, instance.jwks_url, 'PyJWKClient fetched the advertised JWKS URL');
     assert.equal(r.bapi_claims_equal, true, 'the Backend API JWKS verifies it as well');
+    assert.equal(r.pem_claims_equal, true, 'the advertised public key PEM verifies it as well');
     assert.equal(r.tampered_rejected, 'InvalidSignatureError');
     assert.equal(r.wrong_issuer_rejected, 'InvalidIssuerError');
   }
-  // The instance's advertised JWKS URL is the one PyJWT used.
-  assert.ok(JSON.stringify(instance).includes(`${emu.url}/.well-known/jwks.json`));
 });

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Verifies Latchkey session tokens with PyJWT, independently of any Clerk SDK.
 
-Usage: pyjwt_check.py FRONTEND_API_URL SECRET_KEY JWT [JWT…]
+Usage: pyjwt_check.py FRONTEND_API_URL SECRET_KEY JWKS_URL PUBLIC_KEY_PEM JWT [JWT…]
 
-For each JWT, fetches the signing key from the Frontend API's public JWKS
-({url}/.well-known/jwks.json) with PyJWKClient and from the Backend API's
-{url}/v1/jwks (Bearer secret key), verifies the RS256 signature, exp/nbf/iat and
-iss == FRONTEND_API_URL, and requires sub, sid, exp, iat, nbf, iss. Also checks
-that a tampered copy of each token is refused. Prints one JSON object on stdout:
-{"results": [{"claims": {...}, "kid": ..., "jwks": {...}, "bapi_claims_equal": true,
-"tampered_rejected": "InvalidSignatureError"}, ...]}. Exits non-zero on any failure.
+JWKS_URL and PUBLIC_KEY_PEM are what the emulator's control API advertises (GET
+/_emulator/v1/instance: jwks_url, public_key_pem). For each JWT, fetches the signing key from
+JWKS_URL with PyJWKClient and from the Backend API's {url}/v1/jwks (Bearer secret key), verifies
+the RS256 signature, exp/nbf/iat and iss == FRONTEND_API_URL, and requires sub, sid, exp, iat,
+nbf, iss; verifies it once more with PUBLIC_KEY_PEM alone. Also checks that a tampered copy of
+each token is refused. Prints one JSON object on stdout:
+{"results": [{"claims": {...}, "kid": ..., "jwks_url": ..., "bapi_claims_equal": true,
+"pem_claims_equal": true, "tampered_rejected": "InvalidSignatureError"}, ...]}. Exits non-zero on
+any failure.
 """
 import base64
 import json
@@ -33,8 +35,8 @@ def tamper(token: str) -> str:
 
 
 def main() -> int:
-    url, secret_key, tokens = sys.argv[1], sys.argv[2], sys.argv[3:]
-    fapi = PyJWKClient(f"{url}/.well-known/jwks.json", cache_jwk_set=True)
+    url, secret_key, jwks_url, pem, tokens = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+    fapi = PyJWKClient(jwks_url, cache_jwk_set=True)
     bapi = PyJWKClient(f"{url}/v1/jwks", headers={"Authorization": f"Bearer {secret_key}"})
     # Clerk's JWKS publishes all six fields; PyJWK needs kty/n/e, SDKs also read kid/alg/use.
     jwks = fapi.fetch_data()
@@ -49,6 +51,7 @@ def main() -> int:
         claims = jwt.decode(token, signing_key.key, algorithms=["RS256"], issuer=url, options=options)
         bapi_key = bapi.get_signing_key_from_jwt(token)
         bapi_claims = jwt.decode(token, bapi_key.key, algorithms=["RS256"], issuer=url, options=options)
+        pem_claims = jwt.decode(token, pem, algorithms=["RS256"], issuer=url, options=options)
         try:
             jwt.decode(tamper(token), signing_key.key, algorithms=["RS256"], issuer=url)
             tampered = None
@@ -64,7 +67,9 @@ def main() -> int:
                 "claims": claims,
                 "kid": signing_key.key_id,
                 "alg": jwt.get_unverified_header(token)["alg"],
+                "jwks_url": fapi.uri,
                 "bapi_claims_equal": bapi_claims == claims,
+                "pem_claims_equal": pem_claims == claims,
                 "tampered_rejected": tampered,
                 "wrong_issuer_rejected": wrong_issuer,
                 "jwks_kids": [k["kid"] for k in jwks["keys"]],

@@ -2,7 +2,7 @@
 //
 //   cargo build -p latchkey-emulator --bin auth-emulator
 //   (cd tests/ui && npm ci)
-//   node --test tests/ui/
+//   node --test tests/ui/*.test.mjs
 //
 // Environment: AUTH_EMULATOR_BIN (default target/debug/auth-emulator under the repository
 // root), CHROMIUM_PATH (default /usr/bin/chromium), UI_SCREENSHOT (default /tmp/inbox.png).
@@ -51,13 +51,31 @@ async function startEmulator() {
   return { child, url, stderr: () => stderr };
 }
 
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * SIGTERM, then the emulator must exit with status 0 within STOP_TIMEOUT_MS (its graceful
+ * shutdown); otherwise this rejects (after SIGKILL, if it was still running), failing the file.
+ */
 async function stopEmulator(emu) {
-  if (!emu || emu.child.exitCode !== null || emu.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => emu.child.once('exit', resolve));
-  emu.child.kill('SIGTERM');
-  const timer = setTimeout(() => emu.child.kill('SIGKILL'), 20_000);
-  await exited;
+  if (!emu) return;
+  const { child } = emu;
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`auth-emulator had exited (code ${child.exitCode}, signal ${child.signalCode}) before the end: ${emu.stderr()}`);
+  }
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  child.kill('SIGTERM');
+  let timer;
+  const timedOut = new Promise((resolve) => { timer = setTimeout(resolve, STOP_TIMEOUT_MS, null); });
+  const result = await Promise.race([exited, timedOut]);
   clearTimeout(timer);
+  if (result === null) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`auth-emulator did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed): ${emu.stderr()}`);
+  }
+  assert.equal(result.signal, null, `auth-emulator was killed by ${result.signal} after SIGTERM: ${emu.stderr()}`);
+  assert.equal(result.code, 0, `auth-emulator exit code after SIGTERM: ${emu.stderr()}`);
 }
 
 // A backstop if the runner dies between hooks: never leave an emulator behind.
@@ -73,11 +91,13 @@ async function signUp(email) {
   assert.equal(res.status, 200, `sign-up for ${email}: ${await res.text()}`);
 }
 
+/** The control API. A request other than a GET sends a JSON body (`{}` if none), as it requires. */
 async function control(method, pathAndQuery, body) {
+  const read = method === 'GET' || method === 'HEAD';
   const res = await fetch(`${emulator.url}/_emulator/v1${pathAndQuery}`, {
     method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
+    headers: read ? {} : { 'content-type': 'application/json' },
+    body: read ? undefined : JSON.stringify(body ?? {}),
   });
   const json = await res.json();
   assert.ok(res.ok, `${method} ${pathAndQuery}: ${res.status} ${JSON.stringify(json)}`);

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The operations the emulator implements, read from its router source, against the fuzz lists.
+
+Usage: routes.py SRC_DIR fapi|bapi OPERATION...
+
+SRC_DIR is the emulator's `src/http`. Every `.route("path", get(…).post(…))` there is read:
+routes in `fapi.rs` are Frontend API operations, routes in `bapi.rs` Backend API operations (whose
+spec paths have no `/v1`: the spec's server URL ends in it), routes under `/_emulator` are the
+emulator's own (control API and pages, in no Clerk spec). A route anywhere else, or one whose
+methods this script cannot read, is an error: a new router must be classified here, not skipped.
+
+OPERATION is `METHOD /path` as tests/fuzz/run lists it (spec spelling: `{user_id}`). Path
+parameters are compared by position, not by name (`{id}` in the router, `{user_id}` in the spec).
+Exits 1, naming each difference, unless the listed operations are exactly the implemented ones.
+Standard library only.
+"""
+import pathlib
+import re
+import sys
+
+METHOD = re.compile(r"(?<![\w])(get|post|put|patch|delete|head|options|trace)\(")
+UNREADABLE = re.compile(r"(?<![\w])(any|on|route_service|nest|nest_service)\(")
+PARAM = re.compile(r"\{[^{}]*\}")
+
+
+def route_calls(text):
+    """Yields the argument text of every `.route(…)` call."""
+    for m in re.finditer(r"\.route\(", text):
+        depth, i = 1, m.end()
+        while depth:
+            c = text[i]
+            depth += c == "("
+            depth -= c == ")"
+            i += 1
+        yield text[m.end() : i - 1]
+
+
+def implemented(src):
+    ops = {"fapi": set(), "bapi": set()}
+    errors = []
+    for f in sorted(pathlib.Path(src).glob("**/*.rs")):
+        for call in route_calls(f.read_text()):
+            path = re.match(r'\s*"([^"]+)"', call)
+            methods = METHOD.findall(call)
+            if not path or not methods or UNREADABLE.search(call):
+                errors.append(f"{f}: cannot read the route {call.strip()!r}")
+                continue
+            path = path.group(1)
+            if path.startswith("/_emulator"):
+                continue
+            api = {"fapi.rs": "fapi", "bapi.rs": "bapi"}.get(f.name)
+            if api is None:
+                errors.append(f"{f}: route {path} is in neither fapi.rs nor bapi.rs; classify it in {__file__}")
+                continue
+            if api == "bapi":
+                if not path.startswith("/v1/"):
+                    errors.append(f"{f}: Backend API route {path} outside /v1")
+                    continue
+                path = path[len("/v1") :]
+            for m in methods:
+                ops[api].add(f"{m.upper()} {path}")
+    return ops, errors
+
+
+def normal(op):
+    return PARAM.sub("{}", op)
+
+
+def main():
+    src, api, listed = sys.argv[1], sys.argv[2], sys.argv[3:]
+    ops, errors = implemented(src)
+    have = {normal(o): o for o in ops[api]}
+    want = {normal(o): o for o in listed}
+    for key in sorted(have.keys() - want.keys()):
+        errors.append(f"implemented but not fuzzed ({api}): {have[key]}")
+    for key in sorted(want.keys() - have.keys()):
+        errors.append(f"fuzzed but not implemented ({api}): {want[key]}")
+    if len(want) != len(listed):
+        errors.append(f"the {api} list names an operation twice")
+    for e in errors:
+        print(f"!! routes: {e}", file=sys.stderr)
+    if errors:
+        sys.exit(1)
+    print(f"routes: {api}: the {len(have)} operations in {src} are the {len(listed)} fuzzed")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@
 Usage: routes.py SRC_DIR fapi|bapi OPERATION...
 
 SRC_DIR is the emulator's `src/http`. Every `.route("path", get(…).post(…))` there is read:
-routes in `fapi.rs` are Frontend API operations, routes in `bapi.rs` Backend API operations (whose
+routes in `fapi/` (or `fapi.rs`) are Frontend API operations, routes in `bapi/` Backend API operations (whose
 spec paths have no `/v1`: the spec's server URL ends in it), routes under `/_emulator` are the
 emulator's own (control API and pages, in no Clerk spec). A route anywhere else, or one whose
 methods this script cannot read, is an error: a new router must be classified here, not skipped.
@@ -48,9 +48,10 @@ def implemented(src):
             path = path.group(1)
             if path.startswith("/_emulator"):
                 continue
-            api = {"fapi.rs": "fapi", "bapi.rs": "bapi"}.get(f.name)
+            # A surface is one file (`fapi.rs`) or one folder (`fapi/`, one file per resource).
+            api = {"fapi.rs": "fapi", "bapi.rs": "bapi"}.get(f.name) or {"fapi": "fapi", "bapi": "bapi"}.get(f.parent.name)
             if api is None:
-                errors.append(f"{f}: route {path} is in neither fapi.rs nor bapi.rs; classify it in {__file__}")
+                errors.append(f"{f}: route {path} is in neither fapi/ nor bapi/; classify it in {__file__}")
                 continue
             if api == "bapi":
                 if not path.startswith("/v1/"):

@@ -213,8 +213,10 @@ pub fn get(tx: &Tx<'_>, id: &str) -> Result<SessionRecord, DomainError> {
 pub struct SessionFilter {
     pub client_id: Option<String>,
     pub user_id: Option<String>,
-    /// Their status as of now (`expired` and `abandoned` are worked out from the clock).
-    pub status: Option<SessionStatus>,
+    /// Their status as of now (`expired` and `abandoned` are worked out from the clock);
+    /// `Some(None)` is a status no emulator session ever has (Clerk's `replaced`): it matches
+    /// nothing.
+    pub status: Option<Option<SessionStatus>>,
 }
 
 /// One page of the sessions matching `filter`, newest first, and how many match in all.
@@ -231,7 +233,11 @@ pub fn list_by_admin(
             user_id: filter.user_id.as_deref(),
         })?
         .into_iter()
-        .filter(|s| filter.status.is_none_or(|st| s.status_at(env.now) == st))
+        .filter(|s| {
+            filter
+                .status
+                .is_none_or(|st| st == Some(s.status_at(env.now)))
+        })
         .collect();
     let total = all.len();
     Ok((all.into_iter().skip(offset).take(limit).collect(), total))

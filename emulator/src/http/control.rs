@@ -248,8 +248,10 @@ async fn recover(
     Ok(Json(json!({"object": "recover", "enqueued": n})))
 }
 
-fn instance_json(app: &App) -> Value {
-    let pem = app.signing_key.get().map(|k| k.public_key_pem()).ok();
+/// The instance as the control API shows it (waits, off the async workers, for a first start's
+/// signing key).
+async fn instance_json(app: &App) -> Value {
+    let pem = app.signing_key.wait().await.map(|k| k.public_key_pem()).ok();
     json!({
         "object": "instance",
         "id": app.instance_id,
@@ -265,7 +267,7 @@ fn instance_json(app: &App) -> Value {
 }
 
 async fn get_instance(State(app): State<Arc<App>>) -> Json<Value> {
-    Json(instance_json(&app))
+    Json(instance_json(&app).await)
 }
 
 #[derive(Deserialize)]
@@ -290,7 +292,7 @@ async fn patch_instance(
             .map_err(|e| ApiError::param_invalid("settings", e))?;
         app.set_settings(next)?;
     }
-    Ok(Json(instance_json(&app)))
+    Ok(Json(instance_json(&app).await))
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {

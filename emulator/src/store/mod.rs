@@ -23,7 +23,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use jobs::{JobRow, NewJob};
 pub use sessions::SessionQuery;
-pub use users::UserQuery;
+pub use users::{UserOrder, UserOrderField, UserQuery};
 pub use webhooks::{AttemptQuery, AttemptRow, EndpointRow};
 
 #[derive(Debug, thiserror::Error)]

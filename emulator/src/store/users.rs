@@ -5,6 +5,50 @@ use super::{corrupt, json_map, json_text, StoreError, Tx};
 use crate::domain::model::{IdentKind, Identification, UserRecord, UserWithIdents};
 use crate::secret::Secret;
 
+/// What users can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserOrderField {
+    CreatedAt,
+    UpdatedAt,
+    LastSignInAt,
+    LastActiveAt,
+    FirstName,
+    LastName,
+    Username,
+}
+
+impl UserOrderField {
+    /// Every field, by its name in the Backend API's `order_by`.
+    pub const ALL: [(&'static str, Self); 7] = [
+        ("created_at", Self::CreatedAt),
+        ("updated_at", Self::UpdatedAt),
+        ("last_sign_in_at", Self::LastSignInAt),
+        ("last_active_at", Self::LastActiveAt),
+        ("first_name", Self::FirstName),
+        ("last_name", Self::LastName),
+        ("username", Self::Username),
+    ];
+
+    fn column(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::LastSignInAt => "last_sign_in_at",
+            Self::LastActiveAt => "last_active_at",
+            Self::FirstName => "first_name",
+            Self::LastName => "last_name",
+            Self::Username => "username",
+        }
+    }
+}
+
+/// An ordering of users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserOrder {
+    pub field: UserOrderField,
+    pub descending: bool,
+}
+
 /// Filters of `GET /v1/users` (every given filter must match; values of one filter are OR-ed).
 #[derive(Debug, Default, Clone)]
 pub struct UserQuery {
@@ -15,7 +59,8 @@ pub struct UserQuery {
     pub external_id: Vec<String>,
     pub query: Option<String>,
     /// Column and direction, already validated by the caller.
-    pub order_by: Option<(&'static str, bool)>,
+    /// Newest first when `None`.
+    pub order_by: Option<UserOrder>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -202,7 +247,11 @@ impl Tx<'_> {
     /// Users matching `q`, in its order, with its limit and offset.
     pub fn list_users(&self, q: &UserQuery) -> Result<Vec<UserWithIdents>, StoreError> {
         let (where_sql, mut args) = user_filter(q);
-        let (col, desc) = q.order_by.unwrap_or(("created_at", true));
+        let order = q.order_by.unwrap_or(UserOrder {
+            field: UserOrderField::CreatedAt,
+            descending: true,
+        });
+        let (col, desc) = (order.field.column(), order.descending);
         let dir = if desc { "DESC" } else { "ASC" };
         args.push(SqlValue::Integer(q.limit));
         args.push(SqlValue::Integer(q.offset));

@@ -1,0 +1,108 @@
+//! Backend API: `Authorization: Bearer sk_…`, JSON in and out (`Content-Type: application/json`).
+//! One file per resource; each handler parses, calls one domain function, shapes the response.
+
+mod clients;
+mod sessions;
+mod users;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::error::ApiError;
+use super::params::Params;
+use crate::app::App;
+use crate::domain::{DomainError, Env, RequestInfo};
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/jwks", get(jwks))
+        .route("/v1/users", get(users::list).post(users::create))
+        .route("/v1/users/count", get(users::count))
+        .route(
+            "/v1/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
+        .route(
+            "/v1/users/{id}/metadata",
+            axum::routing::patch(users::merge_metadata).put(users::replace_metadata),
+        )
+        .route(
+            "/v1/users/{id}/verify_password",
+            post(users::verify_password),
+        )
+        .route("/v1/users/{id}/ban", post(users::ban))
+        .route("/v1/users/{id}/unban", post(users::unban))
+        .route("/v1/users/{id}/lock", post(users::lock))
+        .route("/v1/users/{id}/unlock", post(users::unlock))
+        .route("/v1/sessions", get(sessions::list))
+        .route("/v1/sessions/{id}", get(sessions::get))
+        .route("/v1/sessions/{id}/revoke", post(sessions::revoke))
+        .route("/v1/sessions/{id}/tokens", post(sessions::token))
+        .route(
+            "/v1/sessions/{id}/tokens/{template}",
+            post(sessions::token_template),
+        )
+        .route("/v1/clients/{id}", get(clients::get))
+        .route("/v1/clients/verify", post(clients::verify))
+        .route(
+            "/v1/webhooks/svix",
+            post(webhooks::svix_app).delete(webhooks::delete_svix_app),
+        )
+        .route("/v1/webhooks/svix_url", post(webhooks::svix_app))
+}
+
+async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {
+    Ok(Json(
+        app.signing_key
+            .wait()
+            .await
+            .map_err(DomainError::from)?
+            .jwks(),
+    ))
+}
+
+/// Runs `f` in a write transaction with a fresh `Env`.
+pub(super) async fn write<T>(
+    app: &App,
+    rq: &RequestInfo,
+    f: impl FnOnce(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
+) -> Result<T, ApiError> {
+    // Wait for a still-generating signing key before the write lock (see `fapi::run`).
+    app.signing_key.wait().await.map_err(DomainError::from)?;
+    let settings = app.settings();
+    let env = app.env(&settings, app.clock.now_ms(), None, rq);
+    Ok(app.write(|tx| f(tx, &env))?)
+}
+
+/// Runs `f` like [`write`], with password hashing and verification done outside the
+/// transaction (see [`App::write_with_passwords`]).
+pub(super) async fn write_with_passwords<T>(
+    app: &App,
+    rq: &RequestInfo,
+    mut f: impl FnMut(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
+) -> Result<T, ApiError> {
+    app.signing_key.wait().await.map_err(DomainError::from)?;
+    let settings = app.settings();
+    let base = app.env(&settings, app.clock.now_ms(), None, rq);
+    Ok(app
+        .write_with_passwords(|tx, passwords| f(tx, &base.with_passwords(passwords)))
+        .await?)
+}
+
+/// Runs `f` in a read transaction (no write lock) with a fresh `Env`.
+pub(super) fn read<T>(
+    app: &App,
+    f: impl FnOnce(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
+) -> Result<T, ApiError> {
+    let settings = app.settings();
+    let env = app.env(&settings, app.clock.now_ms(), None, &RequestInfo::NONE);
+    Ok(app.store.read(|tx| f(tx, &env))?)
+}
+
+pub(super) fn query_params(q: &Option<String>) -> Result<Params, ApiError> {
+    Params::parse(false, q.as_deref().unwrap_or("").as_bytes())
+}

@@ -1,0 +1,120 @@
+//! `/v1/sessions…`: list, get, revoke, tokens.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::{query_params, read, write};
+use crate::app::App;
+use crate::domain::model::SessionStatus;
+use crate::domain::sessions::{self, SessionFilter};
+use crate::domain::{tokens, views, RequestInfo};
+use crate::http::error::ApiError;
+use crate::http::Rq;
+
+pub(super) async fn list(
+    State(app): State<Arc<App>>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = query_params(&q)?;
+    // `Some(None)`: Clerk's `replaced`, a status the emulator never gives a session, so nothing
+    // matches it (it is a valid filter, not an invalid one).
+    let status = match p.get("status").filter(|s| !s.is_empty()) {
+        None => None,
+        Some("replaced") => Some(None),
+        Some(s) => Some(Some(SessionStatus::try_from(s).map_err(|_| {
+            ApiError::param_invalid(
+                "status",
+                "status must be one of active, ended, removed, revoked, expired, abandoned, replaced.",
+            )
+        })?)),
+    };
+    let limit = p.int("limit", 10, 1, 500)?;
+    let offset = p.int("offset", 0, 0, i64::MAX)?;
+    let paginated = p.bool("paginated")?.unwrap_or(false);
+    let filter = SessionFilter {
+        client_id: p.string("client_id").filter(|s| !s.is_empty()),
+        user_id: p.string("user_id").filter(|s| !s.is_empty()),
+        status,
+    };
+    read(&app, |tx, env| {
+        let (page, total) = sessions::list_by_admin(
+            tx,
+            env,
+            &filter,
+            usize::try_from(limit).unwrap_or(0),
+            usize::try_from(offset).unwrap_or(usize::MAX),
+        )?;
+        let page: Vec<_> = page
+            .iter()
+            .map(|s| views::session_bapi(s, env.now))
+            .collect();
+        Ok(if paginated {
+            Json(latchkey_protocol::Paginated {
+                data: page,
+                total_count: i64::try_from(total).unwrap_or(i64::MAX),
+            })
+            .into_response()
+        } else {
+            Json(page).into_response()
+        })
+    })
+}
+
+pub(super) async fn get(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    read(&app, |tx, env| {
+        let s = sessions::get(tx, &id)?;
+        Ok(Json(views::session_bapi(&s, env.now)).into_response())
+    })
+}
+
+pub(super) async fn revoke(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    write(&app, &rq, |tx, env| {
+        let s = sessions::revoke_by_admin(tx, env, &id)?;
+        Ok(Json(views::session_bapi(&s, env.now)).into_response())
+    })
+    .await
+}
+
+async fn mint(
+    app: &App,
+    rq: &RequestInfo,
+    id: &str,
+    template: Option<&str>,
+) -> Result<Response, ApiError> {
+    write(app, rq, |tx, env| {
+        let mut s = sessions::get(tx, id)?;
+        let jwt = tokens::mint_for_session(tx, env, &mut s, template)?;
+        Ok(Json(latchkey_protocol::Token {
+            object: "token".into(),
+            jwt: jwt.expose().to_owned(),
+        })
+        .into_response())
+    })
+    .await
+}
+
+pub(super) async fn token(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    mint(&app, &rq, &id, None).await
+}
+
+pub(super) async fn token_template(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path((id, template)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    mint(&app, &rq, &id, Some(&template)).await
+}

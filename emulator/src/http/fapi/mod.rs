@@ -1,0 +1,229 @@
+//! Frontend API, native mode: the client token travels in `Authorization` and comes back
+//! (rotated when sessions change) in the response's `Authorization` header. One file per
+//! resource; each handler parses, calls the domain, shapes the response.
+
+mod client;
+mod me;
+mod sessions;
+mod sign_ins;
+mod sign_ups;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header::{AUTHORIZATION, ORIGIN};
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::domain::clients::{self, ClientCtx, TokenHeader};
+use crate::domain::{environment, tokens, views, Committed, DomainError, Env};
+use crate::store::Tx;
+
+pub fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/environment", get(get_environment))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/v1/client",
+            get(client::get)
+                .post(client::new)
+                .put(client::new)
+                .delete(client::delete),
+        )
+        .route(
+            "/v1/client/sessions",
+            axum::routing::delete(client::end_all_sessions),
+        )
+        .route("/v1/client/sign_ups", post(sign_ups::create))
+        .route(
+            "/v1/client/sign_ups/{id}",
+            get(sign_ups::get).patch(sign_ups::update),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/prepare_verification",
+            post(sign_ups::prepare),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/attempt_verification",
+            post(sign_ups::attempt),
+        )
+        .route("/v1/client/sign_ins", post(sign_ins::create))
+        .route("/v1/client/sign_ins/{id}", get(sign_ins::get))
+        .route(
+            "/v1/client/sign_ins/{id}/prepare_first_factor",
+            post(sign_ins::prepare),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_first_factor",
+            post(sign_ins::attempt),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/reset_password",
+            post(sign_ins::reset_password),
+        )
+        .route("/v1/client/sessions/{id}", get(sessions::get))
+        .route("/v1/client/sessions/{id}/tokens", post(sessions::token))
+        .route(
+            "/v1/client/sessions/{id}/tokens/{template}",
+            post(sessions::token_template),
+        )
+        .route("/v1/client/sessions/{id}/touch", post(sessions::touch))
+        .route("/v1/client/sessions/{id}/end", post(sessions::end))
+        .route("/v1/client/sessions/{id}/remove", post(sessions::remove))
+        .route("/v1/me", get(me::get).patch(me::update).delete(me::delete))
+}
+
+/// What a native request says about itself.
+pub struct Native {
+    pub(super) request: crate::domain::RequestInfo,
+    pub(super) token: Option<String>,
+    pub(super) origin: Option<String>,
+    pub(super) session_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NativeQuery {
+    _clerk_session_id: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Native {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let header = |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        // Raw from iOS/Android, `Bearer …` from Electron.
+        let token = header(AUTHORIZATION).and_then(|v| {
+            let t = v.strip_prefix("Bearer ").unwrap_or(&v).trim().to_owned();
+            (!t.is_empty() && t != "Bearer").then_some(t)
+        });
+        let origin = header(ORIGIN);
+        if token.is_some() && origin.is_some() {
+            return Err(ApiError::bad_request(
+                "native_api_disabled_with_origin",
+                "A request must not carry both an Origin header and a client token in Authorization: browser and native credentials do not mix.",
+            ));
+        }
+        let q: Query<NativeQuery> = Query::try_from_uri(&parts.uri).map_err(|_| {
+            ApiError::bad_request("malformed_request", "The query string could not be parsed.")
+        })?;
+        Ok(Self {
+            request: parts
+                .extensions
+                .get::<crate::domain::RequestInfo>()
+                .cloned()
+                .unwrap_or_default(),
+            token,
+            origin,
+            session_id: q.0._clerk_session_id.filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// `{"response": …, "client": …}`
+    Envelope,
+    /// The object alone (tokens).
+    Bare,
+}
+
+/// Runs one Frontend API operation in one transaction on the request's client (created when the
+/// request has none), then shapes the response and its `Authorization` header. Password work
+/// runs outside the transaction, between runs of `op` (see [`App::write_with_passwords`]).
+pub(super) async fn run<T: Serialize>(
+    app: &App,
+    req: &Native,
+    shape: Shape,
+    mut op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
+) -> Result<Response, ApiError> {
+    // On a first start the signing key may still be generating: wait for it here, outside the
+    // write lock (the key generator takes that lock to persist the key before publishing it).
+    app.signing_key.wait().await.map_err(DomainError::from)?;
+    let settings = app.settings();
+    let base = app.env(
+        &settings,
+        app.clock.now_ms(),
+        req.origin.as_deref(),
+        &req.request,
+    );
+    let (result, header) = app
+        .write_with_passwords(|tx, passwords| {
+            let env = &base.with_passwords(passwords);
+            let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
+            let out = match op(tx, env, &mut client)? {
+                Ok(v) => v,
+                Err(e) => return Ok((Err(e), client.header)),
+            };
+            let body = match shape {
+                Shape::Bare => serde_json::to_value(out),
+                Shape::Envelope => {
+                    let client_view = match client.header {
+                        TokenHeader::Clear => None,
+                        _ => {
+                            tokens::refresh_client_tokens(tx, env, &client.record.id)?;
+                            Some(views::client_fapi(tx, env, &client.record)?)
+                        }
+                    };
+                    serde_json::to_value(json!({"response": out, "client": client_view}))
+                }
+            }
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+            Ok((Ok(body), client.header))
+        })
+        .await?;
+    let mut response = match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    };
+    let value = match &header {
+        TokenHeader::Keep => req.token.clone().unwrap_or_default(),
+        TokenHeader::Set(t) => t.expose().to_owned(),
+        TokenHeader::Clear => String::new(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(AUTHORIZATION, v);
+    }
+    response.headers_mut().insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("Authorization"),
+    );
+    Ok(response)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "healthy"}))
+}
+
+async fn get_environment(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(environment::environment(
+        &app.settings(),
+        &app.instance_id,
+        &app.fapi_url,
+    ))
+}
+
+async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {
+    Ok(Json(
+        app.signing_key
+            .wait()
+            .await
+            .map_err(DomainError::from)?
+            .jwks(),
+    ))
+}

@@ -1,0 +1,107 @@
+//! `/v1/client/sign_ins…`: create, get, prepare and attempt a first factor, reset the password.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::{run, Native, Shape};
+use crate::app::App;
+use crate::domain::sign_in::{self, SignInInput};
+use crate::domain::views;
+use crate::http::error::ApiError;
+use crate::http::params::Params;
+
+pub(super) async fn create(
+    State(app): State<Arc<App>>,
+    req: Native,
+    p: Params,
+) -> Result<Response, ApiError> {
+    // As for sign-ups: nothing is transferable, but `transfer` must be a boolean.
+    p.bool("transfer")?;
+    let input = SignInInput {
+        identifier: p.string("identifier"),
+        password: p.secret("password"),
+        strategy: p.string("strategy"),
+    };
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let state = sign_in::create(tx, env, c, input.clone())?;
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}
+
+pub(super) async fn get(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let state = sign_in::load(tx, c, &id)?;
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}
+
+pub(super) async fn prepare(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let strategy = p.required("strategy")?;
+    let ident = p
+        .string("email_address_id")
+        .or_else(|| p.string("phone_number_id"));
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_in::load(tx, c, &id)?;
+        sign_in::prepare_first_factor(tx, env, &mut state, &strategy, ident.as_deref())?;
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}
+
+pub(super) async fn attempt(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let strategy = p.required("strategy")?;
+    let password = p.secret("password");
+    let code = p.string("code");
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_in::load(tx, c, &id)?;
+        if let Err(e) = sign_in::attempt_first_factor(
+            tx,
+            env,
+            c,
+            &mut state,
+            &strategy,
+            password.as_ref(),
+            code.as_deref(),
+        )? {
+            return Ok(Err(e));
+        }
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}
+
+pub(super) async fn reset_password(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let password = p
+        .secret("password")
+        .ok_or_else(|| ApiError::param_missing("password"))?;
+    let others = p.bool("sign_out_of_other_sessions")?.unwrap_or(false);
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_in::load(tx, c, &id)?;
+        sign_in::reset_password(tx, env, c, &mut state, &password, others)?;
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}

@@ -1,0 +1,101 @@
+//! `/v1/client/sign_ups…`: create, get, update, prepare and attempt verification.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::{run, Native, Shape};
+use crate::app::App;
+use crate::domain::sign_up::{self, SignUpInput};
+use crate::domain::views;
+use crate::http::error::ApiError;
+use crate::http::params::Params;
+
+fn sign_up_input(p: &Params) -> Result<SignUpInput, ApiError> {
+    Ok(SignUpInput {
+        email_address: p.string("email_address"),
+        phone_number: p.string("phone_number"),
+        username: p.string("username"),
+        password: p.secret("password"),
+        first_name: p.string("first_name"),
+        last_name: p.string("last_name"),
+        unsafe_metadata: p.json_object("unsafe_metadata")?,
+        strategy: p.string("strategy").filter(|s| !s.is_empty()),
+    })
+}
+
+pub(super) async fn create(
+    State(app): State<Arc<App>>,
+    req: Native,
+    p: Params,
+) -> Result<Response, ApiError> {
+    // Nothing is ever transferable here (no OAuth), but `transfer` must still be a boolean.
+    p.bool("transfer")?;
+    let input = sign_up_input(&p)?;
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let state = sign_up::create(tx, env, c, input.clone())?;
+        Ok(Ok(views::sign_up(env, &state)))
+    })
+    .await
+}
+
+pub(super) async fn get(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let state = sign_up::load(tx, c, &id)?;
+        Ok(Ok(views::sign_up(env, &state)))
+    })
+    .await
+}
+
+pub(super) async fn update(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let input = sign_up_input(&p)?;
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_up::load(tx, c, &id)?;
+        sign_up::update(tx, env, c, &mut state, input.clone())?;
+        Ok(Ok(views::sign_up(env, &state)))
+    })
+    .await
+}
+
+pub(super) async fn prepare(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let strategy = p.required("strategy")?;
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_up::load(tx, c, &id)?;
+        sign_up::prepare(tx, env, &mut state, &strategy)?;
+        Ok(Ok(views::sign_up(env, &state)))
+    })
+    .await
+}
+
+pub(super) async fn attempt(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let strategy = p.required("strategy")?;
+    let code = p.required("code")?;
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_up::load(tx, c, &id)?;
+        if let Err(e) = sign_up::attempt(tx, env, c, &mut state, &strategy, &code)? {
+            return Ok(Err(e));
+        }
+        Ok(Ok(views::sign_up(env, &state)))
+    })
+    .await
+}

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::Router;
-use latchkey_emulator::domain::model::{Message, MessageKind};
 use latchkey_emulator::jobs::{self, Job};
+use latchkey_emulator::store::records::{Message, MessageKind};
 use latchkey_emulator::Emulator;
 use serde_json::json;
 

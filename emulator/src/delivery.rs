@@ -3,7 +3,7 @@
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::domain::model::Message;
+use crate::store::records::Message;
 
 /// Plain SMTP to a relay (a local catcher, a company relay); no authentication, no TLS.
 #[derive(Clone)]

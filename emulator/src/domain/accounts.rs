@@ -5,9 +5,9 @@
 use serde_json::{Map, Value};
 
 use super::clients::ClientCtx;
-use super::model::{SessionRecord, SessionStatus, UserWithIdents};
 use super::{events, passwords, sessions, users, DomainError, Env};
 use crate::secret::Secret;
+use crate::store::records::{SessionRecord, SessionStatus, UserWithIdents};
 use crate::store::Tx;
 
 /// A user as the Backend API creates one.
@@ -281,7 +281,7 @@ fn set_flag(
     tx: &Tx<'_>,
     env: &Env<'_>,
     id: &str,
-    set: impl FnOnce(&mut super::model::UserRecord),
+    set: impl FnOnce(&mut crate::store::records::UserRecord),
     revoke_sessions: bool,
 ) -> Result<UserWithIdents, DomainError> {
     let mut u = get(tx, id)?;

@@ -34,3 +34,9 @@ pub fn run(tx: &Tx<'_>, env: &Env<'_>) -> Result<Removed, DomainError> {
     outbox::record(tx, env, &outbox::Effect::Cleanup, now + INTERVAL_MS)?;
     Ok(removed)
 }
+
+/// `POST /_emulator/v1/reset`: deletes users, sessions, clients, attempts and messages; keeps
+/// keys and settings.
+pub fn reset(tx: &Tx<'_>) -> Result<(), DomainError> {
+    Ok(tx.reset_data()?)
+}

@@ -1,8 +1,8 @@
 //! Clients (devices/browsers) and their rotating client tokens.
 
-use super::model::ClientRecord;
 use super::{ids, DomainError};
 use crate::secret::Secret;
+use crate::store::records::ClientRecord;
 use crate::store::Tx;
 
 /// What the response's `Authorization` header must say about the client token.
@@ -132,7 +132,7 @@ pub fn sign_out_and_forget(
     client: &mut ClientCtx,
 ) -> Result<latchkey_protocol::Client, DomainError> {
     for mut s in super::sessions::active_of_client(tx, env.now, &client.record.id)? {
-        super::sessions::finish(tx, env, &mut s, super::model::SessionStatus::Ended)?;
+        super::sessions::finish(tx, env, &mut s, crate::store::records::SessionStatus::Ended)?;
     }
     client.record.last_active_session_id = None;
     let view = super::views::client_fapi(tx, env, &client.record)?;

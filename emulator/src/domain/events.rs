@@ -4,9 +4,9 @@
 
 use serde_json::{json, Value};
 
-use super::model::{SessionRecord, UserWithIdents};
 use super::outbox::{self, Effect};
 use super::{ids, views, DomainError, Env};
+use crate::store::records::{SessionRecord, UserWithIdents};
 use crate::store::Tx;
 
 /// Records an event and enqueues its deliveries. With no endpoint subscribed, nothing is kept.

@@ -4,7 +4,7 @@
 //! caused it, so the inbox has it the moment that request's response is sent; its delivery job
 //! sends it on (SMTP) when configured — see [`send`].
 
-use super::model::{Message, MessageKind};
+use crate::store::records::{Message, MessageKind};
 use serde_json::json;
 
 use super::outbox::{self, Effect};
@@ -220,6 +220,11 @@ pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainEr
         MessageKind::Sms => "sms.created",
     };
     events::emit(tx, env, event, data)
+}
+
+/// Empties the inboxes; returns how many messages were deleted.
+pub fn delete_all(tx: &Tx<'_>) -> Result<usize, DomainError> {
+    Ok(tx.delete_messages()?)
 }
 
 fn html_escape(s: &str) -> String {

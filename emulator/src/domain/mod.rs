@@ -10,7 +10,6 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod messages;
-pub mod model;
 pub mod outbox;
 pub mod passwords;
 pub mod sessions;

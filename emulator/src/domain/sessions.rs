@@ -1,8 +1,8 @@
 //! Sessions: creation at the end of a sign-in or sign-up, ending, removal, revocation.
 
 use super::clients::ClientCtx;
-use super::model::{SessionRecord, SessionStatus, UserRecord};
 use super::{events, ids, DomainError, Env};
+use crate::store::records::{SessionRecord, SessionStatus, UserRecord};
 use crate::store::Tx;
 
 /// Abandoned (no longer listed anywhere) this long after it stopped being active.

@@ -3,12 +3,12 @@
 
 use super::clients::ClientCtx;
 use super::messages::{self, Template, TEST_CODE};
-use super::model::{
-    FirstFactor, IdentKind, MessageKind, PendingCode, SessionStatus, SignInState, UserWithIdents,
-};
 use super::sign_up::check_code;
 use super::{ids, passwords, sessions, users, Committed, DomainError, Env};
 use crate::secret::Secret;
+use crate::store::records::{
+    FirstFactor, IdentKind, MessageKind, PendingCode, SessionStatus, SignInState, UserWithIdents,
+};
 use crate::store::Tx;
 
 #[derive(Debug, Default, Clone)]

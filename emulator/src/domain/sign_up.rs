@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 
 use super::clients::ClientCtx;
 use super::messages::{self, Template, TEST_CODE};
-use super::model::{MessageKind, PendingCode, SignUpState};
 use super::{ids, passwords, sessions, users, Committed, DomainError, Env};
 use crate::secret::Secret;
+use crate::store::records::{MessageKind, PendingCode, SignUpState};
 use crate::store::Tx;
 
 /// Fields of `POST /v1/client/sign_ups` and `PATCH …/{id}`; `None` leaves a field as it is.

@@ -3,10 +3,10 @@
 use latchkey_protocol::SessionClaims;
 use serde_json::{Map, Value};
 
-use super::model::{SessionRecord, UserWithIdents};
 use super::settings::{MAX_TEMPLATE_LIFETIME_SECS, RESERVED_CLAIMS};
 use super::{DomainError, Env};
 use crate::secret::Secret;
+use crate::store::records::{SessionRecord, UserWithIdents};
 use crate::store::Tx;
 
 /// A token is handed out as `last_active_token` while it has at least this long to live.
@@ -87,7 +87,7 @@ pub fn refresh_last_active_token(
     env: &Env<'_>,
     session: &mut SessionRecord,
 ) -> Result<(), DomainError> {
-    if session.status_at(env.now) != super::model::SessionStatus::Active {
+    if session.status_at(env.now) != crate::store::records::SessionStatus::Active {
         return Ok(());
     }
     if let Some((_, exp)) = &session.last_token {

@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use super::model::{IdentKind, Identification, SessionStatus, UserRecord, UserWithIdents};
 use super::settings::Settings;
 use super::{events, ids, sessions, DomainError, Env};
 use crate::secret::Secret;
+use crate::store::records::{IdentKind, Identification, SessionStatus, UserRecord, UserWithIdents};
 use crate::store::Tx;
 
 /// Lower-cases and checks an email address.

@@ -4,12 +4,12 @@
 
 use latchkey_protocol as wire;
 
-use super::model::{
+use super::settings::Settings;
+use super::{sign_up, DomainError, Env};
+use crate::store::records::{
     ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SessionRecord,
     SessionStatus, SignInState, SignUpState, UserWithIdents,
 };
-use super::settings::Settings;
-use super::{sign_up, DomainError, Env};
 use crate::store::Tx;
 
 fn verification_of(ident: &Identification) -> wire::Verification {

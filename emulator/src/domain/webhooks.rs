@@ -2,7 +2,7 @@
 
 use crate::keys;
 use crate::secret::Secret;
-use crate::store::{EndpointRow, Tx};
+use crate::store::{EndpointRecord, Tx};
 
 use super::{ids, DomainError};
 
@@ -50,7 +50,7 @@ pub fn create_endpoint(
     url: &str,
     events: Vec<String>,
     secret: Option<Secret>,
-) -> Result<EndpointRow, DomainError> {
+) -> Result<EndpointRecord, DomainError> {
     let url = url.trim();
     let valid = (url.starts_with("http://") || url.starts_with("https://"))
         && url.len() <= 2048
@@ -83,7 +83,7 @@ pub fn create_endpoint(
         }
         None => keys::new_webhook_secret(),
     };
-    let row = EndpointRow {
+    let row = EndpointRecord {
         id: ids::new_id("ep"),
         url: url.to_owned(),
         events,
@@ -92,4 +92,13 @@ pub fn create_endpoint(
     };
     tx.insert_endpoint(&row)?;
     Ok(row)
+}
+
+/// Deletes an endpoint; `NotFound` when there is none with `id`.
+pub fn delete_endpoint(tx: &Tx<'_>, id: &str) -> Result<(), DomainError> {
+    if tx.delete_endpoint(id)? {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound("webhook endpoint"))
+    }
 }

@@ -14,8 +14,8 @@ use super::error::ApiError;
 use super::params::{BapiJson, Params};
 use super::Rq;
 use crate::app::App;
-use crate::domain::model::{Message, MessageKind};
 use crate::domain::DomainError;
+use crate::store::records::{Message, MessageKind};
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
@@ -120,7 +120,7 @@ async fn wait_idle(
     Ok(Json(json!({"object": "jobs", "idle": true})))
 }
 
-fn endpoint_json(e: &crate::store::EndpointRow) -> Value {
+fn endpoint_json(e: &crate::store::EndpointRecord) -> Value {
     json!({
         "object": "webhook_endpoint",
         "id": e.id,
@@ -183,9 +183,7 @@ async fn delete_endpoint(
     State(app): State<Arc<App>>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    if !app.write(|tx| Ok(tx.delete_endpoint(&id)?))? {
-        return Err(ApiError::not_found("webhook endpoint"));
-    }
+    app.write(|tx| crate::domain::webhooks::delete_endpoint(tx, &id))?;
     Ok(Json(
         json!({"object": "webhook_endpoint", "id": id, "deleted": true}),
     ))
@@ -251,7 +249,12 @@ async fn recover(
 /// The instance as the control API shows it (waits, off the async workers, for a first start's
 /// signing key).
 async fn instance_json(app: &App) -> Value {
-    let pem = app.signing_key.wait().await.map(|k| k.public_key_pem()).ok();
+    let pem = app
+        .signing_key
+        .wait()
+        .await
+        .map(|k| k.public_key_pem())
+        .ok();
     json!({
         "object": "instance",
         "id": app.instance_id,
@@ -296,7 +299,7 @@ async fn patch_instance(
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
-    app.write(|tx| Ok(tx.reset_data()?))?;
+    app.write(crate::domain::cleanup::reset)?;
     Ok(Json(json!({"object": "reset", "deleted": true})))
 }
 
@@ -434,6 +437,6 @@ async fn latest_message(
 }
 
 async fn delete_messages(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
-    let n = app.write(|tx| Ok(tx.delete_messages()?))?;
+    let n = app.write(crate::domain::messages::delete_all)?;
     Ok(Json(json!({"object": "list", "deleted": n})))
 }

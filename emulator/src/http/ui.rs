@@ -27,8 +27,8 @@ use super::control::message_json;
 use super::error::ApiError;
 use super::params::Params;
 use crate::app::App;
-use crate::domain::model::{Message, MessageKind};
 use crate::domain::DomainError;
+use crate::store::records::{Message, MessageKind};
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()

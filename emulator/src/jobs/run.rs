@@ -7,10 +7,10 @@ use tokio::sync::watch;
 
 use super::{retry_at, Job, LEASE_MS};
 use crate::app::App;
-use crate::domain::model::MessageKind;
 use crate::domain::DomainError;
 use crate::domain::RequestInfo;
-use crate::store::JobRow;
+use crate::store::records::MessageKind;
+use crate::store::JobRecord;
 
 pub(super) async fn worker(
     app: Arc<App>,
@@ -56,7 +56,7 @@ pub(super) async fn worker(
 
 /// Runs a claimed batch. Message jobs that only capture (no SMTP) complete together in one
 /// transaction; everything else runs one by one.
-async fn run_batch(app: &App, jobs: Vec<JobRow>) {
+async fn run_batch(app: &App, jobs: Vec<JobRecord>) {
     let (quick, rest): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|j| {
         app.smtp.is_none()
             && matches!(
@@ -94,7 +94,7 @@ enum Outcome {
     Failed(String),
 }
 
-async fn run_one(app: &App, row: JobRow) {
+async fn run_one(app: &App, row: JobRecord) {
     let job: Job = match serde_json::from_str(&row.payload) {
         Ok(j) => j,
         Err(e) => {
@@ -141,7 +141,7 @@ async fn run_one(app: &App, row: JobRow) {
 /// by an older emulator, still queued, is captured here first, in its own transaction).
 async fn deliver_message(
     app: &App,
-    row: &JobRow,
+    row: &JobRecord,
     message_id: &str,
 ) -> Result<Outcome, DomainError> {
     let Some(msg) = app.store.read(|tx| tx.message(message_id))? else {
@@ -179,7 +179,7 @@ async fn deliver_message(
 /// Runs `also` and marks the job done in one transaction (nothing happens if the claim was lost).
 fn complete(
     app: &App,
-    row: &JobRow,
+    row: &JobRecord,
     also: impl FnOnce(&crate::store::Tx<'_>) -> Result<(), DomainError>,
 ) -> Result<(), DomainError> {
     let now = app.clock.now_ms();
@@ -219,7 +219,7 @@ async fn read_excerpt(mut res: reqwest::Response) -> String {
 /// POSTs the event to the endpoint, signed; records the attempt. 2xx within 15 s is success.
 async fn deliver_webhook(
     app: &App,
-    row: &JobRow,
+    row: &JobRecord,
     event_id: &str,
     endpoint_id: &str,
 ) -> Result<Outcome, DomainError> {
@@ -306,7 +306,7 @@ async fn deliver_webhook(
 }
 
 /// Runs the domain's cleanup (which schedules the next run).
-fn cleanup(app: &App, row: &JobRow) -> Result<Outcome, DomainError> {
+fn cleanup(app: &App, row: &JobRecord) -> Result<Outcome, DomainError> {
     let now = app.clock.now_ms();
     let settings = app.settings();
     let env = app.env(&settings, now, None, &RequestInfo::NONE);

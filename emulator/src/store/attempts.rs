@@ -2,8 +2,8 @@
 
 use rusqlite::{params, OptionalExtension};
 
+use super::records::{SignInState, SignUpState};
 use super::{StoreError, Tx};
-use crate::domain::model::{SignInState, SignUpState};
 
 impl Tx<'_> {
     pub fn save_sign_in(&self, s: &SignInState) -> Result<(), StoreError> {

@@ -1,7 +1,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 
+use super::records::ClientRecord;
 use super::{StoreError, Tx};
-use crate::domain::model::ClientRecord;
 use crate::secret::Secret;
 
 const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,

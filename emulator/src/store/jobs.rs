@@ -17,7 +17,7 @@ pub struct NewJob {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct JobRow {
+pub struct JobRecord {
     pub id: i64,
     pub kind: String,
     pub priority: i64,
@@ -36,8 +36,8 @@ pub struct JobRow {
 const COLUMNS: &str = "id, kind, priority, payload, state, attempts, max_attempts, run_at,
     lease_until, last_error, request_id, created_at, updated_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRow> {
-    Ok(JobRow {
+fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
         id: r.get(0)?,
         kind: r.get(1)?,
         priority: r.get(2)?,
@@ -82,10 +82,10 @@ impl Tx<'_> {
         max_priority: i64,
         limit: i64,
         lease_ms: i64,
-    ) -> Result<Vec<JobRow>, StoreError> {
+    ) -> Result<Vec<JobRecord>, StoreError> {
         // Two index walks: claims whose lease expired (their worker died), then due jobs in
         // priority order.
-        let mut jobs: Vec<JobRow> = self
+        let mut jobs: Vec<JobRecord> = self
             .0
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM jobs WHERE state = 'running' AND lease_until <= ?1
@@ -188,7 +188,7 @@ impl Tx<'_> {
         state: Option<&str>,
         kind: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<JobRow>, StoreError> {
+    ) -> Result<Vec<JobRecord>, StoreError> {
         let mut clauses = Vec::new();
         let mut args = Vec::new();
         if let Some(s) = state {

@@ -1,8 +1,8 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Row};
 
+use super::records::{Message, MessageKind};
 use super::{corrupt, StoreError, Tx};
-use crate::domain::model::{Message, MessageKind};
 
 const COLUMNS: &str = "id, kind, to_addr, subject, body_text, body_html, code, link, template,
     created_at, status, delivered_by_clerk, delivered_via";

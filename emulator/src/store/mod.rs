@@ -9,6 +9,7 @@ mod clients;
 mod instance;
 mod jobs;
 mod messages;
+pub mod records;
 mod sessions;
 mod users;
 mod webhooks;
@@ -21,10 +22,10 @@ use tokio::sync::Notify;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use jobs::{JobRow, NewJob};
+pub use jobs::{JobRecord, NewJob};
 pub use sessions::SessionQuery;
 pub use users::{UserOrder, UserOrderField, UserQuery};
-pub use webhooks::{AttemptQuery, AttemptRow, EndpointRow};
+pub use webhooks::{AttemptQuery, AttemptRecord, EndpointRecord};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

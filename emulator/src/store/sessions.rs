@@ -1,8 +1,8 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
+use super::records::{SessionRecord, SessionStatus};
 use super::{corrupt, StoreError, Tx};
-use crate::domain::model::{SessionRecord, SessionStatus};
 use crate::secret::Secret;
 
 const COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, last_token,

@@ -1,8 +1,8 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
+use super::records::{IdentKind, Identification, UserRecord, UserWithIdents};
 use super::{corrupt, json_map, json_text, StoreError, Tx};
-use crate::domain::model::{IdentKind, Identification, UserRecord, UserWithIdents};
 use crate::secret::Secret;
 
 /// What users can be ordered by.

@@ -7,7 +7,7 @@ use super::{StoreError, Tx};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
-pub struct EndpointRow {
+pub struct EndpointRecord {
     pub id: String,
     pub url: String,
     /// Event types; empty means every event.
@@ -16,14 +16,14 @@ pub struct EndpointRow {
     pub created_at: i64,
 }
 
-impl EndpointRow {
+impl EndpointRecord {
     pub fn wants(&self, event_type: &str) -> bool {
         self.events.is_empty() || self.events.iter().any(|e| e == event_type)
     }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct AttemptRow {
+pub struct AttemptRecord {
     pub id: i64,
     pub event_id: String,
     pub event_type: String,
@@ -39,9 +39,9 @@ pub struct AttemptRow {
     pub created_at: i64,
 }
 
-fn endpoint_from_row(r: &Row<'_>) -> rusqlite::Result<EndpointRow> {
+fn endpoint_from_row(r: &Row<'_>) -> rusqlite::Result<EndpointRecord> {
     let events: String = r.get(2)?;
-    Ok(EndpointRow {
+    Ok(EndpointRecord {
         id: r.get(0)?,
         url: r.get(1)?,
         events: serde_json::from_str(&events).map_err(|e| super::corrupt(e.to_string()))?,
@@ -50,8 +50,8 @@ fn endpoint_from_row(r: &Row<'_>) -> rusqlite::Result<EndpointRow> {
     })
 }
 
-fn attempt_from_row(r: &Row<'_>) -> rusqlite::Result<AttemptRow> {
-    Ok(AttemptRow {
+fn attempt_from_row(r: &Row<'_>) -> rusqlite::Result<AttemptRecord> {
+    Ok(AttemptRecord {
         id: r.get(0)?,
         event_id: r.get(1)?,
         event_type: r.get(2)?,
@@ -82,7 +82,7 @@ pub struct AttemptQuery<'a> {
 }
 
 impl Tx<'_> {
-    pub fn insert_endpoint(&self, e: &EndpointRow) -> Result<(), StoreError> {
+    pub fn insert_endpoint(&self, e: &EndpointRecord) -> Result<(), StoreError> {
         let events =
             serde_json::to_string(&e.events).map_err(|x| StoreError::Corrupt(x.to_string()))?;
         self.exec(
@@ -92,7 +92,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError> {
+    pub fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
         let mut stmt = self.0.prepare_cached(
             "SELECT id, url, events, secret, created_at FROM webhook_endpoints ORDER BY created_at, id",
         )?;
@@ -100,7 +100,7 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRow>, StoreError> {
+    pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
         Ok(self
             .row(
                 "SELECT id, url, events, secret, created_at FROM webhook_endpoints WHERE id = ?1",
@@ -176,7 +176,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn attempts(&self, q: &AttemptQuery<'_>) -> Result<Vec<AttemptRow>, StoreError> {
+    pub fn attempts(&self, q: &AttemptQuery<'_>) -> Result<Vec<AttemptRecord>, StoreError> {
         let mut clauses = Vec::new();
         let mut args = Vec::new();
         if let Some(v) = q.event_id {
@@ -209,7 +209,7 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn attempt(&self, id: i64) -> Result<Option<AttemptRow>, StoreError> {
+    pub fn attempt(&self, id: i64) -> Result<Option<AttemptRecord>, StoreError> {
         Ok(self
             .row(
                 &format!(

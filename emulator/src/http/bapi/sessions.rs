@@ -8,11 +8,11 @@ use axum::Json;
 
 use super::{query_params, read, write};
 use crate::app::App;
-use crate::domain::model::SessionStatus;
 use crate::domain::sessions::{self, SessionFilter};
 use crate::domain::{tokens, views, RequestInfo};
 use crate::http::error::ApiError;
 use crate::http::Rq;
+use crate::store::records::SessionStatus;
 
 pub(super) async fn list(
     State(app): State<Arc<App>>,

@@ -12,12 +12,12 @@ use serde_json::{Map, Value};
 use super::{query_params, read, write, write_with_passwords};
 use crate::app::App;
 use crate::domain::accounts::{self, AdminNewUser, AdminUserUpdate, MetadataReplacement};
-use crate::domain::model::UserWithIdents;
 use crate::domain::{views, Env};
 use crate::http::error::ApiError;
 use crate::http::params::{BapiJson, Params};
 use crate::http::Rq;
 use crate::secret::Secret;
+use crate::store::records::UserWithIdents;
 use crate::store::{UserOrder, UserOrderField, UserQuery};
 
 fn user_json(u: &UserWithIdents, env: &Env<'_>) -> Json<latchkey_protocol::User> {

@@ -10,9 +10,9 @@ use crate::app::App;
 use crate::http::error::ApiError;
 use serde_json::Value;
 
-use crate::domain::model::{SessionRecord, SessionStatus};
 use crate::domain::{sessions, tokens, views, DomainError, Env};
 use crate::http::params::Params;
+use crate::store::records::{SessionRecord, SessionStatus};
 use crate::store::Tx;
 
 fn session_view(tx: &Tx<'_>, env: &Env<'_>, s: &mut SessionRecord) -> Result<Value, DomainError> {

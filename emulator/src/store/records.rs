@@ -1,4 +1,6 @@
-//! The emulator's records: what the store keeps and the domain decides over.
+//! The records the storage traits speak: what the store keeps and the domain decides over.
+//! They live with the store (not in `domain/`), so any store — SQLite today, PostgreSQL next —
+//! speaks the same records without depending on the domain.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -8,7 +8,7 @@ use super::clients::ClientCtx;
 use super::{events, passwords, sessions, users, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{SessionRecord, SessionStatus, UserWithIdents};
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// A user as the Backend API creates one.
 #[derive(Debug, Default, Clone)]
@@ -104,7 +104,7 @@ pub fn create_by_admin(
 }
 
 /// The user with `id`, or `NotFound`.
-pub fn get(tx: &Tx<'_>, id: &str) -> Result<UserWithIdents, DomainError> {
+pub fn get(tx: &ReadTx<'_>, id: &str) -> Result<UserWithIdents, DomainError> {
     tx.user_with_idents(id)?
         .ok_or(DomainError::NotFound("user"))
 }
@@ -300,7 +300,7 @@ pub fn delete_by_admin(tx: &Tx<'_>, env: &Env<'_>, id: &str) -> Result<(), Domai
 
 /// The signed-in user of `_clerk_session_id`, or of the client's last active session.
 pub fn current(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     env: &Env<'_>,
     c: &ClientCtx,
     session_id: Option<&str>,

@@ -3,7 +3,7 @@
 use super::{ids, DomainError};
 use crate::secret::Secret;
 use crate::store::records::ClientRecord;
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// What the response's `Authorization` header must say about the client token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,11 @@ pub const REPLACED_TOKEN_GRACE_MS: i64 = 60_000;
 
 /// The client a presented token belongs to now: its current token, or the token it replaced
 /// within the grace window.
-pub fn by_token(tx: &Tx<'_>, token: &str, now: i64) -> Result<Option<ClientRecord>, DomainError> {
+pub fn by_token(
+    tx: &ReadTx<'_>,
+    token: &str,
+    now: i64,
+) -> Result<Option<ClientRecord>, DomainError> {
     let Some(record) = tx.client_by_token(token)? else {
         return Ok(None);
     };
@@ -142,6 +146,6 @@ pub fn sign_out_and_forget(
 }
 
 /// The Backend API's view of the client with `id`.
-pub fn get(tx: &Tx<'_>, id: &str) -> Result<ClientRecord, DomainError> {
+pub fn get(tx: &ReadTx<'_>, id: &str) -> Result<ClientRecord, DomainError> {
     tx.client(id)?.ok_or(DomainError::NotFound("client"))
 }

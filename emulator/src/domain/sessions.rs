@@ -3,7 +3,7 @@
 use super::clients::ClientCtx;
 use super::{events, ids, DomainError, Env};
 use crate::store::records::{SessionRecord, SessionStatus, UserRecord};
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// Abandoned (no longer listed anywhere) this long after it stopped being active.
 const ABANDON_AFTER_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -52,7 +52,7 @@ pub fn create(
 
 /// The client's sessions that are active as of `now`.
 pub fn active_of_client(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     now: i64,
     client_id: &str,
 ) -> Result<Vec<SessionRecord>, DomainError> {
@@ -65,7 +65,7 @@ pub fn active_of_client(
 
 /// A session of this client, or `NotFound`.
 pub fn of_client(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     client: &ClientCtx,
     session_id: &str,
 ) -> Result<SessionRecord, DomainError> {
@@ -204,7 +204,7 @@ pub fn revoke_by_admin(tx: &Tx<'_>, env: &Env<'_>, id: &str) -> Result<SessionRe
 }
 
 /// The session with `id`, or `NotFound`.
-pub fn get(tx: &Tx<'_>, id: &str) -> Result<SessionRecord, DomainError> {
+pub fn get(tx: &ReadTx<'_>, id: &str) -> Result<SessionRecord, DomainError> {
     tx.session(id)?.ok_or(DomainError::NotFound("session"))
 }
 
@@ -221,7 +221,7 @@ pub struct SessionFilter {
 
 /// One page of the sessions matching `filter`, newest first, and how many match in all.
 pub fn list_by_admin(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     env: &Env<'_>,
     filter: &SessionFilter,
     limit: usize,

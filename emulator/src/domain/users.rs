@@ -6,7 +6,7 @@ use super::settings::Settings;
 use super::{events, ids, sessions, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{IdentKind, Identification, SessionStatus, UserRecord, UserWithIdents};
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 /// Lower-cases and checks an email address.
 pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
@@ -70,7 +70,7 @@ pub fn validate_username(raw: &str) -> Result<String, DomainError> {
     }
 }
 
-pub fn ensure_email_free(tx: &Tx<'_>, email: &str) -> Result<(), DomainError> {
+pub fn ensure_email_free(tx: &ReadTx<'_>, email: &str) -> Result<(), DomainError> {
     if tx.ident_by_value(IdentKind::EmailAddress, email)?.is_some() {
         return Err(DomainError::IdentifierExists {
             param: "email_address",
@@ -79,7 +79,7 @@ pub fn ensure_email_free(tx: &Tx<'_>, email: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-pub fn ensure_phone_free(tx: &Tx<'_>, phone: &str) -> Result<(), DomainError> {
+pub fn ensure_phone_free(tx: &ReadTx<'_>, phone: &str) -> Result<(), DomainError> {
     if tx.ident_by_value(IdentKind::PhoneNumber, phone)?.is_some() {
         return Err(DomainError::IdentifierExists {
             param: "phone_number",
@@ -88,7 +88,7 @@ pub fn ensure_phone_free(tx: &Tx<'_>, phone: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
-pub fn ensure_username_free(tx: &Tx<'_>, username: &str) -> Result<(), DomainError> {
+pub fn ensure_username_free(tx: &ReadTx<'_>, username: &str) -> Result<(), DomainError> {
     if tx.user_by_username(username)?.is_some() {
         return Err(DomainError::IdentifierExists { param: "username" });
     }
@@ -98,7 +98,7 @@ pub fn ensure_username_free(tx: &Tx<'_>, username: &str) -> Result<(), DomainErr
 /// Finds the user a sign-in identifier names: an email, a phone number or a username, as far as
 /// the instance allows each as an identifier.
 pub fn find_by_identifier(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     settings: &Settings,
     identifier: &str,
 ) -> Result<Option<UserWithIdents>, DomainError> {

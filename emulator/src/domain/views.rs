@@ -10,7 +10,7 @@ use crate::store::records::{
     ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SessionRecord,
     SessionStatus, SignInState, SignUpState, UserWithIdents,
 };
-use crate::store::Tx;
+use crate::store::ReadTx;
 
 fn verification_of(ident: &Identification) -> wire::Verification {
     // Code verifications carry an integer `expire_at` (the spec requires it): the code was
@@ -143,7 +143,7 @@ fn session_base(s: &SessionRecord, now: i64) -> wire::Session {
 /// [`super::tokens::refresh_last_active_token`] before the view is made; a view writes
 /// nothing). `None` when its user no longer exists.
 pub fn session_fapi(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     env: &Env<'_>,
     s: &SessionRecord,
 ) -> Result<Option<wire::Session>, DomainError> {
@@ -176,7 +176,7 @@ pub fn session_bapi(s: &SessionRecord, now: i64) -> wire::Session {
 
 /// The Frontend API client: its active sessions, current sign-in and sign-up.
 pub fn client_fapi(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     env: &Env<'_>,
     c: &ClientRecord,
 ) -> Result<wire::Client, DomainError> {
@@ -224,7 +224,7 @@ pub fn client_fapi(
 }
 
 pub fn client_bapi(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     now: i64,
     c: &ClientRecord,
 ) -> Result<wire::BackendClient, DomainError> {
@@ -285,7 +285,11 @@ fn mask_phone(p: &str) -> String {
     format!("+*********{tail}")
 }
 
-pub fn sign_in(tx: &Tx<'_>, env: &Env<'_>, s: &SignInState) -> Result<wire::SignIn, DomainError> {
+pub fn sign_in(
+    tx: &ReadTx<'_>,
+    env: &Env<'_>,
+    s: &SignInState,
+) -> Result<wire::SignIn, DomainError> {
     let user = match &s.user_id {
         Some(id) => tx.user_with_idents(id)?,
         None => None,

@@ -1,7 +1,7 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::records::ClientRecord;
-use super::{StoreError, Tx};
+use super::{SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
 
 const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
@@ -23,8 +23,48 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     })
 }
 
-impl Tx<'_> {
-    pub fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
+/// Reads of clients and their tokens.
+pub trait ClientsReads {
+    fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
+
+    /// The client whose current or replaced token is `token` (whether a replaced one is still
+    /// accepted is the domain's call).
+    fn client_by_token(&self, token: &str) -> Result<Option<ClientRecord>, StoreError>;
+}
+
+/// Changes to clients and their tokens.
+pub trait ClientsWrites: ClientsReads {
+    fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError>;
+
+    fn delete_client(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Deletes clients that never had a session and were last used before `cutoff` (ms), with
+    /// their attempts; returns how many clients.
+    fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError>;
+}
+
+impl<M> ClientsReads for SqliteTx<'_, M> {
+    fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        Ok(self
+            .row(
+                &format!("SELECT {COLUMNS} FROM clients WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    fn client_by_token(&self, token: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM clients WHERE token = ?1
+             UNION ALL SELECT {COLUMNS} FROM clients WHERE prev_token = ?1 LIMIT 1"
+        ))?;
+        Ok(stmt.query_row([token], from_row).optional()?)
+    }
+}
+
+impl ClientsWrites for SqliteTx<'_, WriteMode> {
+    fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
                 "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -53,36 +93,14 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        Ok(self
-            .row(
-                &format!("SELECT {COLUMNS} FROM clients WHERE id = ?1"),
-                [id],
-                from_row,
-            )
-            .optional()?)
-    }
-
-    /// The client whose current or replaced token is `token` (whether a replaced one is still
-    /// accepted is the domain's call).
-    pub fn client_by_token(&self, token: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM clients WHERE token = ?1
-             UNION ALL SELECT {COLUMNS} FROM clients WHERE prev_token = ?1 LIMIT 1"
-        ))?;
-        Ok(stmt.query_row([token], from_row).optional()?)
-    }
-
-    pub fn delete_client(&self, id: &str) -> Result<(), StoreError> {
+    fn delete_client(&self, id: &str) -> Result<(), StoreError> {
         self.exec("DELETE FROM clients WHERE id = ?1", [id])?;
         self.exec("DELETE FROM sign_ins WHERE client_id = ?1", [id])?;
         self.exec("DELETE FROM sign_ups WHERE client_id = ?1", [id])?;
         Ok(())
     }
 
-    /// Deletes clients that never had a session and were last used before `cutoff` (ms), with
-    /// their attempts; returns how many clients.
-    pub fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError> {
+    fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError> {
         const DOOMED: &str = "SELECT id FROM clients c WHERE c.updated_at < ?1
             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.client_id = c.id)";
         self.exec(

@@ -1,17 +1,32 @@
 use rusqlite::{params, OptionalExtension};
 
-use super::{StoreError, Tx};
+use super::{SqliteTx, StoreError, WriteMode};
 
-impl Tx<'_> {
-    pub fn instance_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+/// Reads of the instance (keys, settings).
+pub trait InstanceReads {
+    fn instance_value(&self, key: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// Changes to the instance (keys, settings).
+pub trait InstanceWrites: InstanceReads {
+    fn set_instance_value(&self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Deletes users, sessions, clients, attempts and messages; keeps keys and settings.
+    fn reset_data(&self) -> Result<(), StoreError>;
+}
+
+impl<M> InstanceReads for SqliteTx<'_, M> {
+    fn instance_value(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .row("SELECT value FROM instance WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
             .optional()?)
     }
+}
 
-    pub fn set_instance_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
+impl InstanceWrites for SqliteTx<'_, WriteMode> {
+    fn set_instance_value(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO instance (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -20,8 +35,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Deletes users, sessions, clients, attempts and messages; keeps keys and settings.
-    pub fn reset_data(&self) -> Result<(), StoreError> {
+    fn reset_data(&self) -> Result<(), StoreError> {
         self.0.execute_batch(
             "DELETE FROM identifications; DELETE FROM users; DELETE FROM sessions;
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;

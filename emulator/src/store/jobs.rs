@@ -4,7 +4,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Row};
 
-use super::{StoreError, Tx};
+use super::{SqliteTx, StoreError, WriteMode};
 
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -54,8 +54,119 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
-impl Tx<'_> {
-    pub fn enqueue_job(&self, job: &NewJob, now: i64) -> Result<i64, StoreError> {
+/// Reads of the durable job queue.
+pub trait JobsReads {
+    /// When the next queued job becomes due (emulator time), if any.
+    fn next_job_due(&self, max_priority: i64) -> Result<Option<i64>, StoreError>;
+
+    /// Jobs that are due now or running: zero means the queue is idle for now.
+    fn busy_jobs(&self, now: i64) -> Result<i64, StoreError>;
+
+    fn list_jobs(
+        &self,
+        state: Option<&str>,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>, StoreError>;
+
+    fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
+}
+
+/// Changes to the durable job queue.
+pub trait JobsWrites: JobsReads {
+    fn enqueue_job(&self, job: &NewJob, now: i64) -> Result<i64, StoreError>;
+
+    /// Claims up to `limit` runnable jobs of priority `<= max_priority`, most urgent first:
+    /// queued and due, or running with an expired lease (their worker died).
+    fn claim_jobs(
+        &self,
+        now: i64,
+        max_priority: i64,
+        limit: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Marks a claimed job done. Returns false when the claim was lost (lease expired and the
+    /// job was taken again elsewhere), in which case nothing changes.
+    fn complete_job(&self, id: i64, attempts: i64, now: i64) -> Result<bool, StoreError>;
+
+    /// Schedules a claimed job again at `run_at`, or marks it dead when `run_at` is `None`.
+    fn fail_job(
+        &self,
+        id: i64,
+        attempts: i64,
+        error: &str,
+        run_at: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Every claim belongs to a process that is gone (one process owns a data directory), so
+    /// on start all running jobs are queued again.
+    fn requeue_running_jobs(&self, now: i64) -> Result<usize, StoreError>;
+
+    /// Deletes finished jobs older than `before`.
+    fn delete_finished_jobs(&self, before: i64) -> Result<usize, StoreError>;
+}
+
+impl<M> JobsReads for SqliteTx<'_, M> {
+    fn next_job_due(&self, max_priority: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self.row(
+            "SELECT min(coalesce(CASE WHEN state = 'queued' THEN run_at END, lease_until))
+             FROM jobs WHERE priority <= ?1 AND state IN ('queued', 'running')",
+            [max_priority],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn busy_jobs(&self, now: i64) -> Result<i64, StoreError> {
+        Ok(self.row(
+            "SELECT count(*) FROM jobs WHERE state = 'running'
+             OR (state = 'queued' AND run_at <= ?1)",
+            [now],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn list_jobs(
+        &self,
+        state: Option<&str>,
+        kind: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut args = Vec::new();
+        if let Some(s) = state {
+            clauses.push("state = ?");
+            args.push(SqlValue::Text(s.to_owned()));
+        }
+        if let Some(k) = kind {
+            clauses.push("kind = ?");
+            args.push(SqlValue::Text(k.to_owned()));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        args.push(SqlValue::Integer(limit));
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM jobs {where_sql} ORDER BY id DESC LIMIT ?"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args), from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT kind, state, count(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl JobsWrites for SqliteTx<'_, WriteMode> {
+    fn enqueue_job(&self, job: &NewJob, now: i64) -> Result<i64, StoreError> {
         self.1.store(true, std::sync::atomic::Ordering::Relaxed);
         self.exec(
             "INSERT INTO jobs (kind, priority, payload, state, attempts, max_attempts, run_at,
@@ -74,9 +185,7 @@ impl Tx<'_> {
         Ok(self.0.last_insert_rowid())
     }
 
-    /// Claims up to `limit` runnable jobs of priority `<= max_priority`, most urgent first:
-    /// queued and due, or running with an expired lease (their worker died).
-    pub fn claim_jobs(
+    fn claim_jobs(
         &self,
         now: i64,
         max_priority: i64,
@@ -119,9 +228,7 @@ impl Tx<'_> {
         Ok(claimed)
     }
 
-    /// Marks a claimed job done. Returns false when the claim was lost (lease expired and the
-    /// job was taken again elsewhere), in which case nothing changes.
-    pub fn complete_job(&self, id: i64, attempts: i64, now: i64) -> Result<bool, StoreError> {
+    fn complete_job(&self, id: i64, attempts: i64, now: i64) -> Result<bool, StoreError> {
         Ok(self.exec(
             "UPDATE jobs SET state = 'done', lease_until = NULL, last_error = NULL, updated_at = ?3
              WHERE id = ?1 AND state = 'running' AND attempts = ?2",
@@ -129,8 +236,7 @@ impl Tx<'_> {
         )? > 0)
     }
 
-    /// Schedules a claimed job again at `run_at`, or marks it dead when `run_at` is `None`.
-    pub fn fail_job(
+    fn fail_job(
         &self,
         id: i64,
         attempts: i64,
@@ -153,9 +259,7 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
-    /// Every claim belongs to a process that is gone (one process owns a data directory), so
-    /// on start all running jobs are queued again.
-    pub fn requeue_running_jobs(&self, now: i64) -> Result<usize, StoreError> {
+    fn requeue_running_jobs(&self, now: i64) -> Result<usize, StoreError> {
         Ok(self.exec(
             "UPDATE jobs SET state = 'queued', lease_until = NULL, run_at = min(run_at, ?1),
              updated_at = ?1 WHERE state = 'running'",
@@ -163,65 +267,7 @@ impl Tx<'_> {
         )?)
     }
 
-    /// When the next queued job becomes due (emulator time), if any.
-    pub fn next_job_due(&self, max_priority: i64) -> Result<Option<i64>, StoreError> {
-        Ok(self.row(
-            "SELECT min(coalesce(CASE WHEN state = 'queued' THEN run_at END, lease_until))
-             FROM jobs WHERE priority <= ?1 AND state IN ('queued', 'running')",
-            [max_priority],
-            |r| r.get(0),
-        )?)
-    }
-
-    /// Jobs that are due now or running: zero means the queue is idle for now.
-    pub fn busy_jobs(&self, now: i64) -> Result<i64, StoreError> {
-        Ok(self.row(
-            "SELECT count(*) FROM jobs WHERE state = 'running'
-             OR (state = 'queued' AND run_at <= ?1)",
-            [now],
-            |r| r.get(0),
-        )?)
-    }
-
-    pub fn list_jobs(
-        &self,
-        state: Option<&str>,
-        kind: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<JobRecord>, StoreError> {
-        let mut clauses = Vec::new();
-        let mut args = Vec::new();
-        if let Some(s) = state {
-            clauses.push("state = ?");
-            args.push(SqlValue::Text(s.to_owned()));
-        }
-        if let Some(k) = kind {
-            clauses.push("kind = ?");
-            args.push(SqlValue::Text(k.to_owned()));
-        }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        args.push(SqlValue::Integer(limit));
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM jobs {where_sql} ORDER BY id DESC LIMIT ?"
-        ))?;
-        let rows = stmt.query_map(params_from_iter(args), from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn job_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT kind, state, count(*) FROM jobs GROUP BY kind, state ORDER BY kind, state",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Deletes finished jobs older than `before`.
-    pub fn delete_finished_jobs(&self, before: i64) -> Result<usize, StoreError> {
+    fn delete_finished_jobs(&self, before: i64) -> Result<usize, StoreError> {
         Ok(self.exec(
             "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?1",
             [before],

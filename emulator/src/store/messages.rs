@@ -2,7 +2,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Row};
 
 use super::records::{Message, MessageKind};
-use super::{corrupt, StoreError, Tx};
+use super::{corrupt, SqliteTx, StoreError, WriteMode};
 
 const COLUMNS: &str = "id, kind, to_addr, subject, body_text, body_html, code, link, template,
     created_at, status, delivered_by_clerk, delivered_via";
@@ -26,32 +26,31 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-impl Tx<'_> {
-    pub fn insert_message(&self, m: &Message) -> Result<(), StoreError> {
-        self.exec(
-            &format!(
-                "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
-            ),
-            params![
-                m.id,
-                m.kind.as_str(),
-                m.to,
-                m.subject,
-                m.body_text,
-                m.body_html,
-                m.code,
-                m.link,
-                m.template,
-                m.created_at,
-                m.status,
-                m.delivered_by_clerk,
-                m.delivered_via
-            ],
-        )?;
-        Ok(())
-    }
+/// Reads of captured email and SMS.
+pub trait MessagesReads {
+    fn message(&self, id: &str) -> Result<Option<Message>, StoreError>;
 
-    pub fn message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+    /// Captured messages, newest first.
+    fn messages(
+        &self,
+        to: Option<&str>,
+        kind: Option<MessageKind>,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError>;
+}
+
+/// Changes to captured email and SMS.
+pub trait MessagesWrites: MessagesReads {
+    fn insert_message(&self, m: &Message) -> Result<(), StoreError>;
+
+    /// Marks a message captured in the inbox (by its delivery job).
+    fn capture_message(&self, id: &str, via: &str) -> Result<(), StoreError>;
+
+    fn delete_messages(&self) -> Result<usize, StoreError>;
+}
+
+impl<M> MessagesReads for SqliteTx<'_, M> {
+    fn message(&self, id: &str) -> Result<Option<Message>, StoreError> {
         use rusqlite::OptionalExtension;
         Ok(self
             .row(
@@ -62,17 +61,7 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// Marks a message captured in the inbox (by its delivery job).
-    pub fn capture_message(&self, id: &str, via: &str) -> Result<(), StoreError> {
-        self.exec(
-            "UPDATE messages SET status = 'captured', delivered_via = ?2 WHERE id = ?1",
-            params![id, via],
-        )?;
-        Ok(())
-    }
-
-    /// Captured messages, newest first.
-    pub fn messages(
+    fn messages(
         &self,
         to: Option<&str>,
         kind: Option<MessageKind>,
@@ -97,8 +86,42 @@ impl Tx<'_> {
         let rows = stmt.query_map(params_from_iter(args), from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
 
-    pub fn delete_messages(&self) -> Result<usize, StoreError> {
+impl MessagesWrites for SqliteTx<'_, WriteMode> {
+    fn insert_message(&self, m: &Message) -> Result<(), StoreError> {
+        self.exec(
+            &format!(
+                "INSERT INTO messages ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            ),
+            params![
+                m.id,
+                m.kind.as_str(),
+                m.to,
+                m.subject,
+                m.body_text,
+                m.body_html,
+                m.code,
+                m.link,
+                m.template,
+                m.created_at,
+                m.status,
+                m.delivered_by_clerk,
+                m.delivered_via
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn capture_message(&self, id: &str, via: &str) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE messages SET status = 'captured', delivered_via = ?2 WHERE id = ?1",
+            params![id, via],
+        )?;
+        Ok(())
+    }
+
+    fn delete_messages(&self) -> Result<usize, StoreError> {
         Ok(self.exec("DELETE FROM messages", [])?)
     }
 }

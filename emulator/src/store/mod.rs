@@ -22,15 +22,21 @@ use tokio::sync::Notify;
 
 use rusqlite::{Connection, TransactionBehavior};
 
-pub use jobs::{JobRecord, NewJob};
+pub use attempts::{AttemptsReads, AttemptsWrites};
+pub use clients::{ClientsReads, ClientsWrites};
+pub use instance::{InstanceReads, InstanceWrites};
+pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
+pub use messages::{MessagesReads, MessagesWrites};
 pub use sessions::SessionQuery;
-pub use users::{UserOrder, UserOrderField, UserQuery};
-pub use webhooks::{AttemptQuery, AttemptRecord, EndpointRecord};
+pub use sessions::{SessionsReads, SessionsWrites};
+pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
+pub use webhooks::{AttemptQuery, AttemptRecord, EndpointRecord, WebhooksReads, WebhooksWrites};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database failed (SQLite today); the cause is kept for the log.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(Box<dyn std::error::Error + Send + Sync>),
     #[error(
         "the database at {path} was written by a newer auth-emulator (schema version {found}, this build knows {known}); upgrade auth-emulator or use another --data-dir"
     )]
@@ -43,6 +49,12 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
+
 /// Numbered migrations, applied in order, each in its own transaction with the version bump.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
@@ -51,7 +63,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 pub struct Store {
+    /// The one connection that writes.
     conn: Mutex<Connection>,
+    /// Read-only connections (file databases only).
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     /// Set by a transaction that enqueued a job.
     enqueued: AtomicBool,
     /// Woken after a commit that enqueued jobs (and when the clock moves): what job workers wait
@@ -65,10 +81,80 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// A transaction handed to store closures. SQL methods are grouped by area in this folder.
-pub struct Tx<'a>(&'a rusqlite::Transaction<'a>, &'a AtomicBool);
+/// What the domain reads, whatever the store: one narrow trait per area, speaking the records
+/// of [`records`].
+pub trait Read:
+    InstanceReads
+    + UsersReads
+    + ClientsReads
+    + SessionsReads
+    + AttemptsReads
+    + MessagesReads
+    + JobsReads
+    + WebhooksReads
+{
+}
 
-impl Tx<'_> {
+impl<T> Read for T where
+    T: ?Sized
+        + InstanceReads
+        + UsersReads
+        + ClientsReads
+        + SessionsReads
+        + AttemptsReads
+        + MessagesReads
+        + JobsReads
+        + WebhooksReads
+{
+}
+
+/// What the domain reads and changes in one write transaction.
+pub trait Write:
+    Read
+    + InstanceWrites
+    + UsersWrites
+    + ClientsWrites
+    + SessionsWrites
+    + AttemptsWrites
+    + MessagesWrites
+    + JobsWrites
+    + WebhooksWrites
+{
+}
+
+impl<T> Write for T where
+    T: ?Sized
+        + Read
+        + InstanceWrites
+        + UsersWrites
+        + ClientsWrites
+        + SessionsWrites
+        + AttemptsWrites
+        + MessagesWrites
+        + JobsWrites
+        + WebhooksWrites
+{
+}
+
+/// A write transaction as the domain sees it (commits only when the closure returns `Ok`).
+pub type Tx<'a> = dyn Write + 'a;
+/// A read transaction as the domain sees it: it never takes the writer.
+pub type ReadTx<'a> = dyn Read + 'a;
+
+/// SQLite's transaction, read-only (`ReadMode`) or read-write (`WriteMode`); the traits above
+/// are implemented for it area by area in this folder.
+pub struct SqliteTx<'a, M>(
+    &'a rusqlite::Transaction<'a>,
+    &'a AtomicBool,
+    std::marker::PhantomData<M>,
+);
+
+/// A transaction that may only read.
+pub struct ReadMode;
+/// A transaction that may write.
+pub struct WriteMode;
+
+impl<M> SqliteTx<'_, M> {
     /// Executes one statement through the connection's statement cache.
     fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
         self.0.prepare_cached(sql)?.execute(params)
@@ -85,16 +171,32 @@ impl Tx<'_> {
     }
 }
 
+/// Read connections a file database keeps beside its writer (WAL lets them read while it
+/// writes).
+const READERS: usize = 4;
+
 impl Store {
-    /// Opens (creating if needed) the database file and migrates it.
+    /// Opens (creating if needed) the database file and migrates it, with a small pool of
+    /// read-only connections so reads do not queue behind the writer.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Self::init(conn, &path.display().to_string())
+        let mut store = Self::init(conn, &path.display().to_string())?;
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            reader.busy_timeout(std::time::Duration::from_secs(5))?;
+            reader.set_prepared_statement_cache_capacity(128);
+            store.readers.push(Mutex::new(reader));
+        }
+        Ok(store)
     }
 
-    /// A private in-memory database.
+    /// A private in-memory database (one connection: memory cannot be shared between them).
     pub fn in_memory() -> Result<Self, StoreError> {
         Self::init(Connection::open_in_memory()?, ":memory:")
     }
@@ -106,15 +208,30 @@ impl Store {
         migrate(&mut conn, label)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: std::sync::atomic::AtomicUsize::new(0),
             enqueued: AtomicBool::new(false),
             jobs_ready: Notify::new(),
         })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock rolled its transaction back on unwind, so the
-        // connection is still consistent: recover it rather than poison every later request.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        recover(self.conn.lock())
+    }
+
+    /// A read connection: an idle one of the pool, else the next in turn; the writer when
+    /// there is no pool (in memory).
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        if self.readers.is_empty() {
+            return self.lock();
+        }
+        for r in &self.readers {
+            if let Ok(guard) = r.try_lock() {
+                return guard;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        recover(self.readers[i].lock())
     }
 
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE`), committing only on `Ok`.
@@ -127,7 +244,11 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
         self.enqueued.store(false, Ordering::Relaxed);
-        let out = f(&Tx(&tx, &self.enqueued))?;
+        let out = f(&SqliteTx::<WriteMode>(
+            &tx,
+            &self.enqueued,
+            std::marker::PhantomData,
+        ))?;
         tx.commit().map_err(StoreError::from)?;
         if self.enqueued.swap(false, Ordering::Relaxed) {
             self.jobs_ready.notify_waiters();
@@ -138,13 +259,17 @@ impl Store {
     /// Runs `f` in a read transaction; nothing it does is committed.
     pub fn read<T, E: From<StoreError>>(
         &self,
-        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+        f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.lock();
+        let mut conn = self.reader();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(StoreError::from)?;
-        f(&Tx(&tx, &self.enqueued))
+        f(&SqliteTx::<ReadMode>(
+            &tx,
+            &self.enqueued,
+            std::marker::PhantomData,
+        ))
     }
 
     /// The schema version of the open database.
@@ -153,6 +278,14 @@ impl Store {
             .lock()
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+}
+
+/// A panic while holding a connection rolled its transaction back on unwind, so the connection
+/// is still consistent: recover it rather than poison every later request.
+fn recover<'a>(
+    r: Result<MutexGuard<'a, Connection>, std::sync::PoisonError<MutexGuard<'a, Connection>>>,
+) -> MutexGuard<'a, Connection> {
+    r.unwrap_or_else(|p| p.into_inner())
 }
 
 pub fn latest_version() -> i64 {
@@ -204,12 +337,7 @@ mod tests {
         let store = Store::in_memory().unwrap();
         assert_eq!(store.schema_version().unwrap(), latest_version());
         // Tables of migration 1 exist.
-        store
-            .read(|tx| {
-                tx.0.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))
-                    .map_err(StoreError::from)
-            })
-            .unwrap();
+        store.read(|tx| tx.user("user_none")).unwrap();
     }
 
     #[test]
@@ -287,6 +415,41 @@ mod tests {
             c.prev_token_expires_at, None,
             "an old row's replaced token has no grace window, so the domain refuses it"
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn reads_of_a_file_database_do_not_wait_for_the_writer() {
+        let dir = std::env::temp_dir().join(format!("lk-readers-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = std::sync::Arc::new(Store::open(&dir.join("db.sqlite")).unwrap());
+        store
+            .write(|tx| tx.set_instance_value("k", "committed"))
+            .unwrap();
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store
+                    .write(|tx| {
+                        tx.set_instance_value("k", "uncommitted")?;
+                        holding.send(()).ok();
+                        released.recv().ok();
+                        Ok::<_, StoreError>(())
+                    })
+                    .unwrap();
+            })
+        };
+        held.recv().unwrap();
+        // The writer holds its transaction open; a read goes through a reader connection and
+        // sees the last committed value.
+        let v = store.read(|tx| tx.instance_value("k")).unwrap();
+        assert_eq!(v.as_deref(), Some("committed"));
+        release.send(()).unwrap();
+        writer.join().unwrap();
+        let v = store.read(|tx| tx.instance_value("k")).unwrap();
+        assert_eq!(v.as_deref(), Some("uncommitted"), "then sees the commit");
         std::fs::remove_dir_all(dir).ok();
     }
 

@@ -2,7 +2,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::records::{SessionRecord, SessionStatus};
-use super::{corrupt, StoreError, Tx};
+use super::{corrupt, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
 
 const COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, last_token,
@@ -34,8 +34,77 @@ pub struct SessionQuery<'a> {
     pub user_id: Option<&'a str>,
 }
 
-impl Tx<'_> {
-    pub fn save_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+/// Reads of sessions.
+pub trait SessionsReads {
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+
+    fn sessions_of_client(&self, client_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
+
+    fn sessions_of_user(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Sessions matching `q`, newest first. Status filtering happens in the domain, where
+    /// expiry by the clock is known.
+    fn list_sessions(&self, q: &SessionQuery<'_>) -> Result<Vec<SessionRecord>, StoreError>;
+}
+
+/// Changes to sessions.
+pub trait SessionsWrites: SessionsReads {
+    fn save_session(&self, s: &SessionRecord) -> Result<(), StoreError>;
+}
+
+impl<M> SessionsReads for SqliteTx<'_, M> {
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        Ok(self
+            .row(
+                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    fn sessions_of_client(&self, client_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE client_id = ?1 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([client_id], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn sessions_of_user(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([user_id], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn list_sessions(&self, q: &SessionQuery<'_>) -> Result<Vec<SessionRecord>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut args = Vec::new();
+        if let Some(c) = q.client_id {
+            clauses.push("client_id = ?");
+            args.push(SqlValue::Text(c.to_owned()));
+        }
+        if let Some(u) = q.user_id {
+            clauses.push("user_id = ?");
+            args.push(SqlValue::Text(u.to_owned()));
+        }
+        let where_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let sql =
+            format!("SELECT {COLUMNS} FROM sessions {where_sql} ORDER BY created_at DESC, id DESC");
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl SessionsWrites for SqliteTx<'_, WriteMode> {
+    fn save_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         let (token, exp) = match &s.last_token {
             Some((t, e)) => (Some(t.expose()), Some(*e)),
             None => (None, None),
@@ -64,56 +133,5 @@ impl Tx<'_> {
             ],
         )?;
         Ok(())
-    }
-
-    pub fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(self
-            .row(
-                &format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1"),
-                [id],
-                from_row,
-            )
-            .optional()?)
-    }
-
-    pub fn sessions_of_client(&self, client_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM sessions WHERE client_id = ?1 ORDER BY created_at, id"
-        ))?;
-        let rows = stmt.query_map([client_id], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn sessions_of_user(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1 ORDER BY created_at, id"
-        ))?;
-        let rows = stmt.query_map([user_id], from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Sessions matching `q`, newest first. Status filtering happens in the domain, where
-    /// expiry by the clock is known.
-    pub fn list_sessions(&self, q: &SessionQuery<'_>) -> Result<Vec<SessionRecord>, StoreError> {
-        let mut clauses = Vec::new();
-        let mut args = Vec::new();
-        if let Some(c) = q.client_id {
-            clauses.push("client_id = ?");
-            args.push(SqlValue::Text(c.to_owned()));
-        }
-        if let Some(u) = q.user_id {
-            clauses.push("user_id = ?");
-            args.push(SqlValue::Text(u.to_owned()));
-        }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        let sql =
-            format!("SELECT {COLUMNS} FROM sessions {where_sql} ORDER BY created_at DESC, id DESC");
-        let mut stmt = self.0.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -2,7 +2,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::records::{IdentKind, Identification, UserRecord, UserWithIdents};
-use super::{corrupt, json_map, json_text, StoreError, Tx};
+use super::{corrupt, json_map, json_text, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
 
 /// What users can be ordered by.
@@ -114,9 +114,132 @@ fn ident_from_row(r: &Row<'_>) -> rusqlite::Result<Identification> {
 const IDENT_COLUMNS: &str =
     "id, user_id, kind, value, verification_strategy, verified, created_at, updated_at";
 
-impl Tx<'_> {
+/// Reads of users and their identifications.
+pub trait UsersReads {
+    fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    fn user_with_idents(&self, id: &str) -> Result<Option<UserWithIdents>, StoreError>;
+
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    fn idents_of(&self, user_id: &str) -> Result<Vec<Identification>, StoreError>;
+
+    fn ident_by_value(
+        &self,
+        kind: IdentKind,
+        value: &str,
+    ) -> Result<Option<Identification>, StoreError>;
+
+    /// Users matching `q`, in its order, with its limit and offset.
+    fn list_users(&self, q: &UserQuery) -> Result<Vec<UserWithIdents>, StoreError>;
+
+    fn count_users(&self, q: &UserQuery) -> Result<i64, StoreError>;
+}
+
+/// Changes to users and their identifications.
+pub trait UsersWrites: UsersReads {
     /// Inserts or replaces the whole user row.
-    pub fn save_user(&self, u: &UserRecord) -> Result<(), StoreError> {
+    fn save_user(&self, u: &UserRecord) -> Result<(), StoreError>;
+
+    fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
+
+    fn save_ident(&self, i: &Identification) -> Result<(), StoreError>;
+
+    fn delete_idents_of(&self, user_id: &str, kind: IdentKind) -> Result<(), StoreError>;
+}
+
+impl<M> UsersReads for SqliteTx<'_, M> {
+    fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn user_with_idents(&self, id: &str) -> Result<Option<UserWithIdents>, StoreError> {
+        let Some(user) = self.user(id)? else {
+            return Ok(None);
+        };
+        let idents = self.idents_of(id)?;
+        Ok(Some(UserWithIdents { user, idents }))
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_from_row,
+            )
+            .optional()?)
+    }
+
+    fn idents_of(&self, user_id: &str) -> Result<Vec<Identification>, StoreError> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {IDENT_COLUMNS} FROM identifications WHERE user_id = ?1 ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([user_id], ident_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn ident_by_value(
+        &self,
+        kind: IdentKind,
+        value: &str,
+    ) -> Result<Option<Identification>, StoreError> {
+        Ok(self
+            .row(
+                &format!(
+                    "SELECT {IDENT_COLUMNS} FROM identifications WHERE kind = ?1 AND value = ?2"
+                ),
+                params![kind.as_str(), value],
+                ident_from_row,
+            )
+            .optional()?)
+    }
+
+    fn list_users(&self, q: &UserQuery) -> Result<Vec<UserWithIdents>, StoreError> {
+        let (where_sql, mut args) = user_filter(q);
+        let order = q.order_by.unwrap_or(UserOrder {
+            field: UserOrderField::CreatedAt,
+            descending: true,
+        });
+        let (col, desc) = (order.field.column(), order.descending);
+        let dir = if desc { "DESC" } else { "ASC" };
+        args.push(SqlValue::Integer(q.limit));
+        args.push(SqlValue::Integer(q.offset));
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users {where_sql}
+             ORDER BY {col} IS NULL, {col} {dir}, id {dir} LIMIT ? OFFSET ?"
+        );
+        let mut stmt = self.0.prepare_cached(&sql)?;
+        let users: Vec<UserRecord> = stmt
+            .query_map(params_from_iter(args), user_from_row)?
+            .collect::<Result<_, _>>()?;
+        users
+            .into_iter()
+            .map(|user| {
+                let idents = self.idents_of(&user.id)?;
+                Ok(UserWithIdents { user, idents })
+            })
+            .collect()
+    }
+
+    fn count_users(&self, q: &UserQuery) -> Result<i64, StoreError> {
+        let (where_sql, args) = user_filter(q);
+        Ok(self.row(
+            &format!("SELECT count(*) FROM users {where_sql}"),
+            params_from_iter(args),
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl UsersWrites for SqliteTx<'_, WriteMode> {
+    fn save_user(&self, u: &UserRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
                 "INSERT INTO users ({USER_COLUMNS}) VALUES
@@ -158,63 +281,11 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self
-            .row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                [id],
-                user_from_row,
-            )
-            .optional()?)
-    }
-
-    pub fn user_with_idents(&self, id: &str) -> Result<Option<UserWithIdents>, StoreError> {
-        let Some(user) = self.user(id)? else {
-            return Ok(None);
-        };
-        let idents = self.idents_of(id)?;
-        Ok(Some(UserWithIdents { user, idents }))
-    }
-
-    pub fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self
-            .row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
-                [username],
-                user_from_row,
-            )
-            .optional()?)
-    }
-
-    pub fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+    fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.exec("DELETE FROM users WHERE id = ?1", [id])? > 0)
     }
 
-    pub fn idents_of(&self, user_id: &str) -> Result<Vec<Identification>, StoreError> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {IDENT_COLUMNS} FROM identifications WHERE user_id = ?1 ORDER BY created_at, id"
-        ))?;
-        let rows = stmt.query_map([user_id], ident_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    pub fn ident_by_value(
-        &self,
-        kind: IdentKind,
-        value: &str,
-    ) -> Result<Option<Identification>, StoreError> {
-        Ok(self
-            .row(
-                &format!(
-                    "SELECT {IDENT_COLUMNS} FROM identifications WHERE kind = ?1 AND value = ?2"
-                ),
-                params![kind.as_str(), value],
-                ident_from_row,
-            )
-            .optional()?)
-    }
-
-    pub fn save_ident(&self, i: &Identification) -> Result<(), StoreError> {
+    fn save_ident(&self, i: &Identification) -> Result<(), StoreError> {
         self.exec(
             &format!(
                 "INSERT INTO identifications ({IDENT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -236,49 +307,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn delete_idents_of(&self, user_id: &str, kind: IdentKind) -> Result<(), StoreError> {
+    fn delete_idents_of(&self, user_id: &str, kind: IdentKind) -> Result<(), StoreError> {
         self.exec(
             "DELETE FROM identifications WHERE user_id = ?1 AND kind = ?2",
             params![user_id, kind.as_str()],
         )?;
         Ok(())
-    }
-
-    /// Users matching `q`, in its order, with its limit and offset.
-    pub fn list_users(&self, q: &UserQuery) -> Result<Vec<UserWithIdents>, StoreError> {
-        let (where_sql, mut args) = user_filter(q);
-        let order = q.order_by.unwrap_or(UserOrder {
-            field: UserOrderField::CreatedAt,
-            descending: true,
-        });
-        let (col, desc) = (order.field.column(), order.descending);
-        let dir = if desc { "DESC" } else { "ASC" };
-        args.push(SqlValue::Integer(q.limit));
-        args.push(SqlValue::Integer(q.offset));
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users {where_sql}
-             ORDER BY {col} IS NULL, {col} {dir}, id {dir} LIMIT ? OFFSET ?"
-        );
-        let mut stmt = self.0.prepare_cached(&sql)?;
-        let users: Vec<UserRecord> = stmt
-            .query_map(params_from_iter(args), user_from_row)?
-            .collect::<Result<_, _>>()?;
-        users
-            .into_iter()
-            .map(|user| {
-                let idents = self.idents_of(&user.id)?;
-                Ok(UserWithIdents { user, idents })
-            })
-            .collect()
-    }
-
-    pub fn count_users(&self, q: &UserQuery) -> Result<i64, StoreError> {
-        let (where_sql, args) = user_filter(q);
-        Ok(self.row(
-            &format!("SELECT count(*) FROM users {where_sql}"),
-            params_from_iter(args),
-            |r| r.get(0),
-        )?)
     }
 }
 

@@ -3,7 +3,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
-use super::{StoreError, Tx};
+use super::{SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -81,67 +81,37 @@ pub struct AttemptQuery<'a> {
     pub limit: i64,
 }
 
-impl Tx<'_> {
-    pub fn insert_endpoint(&self, e: &EndpointRecord) -> Result<(), StoreError> {
-        let events =
-            serde_json::to_string(&e.events).map_err(|x| StoreError::Corrupt(x.to_string()))?;
-        self.exec(
-            "INSERT INTO webhook_endpoints (id, url, events, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![e.id, e.url, events, e.secret.expose(), e.created_at],
-        )?;
-        Ok(())
-    }
+/// Reads of webhook endpoints, events and delivery attempts.
+pub trait WebhooksReads {
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError>;
 
-    pub fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, url, events, secret, created_at FROM webhook_endpoints ORDER BY created_at, id",
-        )?;
-        let rows = stmt.query_map([], endpoint_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
+    fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError>;
 
-    pub fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
-        Ok(self
-            .row(
-                "SELECT id, url, events, secret, created_at FROM webhook_endpoints WHERE id = ?1",
-                [id],
-                endpoint_from_row,
-            )
-            .optional()?)
-    }
+    /// The event's type and JSON payload.
+    fn event(&self, id: &str) -> Result<Option<(String, String)>, StoreError>;
 
-    pub fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.exec("DELETE FROM webhook_endpoints WHERE id = ?1", [id])? > 0)
-    }
+    fn attempts(&self, q: &AttemptQuery<'_>) -> Result<Vec<AttemptRecord>, StoreError>;
 
-    pub fn insert_event(
+    fn attempt(&self, id: i64) -> Result<Option<AttemptRecord>, StoreError>;
+}
+
+/// Changes to webhook endpoints, events and delivery attempts.
+pub trait WebhooksWrites: WebhooksReads {
+    fn insert_endpoint(&self, e: &EndpointRecord) -> Result<(), StoreError>;
+
+    fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError>;
+
+    fn insert_event(
         &self,
         id: &str,
         event_type: &str,
         payload: &str,
         request_id: Option<&str>,
         now: i64,
-    ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO webhook_events (id, type, payload, request_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, event_type, payload, request_id, now],
-        )?;
-        Ok(())
-    }
-
-    /// The event's type and JSON payload.
-    pub fn event(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self
-            .row(
-                "SELECT type, payload FROM webhook_events WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-    }
+    ) -> Result<(), StoreError>;
 
     #[allow(clippy::too_many_arguments)]
-    pub fn insert_attempt(
+    fn insert_attempt(
         &self,
         event_id: &str,
         endpoint_id: &str,
@@ -154,29 +124,39 @@ impl Tx<'_> {
         succeeded: bool,
         request_id: Option<&str>,
         now: i64,
-    ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO webhook_attempts (event_id, endpoint_id, job_id, attempt, status_code,
-             duration_ms, response_excerpt, error, succeeded, request_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                event_id,
-                endpoint_id,
-                job_id,
-                attempt,
-                status_code,
-                duration_ms,
-                response_excerpt,
-                error,
-                succeeded,
-                request_id,
-                now
-            ],
+    ) -> Result<(), StoreError>;
+}
+
+impl<M> WebhooksReads for SqliteTx<'_, M> {
+    fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, url, events, secret, created_at FROM webhook_endpoints ORDER BY created_at, id",
         )?;
-        Ok(())
+        let rows = stmt.query_map([], endpoint_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn attempts(&self, q: &AttemptQuery<'_>) -> Result<Vec<AttemptRecord>, StoreError> {
+    fn endpoint(&self, id: &str) -> Result<Option<EndpointRecord>, StoreError> {
+        Ok(self
+            .row(
+                "SELECT id, url, events, secret, created_at FROM webhook_endpoints WHERE id = ?1",
+                [id],
+                endpoint_from_row,
+            )
+            .optional()?)
+    }
+
+    fn event(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .row(
+                "SELECT type, payload FROM webhook_events WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    fn attempts(&self, q: &AttemptQuery<'_>) -> Result<Vec<AttemptRecord>, StoreError> {
         let mut clauses = Vec::new();
         let mut args = Vec::new();
         if let Some(v) = q.event_id {
@@ -209,7 +189,7 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn attempt(&self, id: i64) -> Result<Option<AttemptRecord>, StoreError> {
+    fn attempt(&self, id: i64) -> Result<Option<AttemptRecord>, StoreError> {
         Ok(self
             .row(
                 &format!(
@@ -220,5 +200,71 @@ impl Tx<'_> {
                 attempt_from_row,
             )
             .optional()?)
+    }
+}
+
+impl WebhooksWrites for SqliteTx<'_, WriteMode> {
+    fn insert_endpoint(&self, e: &EndpointRecord) -> Result<(), StoreError> {
+        let events =
+            serde_json::to_string(&e.events).map_err(|x| StoreError::Corrupt(x.to_string()))?;
+        self.exec(
+            "INSERT INTO webhook_endpoints (id, url, events, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![e.id, e.url, events, e.secret.expose(), e.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_endpoint(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.exec("DELETE FROM webhook_endpoints WHERE id = ?1", [id])? > 0)
+    }
+
+    fn insert_event(
+        &self,
+        id: &str,
+        event_type: &str,
+        payload: &str,
+        request_id: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO webhook_events (id, type, payload, request_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, event_type, payload, request_id, now],
+        )?;
+        Ok(())
+    }
+
+    fn insert_attempt(
+        &self,
+        event_id: &str,
+        endpoint_id: &str,
+        job_id: Option<i64>,
+        attempt: i64,
+        status_code: Option<i64>,
+        duration_ms: i64,
+        response_excerpt: Option<&str>,
+        error: Option<&str>,
+        succeeded: bool,
+        request_id: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO webhook_attempts (event_id, endpoint_id, job_id, attempt, status_code,
+             duration_ms, response_excerpt, error, succeeded, request_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                event_id,
+                endpoint_id,
+                job_id,
+                attempt,
+                status_code,
+                duration_ms,
+                response_excerpt,
+                error,
+                succeeded,
+                request_id,
+                now
+            ],
+        )?;
+        Ok(())
     }
 }

@@ -96,7 +96,7 @@ pub(super) async fn write_with_passwords<T>(
 /// Runs `f` in a read transaction (no write lock) with a fresh `Env`.
 pub(super) fn read<T>(
     app: &App,
-    f: impl FnOnce(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
+    f: impl FnOnce(&crate::store::ReadTx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), None, &RequestInfo::NONE);

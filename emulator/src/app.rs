@@ -304,11 +304,21 @@ impl App {
     /// costly digests so never hold up other requests.
     pub async fn write_with_passwords<T>(
         &self,
+        op: impl FnMut(&crate::store::Tx<'_>, &PasswordResults) -> Result<T, DomainError>,
+    ) -> Result<T, DomainError> {
+        self.write_with_passwords_from(PasswordResults::default(), op)
+            .await
+    }
+
+    /// [`App::write_with_passwords`] starting from results worked out beforehand (a sign-in
+    /// checks its password before the transaction, so it needs no second round).
+    pub async fn write_with_passwords_from<T>(
+        &self,
+        mut results: PasswordResults,
         mut op: impl FnMut(&crate::store::Tx<'_>, &PasswordResults) -> Result<T, DomainError>,
     ) -> Result<T, DomainError> {
         // An operation needs at most a verification and a (re)hash.
         const ROUNDS: usize = 4;
-        let mut results = PasswordResults::default();
         for _ in 0..ROUNDS {
             match self.write(|tx| op(tx, &results)) {
                 Err(DomainError::PasswordWork(work)) => {
@@ -325,6 +335,26 @@ impl App {
         Err(DomainError::Internal(
             "an operation kept asking for password work".into(),
         ))
+    }
+
+    /// Checks `password` against `digest` on a blocking thread, for a later
+    /// [`App::write_with_passwords_from`].
+    pub async fn check_password_ahead(
+        &self,
+        password: &crate::secret::Secret,
+        digest: crate::secret::Secret,
+    ) -> Result<PasswordResults, DomainError> {
+        let hasher = self.hasher.clone();
+        let work = crate::domain::passwords::PasswordWork::Verify {
+            password: password.clone(),
+            digest,
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut results = PasswordResults::default();
+            results.run(work, &hasher).map(|()| results)
+        })
+        .await
+        .map_err(|e| DomainError::Internal(format!("password task: {e}")))?
     }
 
     /// A write transaction whose commit wakes waiters for new messages.

@@ -9,7 +9,7 @@ use crate::secret::Secret;
 use crate::store::records::{
     FirstFactor, IdentKind, MessageKind, PendingCode, SessionStatus, SignInState, UserWithIdents,
 };
-use crate::store::Tx;
+use crate::store::{ReadTx, Tx};
 
 #[derive(Debug, Default, Clone)]
 pub struct SignInInput {
@@ -63,6 +63,28 @@ pub fn create(
     client.record.sign_in_id = Some(state.id.clone());
     client.save(tx, env.now)?;
     Ok(state)
+}
+
+/// The digest a password sign-in with `identifier` would be checked against, so the caller can
+/// check it before the write transaction (the domain checks again that it still applies).
+pub fn digest_for_identifier(
+    tx: &ReadTx<'_>,
+    settings: &super::settings::Settings,
+    identifier: &str,
+) -> Result<Option<Secret>, DomainError> {
+    Ok(users::find_by_identifier(tx, settings, identifier)?.and_then(|u| u.user.password_hash))
+}
+
+/// The digest a password attempt on sign-in `id` would be checked against (see
+/// [`digest_for_identifier`]).
+pub fn digest_for_attempt(tx: &ReadTx<'_>, id: &str) -> Result<Option<Secret>, DomainError> {
+    let Some(state) = tx.sign_in(id)? else {
+        return Ok(None);
+    };
+    let Some(user_id) = state.user_id else {
+        return Ok(None);
+    };
+    Ok(tx.user(&user_id)?.and_then(|u| u.password_hash))
 }
 
 pub fn load(tx: &Tx<'_>, client: &ClientCtx, id: &str) -> Result<SignInState, DomainError> {

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use crate::app::App;
 use crate::domain::clients::{self, ClientCtx, TokenHeader};
+use crate::domain::passwords::PasswordResults;
 use crate::domain::{environment, tokens, views, Committed, DomainError, Env};
 use crate::store::Tx;
 
@@ -150,6 +151,17 @@ pub(super) async fn run<T: Serialize>(
     app: &App,
     req: &Native,
     shape: Shape,
+    op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
+) -> Result<Response, ApiError> {
+    run_from(app, req, shape, PasswordResults::default(), op).await
+}
+
+/// [`run`] with password checks made beforehand (see [`App::write_with_passwords_from`]).
+pub(super) async fn run_from<T: Serialize>(
+    app: &App,
+    req: &Native,
+    shape: Shape,
+    passwords: PasswordResults,
     mut op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
     // On a first start the signing key may still be generating: wait for it here, outside the
@@ -163,7 +175,7 @@ pub(super) async fn run<T: Serialize>(
         &req.request,
     );
     let (result, header) = app
-        .write_with_passwords(|tx, passwords| {
+        .write_with_passwords_from(passwords, |tx, passwords| {
             let env = &base.with_passwords(passwords);
             let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
             let out = match op(tx, env, &mut client)? {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{run, Native, Shape};
+use super::{run, run_from, Native, Shape};
 use crate::app::App;
 use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::views;
@@ -24,7 +24,21 @@ pub(super) async fn create(
         password: p.secret("password"),
         strategy: p.string("strategy"),
     };
-    run(&app, &req, Shape::Envelope, |tx, env, c| {
+    // Identifier and password in one call: check the password before the write transaction.
+    let checked = match (&input.identifier, &input.password) {
+        (Some(identifier), Some(pw)) => {
+            let settings = app.settings();
+            let digest = app
+                .store
+                .read(|tx| sign_in::digest_for_identifier(tx, &settings, identifier))?;
+            match digest {
+                Some(d) => app.check_password_ahead(pw, d).await?,
+                None => Default::default(),
+            }
+        }
+        _ => Default::default(),
+    };
+    run_from(&app, &req, Shape::Envelope, checked, |tx, env, c| {
         let state = sign_in::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
@@ -70,7 +84,17 @@ pub(super) async fn attempt(
     let strategy = p.required("strategy")?;
     let password = p.secret("password");
     let code = p.string("code");
-    run(&app, &req, Shape::Envelope, |tx, env, c| {
+    // A password attempt: check it before the write transaction.
+    let checked = match (&password, strategy.as_str()) {
+        (Some(pw), "password") => {
+            match app.store.read(|tx| sign_in::digest_for_attempt(tx, &id))? {
+                Some(d) => app.check_password_ahead(pw, d).await?,
+                None => Default::default(),
+            }
+        }
+        _ => Default::default(),
+    };
+    run_from(&app, &req, Shape::Envelope, checked, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
         if let Err(e) = sign_in::attempt_first_factor(
             tx,

@@ -10,62 +10,22 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
-import { createInterface } from 'node:readline';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startEmulator } from '../interop/emulator.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.AUTH_EMULATOR_BIN
-  ? path.resolve(process.env.AUTH_EMULATOR_BIN)
-  : path.join(ROOT, 'target', 'debug', 'auth-emulator');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
 
-let emulator; // { child, url }
+let emulator; // startEmulator(): { url, stop(), … }
 let attacker; // { server, origin }
 let stolen = []; // whatever reaches the attacker's receiver
 let browser;
 
-async function startEmulator() {
-  const child = spawn(BIN, ['start', '--ephemeral', '--port', '0', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-8192); });
-  const lines = createInterface({ input: child.stdout });
-  const line = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth-emulator printed nothing in 30 s: ${stderr}`)), 30_000);
-    child.once('error', (e) => { clearTimeout(timer); reject(e); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`auth-emulator exited (${code}): ${stderr}`)); });
-    lines.once('line', (l) => { clearTimeout(timer); resolve(l); });
-  });
-  lines.on('line', () => {});
-  return { child, url: JSON.parse(line).frontend_api_url };
-}
-
-/** SIGTERM must stop the emulator cleanly: exit code 0, within 20 s. */
+/** SIGTERM must stop the emulator cleanly (exit 0, within the harness's bound). */
 async function stopEmulator(emu) {
-  if (!emu || emu.child.exitCode !== null || emu.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => emu.child.once('exit', (code, signal) => resolve({ code, signal })));
-  emu.child.kill('SIGTERM');
-  let timer;
-  const outcome = await Promise.race([
-    exited,
-    new Promise((resolve) => { timer = setTimeout(() => resolve(null), 20_000); }),
-  ]);
-  clearTimeout(timer);
-  if (outcome === null) {
-    emu.child.kill('SIGKILL');
-    assert.fail('auth-emulator did not stop within 20 s of SIGTERM');
-  }
-  assert.deepEqual(outcome, { code: 0, signal: null }, 'auth-emulator exits 0 on SIGTERM');
+  if (emu) await emu.stop();
 }
-
-process.on('exit', () => { if (emulator) emulator.child.kill('SIGKILL'); });
 
 async function control(method, pathAndQuery, body) {
   const init = { method, headers: {} };

@@ -9,77 +9,25 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startEmulator } from '../interop/emulator.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = process.env.AUTH_EMULATOR_BIN
-  ? path.resolve(process.env.AUTH_EMULATOR_BIN)
-  : path.join(ROOT, 'target', 'debug', 'auth-emulator');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SCREENSHOT = process.env.UI_SCREENSHOT || path.join(os.tmpdir(), 'inbox.png');
 const WAIT = { timeout: 15_000 };
 
-let emulator; // { child, url, stderr() }
+let emulator; // startEmulator(): { url, stop(), … } (tests/interop/emulator.mjs kills it if the run dies)
 let browser;
 let page;
 const pageErrors = [];
 
-/** Starts `auth-emulator start --ephemeral --port 0 --json` and reads its first line. */
-async function startEmulator() {
-  const child = spawn(BIN, ['start', '--ephemeral', '--port', '0', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-8192); });
-  const lines = createInterface({ input: child.stdout });
-  const ready = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`auth-emulator printed nothing in 30 s: ${stderr}`)), 30_000);
-    const fail = (err) => { clearTimeout(timer); reject(err); };
-    child.once('error', (e) => fail(new Error(`cannot start ${BIN}: ${e.message} (build it, or set AUTH_EMULATOR_BIN)`)));
-    child.once('exit', (code, signal) => fail(new Error(`auth-emulator exited (${code ?? signal}) before it was ready: ${stderr}`)));
-    lines.once('line', (line) => { clearTimeout(timer); resolve(line); });
-  });
-  lines.on('line', () => {}); // keep draining stdout
-  const url = JSON.parse(ready).frontend_api_url;
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  return { child, url, stderr: () => stderr };
-}
-
-const STOP_TIMEOUT_MS = 10_000;
-
-/**
- * SIGTERM, then the emulator must exit with status 0 within STOP_TIMEOUT_MS (its graceful
- * shutdown); otherwise this rejects (after SIGKILL, if it was still running), failing the file.
- */
+/** SIGTERM must stop the emulator cleanly (exit 0, within the harness's bound). */
 async function stopEmulator(emu) {
-  if (!emu) return;
-  const { child } = emu;
-  if (child.exitCode !== null || child.signalCode !== null) {
-    throw new Error(`auth-emulator had exited (code ${child.exitCode}, signal ${child.signalCode}) before the end: ${emu.stderr()}`);
-  }
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  child.kill('SIGTERM');
-  let timer;
-  const timedOut = new Promise((resolve) => { timer = setTimeout(resolve, STOP_TIMEOUT_MS, null); });
-  const result = await Promise.race([exited, timedOut]);
-  clearTimeout(timer);
-  if (result === null) {
-    child.kill('SIGKILL');
-    await exited;
-    throw new Error(`auth-emulator did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed): ${emu.stderr()}`);
-  }
-  assert.equal(result.signal, null, `auth-emulator was killed by ${result.signal} after SIGTERM: ${emu.stderr()}`);
-  assert.equal(result.code, 0, `auth-emulator exit code after SIGTERM: ${emu.stderr()}`);
+  if (emu) await emu.stop();
 }
 
-// A backstop if the runner dies between hooks: never leave an emulator behind.
-process.on('exit', () => { if (emulator) emulator.child.kill('SIGKILL'); });
 
 /** Starts a sign-up with an email code, as a native client would: the emulator sends an email. */
 async function signUp(email) {

@@ -2,7 +2,7 @@
 //! latency and session-token minting (latency and concurrent throughput), all over loopback HTTP.
 //!
 //! Run with `cargo bench -p latchkey-emulator --bench core`. Prints one JSON object to stdout;
-//! progress goes to stderr.
+//! progress goes to stderr. `AUTH_EMULATOR_BIN=path` measures another build instead.
 
 use std::error::Error;
 use std::io::{BufRead, BufReader};
@@ -74,6 +74,10 @@ impl Drop for Spawned {
 }
 
 fn binary() -> Res<PathBuf> {
+    // Another build to measure (e.g. an older commit's, to compare two in one sitting).
+    if let Some(p) = std::env::var_os("AUTH_EMULATOR_BIN") {
+        return Ok(PathBuf::from(p));
+    }
     // Cargo builds the package's binaries for benchmarks and tells us where they are.
     if let Some(p) = option_env!("CARGO_BIN_EXE_auth-emulator") {
         let p = PathBuf::from(p);

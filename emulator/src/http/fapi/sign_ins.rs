@@ -22,7 +22,7 @@ pub(super) async fn create(
     let input = SignInInput {
         identifier: p.string("identifier"),
         password: p.secret("password"),
-        strategy: p.string("strategy"),
+        strategy: p.named("strategy")?,
     };
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let state = sign_in::create(tx, env, c, input.clone())?;
@@ -49,13 +49,13 @@ pub(super) async fn prepare(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required("strategy")?;
+    let strategy = p.required_named("strategy")?;
     let ident = p
         .string("email_address_id")
         .or_else(|| p.string("phone_number_id"));
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
-        sign_in::prepare_first_factor(tx, env, &mut state, &strategy, ident.as_deref())?;
+        sign_in::prepare_first_factor(tx, env, &mut state, strategy, ident.as_deref())?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
     .await
@@ -67,7 +67,7 @@ pub(super) async fn attempt(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required("strategy")?;
+    let strategy = p.required_named("strategy")?;
     let password = p.secret("password");
     let code = p.string("code");
     run(&app, &req, Shape::Envelope, |tx, env, c| {
@@ -77,7 +77,7 @@ pub(super) async fn attempt(
             env,
             c,
             &mut state,
-            &strategy,
+            strategy,
             password.as_ref(),
             code.as_deref(),
         )? {

@@ -281,6 +281,14 @@ mod tests {
                 "verification_already_verified",
             ),
             (DomainError::ParamMissing("x"), 422, "form_param_nil"),
+            (
+                DomainError::ParamValue {
+                    param: "strategy",
+                    reason: "is not supported".into(),
+                },
+                422,
+                "form_param_value_invalid",
+            ),
             (DomainError::UserLocked, 403, "user_locked"),
             (DomainError::UserBanned, 403, "user_banned"),
             (DomainError::SessionExists, 400, "session_exists"),

@@ -302,6 +302,24 @@ mod tests {
     }
 
     #[test]
+    fn named_params_parse_into_their_enum_or_are_422_form_param_value_invalid() {
+        use latchkey_protocol::Strategy;
+        let p = Params::parse(false, b"strategy=email_code&other=carrier_pigeon&empty=").unwrap();
+        assert_eq!(
+            p.named::<Strategy>("strategy").unwrap(),
+            Some(Strategy::EmailCode)
+        );
+        assert_eq!(p.named::<Strategy>("empty").unwrap(), None);
+        assert_eq!(p.named::<Strategy>("absent").unwrap(), None);
+        let e = p.named::<Strategy>("other").unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.error.code, ErrorCode::FormParamValueInvalid);
+        assert_eq!(e.error.param_name(), Some("other"));
+        let e = p.required_named::<Strategy>("empty").unwrap_err();
+        assert_eq!(e.error.code, ErrorCode::FormParamNil);
+    }
+
+    #[test]
     fn json_object_params() {
         let p = Params::parse(false, b"unsafe_metadata=%7B%22a%22%3A1%7D&bad=%5B1%5D").unwrap();
         assert_eq!(p.json_object("unsafe_metadata").unwrap().unwrap()["a"], 1);

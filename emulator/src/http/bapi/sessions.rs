@@ -26,7 +26,7 @@ pub(super) async fn list(
         Some(s) => Some(
             s.parse::<SessionStatus>()
                 .ok()
-                .filter(|s| *s != SessionStatus::Pending)
+                .filter(|st| *st != SessionStatus::Pending)
                 .ok_or_else(|| {
                     ApiError::param_invalid(
                         "status",

@@ -169,7 +169,7 @@ async fn main() {
                     latchkey_emulator::domain::events::emit(
                         tx,
                         &env,
-                        "user.updated",
+                        latchkey_protocol::EventType::UserUpdated,
                         json!({"object": "user"}),
                     )?;
                 }

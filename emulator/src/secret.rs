@@ -22,6 +22,20 @@ impl Secret {
     }
 }
 
+/// A password or digest from a request body (`latchkey_protocol::bapi`).
+impl From<latchkey_protocol::secret::Password> for Secret {
+    fn from(p: latchkey_protocol::secret::Password) -> Self {
+        Self::new(p.expose())
+    }
+}
+
+/// A client token from a request body (`latchkey_protocol::bapi::VerifyClient`).
+impl From<latchkey_protocol::secret::ClientToken> for Secret {
+    fn from(t: latchkey_protocol::secret::ClientToken) -> Self {
+        Self::new(t.expose())
+    }
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")

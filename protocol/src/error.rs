@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::vocab::ErrorCode;
+
 /// One error in the envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClerkError {
@@ -14,9 +16,11 @@ pub struct ClerkError {
 }
 
 impl ClerkError {
-    pub fn new(code: &str, message: &str, long_message: impl Into<String>) -> Self {
+    /// An error with `code`: an [`ErrorCode`], or any other code as a string (an application's
+    /// own).
+    pub fn new(code: impl AsRef<str>, message: &str, long_message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code: code.as_ref().to_owned(),
             message: message.to_owned(),
             long_message: long_message.into(),
             meta: Map::new(),
@@ -33,6 +37,11 @@ impl ClerkError {
     pub fn param_name(&self) -> Option<&str> {
         self.meta.get("param_name").and_then(Value::as_str)
     }
+
+    /// The code as an [`ErrorCode`], `None` for a code this crate does not know.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.code.parse().ok()
+    }
 }
 
 /// `{"errors":[…],"clerk_trace_id":"…"}`.
@@ -47,5 +56,10 @@ impl ErrorEnvelope {
     /// The first error's code, the one clients branch on.
     pub fn code(&self) -> Option<&str> {
         self.errors.first().map(|e| e.code.as_str())
+    }
+
+    /// The first error's code as an [`ErrorCode`], `None` when there is none or it is unknown.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.errors.first().and_then(ClerkError::error_code)
     }
 }

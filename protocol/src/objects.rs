@@ -6,6 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::vocab::Strategy;
+
 /// A verification (`verification_otp`, `verification_password`, `verification_admin`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
@@ -105,16 +107,13 @@ pub struct User {
 }
 
 impl Verification {
-    /// The `object` name of a verification by its strategy.
+    /// The `object` name of a verification by its strategy (as sent: `oauth_<provider>` is
+    /// not a [`Strategy`] the crate knows, but has its object).
     pub fn object_for(strategy: &str) -> &'static str {
-        match strategy {
-            "admin" => "verification_admin",
-            "password" => "verification_password",
-            "ticket" => "verification_ticket",
-            "saml" => "verification_saml",
-            "email_link" => "verification_email_link",
-            s if s.starts_with("oauth_") => "verification_from_oauth",
-            _ => "verification_otp",
+        match strategy.parse::<Strategy>() {
+            Ok(s) => s.verification_object(),
+            Err(_) if strategy.starts_with("oauth_") => "verification_from_oauth",
+            Err(_) => "verification_otp",
         }
     }
 }

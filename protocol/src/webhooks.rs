@@ -11,11 +11,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::vocab::EventType;
+
 /// The envelope of every webhook event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     pub data: Value,
     pub object: String,
+    /// As sent (a receiver also gets types this crate does not know); compare it with an
+    /// [`EventType`] or read [`WebhookEvent::known_type`].
     #[serde(rename = "type")]
     pub event_type: String,
     /// Milliseconds.
@@ -23,6 +27,13 @@ pub struct WebhookEvent {
     pub instance_id: String,
     #[serde(default)]
     pub event_attributes: Value,
+}
+
+impl WebhookEvent {
+    /// The type as an [`EventType`], `None` for one this crate does not know.
+    pub fn known_type(&self) -> Option<EventType> {
+        self.event_type.parse().ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

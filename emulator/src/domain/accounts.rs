@@ -9,6 +9,7 @@ use super::{events, passwords, sessions, users, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{SessionRecord, SessionStatus, UserWithIdents};
 use crate::store::{ReadTx, Tx};
+use latchkey_protocol::{EventType, Strategy};
 
 /// A user as the Backend API creates one.
 #[derive(Debug, Default, Clone)]
@@ -88,8 +89,8 @@ pub fn create_by_admin(
         users::NewUser {
             emails,
             phones,
-            email_strategy: "admin".into(),
-            phone_strategy: "admin".into(),
+            email_strategy: Strategy::Admin,
+            phone_strategy: Strategy::Admin,
             username,
             password_hash,
             first_name: input.first_name.clone(),
@@ -400,5 +401,5 @@ pub fn delete_self(
 fn save_updated(tx: &Tx<'_>, env: &Env<'_>, u: &mut UserWithIdents) -> Result<(), DomainError> {
     u.user.updated_at = env.now;
     tx.save_user(&u.user)?;
-    events::user(tx, env, "user.updated", u)
+    events::user(tx, env, EventType::UserUpdated, u)
 }

@@ -1,5 +1,6 @@
 //! `GET /v1/environment`: the instance's settings as Clerk SDKs read them.
 
+use latchkey_protocol::Strategy;
 use serde_json::{json, Value};
 
 use super::settings::{Attribute, Settings};
@@ -12,7 +13,7 @@ fn onoff(a: &Attribute) -> &'static str {
     }
 }
 
-fn attribute(a: &Attribute, first_factors: &[&str], verifications: &[&str]) -> Value {
+fn attribute(a: &Attribute, first_factors: &[Strategy], verifications: &[Strategy]) -> Value {
     json!({
         "enabled": a.enabled,
         "required": a.enabled && a.required,
@@ -37,14 +38,14 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         used_for_first_factor: true,
         verify_at_sign_up: false,
     };
-    let mut first_factors = vec!["password"];
+    let mut first_factors = vec![Strategy::Password];
     let mut strategies = Vec::new();
     if s.email_address.enabled && s.email_address.used_for_first_factor {
-        first_factors.extend(["email_code", "reset_password_email_code"]);
+        first_factors.extend([Strategy::EmailCode, Strategy::ResetPasswordEmailCode]);
         strategies.push("email_address");
     }
     if s.phone_number.enabled && s.phone_number.used_for_first_factor {
-        first_factors.extend(["phone_code", "reset_password_phone_code"]);
+        first_factors.extend([Strategy::PhoneCode, Strategy::ResetPasswordPhoneCode]);
         strategies.push("phone_number");
     }
     if s.username.enabled && s.username.used_for_first_factor {
@@ -65,7 +66,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "identification_strategies": strategies,
             "first_factors": first_factors,
             "second_factors": [],
-            "email_address_verification_strategies": ["email_code"],
+            "email_address_verification_strategies": [Strategy::EmailCode],
             "single_session_mode": s.single_session_mode,
             "enhanced_email_deliverability": false,
             "test_mode": true,
@@ -87,7 +88,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "instance_environment_type": "development",
             "application_name": s.application_name,
             "theme": {},
-            "preferred_sign_in_strategy": "password",
+            "preferred_sign_in_strategy": Strategy::Password,
             "logo_image_url": null,
             "favicon_image_url": null,
             "home_url": fapi_url,
@@ -129,8 +130,8 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         },
         "user_settings": {
             "attributes": {
-                "email_address": attribute(&s.email_address, &["email_code"], &["email_code"]),
-                "phone_number": attribute(&s.phone_number, &["phone_code"], &["phone_code"]),
+                "email_address": attribute(&s.email_address, &[Strategy::EmailCode], &[Strategy::EmailCode]),
+                "phone_number": attribute(&s.phone_number, &[Strategy::PhoneCode], &[Strategy::PhoneCode]),
                 "username": attribute(&s.username, &[], &[]),
                 "web3_wallet": off(),
                 "first_name": attribute(&s.first_name, &[], &[]),

@@ -8,13 +8,19 @@ use super::outbox::{self, Effect};
 use super::{ids, views, DomainError, Env};
 use crate::store::records::{SessionRecord, UserWithIdents};
 use crate::store::Tx;
+use latchkey_protocol::EventType;
 
 /// Records an event and enqueues its deliveries. With no endpoint subscribed, nothing is kept.
-pub fn emit(tx: &Tx<'_>, env: &Env<'_>, event_type: &str, data: Value) -> Result<(), DomainError> {
+pub fn emit(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    event_type: EventType,
+    data: Value,
+) -> Result<(), DomainError> {
     let endpoints: Vec<_> = tx
         .endpoints()?
         .into_iter()
-        .filter(|e| e.wants(event_type))
+        .filter(|e| e.wants(event_type.as_str()))
         .collect();
     if endpoints.is_empty() {
         return Ok(());
@@ -35,7 +41,7 @@ pub fn emit(tx: &Tx<'_>, env: &Env<'_>, event_type: &str, data: Value) -> Result
     });
     tx.insert_event(
         &id,
-        event_type,
+        event_type.as_str(),
         &payload.to_string(),
         env.request.id.as_deref(),
         env.now,
@@ -57,7 +63,7 @@ pub fn emit(tx: &Tx<'_>, env: &Env<'_>, event_type: &str, data: Value) -> Result
 pub fn user(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    event_type: &str,
+    event_type: EventType,
     u: &UserWithIdents,
 ) -> Result<(), DomainError> {
     let data = serde_json::to_value(views::user(u, env.settings, true))
@@ -69,7 +75,7 @@ pub fn user_deleted(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), Dom
     emit(
         tx,
         env,
-        "user.deleted",
+        EventType::UserDeleted,
         json!({"object": "user", "id": user_id, "deleted": true}),
     )
 }
@@ -77,7 +83,7 @@ pub fn user_deleted(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), Dom
 pub fn session(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    event_type: &str,
+    event_type: EventType,
     s: &SessionRecord,
 ) -> Result<(), DomainError> {
     let mut data = serde_json::to_value(views::session_bapi(s, env.now))

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::outbox::{self, Effect};
 use super::{events, ids, DomainError, Env};
 use crate::store::Tx;
+use latchkey_protocol::EventType;
 
 /// What a message is for; picks the template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,8 +217,8 @@ pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainEr
         }),
     };
     let event = match message.kind {
-        MessageKind::Email => "email.created",
-        MessageKind::Sms => "sms.created",
+        MessageKind::Email => EventType::EmailCreated,
+        MessageKind::Sms => EventType::SmsCreated,
     };
     events::emit(tx, env, event, data)
 }

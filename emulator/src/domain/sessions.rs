@@ -4,6 +4,7 @@ use super::clients::ClientCtx;
 use super::{events, ids, DomainError, Env};
 use crate::store::records::{SessionRecord, SessionStatus, UserRecord};
 use crate::store::{ReadTx, Tx};
+use latchkey_protocol::{EventType, Strategy};
 
 /// Abandoned (no longer listed anywhere) this long after it stopped being active.
 const ABANDON_AFTER_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -15,7 +16,7 @@ pub fn create(
     env: &Env<'_>,
     client: &mut ClientCtx,
     user: &mut UserRecord,
-    strategy: &str,
+    strategy: Strategy,
 ) -> Result<SessionRecord, DomainError> {
     let now = env.now;
     let active: Vec<SessionRecord> = active_of_client(tx, now, &client.record.id)?;
@@ -39,13 +40,13 @@ pub fn create(
         updated_at: now,
     };
     tx.save_session(&session)?;
-    events::session(tx, env, "session.created", &session)?;
+    events::session(tx, env, EventType::SessionCreated, &session)?;
     user.last_sign_in_at = Some(now);
     user.last_active_at = Some(now);
     user.updated_at = now;
     tx.save_user(user)?;
     client.record.last_active_session_id = Some(session.id.clone());
-    client.record.last_authentication_strategy = Some(strategy.to_owned());
+    client.record.last_authentication_strategy = Some(strategy);
     client.rotate(tx, now)?;
     Ok(session)
 }
@@ -90,9 +91,9 @@ pub fn finish(
         session.last_token = None;
         tx.save_session(session)?;
         let event = match status {
-            SessionStatus::Ended => Some("session.ended"),
-            SessionStatus::Removed => Some("session.removed"),
-            SessionStatus::Revoked => Some("session.revoked"),
+            SessionStatus::Ended => Some(EventType::SessionEnded),
+            SessionStatus::Removed => Some(EventType::SessionRemoved),
+            SessionStatus::Revoked => Some(EventType::SessionRevoked),
             _ => None,
         };
         if let Some(event) = event {
@@ -213,10 +214,9 @@ pub fn get(tx: &ReadTx<'_>, id: &str) -> Result<SessionRecord, DomainError> {
 pub struct SessionFilter {
     pub client_id: Option<String>,
     pub user_id: Option<String>,
-    /// Their status as of now (`expired` and `abandoned` are worked out from the clock);
-    /// `Some(None)` is a status no emulator session ever has (Clerk's `replaced`): it matches
-    /// nothing.
-    pub status: Option<Option<SessionStatus>>,
+    /// Their status as of now (`expired` and `abandoned` are worked out from the clock). No
+    /// emulator session is ever `replaced` (or `pending`): those match nothing.
+    pub status: Option<SessionStatus>,
 }
 
 /// One page of the sessions matching `filter`, newest first, and how many match in all.
@@ -233,11 +233,7 @@ pub fn list_by_admin(
             user_id: filter.user_id.as_deref(),
         })?
         .into_iter()
-        .filter(|s| {
-            filter
-                .status
-                .is_none_or(|st| st == Some(s.status_at(env.now)))
-        })
+        .filter(|s| filter.status.is_none_or(|st| st == s.status_at(env.now)))
         .collect();
     let total = all.len();
     Ok((all.into_iter().skip(offset).take(limit).collect(), total))

@@ -10,12 +10,14 @@ use crate::store::records::{
     FirstFactor, IdentKind, MessageKind, PendingCode, SessionStatus, SignInState, UserWithIdents,
 };
 use crate::store::{ReadTx, Tx};
+use latchkey_protocol::{EventType, SignInStatus, Strategy, VerificationStatus};
 
 #[derive(Debug, Default, Clone)]
 pub struct SignInInput {
     pub identifier: Option<String>,
     pub password: Option<Secret>,
-    pub strategy: Option<String>,
+    /// Parsed by the handler: an unknown strategy never gets here.
+    pub strategy: Option<Strategy>,
 }
 
 const ABANDON_AFTER_MS: i64 = 24 * 3600 * 1000;
@@ -30,7 +32,7 @@ pub fn create(
     let mut state = SignInState {
         id: ids::new_id("sia"),
         client_id: client.record.id.clone(),
-        status: "needs_identifier".into(),
+        status: SignInStatus::NeedsIdentifier,
         identifier: None,
         user_id: None,
         first_factor: None,
@@ -38,22 +40,21 @@ pub fn create(
         abandon_at: env.now + ABANDON_AFTER_MS,
         created_at: env.now,
     };
-    let strategy = input.strategy.as_deref().filter(|s| !s.is_empty());
     if let Some(identifier) = input.identifier.filter(|i| !i.trim().is_empty()) {
         let mut user = users::find_by_identifier(tx, env.settings, &identifier)?
             .ok_or(DomainError::IdentifierNotFound)?;
         users::ensure_may_sign_in(&user.user)?;
         state.identifier = Some(identifier.trim().to_owned());
         state.user_id = Some(user.user.id.clone());
-        state.status = "needs_first_factor".into();
+        state.status = SignInStatus::NeedsFirstFactor;
         if let Some(pw) = input.password {
             verify_password(tx, env, &mut user, &pw)??;
             state.first_factor = Some(FirstFactor::Password {
                 verified: true,
                 attempts: 1,
             });
-            complete(tx, env, client, &mut state, "password")?;
-        } else if let Some(strategy) = strategy.filter(|s| *s != "password") {
+            complete(tx, env, client, &mut state, Strategy::Password)?;
+        } else if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password) {
             prepare_factor(tx, env, &mut state, &user, strategy, None)?;
         }
     } else if input.password.is_some() {
@@ -106,7 +107,7 @@ fn user_of(tx: &Tx<'_>, state: &SignInState) -> Result<UserWithIdents, DomainErr
     Ok(user)
 }
 
-fn ensure_status(state: &SignInState, now: i64, wanted: &str) -> Result<(), DomainError> {
+fn ensure_status(state: &SignInState, now: i64, wanted: SignInStatus) -> Result<(), DomainError> {
     if now >= state.abandon_at {
         return Err(DomainError::InvalidState(
             "this sign-in was abandoned".into(),
@@ -150,10 +151,10 @@ pub fn prepare_first_factor(
     tx: &Tx<'_>,
     env: &Env<'_>,
     state: &mut SignInState,
-    strategy: &str,
+    strategy: Strategy,
     ident_id: Option<&str>,
 ) -> Result<(), DomainError> {
-    ensure_status(state, env.now, "needs_first_factor")?;
+    ensure_status(state, env.now, SignInStatus::NeedsFirstFactor)?;
     let user = user_of(tx, state)?;
     prepare_factor(tx, env, state, &user, strategy, ident_id)?;
     tx.save_sign_in(state)?;
@@ -165,24 +166,31 @@ fn prepare_factor(
     env: &Env<'_>,
     state: &mut SignInState,
     user: &UserWithIdents,
-    strategy: &str,
+    strategy: Strategy,
     ident_id: Option<&str>,
 ) -> Result<(), DomainError> {
     let (kind, template) = match strategy {
-        "email_code" => (IdentKind::EmailAddress, Template::VerificationCode),
-        "phone_code" => (IdentKind::PhoneNumber, Template::VerificationCode),
-        "reset_password_email_code" => (IdentKind::EmailAddress, Template::ResetPasswordCode),
-        "reset_password_phone_code" => (IdentKind::PhoneNumber, Template::ResetPasswordCode),
-        "password" => {
+        Strategy::EmailCode => (IdentKind::EmailAddress, Template::VerificationCode),
+        Strategy::PhoneCode => (IdentKind::PhoneNumber, Template::VerificationCode),
+        Strategy::ResetPasswordEmailCode => (IdentKind::EmailAddress, Template::ResetPasswordCode),
+        Strategy::ResetPasswordPhoneCode => (IdentKind::PhoneNumber, Template::ResetPasswordCode),
+        Strategy::Password => {
             return Err(DomainError::ParamValue {
                 param: "strategy",
                 reason: "password needs no preparation".into(),
             })
         }
-        _ => {
+        Strategy::Admin
+        | Strategy::EmailLink
+        | Strategy::Ticket
+        | Strategy::Passkey
+        | Strategy::Totp
+        | Strategy::BackupCode
+        | Strategy::Saml
+        | Strategy::EnterpriseSso => {
             return Err(DomainError::ParamValue {
                 param: "strategy",
-                reason: format!("{strategy:?} is not supported"),
+                reason: format!("{:?} is not supported", strategy.as_str()),
             })
         }
     };
@@ -227,11 +235,11 @@ fn prepare_factor(
         ids::six_digit_code()
     };
     state.first_factor = Some(FirstFactor::Code(PendingCode {
-        strategy: strategy.to_owned(),
+        strategy,
         code: Secret::new(code.clone()),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
-        status: "unverified".into(),
+        status: VerificationStatus::Unverified,
         identification_id: Some(ident.id.clone()),
     }));
     if !test {
@@ -246,13 +254,13 @@ pub fn attempt_first_factor(
     env: &Env<'_>,
     client: &mut ClientCtx,
     state: &mut SignInState,
-    strategy: &str,
+    strategy: Strategy,
     password: Option<&Secret>,
     code: Option<&str>,
 ) -> Committed<()> {
-    ensure_status(state, env.now, "needs_first_factor")?;
+    ensure_status(state, env.now, SignInStatus::NeedsFirstFactor)?;
     let mut user = user_of(tx, state)?;
-    if strategy == "password" {
+    if strategy == Strategy::Password {
         let pw = password.ok_or(DomainError::ParamMissing("password"))?;
         let attempts = match &state.first_factor {
             Some(FirstFactor::Password { attempts, .. }) => attempts + 1,
@@ -270,7 +278,7 @@ pub fn attempt_first_factor(
             verified: true,
             attempts,
         });
-        complete(tx, env, client, state, "password")?;
+        complete(tx, env, client, state, Strategy::Password)?;
         tx.save_sign_in(state)?;
         return Ok(Ok(()));
     }
@@ -287,8 +295,8 @@ pub fn attempt_first_factor(
         tx.save_sign_in(state)?;
         return Ok(Err(e));
     }
-    if strategy.starts_with("reset_password") {
-        state.status = "needs_new_password".into();
+    if strategy.resets_password() {
+        state.status = SignInStatus::NeedsNewPassword;
     } else {
         complete(tx, env, client, state, strategy)?;
     }
@@ -305,22 +313,22 @@ pub fn reset_password(
     password: &Secret,
     sign_out_of_other_sessions: bool,
 ) -> Result<(), DomainError> {
-    ensure_status(state, env.now, "needs_new_password")?;
+    ensure_status(state, env.now, SignInStatus::NeedsNewPassword)?;
     let mut user = user_of(tx, state)?;
     passwords::check_strength(password.expose(), env.settings.password_min_length)?;
     user.user.password_hash = Some(env.hash_password(password.expose())?);
     user.user.password_last_updated_at = Some(env.now);
     user.user.updated_at = env.now;
     tx.save_user(&user.user)?;
-    super::events::user(tx, env, "user.updated", &user)?;
+    super::events::user(tx, env, EventType::UserUpdated, &user)?;
     if sign_out_of_other_sessions {
         sessions::end_all_of_user(tx, env, &user.user.id, SessionStatus::Revoked)?;
     }
     let strategy = match &state.first_factor {
-        Some(FirstFactor::Code(p)) => p.strategy.clone(),
-        _ => "reset_password_email_code".into(),
+        Some(FirstFactor::Code(p)) => p.strategy,
+        _ => Strategy::ResetPasswordEmailCode,
     };
-    complete(tx, env, client, state, &strategy)?;
+    complete(tx, env, client, state, strategy)?;
     tx.save_sign_in(state)?;
     Ok(())
 }
@@ -330,11 +338,11 @@ fn complete(
     env: &Env<'_>,
     client: &mut ClientCtx,
     state: &mut SignInState,
-    strategy: &str,
+    strategy: Strategy,
 ) -> Result<(), DomainError> {
     let mut user = user_of(tx, state)?;
     let session = sessions::create(tx, env, client, &mut user.user, strategy)?;
-    state.status = "complete".into();
+    state.status = SignInStatus::Complete;
     state.created_session_id = Some(session.id);
     Ok(())
 }

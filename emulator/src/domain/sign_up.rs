@@ -9,6 +9,7 @@ use super::{ids, passwords, sessions, users, Committed, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{MessageKind, PendingCode, SignUpState};
 use crate::store::Tx;
+use latchkey_protocol::{SignUpStatus, Strategy, VerificationStatus};
 
 /// Fields of `POST /v1/client/sign_ups` and `PATCH …/{id}`; `None` leaves a field as it is.
 #[derive(Debug, Default, Clone)]
@@ -20,8 +21,9 @@ pub struct SignUpInput {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub unsafe_metadata: Option<Map<String, Value>>,
-    /// Prepare this verification right away (`email_code`, `phone_code`).
-    pub strategy: Option<String>,
+    /// Prepare this verification right away (`email_code`, `phone_code`). Parsed by the
+    /// handler: an unknown strategy never gets here.
+    pub strategy: Option<Strategy>,
 }
 
 const ABANDON_AFTER_MS: i64 = 24 * 3600 * 1000;
@@ -39,7 +41,7 @@ pub fn create(
     let mut state = SignUpState {
         id: ids::new_id("sua"),
         client_id: client.record.id.clone(),
-        status: "missing_requirements".into(),
+        status: SignUpStatus::MissingRequirements,
         email_address: None,
         phone_number: None,
         username: None,
@@ -81,7 +83,7 @@ pub fn update(
 }
 
 fn ensure_open(state: &SignUpState, now: i64) -> Result<(), DomainError> {
-    if state.status == "complete" {
+    if state.status == SignUpStatus::Complete {
         return Err(DomainError::InvalidState(
             "this sign-up is already complete".into(),
         ));
@@ -149,7 +151,7 @@ fn apply(
     if let Some(m) = input.unsafe_metadata {
         state.unsafe_metadata = m;
     }
-    if let Some(strategy) = input.strategy.as_deref() {
+    if let Some(strategy) = input.strategy {
         prepare_code(tx, env, state, strategy)?;
     }
     settle(tx, env, client, state)
@@ -160,7 +162,7 @@ pub fn prepare(
     tx: &Tx<'_>,
     env: &Env<'_>,
     state: &mut SignUpState,
-    strategy: &str,
+    strategy: Strategy,
 ) -> Result<(), DomainError> {
     ensure_open(state, env.now)?;
     prepare_code(tx, env, state, strategy)?;
@@ -172,10 +174,10 @@ fn prepare_code(
     tx: &Tx<'_>,
     env: &Env<'_>,
     state: &mut SignUpState,
-    strategy: &str,
+    strategy: Strategy,
 ) -> Result<(), DomainError> {
     let (to, kind, test) = match strategy {
-        "email_code" => {
+        Strategy::EmailCode => {
             let to = state
                 .email_address
                 .clone()
@@ -183,7 +185,7 @@ fn prepare_code(
             let test = messages::is_test_email(&to);
             (to, MessageKind::Email, test)
         }
-        "phone_code" => {
+        Strategy::PhoneCode => {
             let to = state
                 .phone_number
                 .clone()
@@ -202,7 +204,10 @@ fn prepare_code(
         MessageKind::Email => &mut state.email_verification,
         MessageKind::Sms => &mut state.phone_verification,
     };
-    if slot.as_ref().is_some_and(|v| v.status == "verified") {
+    if slot
+        .as_ref()
+        .is_some_and(|v| v.status == VerificationStatus::Verified)
+    {
         return Err(DomainError::AlreadyVerified);
     }
     let code = if test {
@@ -211,11 +216,11 @@ fn prepare_code(
         ids::six_digit_code()
     };
     *slot = Some(PendingCode {
-        strategy: strategy.to_owned(),
+        strategy,
         code: Secret::new(code.clone()),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
-        status: "unverified".into(),
+        status: VerificationStatus::Unverified,
         identification_id: None,
     });
     if !test {
@@ -230,13 +235,13 @@ pub fn attempt(
     env: &Env<'_>,
     client: &mut ClientCtx,
     state: &mut SignUpState,
-    strategy: &str,
+    strategy: Strategy,
     code: &str,
 ) -> Committed<()> {
     ensure_open(state, env.now)?;
     let slot = match strategy {
-        "email_code" => &mut state.email_verification,
-        "phone_code" => &mut state.phone_verification,
+        Strategy::EmailCode => &mut state.email_verification,
+        Strategy::PhoneCode => &mut state.phone_verification,
         _ => {
             return Err(DomainError::ParamValue {
                 param: "strategy",
@@ -260,23 +265,23 @@ pub fn attempt(
 
 /// Shared code check for sign-up and sign-in verifications.
 pub fn check_code(pending: &mut PendingCode, code: &str, env: &Env<'_>) -> Result<(), DomainError> {
-    match pending.status.as_str() {
-        "verified" => return Err(DomainError::AlreadyVerified),
-        "failed" => return Err(DomainError::VerificationFailed),
-        "expired" => return Err(DomainError::VerificationExpired),
-        _ => {}
+    match pending.status {
+        VerificationStatus::Verified => return Err(DomainError::AlreadyVerified),
+        VerificationStatus::Failed => return Err(DomainError::VerificationFailed),
+        VerificationStatus::Expired => return Err(DomainError::VerificationExpired),
+        VerificationStatus::Unverified | VerificationStatus::Transferable => {}
     }
     if env.now >= pending.expire_at {
-        pending.status = "expired".into();
+        pending.status = VerificationStatus::Expired;
         return Err(DomainError::VerificationExpired);
     }
     pending.attempts += 1;
     if pending.code.matches(code.trim()) {
-        pending.status = "verified".into();
+        pending.status = VerificationStatus::Verified;
         return Ok(());
     }
     if pending.attempts >= env.settings.code_max_attempts {
-        pending.status = "failed".into();
+        pending.status = VerificationStatus::Failed;
         return Err(DomainError::VerificationFailed);
     }
     Err(DomainError::CodeIncorrect)
@@ -301,7 +306,10 @@ pub fn missing_fields(env: &Env<'_>, state: &SignUpState) -> Vec<&'static str> {
 
 pub fn unverified_fields(env: &Env<'_>, state: &SignUpState) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let verified = |v: &Option<PendingCode>| v.as_ref().is_some_and(|v| v.status == "verified");
+    let verified = |v: &Option<PendingCode>| {
+        v.as_ref()
+            .is_some_and(|v| v.status == VerificationStatus::Verified)
+    };
     if state.email_address.is_some()
         && env.settings.email_address.verify_at_sign_up
         && !verified(&state.email_verification)
@@ -329,25 +337,28 @@ fn settle(
         let new = users::NewUser {
             emails: state.email_address.iter().cloned().collect(),
             phones: state.phone_number.iter().cloned().collect(),
-            email_strategy: "email_code".into(),
-            phone_strategy: "phone_code".into(),
+            email_strategy: Strategy::EmailCode,
+            phone_strategy: Strategy::PhoneCode,
             username: state.username.clone(),
             password_hash: state.password_hash.clone(),
             first_name: state.first_name.clone(),
             last_name: state.last_name.clone(),
+            external_id: None,
+            public_metadata: Map::new(),
+            private_metadata: Map::new(),
             unsafe_metadata: state.unsafe_metadata.clone(),
-            ..Default::default()
+            created_at: None,
         };
         let mut created = users::create(tx, env, new)?;
         let strategy = if state.email_verification.is_some() {
-            "email_code"
+            Strategy::EmailCode
         } else if state.phone_verification.is_some() {
-            "phone_code"
+            Strategy::PhoneCode
         } else {
-            "password"
+            Strategy::Password
         };
         let session = sessions::create(tx, env, client, &mut created.user, strategy)?;
-        state.status = "complete".into();
+        state.status = SignUpStatus::Complete;
         state.created_user_id = Some(created.user.id.clone());
         state.created_session_id = Some(session.id);
     }

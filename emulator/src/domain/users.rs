@@ -7,6 +7,7 @@ use super::{events, ids, sessions, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{IdentKind, Identification, SessionStatus, UserRecord, UserWithIdents};
 use crate::store::{ReadTx, Tx};
+use latchkey_protocol::{EventType, Strategy};
 
 /// Lower-cases and checks an email address.
 pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
@@ -134,14 +135,14 @@ pub fn find_by_identifier(
 }
 
 /// Everything needed to create a user.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NewUser {
     pub emails: Vec<String>,
     pub phones: Vec<String>,
     /// How the identifications were verified: `email_code`/`phone_code` at sign-up, `admin`
     /// through the Backend API.
-    pub email_strategy: String,
-    pub phone_strategy: String,
+    pub email_strategy: Strategy,
+    pub phone_strategy: Strategy,
     pub username: Option<String>,
     pub password_hash: Option<Secret>,
     pub first_name: Option<String>,
@@ -177,7 +178,7 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
             &user.id,
             IdentKind::EmailAddress,
             email,
-            &new.email_strategy,
+            new.email_strategy,
             now,
         ));
     }
@@ -187,7 +188,7 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
             &user.id,
             IdentKind::PhoneNumber,
             phone,
-            &new.phone_strategy,
+            new.phone_strategy,
             now,
         ));
     }
@@ -204,17 +205,23 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
         tx.save_ident(i)?;
     }
     let created = UserWithIdents { user, idents };
-    events::user(tx, env, "user.created", &created)?;
+    events::user(tx, env, EventType::UserCreated, &created)?;
     Ok(created)
 }
 
-fn ident(user_id: &str, kind: IdentKind, value: &str, strategy: &str, now: i64) -> Identification {
+fn ident(
+    user_id: &str,
+    kind: IdentKind,
+    value: &str,
+    strategy: Strategy,
+    now: i64,
+) -> Identification {
     Identification {
         id: ids::new_id("idn"),
         user_id: user_id.to_owned(),
         kind,
         value: value.to_owned(),
-        verification_strategy: strategy.to_owned(),
+        verification_strategy: strategy,
         verified: true,
         created_at: now,
         updated_at: now,
@@ -233,7 +240,7 @@ pub fn add_ident(
         IdentKind::EmailAddress => ensure_email_free(tx, value)?,
         IdentKind::PhoneNumber => ensure_phone_free(tx, value)?,
     }
-    let i = ident(&user.user.id, kind, value, "admin", env.now);
+    let i = ident(&user.user.id, kind, value, Strategy::Admin, env.now);
     tx.save_ident(&i)?;
     let id = i.id.clone();
     user.idents.push(i);

@@ -3,6 +3,7 @@
 //! metadata.
 
 use latchkey_protocol as wire;
+use latchkey_protocol::{NextAction, SignInStatus, SignUpStatus, Strategy, VerificationStatus};
 
 use super::settings::Settings;
 use super::{sign_up, DomainError, Env};
@@ -15,16 +16,17 @@ use crate::store::ReadTx;
 fn verification_of(ident: &Identification) -> wire::Verification {
     // Code verifications carry an integer `expire_at` (the spec requires it): the code was
     // used when the identification was created, so its validity ended then.
-    let by_code = ident.verification_strategy.ends_with("_code");
+    let strategy = ident.verification_strategy;
+    let by_code = strategy.is_code();
     wire::Verification {
-        object: Some(wire::Verification::object_for(&ident.verification_strategy).into()),
+        object: Some(strategy.verification_object().into()),
         status: if ident.verified {
-            "verified"
+            VerificationStatus::Verified
         } else {
-            "unverified"
+            VerificationStatus::Unverified
         }
         .into(),
-        strategy: ident.verification_strategy.clone(),
+        strategy: strategy.into(),
         attempts: by_code.then_some(1),
         expire_at: by_code.then_some(ident.created_at),
     }
@@ -215,7 +217,7 @@ pub fn client_fapi(
         sign_in,
         sign_up,
         last_active_session_id: last_active,
-        last_authentication_strategy: c.last_authentication_strategy.clone(),
+        last_authentication_strategy: c.last_authentication_strategy.map(String::from),
         cookie_expires_at: None,
         captcha_bypass: false,
         created_at: c.created_at,
@@ -242,22 +244,26 @@ pub fn client_bapi(
         sign_in_id: c.sign_in_id.clone(),
         sign_up_id: c.sign_up_id.clone(),
         last_active_session_id: c.last_active_session_id.clone(),
-        last_authentication_strategy: c.last_authentication_strategy.clone(),
+        last_authentication_strategy: c.last_authentication_strategy.map(String::from),
         created_at: c.created_at,
         updated_at: c.updated_at,
     })
 }
 
-fn code_verification(p: &PendingCode, now: i64) -> wire::Verification {
-    let status = if p.status == "unverified" && now >= p.expire_at {
-        "expired".to_owned()
+/// A pending code's status as of `now`: an unverified code past `expire_at` has expired.
+fn code_status(p: &PendingCode, now: i64) -> VerificationStatus {
+    if p.status == VerificationStatus::Unverified && now >= p.expire_at {
+        VerificationStatus::Expired
     } else {
-        p.status.clone()
-    };
+        p.status
+    }
+}
+
+fn code_verification(p: &PendingCode, now: i64) -> wire::Verification {
     wire::Verification {
-        object: Some("verification_otp".into()),
-        status,
-        strategy: p.strategy.clone(),
+        object: Some(p.strategy.verification_object().into()),
+        status: code_status(p, now).into(),
+        strategy: p.strategy.into(),
         attempts: Some(p.attempts),
         expire_at: Some(p.expire_at),
     }
@@ -308,21 +314,31 @@ pub fn sign_in(
             }
         };
         if u.user.password_hash.is_some() {
-            factors.push(factor("password", None, None, None));
+            factors.push(factor(Strategy::Password, None, None, None));
         }
         for e in u.emails() {
             let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
-            factors.push(factor("email_code", Some(safe(e)), Some(e), Some(primary)));
+            factors.push(factor(
+                Strategy::EmailCode,
+                Some(safe(e)),
+                Some(e),
+                Some(primary),
+            ));
         }
         for p in u.phones() {
             let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
-            factors.push(factor("phone_code", Some(safe(p)), Some(p), Some(primary)));
+            factors.push(factor(
+                Strategy::PhoneCode,
+                Some(safe(p)),
+                Some(p),
+                Some(primary),
+            ));
         }
         if u.user.password_hash.is_some() {
             for e in u.emails() {
                 let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
                 factors.push(factor(
-                    "reset_password_email_code",
+                    Strategy::ResetPasswordEmailCode,
                     Some(safe(e)),
                     Some(e),
                     Some(primary),
@@ -331,7 +347,7 @@ pub fn sign_in(
             for p in u.phones() {
                 let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
                 factors.push(factor(
-                    "reset_password_phone_code",
+                    Strategy::ResetPasswordPhoneCode,
                     Some(safe(p)),
                     Some(p),
                     Some(primary),
@@ -347,9 +363,14 @@ pub fn sign_in(
     }
     let first_factor_verification = match &s.first_factor {
         Some(FirstFactor::Password { verified, attempts }) => Some(wire::Verification {
-            object: Some("verification_password".into()),
-            status: if *verified { "verified" } else { "unverified" }.into(),
-            strategy: "password".into(),
+            object: Some(Strategy::Password.verification_object().into()),
+            status: if *verified {
+                VerificationStatus::Verified
+            } else {
+                VerificationStatus::Unverified
+            }
+            .into(),
+            strategy: Strategy::Password.into(),
             attempts: Some(*attempts),
             expire_at: None,
         }),
@@ -369,11 +390,12 @@ pub fn sign_in(
     Ok(wire::SignIn {
         object: "sign_in_attempt".into(),
         id: s.id.clone(),
-        status: if env.now >= s.abandon_at && s.status != "complete" {
-            "abandoned".into()
+        status: if env.now >= s.abandon_at && s.status != SignInStatus::Complete {
+            SignInStatus::Abandoned
         } else {
-            s.status.clone()
-        },
+            s.status
+        }
+        .into(),
         supported_identifiers: identifiers,
         supported_first_factors: factors,
         supported_second_factors: Vec::new(),
@@ -387,7 +409,7 @@ pub fn sign_in(
 }
 
 fn factor(
-    strategy: &str,
+    strategy: Strategy,
     safe_identifier: Option<String>,
     ident: Option<&Identification>,
     primary: Option<bool>,
@@ -408,7 +430,7 @@ fn factor(
 fn sign_up_verification(
     value: &Option<String>,
     pending: &Option<PendingCode>,
-    strategy: &str,
+    strategy: Strategy,
     now: i64,
     created_at: i64,
 ) -> Option<wire::SignUpVerification> {
@@ -417,19 +439,21 @@ fn sign_up_verification(
         // No code sent yet. The spec requires an integer `expire_at` on OTP verifications; we
         // send the sign-up's creation time (nothing to attempt before `prepare_verification`).
         None => wire::SignUpVerification {
-            status: "unverified".into(),
+            status: VerificationStatus::Unverified.into(),
             strategy: strategy.into(),
             attempts: Some(0),
             expire_at: Some(created_at),
-            next_action: "needs_prepare".into(),
+            next_action: NextAction::NeedsPrepare.into(),
             supported_strategies: vec![strategy.into()],
         },
         Some(p) => {
             let v = code_verification(p, now);
-            let next_action = match v.status.as_str() {
-                "verified" => "",
-                "unverified" => "needs_attempt",
-                _ => "needs_prepare",
+            let next_action = match code_status(p, now) {
+                VerificationStatus::Verified => NextAction::Nothing,
+                VerificationStatus::Unverified => NextAction::NeedsAttempt,
+                VerificationStatus::Failed
+                | VerificationStatus::Expired
+                | VerificationStatus::Transferable => NextAction::NeedsPrepare,
             };
             wire::SignUpVerification {
                 status: v.status,
@@ -445,15 +469,16 @@ fn sign_up_verification(
 
 pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
     let owned = |v: Vec<&'static str>| v.into_iter().map(str::to_owned).collect::<Vec<_>>();
-    let complete = s.status == "complete";
+    let complete = s.status == SignUpStatus::Complete;
     wire::SignUp {
         object: "sign_up_attempt".into(),
         id: s.id.clone(),
         status: if env.now >= s.abandon_at && !complete {
-            "abandoned".into()
+            SignUpStatus::Abandoned
         } else {
-            s.status.clone()
-        },
+            s.status
+        }
+        .into(),
         required_fields: owned(env.settings.required_fields()),
         optional_fields: owned(env.settings.optional_fields()),
         missing_fields: if complete {
@@ -470,14 +495,14 @@ pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
             email_address: sign_up_verification(
                 &s.email_address,
                 &s.email_verification,
-                "email_code",
+                Strategy::EmailCode,
                 env.now,
                 s.created_at,
             ),
             phone_number: sign_up_verification(
                 &s.phone_number,
                 &s.phone_verification,
-                "phone_code",
+                Strategy::PhoneCode,
                 env.now,
                 s.created_at,
             ),

@@ -3,21 +3,9 @@
 use crate::keys;
 use crate::secret::Secret;
 use crate::store::{EndpointRecord, Tx};
+use latchkey_protocol::EventType;
 
 use super::{ids, DomainError};
-
-/// The event types the emulator emits.
-pub const EVENT_TYPES: &[&str] = &[
-    "user.created",
-    "user.updated",
-    "user.deleted",
-    "session.created",
-    "session.ended",
-    "session.removed",
-    "session.revoked",
-    "email.created",
-    "sms.created",
-];
 
 /// Endpoints an instance may have: each event fans out to every endpoint, so the count is
 /// bounded.
@@ -62,10 +50,12 @@ pub fn create_endpoint(
             reason: "must be an http:// or https:// URL".into(),
         });
     }
-    if let Some(bad) = events.iter().find(|e| !EVENT_TYPES.contains(&e.as_str())) {
+    // The event types the emulator emits are `EventType::ALL`.
+    if let Some(bad) = events.iter().find(|e| e.parse::<EventType>().is_err()) {
+        let all: Vec<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
         return Err(DomainError::ParamValue {
             param: "events",
-            reason: format!("{bad:?} is not an event type ({})", EVENT_TYPES.join(", ")),
+            reason: format!("{bad:?} is not an event type ({})", all.join(", ")),
         });
     }
     if tx.endpoints()?.len() >= MAX_ENDPOINTS {

@@ -7,6 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_protocol::ErrorCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -112,7 +113,7 @@ async fn wait_idle(
     if !idle {
         return Err(ApiError::new(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            "jobs_still_running",
+            ErrorCode::JobsStillRunning,
             "Background jobs are still running",
             "Background jobs were still running or due when the timeout passed.",
         ));

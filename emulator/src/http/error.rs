@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use latchkey_protocol::{ClerkError, ErrorEnvelope};
+use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope};
 
 use crate::domain::DomainError;
 
@@ -14,7 +14,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: &str, long: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: ErrorCode,
+        message: &str,
+        long: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             error: ClerkError::new(code, message, long),
@@ -26,27 +31,27 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &str, long: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, long: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, "is invalid", long)
     }
 
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "resource_not_found",
+            ErrorCode::ResourceNotFound,
             "not found",
             format!("The {what} was not found."),
         )
     }
 
-    pub fn unauthorized(code: &str, long: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, long: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, "Unauthorized request", long)
     }
 
     pub fn param_missing(name: &str) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "form_param_nil",
+            ErrorCode::FormParamNil,
             "is missing",
             format!("{name} must be included."),
         )
@@ -56,7 +61,18 @@ impl ApiError {
     pub fn param_invalid(name: &str, long: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "form_param_format_invalid",
+            ErrorCode::FormParamFormatInvalid,
+            "is invalid",
+            long,
+        )
+        .param(name)
+    }
+
+    /// 422 `form_param_value_invalid`: well formed, but not a value the parameter takes.
+    pub fn param_value_invalid(name: &str, long: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::FormParamValueInvalid,
             "is invalid",
             long,
         )
@@ -66,7 +82,7 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_clerk_error",
+            ErrorCode::InternalClerkError,
             "Something went wrong",
             "Something went wrong on our side; the emulator log has the details for this trace id.",
         )
@@ -81,14 +97,14 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::IdentifierNotFound => ApiError::new(
                 unprocessable,
-                "form_identifier_not_found",
+                ErrorCode::FormIdentifierNotFound,
                 "Couldn't find your account.",
                 "Couldn't find your account.",
             )
             .param("identifier"),
             DomainError::IdentifierExists { param } => ApiError::new(
                 unprocessable,
-                "form_identifier_exists",
+                ErrorCode::FormIdentifierExists,
                 "That identifier is taken. Please try another.",
                 format!(
                     "That {} is taken. Please try another.",
@@ -98,42 +114,42 @@ impl From<DomainError> for ApiError {
             .param(param),
             DomainError::PasswordIncorrect => ApiError::new(
                 unprocessable,
-                "form_password_incorrect",
+                ErrorCode::FormPasswordIncorrect,
                 "Password is incorrect. Try again, or use another method.",
                 "Password is incorrect. Try again, or use another method.",
             )
             .param("password"),
             DomainError::PasswordTooShort { min } => ApiError::new(
                 unprocessable,
-                "form_password_length_too_short",
+                ErrorCode::FormPasswordLengthTooShort,
                 "Passwords must be at least 8 characters.",
                 format!("Passwords must be at least {min} characters."),
             )
             .param("password"),
             DomainError::CodeIncorrect => ApiError::new(
                 unprocessable,
-                "form_code_incorrect",
+                ErrorCode::FormCodeIncorrect,
                 "Incorrect code",
                 "Incorrect code",
             )
             .param("code"),
             DomainError::VerificationFailed => ApiError::new(
                 unprocessable,
-                "verification_failed",
+                ErrorCode::VerificationFailed,
                 "Too many failed attempts",
                 "Too many failed attempts. You have to try again with the same or another method.",
             )
             .param("code"),
             DomainError::VerificationExpired => ApiError::new(
                 unprocessable,
-                "verification_expired",
+                ErrorCode::VerificationExpired,
                 "This verification has expired.",
                 "This verification has expired. Request a new code.",
             )
             .param("code"),
             DomainError::AlreadyVerified => ApiError::new(
                 S::BAD_REQUEST,
-                "verification_already_verified",
+                ErrorCode::VerificationAlreadyVerified,
                 "This verification has already been verified.",
                 "This verification has already been verified.",
             ),
@@ -141,54 +157,51 @@ impl From<DomainError> for ApiError {
             DomainError::ParamFormat { param, reason } => {
                 ApiError::param_invalid(param, format!("{param} {reason}."))
             }
-            DomainError::ParamValue { param, reason } => ApiError::new(
-                unprocessable,
-                "form_param_value_invalid",
-                "is invalid",
-                format!("{param} {reason}."),
-            )
-            .param(param),
+            DomainError::ParamValue { param, reason } => {
+                ApiError::param_value_invalid(param, format!("{param} {reason}."))
+            }
             DomainError::InvalidState(msg) => ApiError::new(
                 S::BAD_REQUEST,
-                "request_invalid_for_status",
+                ErrorCode::RequestInvalidForStatus,
                 "This request is not valid now",
                 msg,
             ),
             DomainError::UserLocked => ApiError::new(
                 S::FORBIDDEN,
-                "user_locked",
+                ErrorCode::UserLocked,
                 "Your account is locked.",
                 "Your account is locked. Contact support.",
             ),
             DomainError::UserBanned => ApiError::new(
                 S::FORBIDDEN,
-                "user_banned",
+                ErrorCode::UserBanned,
                 "Your account is banned.",
                 "This account has been banned and cannot sign in.",
             ),
             DomainError::SessionExists => ApiError::new(
                 S::BAD_REQUEST,
-                "session_exists",
+                ErrorCode::SessionExists,
                 "You're already signed in.",
                 "You're already signed in. Sign out before signing in again.",
             ),
             DomainError::AlreadySignedIn => ApiError::new(
                 S::BAD_REQUEST,
-                "identifier_already_signed_in",
+                ErrorCode::IdentifierAlreadySignedIn,
                 "You're already signed in.",
                 "This identifier is already signed in on this client.",
             ),
             DomainError::SignUpRestricted => ApiError::new(
                 S::FORBIDDEN,
-                "sign_up_mode_restricted",
+                ErrorCode::SignUpModeRestricted,
                 "Sign-ups are restricted.",
                 "This instance does not allow sign-ups.",
             ),
-            DomainError::SignedOut => {
-                ApiError::unauthorized("signed_out", "You are signed out. Sign in to continue.")
-            }
+            DomainError::SignedOut => ApiError::unauthorized(
+                ErrorCode::SignedOut,
+                "You are signed out. Sign in to continue.",
+            ),
             DomainError::SessionInactive => ApiError::unauthorized(
-                "authentication_invalid",
+                ErrorCode::AuthenticationInvalid,
                 "The session is no longer active: it ended, was revoked or expired.",
             ),
             DomainError::Store(e) => {
@@ -268,6 +281,14 @@ mod tests {
                 "verification_already_verified",
             ),
             (DomainError::ParamMissing("x"), 422, "form_param_nil"),
+            (
+                DomainError::ParamValue {
+                    param: "strategy",
+                    reason: "is not supported".into(),
+                },
+                422,
+                "form_param_value_invalid",
+            ),
             (DomainError::UserLocked, 403, "user_locked"),
             (DomainError::UserBanned, 403, "user_banned"),
             (DomainError::SessionExists, 400, "session_exists"),

@@ -16,6 +16,7 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use latchkey_protocol::ErrorCode;
 
 use crate::app::App;
 use crate::domain::RequestInfo;
@@ -50,7 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "resource_not_found",
+        ErrorCode::ResourceNotFound,
         "not found",
         "No such endpoint.",
     )
@@ -59,7 +60,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "Method not allowed",
         "This endpoint does not support that method.",
     )
@@ -73,15 +74,16 @@ fn bearer(req: &Request) -> Option<&str> {
 async fn require_secret_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     match bearer(&req) {
         None | Some("") => ApiError::unauthorized(
-            "authentication_invalid",
+            ErrorCode::AuthenticationInvalid,
             "The Backend API needs your secret key: send Authorization: Bearer sk_….",
         )
         .into_response(),
         Some(key) if app.secret_key.matches(key) => next.run(req).await,
-        Some(_) => {
-            ApiError::unauthorized("clerk_key_invalid", "The secret key provided is invalid.")
-                .into_response()
-        }
+        Some(_) => ApiError::unauthorized(
+            ErrorCode::ClerkKeyInvalid,
+            "The secret key provided is invalid.",
+        )
+        .into_response(),
     }
 }
 
@@ -94,7 +96,7 @@ async fn require_control_access(State(app): State<Arc<App>>, req: Request, next:
         if !host_is_loopback(&req) {
             return ApiError::new(
                 StatusCode::FORBIDDEN,
-                "host_invalid",
+                ErrorCode::HostInvalid,
                 "Forbidden",
                 "The control API and dashboard answer only requests addressed to a loopback host (127.0.0.1, localhost, [::1]).",
             )
@@ -120,7 +122,7 @@ fn control_request_is_first_party(app: &App, req: &Request) -> Result<(), ApiErr
     let refuse = |why: &str| {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "cross_site_request_refused",
+            ErrorCode::CrossSiteRequestRefused,
             "Forbidden",
             format!(
                 "The control API refuses requests that web pages on other sites can make: {why}."
@@ -146,7 +148,7 @@ fn control_request_is_first_party(app: &App, req: &Request) -> Result<(), ApiErr
     if !safe && !params::is_json(req) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_content_type",
+            ErrorCode::UnsupportedContentType,
             "Unsupported content type",
             "Control API requests that change state must be sent with Content-Type: application/json.",
         ));
@@ -277,7 +279,7 @@ pub async fn method_override(req: Request, next: Next) -> Response {
             "POST" => {}
             _ => {
                 return ApiError::bad_request(
-                    "form_param_value_invalid",
+                    ErrorCode::FormParamValueInvalid,
                     "_method must be GET, POST, PUT, PATCH or DELETE.",
                 )
                 .param("_method")

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
+use latchkey_protocol::{ErrorCode, UnknownName};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -21,7 +22,7 @@ pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
         .map_err(|_| {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "request_body_too_large",
+                ErrorCode::RequestBodyTooLarge,
                 "Request body too large",
                 format!("The request body must be at most {BODY_LIMIT} bytes."),
             )
@@ -60,13 +61,13 @@ impl Params {
         if json {
             let value: Value = serde_json::from_slice(body).map_err(|e| {
                 ApiError::bad_request(
-                    "malformed_request",
+                    ErrorCode::MalformedRequest,
                     format!("The JSON body could not be parsed: {e}"),
                 )
             })?;
             let Value::Object(map) = value else {
                 return Err(ApiError::bad_request(
-                    "malformed_request",
+                    ErrorCode::MalformedRequest,
                     "The JSON body must be an object.",
                 ));
             };
@@ -87,7 +88,7 @@ impl Params {
         } else {
             let bad = |why: &str| {
                 ApiError::bad_request(
-                    "malformed_request",
+                    ErrorCode::MalformedRequest,
                     format!("The form body could not be parsed: {why}"),
                 )
             };
@@ -132,6 +133,29 @@ impl Params {
             Some(v) if !v.trim().is_empty() => Ok(v.to_owned()),
             _ => Err(ApiError::param_missing(key)),
         }
+    }
+
+    /// A parameter that names a value of `T` (a [`Strategy`](latchkey_protocol::Strategy)),
+    /// `None` when absent or empty. A name `T` does not know is 422 `form_param_value_invalid`
+    /// here, so it never reaches the domain.
+    pub fn named<T: std::str::FromStr<Err = UnknownName>>(
+        &self,
+        key: &'static str,
+    ) -> Result<Option<T>, ApiError> {
+        match self.get(key).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|e| unknown_name(key, &e)),
+        }
+    }
+
+    /// [`Params::named`] for a required parameter: absent or blank is 422 `form_param_nil`.
+    pub fn required_named<T: std::str::FromStr<Err = UnknownName>>(
+        &self,
+        key: &'static str,
+    ) -> Result<T, ApiError> {
+        self.required(key)?
+            .parse()
+            .map_err(|e| unknown_name(key, &e))
     }
 
     pub fn secret(&self, key: &str) -> Option<Secret> {
@@ -190,6 +214,10 @@ impl Params {
     }
 }
 
+fn unknown_name(key: &'static str, e: &UnknownName) -> ApiError {
+    ApiError::param_value_invalid(key, format!("{key} {e}."))
+}
+
 fn scalar(v: Value) -> String {
     match v {
         Value::String(s) => s,
@@ -223,7 +251,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for BapiJson<T> {
             // sends: refused, like any other type that is not JSON.
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_content_type",
+                ErrorCode::UnsupportedContentType,
                 "Unsupported content type",
                 "This API takes application/json bodies: send Content-Type: application/json.",
             ));
@@ -241,7 +269,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for BapiJson<T> {
                 .to_owned();
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "form_param_format_invalid",
+                ErrorCode::FormParamFormatInvalid,
                 "is invalid",
                 format!("The request body is invalid: {msg}"),
             )
@@ -271,6 +299,24 @@ mod tests {
         assert!(Params::parse(true, b"[1]").is_err());
         assert!(Params::parse(true, b"{").is_err());
         assert!(format!("{f:?}").contains("identifier") && !format!("{f:?}").contains("pw\""));
+    }
+
+    #[test]
+    fn named_params_parse_into_their_enum_or_are_422_form_param_value_invalid() {
+        use latchkey_protocol::Strategy;
+        let p = Params::parse(false, b"strategy=email_code&other=carrier_pigeon&empty=").unwrap();
+        assert_eq!(
+            p.named::<Strategy>("strategy").unwrap(),
+            Some(Strategy::EmailCode)
+        );
+        assert_eq!(p.named::<Strategy>("empty").unwrap(), None);
+        assert_eq!(p.named::<Strategy>("absent").unwrap(), None);
+        let e = p.named::<Strategy>("other").unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.error.code, ErrorCode::FormParamValueInvalid);
+        assert_eq!(e.error.param_name(), Some("other"));
+        let e = p.required_named::<Strategy>("empty").unwrap_err();
+        assert_eq!(e.error.code, ErrorCode::FormParamNil);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::records::ClientRecord;
-use super::{SqliteTx, StoreError, WriteMode};
+use super::{corrupt, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
+use latchkey_protocol::Strategy;
 
 const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
     last_active_session_id, last_authentication_strategy, created_at, updated_at,
@@ -16,7 +17,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
         sign_in_id: r.get(3)?,
         sign_up_id: r.get(4)?,
         last_active_session_id: r.get(5)?,
-        last_authentication_strategy: r.get(6)?,
+        last_authentication_strategy: r
+            .get::<_, Option<String>>(6)?
+            .map(|s| s.parse::<Strategy>())
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
         prev_token_expires_at: r.get(9)?,
@@ -84,7 +89,7 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
                 c.sign_in_id,
                 c.sign_up_id,
                 c.last_active_session_id,
-                c.last_authentication_strategy,
+                c.last_authentication_strategy.map(Strategy::as_str),
                 c.created_at,
                 c.updated_at,
                 c.prev_token_expires_at

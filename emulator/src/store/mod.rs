@@ -272,6 +272,12 @@ impl Store {
         ))
     }
 
+    /// Runs raw SQL on the writer (tests that plant rows as an older emulator wrote them).
+    #[cfg(test)]
+    pub(crate) fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.lock().execute_batch(sql)?)
+    }
+
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self

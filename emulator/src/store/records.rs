@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::secret::Secret;
+use latchkey_protocol::{SignInStatus, SignUpStatus, Strategy, VerificationStatus};
+
+/// A session's status is the wire's (`latchkey_protocol`); how it reads at a given time
+/// ([`SessionRecord::status_at`]) is the emulator's.
+pub use latchkey_protocol::SessionStatus;
 
 #[derive(Debug, Clone)]
 pub struct UserRecord {
@@ -90,7 +95,7 @@ pub struct Identification {
     pub kind: IdentKind,
     pub value: String,
     /// How it was verified: `email_code`, `phone_code`, `admin`.
-    pub verification_strategy: String,
+    pub verification_strategy: Strategy,
     pub verified: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -146,47 +151,9 @@ pub struct ClientRecord {
     pub sign_in_id: Option<String>,
     pub sign_up_id: Option<String>,
     pub last_active_session_id: Option<String>,
-    pub last_authentication_strategy: Option<String>,
+    pub last_authentication_strategy: Option<Strategy>,
     pub created_at: i64,
     pub updated_at: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionStatus {
-    Active,
-    Ended,
-    Removed,
-    Revoked,
-    Expired,
-    Abandoned,
-}
-
-impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Ended => "ended",
-            Self::Removed => "removed",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-            Self::Abandoned => "abandoned",
-        }
-    }
-}
-
-impl TryFrom<&str> for SessionStatus {
-    type Error = String;
-    fn try_from(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "active" => Self::Active,
-            "ended" => Self::Ended,
-            "removed" => Self::Removed,
-            "revoked" => Self::Revoked,
-            "expired" => Self::Expired,
-            "abandoned" => Self::Abandoned,
-            other => return Err(format!("unknown session status {other:?}")),
-        })
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -220,12 +187,12 @@ impl SessionRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingCode {
     /// `email_code`, `phone_code`, `reset_password_email_code`, `reset_password_phone_code`.
-    pub strategy: String,
+    pub strategy: Strategy,
     pub code: Secret,
     pub attempts: i64,
     pub expire_at: i64,
     /// `unverified`, `verified`, `failed`, `expired`.
-    pub status: String,
+    pub status: VerificationStatus,
     /// The identification the code went to (sign-in), if any.
     #[serde(default)]
     pub identification_id: Option<String>,
@@ -235,8 +202,9 @@ pub struct PendingCode {
 pub struct SignInState {
     pub id: String,
     pub client_id: String,
-    /// `needs_identifier`, `needs_first_factor`, `needs_new_password`, `complete`, `abandoned`.
-    pub status: String,
+    /// `needs_identifier`, `needs_first_factor`, `needs_new_password`, `complete` (`abandoned`
+    /// is worked out from `abandon_at`).
+    pub status: SignInStatus,
     pub identifier: Option<String>,
     pub user_id: Option<String>,
     /// The verification of the first factor: a password attempt or a pending code.
@@ -257,8 +225,8 @@ pub enum FirstFactor {
 pub struct SignUpState {
     pub id: String,
     pub client_id: String,
-    /// `missing_requirements`, `complete`, `abandoned`.
-    pub status: String,
+    /// `missing_requirements`, `complete` (`abandoned` is worked out from `abandon_at`).
+    pub status: SignUpStatus,
     pub email_address: Option<String>,
     pub phone_number: Option<String>,
     pub username: Option<String>,
@@ -336,5 +304,95 @@ impl std::fmt::Debug for Message {
             .field("template", &self.template)
             .field("status", &self.status)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::store::{Store, StoreError};
+
+    /// Rows and documents as the emulator wrote them when statuses and strategies were strings
+    /// still read, into the protocol's enums.
+    #[test]
+    fn rows_written_before_the_enums_read_back() {
+        let store = Store::in_memory().unwrap();
+        store
+            .execute_batch(
+                    r#"
+                INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+                INSERT INTO identifications VALUES
+                    ('idn_1', 'user_1', 'email_address', 'a@x.com', 'admin', 1, 1, 1),
+                    ('idn_2', 'user_1', 'phone_number', '+15555550100', 'phone_code', 1, 1, 1);
+                INSERT INTO clients (id, token, last_authentication_strategy, created_at, updated_at)
+                    VALUES ('client_1', 'tok', 'reset_password_email_code', 1, 1);
+                INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+                    last_active_at, expire_at, abandon_at, created_at, updated_at)
+                    VALUES ('sess_1', 'client_1', 'user_1', 'revoked', 1, 1, 2, 3, 1, 1);
+                INSERT INTO sign_ins (id, client_id, state, created_at) VALUES ('sia_1', 'client_1',
+                    '{"id":"sia_1","client_id":"client_1","status":"needs_first_factor",
+                      "identifier":"a@x.com","user_id":"user_1",
+                      "first_factor":{"kind":"code","strategy":"reset_password_email_code",
+                        "code":"123456","attempts":1,"expire_at":5,"status":"unverified",
+                        "identification_id":"idn_1"},
+                      "created_session_id":null,"abandon_at":9,"created_at":1}', 1);
+                INSERT INTO sign_ups (id, client_id, state, created_at) VALUES ('sua_1', 'client_1',
+                    '{"id":"sua_1","client_id":"client_1","status":"missing_requirements",
+                      "email_address":"a@x.com","phone_number":null,"username":null,
+                      "first_name":null,"last_name":null,"password_hash":null,
+                      "unsafe_metadata":{},"external_id":null,
+                      "email_verification":{"strategy":"email_code","code":"424242",
+                        "attempts":3,"expire_at":5,"status":"failed","identification_id":null},
+                      "phone_verification":null,"created_user_id":null,
+                      "created_session_id":null,"abandon_at":9,"created_at":1}', 1);
+                "#,
+            )
+            .unwrap();
+        store
+            .read(|tx| {
+                let u = tx.user_with_idents("user_1")?.expect("user");
+                let strategies: Vec<_> = u.idents.iter().map(|i| i.verification_strategy).collect();
+                assert_eq!(strategies, [Strategy::Admin, Strategy::PhoneCode]);
+                let c = tx.client("client_1")?.expect("client");
+                assert_eq!(
+                    c.last_authentication_strategy,
+                    Some(Strategy::ResetPasswordEmailCode)
+                );
+                let s = tx.session("sess_1")?.expect("session");
+                assert_eq!(s.status, SessionStatus::Revoked);
+                let si = tx.sign_in("sia_1")?.expect("sign-in");
+                assert_eq!(si.status, SignInStatus::NeedsFirstFactor);
+                let Some(FirstFactor::Code(code)) = &si.first_factor else {
+                    panic!("a code factor: {:?}", si.first_factor);
+                };
+                assert_eq!(code.strategy, Strategy::ResetPasswordEmailCode);
+                assert_eq!(code.status, VerificationStatus::Unverified);
+                let su = tx.sign_up("sua_1")?.expect("sign-up");
+                assert_eq!(su.status, SignUpStatus::MissingRequirements);
+                let v = su.email_verification.as_ref().expect("verification");
+                assert_eq!(
+                    (v.strategy, v.status),
+                    (Strategy::EmailCode, VerificationStatus::Failed)
+                );
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_stored_status_or_strategy_that_is_no_name_is_corrupt_not_a_panic() {
+        let store = Store::in_memory().unwrap();
+        store
+            .execute_batch(
+                    "INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+                    last_active_at, expire_at, abandon_at, created_at, updated_at)
+                    VALUES ('sess_1', 'c', 'u', 'sleeping', 1, 1, 2, 3, 1, 1);
+                 INSERT INTO clients (id, token, last_authentication_strategy, created_at, updated_at)
+                    VALUES ('client_1', 'tok', 'carrier_pigeon', 1, 1);",
+            )
+            .unwrap();
+        assert!(store.read(|tx| tx.session("sess_1")).is_err());
+        assert!(store.read(|tx| tx.client("client_1")).is_err());
     }
 }

@@ -16,7 +16,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         id: r.get(0)?,
         client_id: r.get(1)?,
         user_id: r.get(2)?,
-        status: SessionStatus::try_from(status.as_str()).map_err(corrupt)?,
+        status: status
+            .parse::<SessionStatus>()
+            .map_err(|e| corrupt(e.to_string()))?,
         first_factor_at: r.get(4)?,
         last_token: token.zip(exp).map(|(t, e)| (Secret::new(t), e)),
         last_active_at: r.get(7)?,

@@ -4,6 +4,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 use super::records::{IdentKind, Identification, UserRecord, UserWithIdents};
 use super::{corrupt, json_map, json_text, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
+use latchkey_protocol::Strategy;
 
 /// What users can be ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,10 @@ fn ident_from_row(r: &Row<'_>) -> rusqlite::Result<Identification> {
         user_id: r.get(1)?,
         kind: IdentKind::try_from(kind.as_str()).map_err(corrupt)?,
         value: r.get(3)?,
-        verification_strategy: r.get(4)?,
+        verification_strategy: r
+            .get::<_, String>(4)?
+            .parse::<Strategy>()
+            .map_err(|e| corrupt(e.to_string()))?,
         verified: r.get(5)?,
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
@@ -298,7 +302,7 @@ impl UsersWrites for SqliteTx<'_, WriteMode> {
                 i.user_id,
                 i.kind.as_str(),
                 i.value,
-                i.verification_strategy,
+                i.verification_strategy.as_str(),
                 i.verified,
                 i.created_at,
                 i.updated_at

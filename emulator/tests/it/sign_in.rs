@@ -332,3 +332,118 @@ async fn signing_in_twice_on_one_client_and_single_session_mode() {
     .await
     .err(400, "session_exists");
 }
+
+/// Every `strategy` parameter of the Frontend API is parsed into `latchkey_protocol::Strategy`
+/// by its handler: a name that is no strategy is 422 `form_param_value_invalid` (in the Clerk
+/// envelope, about `strategy`) before anything happens, and the attempt is left as it was.
+#[tokio::test]
+async fn an_unknown_strategy_is_422_form_param_value_invalid_and_changes_nothing() {
+    let h = start().await;
+    h.create_user("strat@example.com", "password123").await;
+    let mut c = h.fapi();
+    #[track_caller]
+    fn refused(r: &Resp, name: &str) {
+        r.err(422, "form_param_value_invalid");
+        assert_eq!(r.body["errors"][0]["meta"]["param_name"], "strategy");
+        let long = r.body["errors"][0]["long_message"].as_str().unwrap();
+        assert!(long.contains(name), "{long}");
+    }
+
+    // Sign-in: create, prepare, attempt.
+    let r = c
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", "strat@example.com"),
+                ("strategy", "carrier_pigeon"),
+            ],
+        )
+        .await;
+    refused(&r, "carrier_pigeon");
+    let r = c
+        .post(
+            "/v1/client/sign_ins",
+            &[("identifier", "strat@example.com")],
+        )
+        .await;
+    let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    for (action, form) in [
+        ("prepare_first_factor", vec![("strategy", "oauth_google")]),
+        ("prepare_first_factor", vec![("strategy", "Email_Code")]),
+        (
+            "attempt_first_factor",
+            vec![("strategy", "carrier_pigeon"), ("code", "424242")],
+        ),
+    ] {
+        let r = c
+            .post(&format!("/v1/client/sign_ins/{id}/{action}"), &form)
+            .await;
+        refused(&r, form[0].1);
+    }
+    // A strategy Clerk knows but the emulator does not support is refused the same way.
+    let r = c
+        .post(
+            &format!("/v1/client/sign_ins/{id}/prepare_first_factor"),
+            &[("strategy", "totp")],
+        )
+        .await;
+    refused(&r, "totp");
+    let si = c.get(&format!("/v1/client/sign_ins/{id}")).await;
+    assert_eq!(si.ok()["response"]["status"], "needs_first_factor");
+    assert!(si.body["response"]["first_factor_verification"].is_null());
+    let inbox = h
+        .control(Method::GET, "/messages?to=strat@example.com", None)
+        .await;
+    assert_eq!(inbox.ok()["data"], json!([]), "no code was sent");
+
+    // Sign-up: create, update, prepare, attempt.
+    let r = c
+        .post(
+            "/v1/client/sign_ups",
+            &[
+                ("email_address", "new-strat@example.com"),
+                ("password", "password123"),
+                ("strategy", "carrier_pigeon"),
+            ],
+        )
+        .await;
+    refused(&r, "carrier_pigeon");
+    let r = c
+        .post(
+            "/v1/client/sign_ups",
+            &[
+                ("email_address", "new-strat@example.com"),
+                ("password", "password123"),
+            ],
+        )
+        .await;
+    let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    let r = c
+        .call(
+            Method::PATCH,
+            &format!("/v1/client/sign_ups/{id}"),
+            &[("strategy", "carrier_pigeon")],
+        )
+        .await;
+    refused(&r, "carrier_pigeon");
+    let r = c
+        .post(
+            &format!("/v1/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "sms")],
+        )
+        .await;
+    refused(&r, "sms");
+    let r = c
+        .post(
+            &format!("/v1/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "carrier_pigeon"), ("code", "424242")],
+        )
+        .await;
+    refused(&r, "carrier_pigeon");
+    let su = c.get(&format!("/v1/client/sign_ups/{id}")).await;
+    assert_eq!(su.ok()["response"]["status"], "missing_requirements");
+    assert_eq!(
+        su.body["response"]["verifications"]["email_address"]["next_action"],
+        "needs_prepare"
+    );
+}

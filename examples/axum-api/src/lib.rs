@@ -17,7 +17,7 @@ use latchkey_backend::webhooks::Delivery;
 use latchkey_backend::{
     ApiError, BackendClient, JwksSource, Verifier, WebhookError, WebhookVerifier,
 };
-use latchkey_protocol::{ClerkError, ErrorEnvelope, User};
+use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope, User};
 
 /// Where the API finds Latchkey.
 #[derive(Debug, Clone)]
@@ -146,9 +146,10 @@ impl IntoResponse for AppError {
         let (status, code, long) = match &self {
             Self::Backend(e) if e.is_not_found() => (
                 StatusCode::NOT_FOUND,
-                "resource_not_found",
+                ErrorCode::ResourceNotFound.as_str(),
                 "The signed-in user no longer exists.",
             ),
+            // The example's own codes, not Clerk's: plain strings.
             Self::Backend(_) => (
                 StatusCode::BAD_GATEWAY,
                 "upstream_error",

@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use latchkey::protocol::ErrorCode;
 use latchkey::{
     AuthState, Error, FileStore, KeyringStore, Latchkey, SignInStatus, SignUpForm, SignUpStep,
 };
@@ -287,7 +288,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
 
 /// Codes the user can simply type again.
 fn retryable_code_error(e: &Error) -> bool {
-    matches!(e.code(), Some("form_code_incorrect" | "form_param_nil"))
+    matches!(
+        e.error_code(),
+        Some(ErrorCode::FormCodeIncorrect | ErrorCode::FormParamNil)
+    )
 }
 
 fn print_signed_in(state: &AuthState) {

@@ -35,7 +35,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use latchkey_protocol::{ClerkError, ErrorEnvelope};
+use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope};
 use serde_json::Value;
 use tower::{Layer, Service};
 
@@ -71,21 +71,21 @@ impl IntoResponse for AuthRejection {
         let (status, code, message, long, reason) = match &self {
             Self::MissingToken => (
                 StatusCode::UNAUTHORIZED,
-                "authentication_invalid",
+                ErrorCode::AuthenticationInvalid,
                 "Unauthenticated",
                 "This request needs a session token: send Authorization: Bearer <token> or the __session cookie.".to_owned(),
                 None,
             ),
             Self::Invalid(e @ VerifyError::KeyFetch(_)) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
+                ErrorCode::ServiceUnavailable,
                 "Service unavailable",
                 "The keys that verify session tokens could not be loaded. Try again shortly.".to_owned(),
                 Some(e.reason()),
             ),
             Self::Invalid(e) => (
                 StatusCode::UNAUTHORIZED,
-                "authentication_invalid",
+                ErrorCode::AuthenticationInvalid,
                 "Unauthenticated",
                 long_message(e),
                 Some(e.reason()),

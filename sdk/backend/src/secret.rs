@@ -48,32 +48,15 @@ secret_string!(
     WebhookSecret
 );
 
-secret_string!(
-    /// A user's password, sent when creating or updating a user.
-    Password
-);
-
-/// Writes a secret into a request body: the one place a request type exposes it, named at each
-/// field with `#[serde(serialize_with = "…")]`. The secret types do not implement `Serialize`, so
-/// a secret cannot end up in JSON (a log line, an error report) by accident.
-pub(crate) fn expose<S: serde::Serializer>(secret: &Password, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(secret.expose())
-}
-
-/// [`expose`] for an optional field (pair it with `skip_serializing_if = "Option::is_none"`).
-pub(crate) fn expose_opt<S: serde::Serializer>(
-    secret: &Option<Password>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match secret {
-        Some(secret) => s.serialize_str(secret.expose()),
-        None => s.serialize_none(),
-    }
-}
+/// A user's password (or a digest to import), sent when creating or updating a user: the
+/// protocol's, which the request bodies of [`crate::api`] (`latchkey_protocol::bapi`) hold and
+/// write out only through `latchkey_protocol::secret::expose`.
+pub use latchkey_protocol::secret::Password;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_protocol::secret::expose;
 
     #[test]
     fn debug_never_shows_the_value() {

@@ -10,7 +10,8 @@
 //! # fn demo(headers: &http::HeaderMap, body: &[u8]) -> Result<(), latchkey_backend::WebhookError> {
 //! let webhooks = latchkey_backend::WebhookVerifier::new("whsec_…")?;
 //! let event = webhooks.verify(headers, body)?;
-//! if event.event_type == "user.created" { /* … */ }
+//! use latchkey_protocol::EventType;
+//! if event.event_type == EventType::UserCreated { /* … */ }
 //! # Ok(()) }
 //! ```
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use latchkey_protocol::{Client, ClientEnvelope, ErrorEnvelope, Session, User};
+use latchkey_protocol::{Client, ClientEnvelope, ErrorEnvelope, Session, SessionStatus, User};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
@@ -140,7 +140,7 @@ impl Latchkey {
             .map(|c| {
                 c.sessions
                     .iter()
-                    .filter(|s| s.status == "active" && s.expire_at > now)
+                    .filter(|s| s.status == SessionStatus::Active && s.expire_at > now)
                     .cloned()
                     .collect()
             })

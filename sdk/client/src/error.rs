@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use latchkey_protocol::ClerkError;
+use latchkey_protocol::{ClerkError, ErrorCode};
 
 use crate::store::StoreKey;
 
@@ -62,6 +62,15 @@ impl Error {
         }
     }
 
+    /// [`Error::code`] as an [`ErrorCode`], `None` also for a code `latchkey-protocol` does not
+    /// know.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Api(e) => e.error_code(),
+            _ => None,
+        }
+    }
+
     pub fn is_offline(&self) -> bool {
         matches!(self, Error::Offline { .. })
     }
@@ -105,9 +114,15 @@ impl ApiError {
         self.errors.first().map(|e| e.code.as_str())
     }
 
-    /// Whether any of the errors has this code.
-    pub fn has_code(&self, code: &str) -> bool {
-        self.errors.iter().any(|e| e.code == code)
+    /// The first error's code as an [`ErrorCode`], `None` for a code `latchkey-protocol` does
+    /// not know (read it with [`ApiError::code`]).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        self.errors.first().and_then(ClerkError::error_code)
+    }
+
+    /// Whether any of the errors has this code (an [`ErrorCode`] or a code as a string).
+    pub fn has_code(&self, code: impl AsRef<str>) -> bool {
+        self.errors.iter().any(|e| e.code == code.as_ref())
     }
 
     /// The first error's human-readable message (`long_message`).
@@ -291,6 +306,8 @@ mod tests {
         let Error::Api(api) = &e else { return };
         assert_eq!(api.param_name(), Some("password"));
         assert!(api.has_code("form_password_incorrect"));
+        assert!(api.has_code(ErrorCode::FormPasswordIncorrect));
+        assert_eq!(e.error_code(), Some(ErrorCode::FormPasswordIncorrect));
         assert!(!e.is_offline());
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use latchkey_protocol::{Client, Session, User};
+use latchkey_protocol::{Client, Session, SessionStatus, SignInStatus, SignUpStatus, User};
 
 /// Whether someone is signed in on this device. Watch it with
 /// [`Latchkey::auth_state`](crate::Latchkey::auth_state).
@@ -87,7 +87,7 @@ pub(crate) fn active_session(client: &Client, now_ms: i64) -> Option<&Session> {
     client
         .sessions
         .iter()
-        .find(|s| s.id == id && s.status == "active" && s.expire_at > now_ms)
+        .find(|s| s.id == id && s.status == SessionStatus::Active && s.expire_at > now_ms)
 }
 
 /// The state a client snapshot stands for.
@@ -108,7 +108,11 @@ pub(crate) fn auth_state_of(client: Option<&Client>, now_ms: i64) -> AuthState {
 /// Whether the client has a sign-in or sign-up under way (whose attempt lives on this client,
 /// so its token must be kept even while nobody is signed in).
 pub(crate) fn flow_in_progress(client: &Client) -> bool {
-    let open = |status: &str| status != "complete" && status != "abandoned";
-    client.sign_in.as_ref().is_some_and(|s| open(&s.status))
-        || client.sign_up.as_ref().is_some_and(|s| open(&s.status))
+    client
+        .sign_in
+        .as_ref()
+        .is_some_and(|s| s.status != SignInStatus::Complete && s.status != SignInStatus::Abandoned)
+        || client.sign_up.as_ref().is_some_and(|s| {
+            s.status != SignUpStatus::Complete && s.status != SignUpStatus::Abandoned
+        })
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use latchkey_protocol::bapi::VerifyClient;
 
 use super::read;
 use crate::app::App;
@@ -24,18 +24,14 @@ pub(super) async fn get(
     })
 }
 
-#[derive(Deserialize)]
-pub(super) struct VerifyClient {
-    token: Option<Secret>,
-}
-
 pub(super) async fn verify(
     State(app): State<Arc<App>>,
     BapiJson(body): BapiJson<VerifyClient>,
 ) -> Result<Response, ApiError> {
-    let token = body
+    let token: Secret = body
         .token
         .filter(|t| !t.expose().is_empty())
+        .map(Secret::from)
         .ok_or_else(|| ApiError::param_missing("token"))?;
     read(&app, |tx, env| {
         let c = clients::by_token(tx, token.expose(), env.now)?

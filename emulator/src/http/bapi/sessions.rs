@@ -12,24 +12,28 @@ use crate::domain::sessions::{self, SessionFilter};
 use crate::domain::{tokens, views, RequestInfo};
 use crate::http::error::ApiError;
 use crate::http::Rq;
-use crate::store::records::SessionStatus;
+use latchkey_protocol::SessionStatus;
 
 pub(super) async fn list(
     State(app): State<Arc<App>>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = query_params(&q)?;
-    // `Some(None)`: Clerk's `replaced`, a status the emulator never gives a session, so nothing
-    // matches it (it is a valid filter, not an invalid one).
+    // The filters Clerk's spec lists: every status but `pending`. `replaced` is a status the
+    // emulator never gives a session, so nothing matches it (a valid filter, not an invalid one).
     let status = match p.get("status").filter(|s| !s.is_empty()) {
         None => None,
-        Some("replaced") => Some(None),
-        Some(s) => Some(Some(SessionStatus::try_from(s).map_err(|_| {
-            ApiError::param_invalid(
-                "status",
-                "status must be one of active, ended, removed, revoked, expired, abandoned, replaced.",
-            )
-        })?)),
+        Some(s) => Some(
+            s.parse::<SessionStatus>()
+                .ok()
+                .filter(|st| *st != SessionStatus::Pending)
+                .ok_or_else(|| {
+                    ApiError::param_invalid(
+                        "status",
+                        "status must be one of active, ended, removed, revoked, expired, abandoned, replaced.",
+                    )
+                })?,
+        ),
     };
     let limit = p.int("limit", 10, 1, 500)?;
     let offset = p.int("offset", 0, 0, i64::MAX)?;

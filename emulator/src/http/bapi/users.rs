@@ -6,8 +6,9 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use latchkey_protocol::bapi::{
+    CreateUser, MetadataReplace, MetadataUpdate, PasswordVerified, UpdateUser, VerifyPassword,
+};
 
 use super::{query_params, read, write, write_with_passwords};
 use crate::app::App;
@@ -87,58 +88,17 @@ pub(super) async fn count(
     })
 }
 
-/// A field that may be a single value or a list.
-#[derive(Deserialize, Clone)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::One(s) => vec![s],
-            Self::Many(v) => v,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-pub(super) struct CreateUser {
-    email_address: Option<OneOrMany>,
-    phone_number: Option<OneOrMany>,
-    username: Option<String>,
-    password: Option<Secret>,
-    password_digest: Option<Secret>,
-    password_hasher: Option<String>,
-    skip_password_checks: Option<bool>,
-    skip_password_requirement: Option<bool>,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    external_id: Option<String>,
-    public_metadata: Option<Map<String, Value>>,
-    private_metadata: Option<Map<String, Value>>,
-    unsafe_metadata: Option<Map<String, Value>>,
-}
-
 pub(super) async fn create(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
     BapiJson(body): BapiJson<CreateUser>,
 ) -> Result<Response, ApiError> {
     let input = AdminNewUser {
-        email_addresses: body
-            .email_address
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
-        phone_numbers: body
-            .phone_number
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default(),
+        email_addresses: body.email_address,
+        phone_numbers: body.phone_number,
         username: body.username,
-        password: body.password,
-        password_digest: body.password_digest,
+        password: body.password.map(Secret::from),
+        password_digest: body.password_digest.map(Secret::from),
         password_hasher: body.password_hasher,
         skip_password_checks: body.skip_password_checks.unwrap_or(false),
         skip_password_requirement: body.skip_password_requirement.unwrap_or(false),
@@ -165,36 +125,6 @@ pub(super) async fn get(
     })
 }
 
-/// A nullable string field: absent → leave, `null` → clear, string → set.
-#[derive(Default)]
-struct Nullable(Option<Option<String>>);
-
-impl<'de> Deserialize<'de> for Nullable {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Nullable(Some(Option::<String>::deserialize(d)?)))
-    }
-}
-
-#[derive(Deserialize)]
-pub(super) struct UpdateUser {
-    #[serde(default)]
-    first_name: Nullable,
-    #[serde(default)]
-    last_name: Nullable,
-    #[serde(default)]
-    username: Nullable,
-    #[serde(default)]
-    external_id: Nullable,
-    password: Option<Secret>,
-    skip_password_checks: Option<bool>,
-    sign_out_of_other_sessions: Option<bool>,
-    primary_email_address_id: Option<String>,
-    primary_phone_number_id: Option<String>,
-    public_metadata: Option<Map<String, Value>>,
-    private_metadata: Option<Map<String, Value>>,
-    unsafe_metadata: Option<Map<String, Value>>,
-}
-
 pub(super) async fn update(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
@@ -202,11 +132,11 @@ pub(super) async fn update(
     BapiJson(body): BapiJson<UpdateUser>,
 ) -> Result<Response, ApiError> {
     let change = AdminUserUpdate {
-        first_name: body.first_name.0,
-        last_name: body.last_name.0,
-        username: body.username.0,
-        external_id: body.external_id.0,
-        password: body.password,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        username: body.username,
+        external_id: body.external_id,
+        password: body.password.map(Secret::from),
         skip_password_checks: body.skip_password_checks.unwrap_or(false),
         sign_out_of_other_sessions: body.sign_out_of_other_sessions.unwrap_or(false),
         primary_email_address_id: body.primary_email_address_id,
@@ -239,18 +169,11 @@ pub(super) async fn delete(
     .await
 }
 
-#[derive(Deserialize)]
-pub(super) struct MetadataPatch {
-    public_metadata: Option<Map<String, Value>>,
-    private_metadata: Option<Map<String, Value>>,
-    unsafe_metadata: Option<Map<String, Value>>,
-}
-
 pub(super) async fn merge_metadata(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
     Path(id): Path<String>,
-    BapiJson(body): BapiJson<MetadataPatch>,
+    BapiJson(body): BapiJson<MetadataUpdate>,
 ) -> Result<Response, ApiError> {
     write(&app, &rq, |tx, env| {
         let u = accounts::merge_metadata(
@@ -264,23 +187,6 @@ pub(super) async fn merge_metadata(
         Ok(user_json(&u, env).into_response())
     })
     .await
-}
-
-/// Present-and-null apart from absent: `Some(None)` clears.
-fn nullable_map<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<Map<String, Value>>>, D::Error> {
-    Ok(Some(Option::deserialize(d)?))
-}
-
-#[derive(Deserialize)]
-pub(super) struct MetadataReplace {
-    #[serde(default, deserialize_with = "nullable_map")]
-    public_metadata: Option<Option<Map<String, Value>>>,
-    #[serde(default, deserialize_with = "nullable_map")]
-    private_metadata: Option<Option<Map<String, Value>>>,
-    #[serde(default, deserialize_with = "nullable_map")]
-    unsafe_metadata: Option<Option<Map<String, Value>>>,
 }
 
 /// `PUT …/metadata` (what `@clerk/backend` sends for metadata in `updateUser`): each field given
@@ -303,23 +209,19 @@ pub(super) async fn replace_metadata(
     .await
 }
 
-#[derive(Deserialize)]
-pub(super) struct PasswordBody {
-    password: Option<Secret>,
-}
-
 pub(super) async fn verify_password(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
     Path(id): Path<String>,
-    BapiJson(body): BapiJson<PasswordBody>,
+    BapiJson(body): BapiJson<VerifyPassword>,
 ) -> Result<Response, ApiError> {
-    let pw = body
+    let pw: Secret = body
         .password
-        .ok_or_else(|| ApiError::param_missing("password"))?;
+        .ok_or_else(|| ApiError::param_missing("password"))?
+        .into();
     write_with_passwords(&app, &rq, |tx, env| {
         accounts::check_password(tx, env, &id, &pw)?;
-        Ok(Json(serde_json::json!({"verified": true})).into_response())
+        Ok(Json(PasswordVerified { verified: true }).into_response())
     })
     .await
 }

@@ -17,6 +17,7 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -116,12 +117,15 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
         let origin = header(ORIGIN);
         if token.is_some() && origin.is_some() {
             return Err(ApiError::bad_request(
-                "native_api_disabled_with_origin",
+                ErrorCode::NativeApiDisabledWithOrigin,
                 "A request must not carry both an Origin header and a client token in Authorization: browser and native credentials do not mix.",
             ));
         }
         let q: Query<NativeQuery> = Query::try_from_uri(&parts.uri).map_err(|_| {
-            ApiError::bad_request("malformed_request", "The query string could not be parsed.")
+            ApiError::bad_request(
+                ErrorCode::MalformedRequest,
+                "The query string could not be parsed.",
+            )
         })?;
         Ok(Self {
             request: parts

@@ -11,6 +11,7 @@ use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::views;
 use crate::http::error::ApiError;
 use crate::http::params::Params;
+use latchkey_protocol::Strategy;
 
 pub(super) async fn create(
     State(app): State<Arc<App>>,
@@ -22,7 +23,7 @@ pub(super) async fn create(
     let input = SignInInput {
         identifier: p.string("identifier"),
         password: p.secret("password"),
-        strategy: p.string("strategy"),
+        strategy: p.named("strategy")?,
     };
     // Identifier and password in one call: check the password before the write transaction.
     let checked = match (&input.identifier, &input.password) {
@@ -63,13 +64,13 @@ pub(super) async fn prepare(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required("strategy")?;
+    let strategy = p.required_named("strategy")?;
     let ident = p
         .string("email_address_id")
         .or_else(|| p.string("phone_number_id"));
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
-        sign_in::prepare_first_factor(tx, env, &mut state, &strategy, ident.as_deref())?;
+        sign_in::prepare_first_factor(tx, env, &mut state, strategy, ident.as_deref())?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
     .await
@@ -81,12 +82,12 @@ pub(super) async fn attempt(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required("strategy")?;
+    let strategy: Strategy = p.required_named("strategy")?;
     let password = p.secret("password");
     let code = p.string("code");
     // A password attempt: check it before the write transaction.
-    let checked = match (&password, strategy.as_str()) {
-        (Some(pw), "password") => {
+    let checked = match (&password, strategy) {
+        (Some(pw), Strategy::Password) => {
             match app.store.read(|tx| sign_in::digest_for_attempt(tx, &id))? {
                 Some(d) => app.check_password_ahead(pw, d).await?,
                 None => Default::default(),
@@ -101,7 +102,7 @@ pub(super) async fn attempt(
             env,
             c,
             &mut state,
-            &strategy,
+            strategy,
             password.as_ref(),
             code.as_deref(),
         )? {

@@ -21,7 +21,7 @@ fn sign_up_input(p: &Params) -> Result<SignUpInput, ApiError> {
         first_name: p.string("first_name"),
         last_name: p.string("last_name"),
         unsafe_metadata: p.json_object("unsafe_metadata")?,
-        strategy: p.string("strategy").filter(|s| !s.is_empty()),
+        strategy: p.named("strategy")?,
     })
 }
 
@@ -73,10 +73,10 @@ pub(super) async fn prepare(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required("strategy")?;
+    let strategy = p.required_named("strategy")?;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
-        sign_up::prepare(tx, env, &mut state, &strategy)?;
+        sign_up::prepare(tx, env, &mut state, strategy)?;
         Ok(Ok(views::sign_up(env, &state)))
     })
     .await
@@ -88,11 +88,11 @@ pub(super) async fn attempt(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required("strategy")?;
+    let strategy = p.required_named("strategy")?;
     let code = p.required("code")?;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
-        if let Err(e) = sign_up::attempt(tx, env, c, &mut state, &strategy, &code)? {
+        if let Err(e) = sign_up::attempt(tx, env, c, &mut state, strategy, &code)? {
             return Ok(Err(e));
         }
         Ok(Ok(views::sign_up(env, &state)))

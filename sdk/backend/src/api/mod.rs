@@ -25,7 +25,7 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_protocol::{ClerkError, ErrorEnvelope, Jwks, API_VERSION};
+use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope, Jwks, API_VERSION};
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -100,6 +100,15 @@ impl ApiError {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Server { errors, .. } => errors.first().map(|e| e.code.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The first Clerk error code as an [`ErrorCode`]; `None` for other errors and for codes
+    /// `latchkey-protocol` does not know (read those with [`ApiError::code`]).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Server { errors, .. } => errors.first().and_then(ClerkError::error_code),
             _ => None,
         }
     }

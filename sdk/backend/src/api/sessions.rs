@@ -10,7 +10,9 @@ use super::{segment, ApiError, BackendClient};
 pub struct SessionListParams {
     pub user_id: Option<String>,
     pub client_id: Option<String>,
-    /// `active`, `ended`, `removed`, `revoked`, `expired`, `abandoned`, …
+    /// A [`SessionStatus`](latchkey_protocol::SessionStatus) to filter by, by its wire name
+    /// (`SessionStatus::Active.as_str()`, …); kept a string so that statuses newer than
+    /// `latchkey-protocol` can be asked for.
     pub status: Option<String>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,

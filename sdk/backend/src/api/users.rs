@@ -1,12 +1,12 @@
 //! `/v1/users`.
 
-use latchkey_protocol::{DeletedObject, TotalCount, User};
+pub use latchkey_protocol::bapi::{CreateUser, MetadataUpdate, UpdateUser};
+use latchkey_protocol::bapi::{PasswordVerified, VerifyPassword};
+use latchkey_protocol::{DeletedObject, ErrorCode, TotalCount, User};
 use reqwest::Method;
-use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::{segment, ApiError, BackendClient};
-use crate::secret::{expose, expose_opt, Password};
+use crate::secret::Password;
 
 /// Filters and paging for [`Users::list`] and [`Users::count`]. Each list filter matches any of
 /// its values; empty filters are not sent.
@@ -63,97 +63,6 @@ impl UserListParams {
         }
         q
     }
-}
-
-/// `POST /v1/users`. At least one identifier (email, phone, username) or an external id.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CreateUser {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub email_address: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phone_number: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
-    pub password: Option<Password>,
-    /// An existing hash to import, with [`password_hasher`](Self::password_hasher) (`bcrypt`,
-    /// `argon2id`, …).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
-    pub password_digest: Option<Password>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub password_hasher: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_password_checks: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_password_requirement: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_metadata: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_metadata: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unsafe_metadata: Option<Map<String, Value>>,
-}
-
-/// `PATCH /v1/users/{id}`: only the fields that are `Some` change. For the nullable ones,
-/// `Some(None)` clears the value. Metadata given here replaces the whole object; to merge,
-/// use [`Users::update_metadata`].
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct UpdateUser {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<Option<String>>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
-    pub password: Option<Password>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip_password_checks: Option<bool>,
-    /// With a new password: end the user's other sessions.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sign_out_of_other_sessions: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub primary_email_address_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub primary_phone_number_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_metadata: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_metadata: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unsafe_metadata: Option<Map<String, Value>>,
-}
-
-/// `PATCH /v1/users/{id}/metadata`: deep-merged into the existing metadata; a `null` value
-/// removes its key.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct MetadataUpdate {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub public_metadata: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub private_metadata: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unsafe_metadata: Option<Map<String, Value>>,
-}
-
-/// `POST /v1/users/{id}/verify_password`.
-#[derive(Debug, Clone, Serialize)]
-struct VerifyPassword<'a> {
-    #[serde(serialize_with = "expose")]
-    password: &'a Password,
-}
-
-#[derive(serde::Deserialize)]
-struct Verified {
-    verified: bool,
 }
 
 /// The users endpoints; from [`BackendClient::users`].
@@ -225,10 +134,12 @@ impl<'a> Users<'a> {
     ) -> Result<bool, ApiError> {
         let sent = self
             .client
-            .send_json::<Verified>(
+            .send_json::<PasswordVerified>(
                 Method::POST,
                 &format!("/v1/users/{}/verify_password", segment(user_id)),
-                &VerifyPassword { password },
+                &VerifyPassword {
+                    password: Some(password.clone()),
+                },
             )
             .await;
         match sent {
@@ -237,8 +148,8 @@ impl<'a> Users<'a> {
                 if e.status() == Some(422)
                     && e.errors().iter().any(|c| {
                         matches!(
-                            c.code.as_str(),
-                            "form_password_incorrect" | "incorrect_password"
+                            c.error_code(),
+                            Some(ErrorCode::FormPasswordIncorrect | ErrorCode::IncorrectPassword)
                         )
                     }) =>
             {
@@ -319,7 +230,9 @@ mod tests {
             ..Default::default()
         };
         let pw = Password::from("verify-secret-pw");
-        let verify = VerifyPassword { password: &pw };
+        let verify = VerifyPassword {
+            password: Some(pw.clone()),
+        };
         assert_eq!(
             serde_json::to_value(&verify).unwrap(),
             json!({"password": "verify-secret-pw"})

@@ -12,7 +12,7 @@
 //! # Ok(()) }
 //! ```
 
-use latchkey_protocol::{SignIn, SignInFactor};
+use latchkey_protocol::{self as wire, SignIn, SignInFactor, Strategy, VerificationStatus};
 
 use crate::client::Latchkey;
 use crate::error::Error;
@@ -38,15 +38,22 @@ pub enum SignInStatus {
 }
 
 impl SignInStatus {
+    /// The status of a sign-in as sent: one of [`wire::SignInStatus`], or [`Other`](Self::Other).
     fn parse(s: &str) -> Self {
+        s.parse::<wire::SignInStatus>()
+            .map_or_else(|_| Self::Other(s.to_owned()), Self::from)
+    }
+}
+
+impl From<wire::SignInStatus> for SignInStatus {
+    fn from(s: wire::SignInStatus) -> Self {
         match s {
-            "needs_identifier" => Self::NeedsIdentifier,
-            "needs_first_factor" => Self::NeedsFirstFactor,
-            "needs_second_factor" => Self::NeedsSecondFactor,
-            "needs_new_password" => Self::NeedsNewPassword,
-            "complete" => Self::Complete,
-            "abandoned" => Self::Abandoned,
-            other => Self::Other(other.to_owned()),
+            wire::SignInStatus::NeedsIdentifier => Self::NeedsIdentifier,
+            wire::SignInStatus::NeedsFirstFactor => Self::NeedsFirstFactor,
+            wire::SignInStatus::NeedsSecondFactor => Self::NeedsSecondFactor,
+            wire::SignInStatus::NeedsNewPassword => Self::NeedsNewPassword,
+            wire::SignInStatus::Complete => Self::Complete,
+            wire::SignInStatus::Abandoned => Self::Abandoned,
         }
     }
 }
@@ -68,22 +75,38 @@ pub enum CodeFactor {
 impl CodeFactor {
     /// The wire strategy (`email_code`, …).
     pub fn strategy(&self) -> &'static str {
-        match self {
-            Self::EmailCode => "email_code",
-            Self::PhoneCode => "phone_code",
-            Self::ResetPasswordEmailCode => "reset_password_email_code",
-            Self::ResetPasswordPhoneCode => "reset_password_phone_code",
-        }
+        Strategy::from(*self).as_str()
     }
 
+    /// The code factor of a strategy as sent, `None` for other strategies.
     fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "email_code" => Self::EmailCode,
-            "phone_code" => Self::PhoneCode,
-            "reset_password_email_code" => Self::ResetPasswordEmailCode,
-            "reset_password_phone_code" => Self::ResetPasswordPhoneCode,
-            _ => return None,
-        })
+        Self::try_from(s.parse::<Strategy>().ok()?).ok()
+    }
+}
+
+impl From<CodeFactor> for Strategy {
+    fn from(f: CodeFactor) -> Self {
+        match f {
+            CodeFactor::EmailCode => Strategy::EmailCode,
+            CodeFactor::PhoneCode => Strategy::PhoneCode,
+            CodeFactor::ResetPasswordEmailCode => Strategy::ResetPasswordEmailCode,
+            CodeFactor::ResetPasswordPhoneCode => Strategy::ResetPasswordPhoneCode,
+        }
+    }
+}
+
+/// A strategy that is not a one-time-code factor.
+impl TryFrom<Strategy> for CodeFactor {
+    type Error = Strategy;
+
+    fn try_from(s: Strategy) -> Result<Self, Strategy> {
+        match s {
+            Strategy::EmailCode => Ok(Self::EmailCode),
+            Strategy::PhoneCode => Ok(Self::PhoneCode),
+            Strategy::ResetPasswordEmailCode => Ok(Self::ResetPasswordEmailCode),
+            Strategy::ResetPasswordPhoneCode => Ok(Self::ResetPasswordPhoneCode),
+            other => Err(other),
+        }
     }
 }
 
@@ -121,7 +144,7 @@ impl SignInAttempt {
     /// The code factor that has been prepared (a code was sent) and awaits the code.
     pub fn pending_code(&self) -> Option<CodeFactor> {
         let v = self.raw.first_factor_verification.as_ref()?;
-        if v.status != "unverified" {
+        if v.status != VerificationStatus::Unverified {
             return None;
         }
         CodeFactor::parse(&v.strategy)
@@ -152,7 +175,7 @@ impl SignInAttempt {
     #[tracing::instrument(skip_all)]
     pub async fn attempt_password(&mut self, password: &str) -> Result<SignInStatus, Error> {
         let call = Call::post(self.path("attempt_first_factor"))
-            .form("strategy", "password")
+            .form("strategy", Strategy::Password)
             .form("password", password);
         self.run(call).await
     }
@@ -267,5 +290,36 @@ impl Latchkey {
     pub async fn start_sign_in(&self, identifier: &str) -> Result<SignInAttempt, Error> {
         self.create_sign_in(Call::post("/v1/client/sign_ins").form("identifier", identifier.trim()))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_code_factors_read_from_their_wire_names() {
+        for s in wire::SignInStatus::ALL {
+            assert_eq!(SignInStatus::parse(s.as_str()), SignInStatus::from(*s));
+            assert!(!matches!(
+                SignInStatus::parse(s.as_str()),
+                SignInStatus::Other(_)
+            ));
+        }
+        assert_eq!(
+            SignInStatus::parse("needs_client_trust"),
+            SignInStatus::Other("needs_client_trust".into()),
+            "a newer server's status is kept, not refused"
+        );
+        for f in [
+            CodeFactor::EmailCode,
+            CodeFactor::PhoneCode,
+            CodeFactor::ResetPasswordEmailCode,
+            CodeFactor::ResetPasswordPhoneCode,
+        ] {
+            assert_eq!(CodeFactor::parse(f.strategy()), Some(f));
+        }
+        assert_eq!(CodeFactor::parse(Strategy::Password.as_str()), None);
+        assert_eq!(CodeFactor::parse("oauth_google"), None);
     }
 }

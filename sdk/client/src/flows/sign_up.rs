@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use latchkey_protocol::SignUp;
+use latchkey_protocol::{self as wire, NextAction, SignUp, Strategy};
 use serde_json::{Map, Value};
 
 use crate::client::Latchkey;
@@ -117,6 +117,16 @@ pub enum SignUpStatus {
     Other(String),
 }
 
+impl From<wire::SignUpStatus> for SignUpStatus {
+    fn from(s: wire::SignUpStatus) -> Self {
+        match s {
+            wire::SignUpStatus::MissingRequirements => Self::MissingRequirements,
+            wire::SignUpStatus::Complete => Self::Complete,
+            wire::SignUpStatus::Abandoned => Self::Abandoned,
+        }
+    }
+}
+
 /// What a sign-up needs next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -152,11 +162,9 @@ impl SignUpAttempt {
     }
 
     pub fn status(&self) -> SignUpStatus {
-        match self.raw.status.as_str() {
-            "missing_requirements" => SignUpStatus::MissingRequirements,
-            "complete" => SignUpStatus::Complete,
-            "abandoned" => SignUpStatus::Abandoned,
-            other => SignUpStatus::Other(other.to_owned()),
+        match self.raw.status.parse::<wire::SignUpStatus>() {
+            Ok(s) => s.into(),
+            Err(_) => SignUpStatus::Other(self.raw.status.clone()),
         }
     }
 
@@ -172,7 +180,7 @@ impl SignUpAttempt {
         }
         let unverified = |f: &str| self.raw.unverified_fields.iter().any(|u| u == f);
         let sent = |v: Option<&latchkey_protocol::SignUpVerification>| {
-            v.is_some_and(|v| v.next_action == "needs_attempt")
+            v.is_some_and(|v| v.next_action == NextAction::NeedsAttempt)
         };
         if unverified("email_address") {
             return SignUpStep::VerifyEmail {
@@ -225,15 +233,15 @@ impl SignUpAttempt {
 
     /// Emails a verification code (or a new one).
     pub async fn prepare_email_code(&mut self) -> Result<SignUpStep, Error> {
-        self.prepare("email_code").await
+        self.prepare(Strategy::EmailCode).await
     }
 
     /// Texts a verification code (or a new one).
     pub async fn prepare_phone_code(&mut self) -> Result<SignUpStep, Error> {
-        self.prepare("phone_code").await
+        self.prepare(Strategy::PhoneCode).await
     }
 
-    async fn prepare(&mut self, strategy: &str) -> Result<SignUpStep, Error> {
+    async fn prepare(&mut self, strategy: Strategy) -> Result<SignUpStep, Error> {
         let call =
             Call::post(format!("{}/prepare_verification", self.path())).form("strategy", strategy);
         self.run(call).await
@@ -241,16 +249,16 @@ impl SignUpAttempt {
 
     /// Verifies the email address with the emailed code.
     pub async fn attempt_email_code(&mut self, code: &str) -> Result<SignUpStep, Error> {
-        self.attempt("email_code", code).await
+        self.attempt(Strategy::EmailCode, code).await
     }
 
     /// Verifies the phone number with the texted code.
     pub async fn attempt_phone_code(&mut self, code: &str) -> Result<SignUpStep, Error> {
-        self.attempt("phone_code", code).await
+        self.attempt(Strategy::PhoneCode, code).await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn attempt(&mut self, strategy: &str, code: &str) -> Result<SignUpStep, Error> {
+    async fn attempt(&mut self, strategy: Strategy, code: &str) -> Result<SignUpStep, Error> {
         let call = Call::post(format!("{}/attempt_verification", self.path()))
             .form("strategy", strategy)
             .form("code", code.trim());

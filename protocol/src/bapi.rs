@@ -1,0 +1,279 @@
+//! Backend API request bodies, as the emulator reads them and `latchkey-backend` writes them.
+//!
+//! Each body serialises only what is set (`None` and empty lists are left out) and reads what
+//! `@clerk/backend` and other clients send: an `email_address` may be one string or a list, and
+//! where a field can be cleared, absent (`None`), `null` (`Some(None)`) and a value
+//! (`Some(Some(…))`) are three different requests. Passwords, digests and tokens are
+//! [`secret`](crate::secret) types, written out only through `serialize_with`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
+
+use crate::secret::{expose_opt, ClientToken, Password};
+
+/// A field that may be a single value or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One string, a list of strings, or `null` (no values).
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    })
+}
+
+/// A nullable field: present-and-`null` reads as `Some(None)` (absent fields are `None` through
+/// `#[serde(default)]`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `POST /v1/users`. At least one identifier (email, phone, username) or an external id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateUser {
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub email_address: Vec<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
+    pub phone_number: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub password: Option<Password>,
+    /// An existing hash to import, with [`password_hasher`](Self::password_hasher) (`bcrypt`,
+    /// `argon2id`, …).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub password_digest: Option<Password>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hasher: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_password_checks: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_password_requirement: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH /v1/users/{id}`: only the fields that are `Some` change. For the nullable ones,
+/// `Some(None)` (`null`) clears the value. Metadata given here replaces the whole object; to
+/// merge, send a [`MetadataUpdate`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UpdateUser {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub first_name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub last_name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub username: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub external_id: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub password: Option<Password>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_password_checks: Option<bool>,
+    /// With a new password: end the user's other sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_out_of_other_sessions: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_email_address_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_phone_number_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `PATCH /v1/users/{id}/metadata`: deep-merged into the existing metadata; a `null` value
+/// removes its key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetadataUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_metadata: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsafe_metadata: Option<Map<String, Value>>,
+}
+
+/// `PUT /v1/users/{id}/metadata` (what `@clerk/backend` sends for metadata in `updateUser`):
+/// each field given replaces that metadata whole (`null` or `{}` clears it); fields left out
+/// (`None`) stay.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetadataReplace {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub public_metadata: Option<Option<Map<String, Value>>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub private_metadata: Option<Option<Map<String, Value>>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "nullable"
+    )]
+    pub unsafe_metadata: Option<Option<Map<String, Value>>>,
+}
+
+/// `POST /v1/users/{id}/verify_password`. The password is required; a body without one is the
+/// server's to refuse (422 `form_param_nil`), not a decoding error.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VerifyPassword {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub password: Option<Password>,
+}
+
+/// The answer to [`VerifyPassword`] when the password is right (a wrong one is 422
+/// `form_password_incorrect`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordVerified {
+    pub verified: bool,
+}
+
+/// `POST /v1/clients/verify`: the client a Frontend API client token belongs to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VerifyClient {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub token: Option<ClientToken>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn email_address_reads_as_one_string_a_list_or_null() {
+        for (body, want) in [
+            (json!({"email_address": "a@x.com"}), vec!["a@x.com"]),
+            (
+                json!({"email_address": ["a@x.com", "b@x.com"]}),
+                vec!["a@x.com", "b@x.com"],
+            ),
+            (json!({"email_address": null}), vec![]),
+            (json!({}), vec![]),
+        ] {
+            let u: CreateUser = serde_json::from_value(body).unwrap();
+            assert_eq!(u.email_address, want);
+        }
+        assert!(serde_json::from_value::<CreateUser>(json!({"email_address": 5})).is_err());
+    }
+
+    #[test]
+    fn nullable_fields_keep_absent_null_and_value_apart() {
+        let u: UpdateUser =
+            serde_json::from_value(json!({"first_name": "Ada", "last_name": null})).unwrap();
+        assert_eq!(u.first_name, Some(Some("Ada".into())));
+        assert_eq!(u.last_name, Some(None));
+        assert_eq!(u.username, None);
+        let back = serde_json::to_value(&u).unwrap();
+        assert_eq!(back, json!({"first_name": "Ada", "last_name": null}));
+        let m: MetadataReplace =
+            serde_json::from_value(json!({"public_metadata": null, "private_metadata": {}}))
+                .unwrap();
+        assert_eq!(m.public_metadata, Some(None));
+        assert_eq!(m.private_metadata, Some(Some(Map::new())));
+        assert_eq!(m.unsafe_metadata, None);
+    }
+
+    #[test]
+    fn secrets_are_read_and_written_on_purpose_and_hidden_from_debug() {
+        let u: CreateUser = serde_json::from_value(json!({
+            "email_address": ["a@x.com"], "password": "pw-secret-1",
+            "password_digest": "$2b$digest-secret", "password_hasher": "bcrypt"
+        }))
+        .unwrap();
+        assert_eq!(
+            u.password.as_ref().map(Password::expose),
+            Some("pw-secret-1")
+        );
+        let json = serde_json::to_value(&u).unwrap();
+        assert_eq!(json["password"], "pw-secret-1");
+        assert_eq!(json["password_digest"], "$2b$digest-secret");
+        let v = VerifyClient {
+            token: Some("tok-secret".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&v).unwrap(),
+            json!({"token": "tok-secret"})
+        );
+        let shown = format!("{u:?} {v:?}");
+        for secret in ["pw-secret-1", "digest-secret", "tok-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(
+            serde_json::to_value(VerifyPassword::default()).unwrap(),
+            json!({})
+        );
+    }
+}

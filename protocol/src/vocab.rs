@@ -1,0 +1,464 @@
+//! The words of the wire: statuses, strategies, webhook event types and error codes, each an
+//! enum whose values carry their wire names.
+//!
+//! Each wire name is written once, in the enum's definition below; serde, [`as_str`],
+//! [`Display`](std::fmt::Display) and [`FromStr`] all use it. Parsing is strict: a name the enum
+//! does not know is an [`UnknownName`] error (the emulator answers an unknown `strategy` with 422
+//! `form_param_value_invalid`).
+//!
+//! The wire objects in [`crate::objects`] keep these fields as the `String`s the server sent, so
+//! an SDK still reads an object that carries a status or strategy newer than this crate
+//! (a Clerk instance with OAuth lists `oauth_google` factors). Compare such a field with an enum
+//! directly (`session.status == SessionStatus::Active`), or parse it (`s.parse::<Strategy>()`).
+//!
+//! [`as_str`]: Strategy::as_str
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A wire name that is none of an enum's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    kind: &'static str,
+    name: String,
+}
+
+impl UnknownName {
+    /// What was being named (`strategy`, `sign-in status`, …).
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The name as received.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} is not a known {}", self.name, self.kind)
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+/// Defines a fieldless enum whose variants map one to one to wire names.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident ($kind:literal) {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in the order of the definition.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire name.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)+
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err(UnknownName {
+                        kind: $kind,
+                        name: s.to_owned(),
+                    }),
+                }
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = UnknownName;
+
+            fn try_from(s: &str) -> Result<Self, UnknownName> {
+                s.parse()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_owned()
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.as_str()
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.as_str()
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.as_str()
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// Where a sign-in (`sign_in_attempt`) stands.
+    pub enum SignInStatus("sign-in status") {
+        /// Nobody identified yet.
+        NeedsIdentifier = "needs_identifier",
+        /// Prove a first factor: a password, or a prepared code.
+        NeedsFirstFactor = "needs_first_factor",
+        NeedsSecondFactor = "needs_second_factor",
+        /// A reset code was verified: set the new password.
+        NeedsNewPassword = "needs_new_password",
+        /// A session was created (`created_session_id`).
+        Complete = "complete",
+        /// Past `abandon_at` without completing.
+        Abandoned = "abandoned",
+    }
+}
+
+wire_enum! {
+    /// Where a sign-up (`sign_up_attempt`) stands.
+    pub enum SignUpStatus("sign-up status") {
+        /// Fields are missing or unverified (`missing_fields`, `unverified_fields`).
+        MissingRequirements = "missing_requirements",
+        /// The user and its first session exist.
+        Complete = "complete",
+        Abandoned = "abandoned",
+    }
+}
+
+wire_enum! {
+    /// A session's status. The Backend API also knows `replaced`.
+    pub enum SessionStatus("session status") {
+        Active = "active",
+        /// Signed in, with tasks left before the session is active.
+        Pending = "pending",
+        /// Signed out on its device.
+        Ended = "ended",
+        /// Removed from its client (the user was deleted, or the device removed it).
+        Removed = "removed",
+        /// Ended by an administrator or a password change elsewhere.
+        Revoked = "revoked",
+        /// Past `expire_at`.
+        Expired = "expired",
+        /// Inactive past `abandon_at`.
+        Abandoned = "abandoned",
+        /// Replaced by another session (Backend API).
+        Replaced = "replaced",
+    }
+}
+
+wire_enum! {
+    /// A verification's status (`verification.status`).
+    pub enum VerificationStatus("verification status") {
+        Unverified = "unverified",
+        Verified = "verified",
+        /// Too many wrong attempts.
+        Failed = "failed",
+        Expired = "expired",
+        /// An OAuth verification for which no user exists yet: continue with a sign-up.
+        Transferable = "transferable",
+    }
+}
+
+wire_enum! {
+    /// What a sign-up verification needs next (`verifications.*.next_action`).
+    pub enum NextAction("next action") {
+        /// Send a code (`prepare_verification`).
+        NeedsPrepare = "needs_prepare",
+        /// Enter the code sent (`attempt_verification`).
+        NeedsAttempt = "needs_attempt",
+        /// Nothing: verified.
+        Nothing = "",
+    }
+}
+
+wire_enum! {
+    /// A way to prove an identity: a sign-in factor, a verification strategy, or how a client last
+    /// authenticated. The emulator supports the password, the code strategies and `admin`; the
+    /// others are names clients send, which it refuses as unsupported.
+    pub enum Strategy("strategy") {
+        Password = "password",
+        /// A one-time code by email.
+        EmailCode = "email_code",
+        /// A one-time code by SMS.
+        PhoneCode = "phone_code",
+        /// A password-reset code by email.
+        ResetPasswordEmailCode = "reset_password_email_code",
+        /// A password-reset code by SMS.
+        ResetPasswordPhoneCode = "reset_password_phone_code",
+        /// Verified by an administrator (identifications created through the Backend API).
+        Admin = "admin",
+        EmailLink = "email_link",
+        Ticket = "ticket",
+        Passkey = "passkey",
+        Totp = "totp",
+        BackupCode = "backup_code",
+        Saml = "saml",
+        EnterpriseSso = "enterprise_sso",
+    }
+}
+
+impl Strategy {
+    /// A one-time code sent by email or SMS (sign-in, sign-up or password reset).
+    pub fn is_code(self) -> bool {
+        matches!(
+            self,
+            Self::EmailCode
+                | Self::PhoneCode
+                | Self::ResetPasswordEmailCode
+                | Self::ResetPasswordPhoneCode
+        )
+    }
+
+    /// A password-reset code: verifying it leads to `needs_new_password`.
+    pub fn resets_password(self) -> bool {
+        matches!(
+            self,
+            Self::ResetPasswordEmailCode | Self::ResetPasswordPhoneCode
+        )
+    }
+
+    /// The `object` of a verification made with this strategy.
+    pub fn verification_object(self) -> &'static str {
+        match self {
+            Self::Admin => "verification_admin",
+            Self::Password => "verification_password",
+            Self::Ticket => "verification_ticket",
+            Self::Saml => "verification_saml",
+            Self::EmailLink => "verification_email_link",
+            _ => "verification_otp",
+        }
+    }
+}
+
+wire_enum! {
+    /// A webhook event's `type`. [`EventType::ALL`] is what the emulator emits.
+    pub enum EventType("event type") {
+        UserCreated = "user.created",
+        UserUpdated = "user.updated",
+        /// Its data is `{"object":"user","id":…,"deleted":true}`.
+        UserDeleted = "user.deleted",
+        SessionCreated = "session.created",
+        SessionEnded = "session.ended",
+        SessionRemoved = "session.removed",
+        SessionRevoked = "session.revoked",
+        /// A message the instance asked Clerk to send, with `data.otp_code`.
+        EmailCreated = "email.created",
+        SmsCreated = "sms.created",
+    }
+}
+
+wire_enum! {
+    /// An error code of the error envelope (`errors[].code`): what clients branch on. The list is
+    /// Clerk's codes that official clients check, plus the ones the emulator and the Latchkey
+    /// SDKs send of their own.
+    pub enum ErrorCode("error code") {
+        ResourceNotFound = "resource_not_found",
+        /// No valid session token, or the session is no longer active.
+        AuthenticationInvalid = "authentication_invalid",
+        /// Backend API: the secret key is wrong.
+        ClerkKeyInvalid = "clerk_key_invalid",
+        /// The client has no active session.
+        SignedOut = "signed_out",
+        FormIdentifierNotFound = "form_identifier_not_found",
+        FormIdentifierExists = "form_identifier_exists",
+        FormPasswordIncorrect = "form_password_incorrect",
+        /// An older name of `form_password_incorrect` (Backend API `verify_password`).
+        IncorrectPassword = "incorrect_password",
+        FormPasswordPwned = "form_password_pwned",
+        FormPasswordLengthTooShort = "form_password_length_too_short",
+        FormCodeIncorrect = "form_code_incorrect",
+        /// A required parameter is missing.
+        FormParamNil = "form_param_nil",
+        /// A parameter is malformed.
+        FormParamFormatInvalid = "form_param_format_invalid",
+        /// A parameter is well formed but not an accepted value (an unknown strategy).
+        FormParamValueInvalid = "form_param_value_invalid",
+        /// Too many wrong codes.
+        VerificationFailed = "verification_failed",
+        VerificationExpired = "verification_expired",
+        VerificationAlreadyVerified = "verification_already_verified",
+        /// The attempt is not in a status that allows this request.
+        RequestInvalidForStatus = "request_invalid_for_status",
+        SessionExists = "session_exists",
+        IdentifierAlreadySignedIn = "identifier_already_signed_in",
+        UserLocked = "user_locked",
+        UserBanned = "user_banned",
+        SignUpModeRestricted = "sign_up_mode_restricted",
+        TooManyRequests = "too_many_requests",
+        /// A 500.
+        InternalClerkError = "internal_clerk_error",
+        /// The body or query could not be parsed.
+        MalformedRequest = "malformed_request",
+        RequestBodyTooLarge = "request_body_too_large",
+        UnsupportedContentType = "unsupported_content_type",
+        MethodNotAllowed = "method_not_allowed",
+        /// A native request that also carries `Origin`.
+        NativeApiDisabledWithOrigin = "native_api_disabled_with_origin",
+        /// Emulator: the control API was called under a name that is not loopback.
+        HostInvalid = "host_invalid",
+        /// Emulator: a cross-site request to the control API or UI.
+        CrossSiteRequestRefused = "cross_site_request_refused",
+        /// Emulator: background jobs did not finish in time (`jobs/wait_idle`).
+        JobsStillRunning = "jobs_still_running",
+        /// `latchkey-backend`: the keys that verify session tokens could not be loaded.
+        ServiceUnavailable = "service_unavailable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// serde, `as_str` and `FromStr` agree on every wire name, and no two values share one.
+    fn round_trips<T>(all: &[T])
+    where
+        T: Copy
+            + PartialEq
+            + fmt::Debug
+            + fmt::Display
+            + FromStr<Err = UnknownName>
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        let mut seen = std::collections::HashSet::new();
+        for v in all {
+            let name = v.to_string();
+            assert!(seen.insert(name.clone()), "{name} twice");
+            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(name));
+            assert_eq!(
+                serde_json::from_value::<T>(name.clone().into()).unwrap(),
+                *v
+            );
+            assert_eq!(name.parse::<T>().unwrap(), *v);
+        }
+    }
+
+    #[test]
+    fn every_value_round_trips_through_its_wire_name() {
+        round_trips(SignInStatus::ALL);
+        round_trips(SignUpStatus::ALL);
+        round_trips(SessionStatus::ALL);
+        round_trips(VerificationStatus::ALL);
+        round_trips(NextAction::ALL);
+        round_trips(Strategy::ALL);
+        round_trips(EventType::ALL);
+        round_trips(ErrorCode::ALL);
+    }
+
+    #[test]
+    fn wire_names_are_the_ones_stored_and_sent_before_the_enums() {
+        // Sign-in and sign-up documents and the session status column hold these strings.
+        assert_eq!(
+            SignInStatus::NeedsFirstFactor.as_str(),
+            "needs_first_factor"
+        );
+        assert_eq!(
+            SignUpStatus::MissingRequirements.as_str(),
+            "missing_requirements"
+        );
+        assert_eq!(SessionStatus::Revoked.as_str(), "revoked");
+        assert_eq!(VerificationStatus::Unverified.as_str(), "unverified");
+        assert_eq!(
+            Strategy::ResetPasswordPhoneCode.as_str(),
+            "reset_password_phone_code"
+        );
+        assert_eq!(NextAction::Nothing.as_str(), "");
+        assert_eq!(EventType::SmsCreated.as_str(), "sms.created");
+        assert_eq!(
+            ErrorCode::FormParamValueInvalid.as_str(),
+            "form_param_value_invalid"
+        );
+        assert_eq!(EventType::ALL.len(), 9);
+    }
+
+    #[test]
+    fn unknown_names_are_errors_not_values() {
+        let e = "carrier_pigeon".parse::<Strategy>().unwrap_err();
+        assert_eq!((e.kind(), e.name()), ("strategy", "carrier_pigeon"));
+        assert_eq!(e.to_string(), "\"carrier_pigeon\" is not a known strategy");
+        assert!("oauth_google".parse::<Strategy>().is_err());
+        assert!("Email_Code".parse::<Strategy>().is_err(), "names are exact");
+        assert!("".parse::<Strategy>().is_err());
+        assert!(serde_json::from_str::<Strategy>(r#""carrier_pigeon""#).is_err());
+        assert!("user.exploded".parse::<EventType>().is_err());
+        assert!("sleeping".parse::<SessionStatus>().is_err());
+    }
+
+    #[test]
+    fn wire_strings_compare_with_values() {
+        let status = String::from("active");
+        assert!(status == SessionStatus::Active);
+        assert!(SessionStatus::Active == status);
+        assert!(status != SessionStatus::Ended);
+        assert!("email_code" == Strategy::EmailCode);
+        assert_eq!(String::from(Strategy::EmailCode), "email_code");
+    }
+
+    #[test]
+    fn strategies_know_their_verification_objects() {
+        assert_eq!(Strategy::Admin.verification_object(), "verification_admin");
+        assert_eq!(
+            Strategy::Password.verification_object(),
+            "verification_password"
+        );
+        assert_eq!(
+            Strategy::EmailCode.verification_object(),
+            "verification_otp"
+        );
+        assert!(Strategy::ResetPasswordEmailCode.is_code());
+        assert!(Strategy::ResetPasswordEmailCode.resets_password());
+        assert!(!Strategy::EmailCode.resets_password());
+        assert!(!Strategy::Password.is_code() && !Strategy::Admin.is_code());
+    }
+}

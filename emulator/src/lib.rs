@@ -21,6 +21,8 @@ pub mod keys;
 pub mod secret;
 pub mod serve;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -31,9 +33,17 @@ use tokio::task::JoinHandle;
 use tower::Layer;
 
 pub use app::{App, InstanceOptions};
-pub use clock::Clock;
 pub use secret::Secret;
 pub use serve::ServerLimits;
+
+pub use app::OpenError;
+pub use clock::Clock;
+pub use domain::DomainError;
+pub use keys::KeyError;
+pub use store::StoreError;
+
+/// The database's file name in a data directory.
+const DB_FILE: &str = "emulator.sqlite3";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -50,11 +60,11 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Open(#[from] app::OpenError),
+    Open(#[from] OpenError),
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(#[from] StoreError),
     #[error(transparent)]
-    Domain(#[from] domain::DomainError),
+    Domain(#[from] DomainError),
 }
 
 /// Configures an emulator. Defaults: 127.0.0.1, an ephemeral port, in-memory storage.
@@ -193,7 +203,7 @@ impl EmulatorBuilder {
         let store = match &self.data_dir {
             None => store::Store::in_memory()?,
             Some(dir) => {
-                let db = dir.join("emulator.sqlite3");
+                let db = dir.join(DB_FILE);
                 private_data_dir(dir, &db).map_err(|e| StartError::DataDir {
                     path: dir.clone(),
                     source: e,
@@ -310,12 +320,18 @@ impl Emulator {
         self.app.webhook_secret.expose()
     }
 
+    /// The instance's id (`ins_…`), as webhook events carry it in `instance_id`.
+    pub fn instance_id(&self) -> &str {
+        &self.app.instance_id
+    }
+
     /// The PEM of the token-signing public key (waits for the key on a first start).
-    pub fn public_key_pem(&self) -> Result<String, keys::KeyError> {
+    pub fn public_key_pem(&self) -> Result<String, KeyError> {
         Ok(self.app.signing_key.get()?.public_key_pem())
     }
 
-    pub fn clock(&self) -> &Clock {
+    /// The emulator's clock, to advance or to share (e.g. as an SDK's time source).
+    pub fn clock(&self) -> &Arc<Clock> {
         &self.app.clock
     }
 

@@ -218,8 +218,8 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
         .unwrap()
         .to_owned();
     let stored = |h: &Harness, id: &str| {
-        let user = h.emu.app().store.read(|tx| tx.user(id)).unwrap().unwrap();
-        hash_params(user.password_hash.unwrap().expose())
+        let digest = latchkey_emulator::testing::password_digest(&h.emu, id).unwrap();
+        hash_params(&digest.unwrap())
     };
     assert_eq!(stored(&h, &id), PRODUCTION);
     // A production-cost hash still signs in.

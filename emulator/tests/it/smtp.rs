@@ -131,7 +131,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
         .await
         .ok();
     let code = h.latest_code("smtp@example.com").await;
-    h.idle().await;
+    h.wait_idle().await;
     let got = mails(&smtp.maildir);
     assert_eq!(got.len(), 1, "one email reached the SMTP server");
     assert!(got[0].contains("To: smtp@example.com"), "{}", got[0]);
@@ -155,7 +155,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
         .await
         .ok();
     let code = h.latest_code("byo@example.com").await;
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(
         mails(&smtp.maildir).len(),
         1,
@@ -197,7 +197,7 @@ async fn a_failing_smtp_server_is_retried_but_the_inbox_has_the_message_at_once(
         6,
         "captured despite SMTP being down"
     );
-    h.idle().await;
+    h.wait_idle().await;
     let jobs = h
         .control(Method::GET, "/jobs?kind=deliver_message", None)
         .await;
@@ -211,7 +211,7 @@ async fn a_failing_smtp_server_is_retried_but_the_inbox_has_the_message_at_once(
     // Backoff 1 s, 2 s, 4 s, 8 s (±20 %), then dead after five attempts.
     for _ in 0..4 {
         h.advance(10).await;
-        h.idle().await;
+        h.wait_idle().await;
     }
     let jobs = h
         .control(Method::GET, "/jobs?kind=deliver_message", None)

@@ -425,6 +425,6 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
     assert_eq!(after, before, "nothing was written");
     // The session is intact.
     c.token(&sid).await.ok();
-    h.shutdown().await;
+    h.kit.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -670,7 +670,7 @@ async fn the_data_directory_is_private_to_its_user() {
             assert_eq!(mode(&p), 0o600, "{f}");
         }
     }
-    h.shutdown().await;
+    h.kit.shutdown().await;
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -34,7 +34,7 @@ pub fn bapi_spec() -> &'static Spec {
 /// The kit's emulator (`emu`, `http`, `control`, `latest_code`, `wait_idle`, `advance`,
 /// `set_settings`), with validated Frontend and Backend API calls.
 pub struct Harness {
-    kit: Kit,
+    pub kit: Kit,
 }
 
 impl Deref for Harness {
@@ -139,10 +139,6 @@ async fn send(
 }
 
 impl Harness {
-    pub async fn shutdown(self) {
-        self.kit.shutdown().await;
-    }
-
     pub fn fapi(&self) -> Native<'_> {
         Native {
             h: self,

@@ -125,8 +125,7 @@ async fn counts(h: &Harness, db: &std::path::Path) -> Value {
 
 #[tokio::test]
 async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
-    let dir = std::env::temp_dir().join(format!("latchkey-bad-input-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = latchkey_testkit::temp_path("bad-input");
     let db = dir.join("emulator.sqlite3");
     let h = start_from(builder().data_dir(&dir)).await;
     // An endpoint for every event: an event written by a bad request would show as a job.

@@ -136,13 +136,6 @@ impl Drop for Proc {
     }
 }
 
-/// A fresh directory under the system's temp dir, removed first if a previous run left it.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("latchkey-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// The argon2 cost parameters (`m=…,t=…,p=…`) of the stored password hash of `user_id` in the
 /// database of a stopped emulator's data directory.
 pub fn stored_hash_params(data_dir: &std::path::Path, user_id: &str) -> String {

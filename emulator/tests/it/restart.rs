@@ -4,8 +4,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn users_sessions_and_keys_survive_a_restart_on_the_same_data_dir() {
-    let dir = std::env::temp_dir().join(format!("latchkey-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = latchkey_testkit::temp_path("restart");
     let h = start_from(latchkey_emulator::Emulator::builder().data_dir(&dir)).await;
     let secret = h.emu.secret_key().to_owned();
     let mut c = h.fapi();

@@ -653,7 +653,7 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 #[tokio::test]
 async fn the_data_directory_is_private_to_its_user() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("lk-perm-{}", rand_suffix()));
+    let dir = latchkey_testkit::temp_path("perm");
     let data = dir.join("nested").join("data");
     let h = start_from(latchkey_emulator::Emulator::builder().data_dir(&data)).await;
     h.create_user("jane@example.com", "correct-horse-battery")
@@ -672,17 +672,6 @@ async fn the_data_directory_is_private_to_its_user() {
     }
     h.kit.shutdown().await;
     std::fs::remove_dir_all(dir).ok();
-}
-
-fn rand_suffix() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 #[tokio::test]

@@ -42,13 +42,7 @@ asyncio.run(main())
 
 /// Starts aiosmtpd (`pip install aiosmtpd`; scripts/test installs it).
 async fn smtp_server() -> SmtpServer {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let maildir = std::env::temp_dir().join(format!(
-        "latchkey-maildir-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&maildir);
+    let maildir = latchkey_testkit::temp_path("maildir");
     let mut child = Command::new("python3")
         .args(["-c", SMTPD])
         .arg(&maildir)

@@ -67,8 +67,9 @@ pub struct Kit {
     pub http: reqwest::Client,
 }
 
-/// A native client signed in with a password, and its first session token.
-#[derive(Debug, Clone)]
+/// A native client signed in with a password, and its first session token (no `Debug`: it
+/// holds bearer tokens).
+#[derive(Clone)]
 pub struct SignedIn {
     pub user_id: String,
     pub sid: String,

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use axum::routing::post;
 use axum::Router;
-use latchkey_emulator::jobs::{self, Job};
-use latchkey_emulator::store::records::{Message, MessageKind};
-use latchkey_emulator::Emulator;
+use latchkey_emulator::{testing, Emulator};
+use latchkey_testkit::{Kit, Method};
 use serde_json::json;
 
 const THROUGHPUT_JOBS: usize = 20_000;
@@ -46,78 +45,45 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Instant>>>, Arc<tokio::sync::Notif
     (url, got, notify)
 }
 
-fn enqueue_messages(emu: &Emulator, n: usize) {
-    let app = emu.app().clone();
-    let settings = app.settings();
-    let now = app.clock.now_ms();
-    let env = app.env(
-        &settings,
-        now,
-        None,
-        &latchkey_emulator::domain::RequestInfo::NONE,
-    );
-    app.store
-        .write(|tx| -> Result<(), latchkey_emulator::domain::DomainError> {
-            for i in 0..n {
-                let id = format!("ema_bench{i}");
-                tx.insert_message(&Message {
-                    id: id.clone(),
-                    kind: MessageKind::Email,
-                    to: format!("bench{i}@example.com"),
-                    subject: Some("s".into()),
-                    body_text: "123456".into(),
-                    body_html: None,
-                    code: Some("123456".into()),
-                    link: None,
-                    template: "verification_code".into(),
-                    created_at: now,
-                    status: "queued".into(),
-                    delivered_by_clerk: true,
-                    delivered_via: None,
-                })?;
-                latchkey_emulator::domain::outbox::record(
-                    tx,
-                    &env,
-                    &Job::DeliverMessage { message_id: id },
-                    now,
-                )?;
-            }
-            Ok(())
-        })
-        .unwrap();
+/// How many jobs of `kind` are in `state`, from the control API's job counts.
+async fn job_count(kit: &Kit, kind: &str, state: &str) -> i64 {
+    let r = kit.control(Method::GET, "/jobs?limit=1", None).await;
+    r.ok()["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == kind && c["state"] == state)
+        .map_or(0, |c| c["count"].as_i64().unwrap())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("latchkey-jobs-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let http = reqwest::Client::new();
+    let dir = latchkey_testkit::temp_path("jobs-bench");
 
     // 1. Durable throughput: message-capture jobs in a WAL database on disk.
-    let emu = Emulator::builder().data_dir(&dir).start().await.unwrap();
+    let kit = latchkey_testkit::start_from(Emulator::builder().data_dir(&dir)).await;
     let t0 = Instant::now();
-    enqueue_messages(&emu, THROUGHPUT_JOBS);
+    testing::queue_message_deliveries(&kit.emu, THROUGHPUT_JOBS).unwrap();
     let enqueue_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    assert!(jobs::wait_idle(emu.app(), Duration::from_secs(120))
-        .await
-        .unwrap());
+    let idle = kit
+        .control(
+            Method::POST,
+            "/jobs/wait_idle",
+            Some(json!({"timeout_ms": 60_000})),
+        )
+        .await;
     let run_s = t1.elapsed().as_secs_f64();
-    let captured = emu
-        .app()
-        .store
-        .read(|tx| tx.messages(None, None, 100_000))
-        .unwrap()
-        .len();
-    assert_eq!(captured, THROUGHPUT_JOBS);
+    assert_eq!(idle.status, 200, "{}", idle.body);
+    let captured = job_count(&kit, "deliver_message", "done").await;
+    assert_eq!(captured, THROUGHPUT_JOBS as i64);
     eprintln!("throughput: {THROUGHPUT_JOBS} jobs in {run_s:.2}s");
-    emu.shutdown().await;
+    kit.shutdown().await;
 
     // 2. Webhook latency: BAPI create user → user.created at the receiver.
-    let emu = Emulator::builder().ephemeral().start().await.unwrap();
-    emu.public_key_pem().unwrap();
     let (url, got, notify) = receiver().await;
-    emu.app().ensure_endpoint(&url).unwrap();
+    let kit = latchkey_testkit::start_from(Emulator::builder().ephemeral().webhook_url(&url)).await;
+    kit.emu.public_key_pem().unwrap();
     let mut lat = Vec::new();
     for i in 0..LATENCY_RUNS {
         let before = got.lock().unwrap().len();
@@ -125,9 +91,9 @@ async fn main() {
         tokio::pin!(notified);
         notified.as_mut().enable();
         let sent = Instant::now();
-        let r = http
-            .post(format!("{}/v1/users", emu.url()))
-            .header("authorization", format!("Bearer {}", emu.secret_key()))
+        let r = kit
+            .request(Method::POST, "/v1/users")
+            .bearer_auth(kit.emu.secret_key())
             .json(&json!({"email_address": [format!("lat{i}@example.com")], "password": "password123"}))
             .send()
             .await
@@ -146,44 +112,21 @@ async fn main() {
         let at = got.lock().unwrap()[before];
         lat.push(at.duration_since(sent).as_secs_f64() * 1e6);
     }
-    emu.shutdown().await;
+    kit.shutdown().await;
 
     // 3. A verification email behind 10,000 queued webhook jobs.
-    let emu = Emulator::builder().ephemeral().start().await.unwrap();
-    emu.public_key_pem().unwrap(); // a first start generates its RSA key in the background
     let (url, _got, _n) = receiver().await;
-    emu.app().ensure_endpoint(&url).unwrap();
-    {
-        let app = emu.app().clone();
-        let settings = app.settings();
-        let now = app.clock.now_ms();
-        let env = app.env(
-            &settings,
-            now,
-            None,
-            &latchkey_emulator::domain::RequestInfo::NONE,
-        );
-        app.store
-            .write(|tx| -> Result<(), latchkey_emulator::domain::DomainError> {
-                for _ in 0..BACKLOG {
-                    latchkey_emulator::domain::events::emit(
-                        tx,
-                        &env,
-                        latchkey_protocol::EventType::UserUpdated,
-                        json!({"object": "user"}),
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-    }
+    let kit = latchkey_testkit::start_from(Emulator::builder().ephemeral().webhook_url(&url)).await;
+    kit.emu.public_key_pem().unwrap(); // a first start generates its RSA key in the background
+    testing::queue_webhook_events(&kit.emu, latchkey_protocol::EventType::UserUpdated, BACKLOG)
+        .unwrap();
     let mut capture = Vec::new();
     let mut backlog_left = Vec::new();
     for i in 0..EMAIL_RUNS {
         let email = format!("urgent{i}@example.com");
         let sent = Instant::now();
-        let r = http
-            .post(format!("{}/v1/client/sign_ups?_is_native=true", emu.url()))
+        let r = kit
+            .request(Method::POST, "/v1/client/sign_ups?_is_native=true")
             .form(&[
                 ("email_address", email.as_str()),
                 ("password", "password123"),
@@ -193,25 +136,19 @@ async fn main() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let r = http
-            .get(format!(
-                "{}/_emulator/v1/messages/latest?to={email}&wait_ms=5000",
-                emu.url()
-            ))
+        let r = kit
+            .request(
+                Method::GET,
+                &format!("/_emulator/v1/messages/latest?to={email}&wait_ms=5000"),
+            )
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
         capture.push(sent.elapsed().as_secs_f64() * 1e3);
-        let queued = emu
-            .app()
-            .store
-            .read(|tx| tx.list_jobs(Some("queued"), Some("deliver_webhook"), 100_000))
-            .unwrap()
-            .len();
-        backlog_left.push(queued as f64);
+        backlog_left.push(job_count(&kit, "deliver_webhook", "queued").await as f64);
     }
-    emu.shutdown().await;
+    kit.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(

@@ -83,7 +83,7 @@ fn database_rows(db: &std::path::Path) -> Value {
 }
 
 async fn counts(h: &Harness, db: &std::path::Path) -> Value {
-    h.idle().await;
+    h.wait_idle().await;
     let users = h.bapi(Method::GET, "/v1/users/count", None).await.ok()["total_count"].clone();
     let msgs = h.control(Method::GET, "/messages", None).await.ok()["data"]
         .as_array()
@@ -125,8 +125,7 @@ async fn counts(h: &Harness, db: &std::path::Path) -> Value {
 
 #[tokio::test]
 async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
-    let dir = std::env::temp_dir().join(format!("latchkey-bad-input-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = latchkey_testkit::temp_path("bad-input");
     let db = dir.join("emulator.sqlite3");
     let h = start_from(builder().data_dir(&dir)).await;
     // An endpoint for every event: an event written by a bad request would show as a job.
@@ -425,6 +424,6 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
     assert_eq!(after, before, "nothing was written");
     // The session is intact.
     c.token(&sid).await.ok();
-    h.emu.shutdown().await;
+    h.kit.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

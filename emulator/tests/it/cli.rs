@@ -5,9 +5,10 @@ use base64::Engine as _;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::process::{hash_params, stored_hash_params, temp_dir, Proc};
+use crate::process::{hash_params, stored_hash_params, Proc};
 use crate::receiver::Receiver;
 use crate::support::*;
+use latchkey_testkit::temp_path;
 
 const PRODUCTION: &str = "m=19456,t=2,p=1";
 const FAST: &str = "m=64,t=1,p=1";
@@ -37,7 +38,7 @@ async fn create_user(http: &reqwest::Client, url: &str, secret: &str, email: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_setting_comes_from_its_latchkey_variable() {
-    let dir = temp_dir("cli-env");
+    let dir = temp_path("cli-env");
     let rx = Receiver::start().await;
     let pk = pk_for("auth.example.com");
     let mut p = Proc::spawn(
@@ -108,7 +109,7 @@ async fn every_setting_comes_from_its_latchkey_variable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flags_set_keys_and_hash_cost_and_the_default_output_is_for_people() {
-    let dir = temp_dir("cli-flags");
+    let dir = temp_path("cli-flags");
     let pk = pk_for("flags.example.com");
     let mut p = Proc::spawn(
         &[
@@ -218,8 +219,8 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
         .unwrap()
         .to_owned();
     let stored = |h: &Harness, id: &str| {
-        let user = h.emu.app().store.read(|tx| tx.user(id)).unwrap().unwrap();
-        hash_params(user.password_hash.unwrap().expose())
+        let digest = latchkey_emulator::testing::password_digest(&h.emu, id).unwrap();
+        hash_params(&digest.unwrap())
     };
     assert_eq!(stored(&h, &id), PRODUCTION);
     // A production-cost hash still signs in.

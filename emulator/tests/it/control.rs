@@ -173,7 +173,7 @@ async fn probe_server(h: &Harness) -> (String, tokio::sync::mpsc::UnboundedRecei
             }
         },
     );
-    let router = latchkey_emulator::http::router(h.emu.app().clone()).layer(probe);
+    let router = latchkey_emulator::testing::router(&h.emu).layer(probe);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -48,8 +48,7 @@ const N: usize = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_work_survives_sigkill() {
-    let dir = std::env::temp_dir().join(format!("latchkey-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = latchkey_testkit::temp_path("crash");
     let rx = Receiver::start().await;
     rx.delay(Duration::from_millis(20)); // let webhook work lag behind the API
     let http = reqwest::Client::new();

@@ -161,7 +161,7 @@ async fn frontend_requests_answer_with_their_request_id_and_the_jobs_they_cause_
         .await;
     r.ok();
     assert_eq!(r.header("x-request-id"), "req_fapi_sign_up");
-    h.idle().await;
+    h.wait_idle().await;
     let jobs = h
         .control(Method::GET, "/jobs?kind=deliver_message", None)
         .await;

@@ -136,22 +136,11 @@ impl Drop for Proc {
     }
 }
 
-/// A fresh directory under the system's temp dir, removed first if a previous run left it.
-pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("latchkey-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
 /// The argon2 cost parameters (`m=…,t=…,p=…`) of the stored password hash of `user_id` in the
 /// database of a stopped emulator's data directory.
 pub fn stored_hash_params(data_dir: &std::path::Path, user_id: &str) -> String {
-    let store = latchkey_emulator::store::Store::open(&data_dir.join("emulator.sqlite3")).unwrap();
-    let user = store
-        .read(|tx| tx.user(user_id))
-        .unwrap()
-        .expect("the user is stored");
-    hash_params(user.password_hash.expect("a password hash").expose())
+    let digest = latchkey_emulator::testing::password_digest_in(data_dir, user_id).unwrap();
+    hash_params(&digest.expect("the user is stored with a password hash"))
 }
 
 /// `m=…,t=…,p=…` of an argon2 PHC string.

@@ -4,8 +4,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn users_sessions_and_keys_survive_a_restart_on_the_same_data_dir() {
-    let dir = std::env::temp_dir().join(format!("latchkey-restart-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = latchkey_testkit::temp_path("restart");
     let h = start_from(latchkey_emulator::Emulator::builder().data_dir(&dir)).await;
     let secret = h.emu.secret_key().to_owned();
     let mut c = h.fapi();
@@ -13,7 +12,7 @@ async fn users_sessions_and_keys_survive_a_restart_on_the_same_data_dir() {
     let token = c.token.clone().unwrap();
     let jwt = c.jwt(&sid).await;
     let jwks = h.jwks().await;
-    h.emu.shutdown().await;
+    h.kit.shutdown().await;
 
     let h2 = start_from(latchkey_emulator::Emulator::builder().data_dir(&dir)).await;
     assert_eq!(h2.emu.secret_key(), secret, "the secret key is kept");
@@ -34,7 +33,7 @@ async fn users_sessions_and_keys_survive_a_restart_on_the_same_data_dir() {
         .control(Method::GET, "/messages?to=keep@example.com", None)
         .await;
     assert_eq!(m.ok()["data"].as_array().unwrap().len(), 1);
-    h2.emu.shutdown().await;
+    h2.kit.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -427,17 +427,9 @@ async fn imported_digests_above_the_cost_cap_are_refused_and_others_rehashed_on_
         .await;
     let id = user.ok()["id"].as_str().unwrap().to_owned();
     let digest = |h: &Harness| {
-        h.emu
-            .app()
-            .store
-            .read(|tx| tx.user_with_idents(&id))
+        latchkey_emulator::testing::password_digest(&h.emu, &id)
             .unwrap()
             .unwrap()
-            .user
-            .password_hash
-            .unwrap()
-            .expose()
-            .to_owned()
     };
     assert!(digest(&h).starts_with("$2"), "stored as imported");
     let mut fapi = h.fapi();
@@ -556,7 +548,7 @@ async fn the_emulator_stops_reading_a_huge_webhook_response() {
     .ok();
     h.create_user("jane@example.com", "correct-horse-battery")
         .await;
-    h.idle().await;
+    h.wait_idle().await;
     let sent = tokio::task::spawn_blocking(move || receiver.join().unwrap())
         .await
         .unwrap();
@@ -661,7 +653,7 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 #[tokio::test]
 async fn the_data_directory_is_private_to_its_user() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("lk-perm-{}", rand_suffix()));
+    let dir = latchkey_testkit::temp_path("perm");
     let data = dir.join("nested").join("data");
     let h = start_from(latchkey_emulator::Emulator::builder().data_dir(&data)).await;
     h.create_user("jane@example.com", "correct-horse-battery")
@@ -678,19 +670,8 @@ async fn the_data_directory_is_private_to_its_user() {
             assert_eq!(mode(&p), 0o600, "{f}");
         }
     }
-    h.emu.shutdown().await;
+    h.kit.shutdown().await;
     std::fs::remove_dir_all(dir).ok();
-}
-
-fn rand_suffix() -> String {
-    format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 #[tokio::test]
@@ -731,14 +712,8 @@ async fn a_message_is_in_the_inbox_when_its_request_answers_even_while_smtp_hang
 #[tokio::test]
 async fn cleanup_forgets_clients_that_never_signed_in_and_abandoned_attempts() {
     let h = start().await;
-    let client_exists = |h: &Harness, id: &str| {
-        h.emu
-            .app()
-            .store
-            .read(|tx| tx.client(id))
-            .unwrap()
-            .is_some()
-    };
+    let client_exists =
+        |h: &Harness, id: &str| latchkey_emulator::testing::client_exists(&h.emu, id).unwrap();
     // Unauthenticated traffic: each token-less request makes a client; one starts a sign-in.
     let mut drive_by = Vec::new();
     for _ in 0..20 {
@@ -764,20 +739,20 @@ async fn cleanup_forgets_clients_that_never_signed_in_and_abandoned_attempts() {
         .to_owned();
 
     h.advance(23 * 3600).await;
-    h.idle().await;
+    h.wait_idle().await;
     assert!(
         drive_by.iter().all(|id| client_exists(&h, id)),
         "not yet past their lifetime"
     );
     h.advance(2 * 3600).await;
-    h.idle().await;
+    h.wait_idle().await;
     assert!(
         drive_by.iter().all(|id| !client_exists(&h, id)),
         "session-less clients are gone a day after their last use"
     );
     assert!(!client_exists(&h, &half_id));
-    let gone = h.emu.app().store.read(|tx| tx.sign_in(&attempt)).unwrap();
-    assert!(gone.is_none(), "the abandoned sign-in is gone");
+    let kept = latchkey_emulator::testing::sign_in_exists(&h.emu, &attempt).unwrap();
+    assert!(!kept, "the abandoned sign-in is gone");
     assert!(
         client_exists(&h, &device_id),
         "a client with a session is kept"

@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::process::{temp_dir, Proc};
+use crate::process::Proc;
 use crate::receiver::Receiver;
+use latchkey_testkit::temp_path;
 
 const SECRET: &str = "sk_test_shutdownshutdown";
 
@@ -47,7 +48,7 @@ async fn read_head(sock: &mut tokio::net::TcpStream) -> String {
 }
 
 async fn graceful_stop_on(signal: &str) {
-    let dir = temp_dir(&format!("shutdown-{signal}"));
+    let dir = temp_path(&format!("shutdown-{signal}"));
     let rx = Receiver::start().await;
     rx.hold();
     let (mut p, url) = start(&dir);

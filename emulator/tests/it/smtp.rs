@@ -42,13 +42,7 @@ asyncio.run(main())
 
 /// Starts aiosmtpd (`pip install aiosmtpd`; scripts/test installs it).
 async fn smtp_server() -> SmtpServer {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let maildir = std::env::temp_dir().join(format!(
-        "latchkey-maildir-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&maildir);
+    let maildir = latchkey_testkit::temp_path("maildir");
     let mut child = Command::new("python3")
         .args(["-c", SMTPD])
         .arg(&maildir)
@@ -131,7 +125,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
         .await
         .ok();
     let code = h.latest_code("smtp@example.com").await;
-    h.idle().await;
+    h.wait_idle().await;
     let got = mails(&smtp.maildir);
     assert_eq!(got.len(), 1, "one email reached the SMTP server");
     assert!(got[0].contains("To: smtp@example.com"), "{}", got[0]);
@@ -155,7 +149,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
         .await
         .ok();
     let code = h.latest_code("byo@example.com").await;
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(
         mails(&smtp.maildir).len(),
         1,
@@ -197,7 +191,7 @@ async fn a_failing_smtp_server_is_retried_but_the_inbox_has_the_message_at_once(
         6,
         "captured despite SMTP being down"
     );
-    h.idle().await;
+    h.wait_idle().await;
     let jobs = h
         .control(Method::GET, "/jobs?kind=deliver_message", None)
         .await;
@@ -211,7 +205,7 @@ async fn a_failing_smtp_server_is_retried_but_the_inbox_has_the_message_at_once(
     // Backoff 1 s, 2 s, 4 s, 8 s (±20 %), then dead after five attempts.
     for _ in 0..4 {
         h.advance(10).await;
-        h.idle().await;
+        h.wait_idle().await;
     }
     let jobs = h
         .control(Method::GET, "/jobs?kind=deliver_message", None)

@@ -1,17 +1,20 @@
-//! The in-process harness: a real emulator on 127.0.0.1:0, a native Frontend API client that
-//! keeps its client token like the SDKs do, Backend and control API callers. Every JSON response
-//! is validated against Clerk's published OpenAPI schema for its operation.
+//! The emulator's harness on the test kit (`latchkey-testkit`: the in-process emulator, control
+//! and inbox calls): a native Frontend API client that keeps its client token like the SDKs do,
+//! and Backend API callers. Every Frontend and Backend API response is validated against Clerk's
+//! published OpenAPI schema for its operation.
 
+use std::ops::Deref;
 use std::sync::OnceLock;
 
 use latchkey_emulator::Emulator;
+use latchkey_testkit::Kit;
+pub use latchkey_testkit::{builder, urlencode, Resp};
 use openapi_check::Spec;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 static FAPI: OnceLock<Spec> = OnceLock::new();
 static BAPI: OnceLock<Spec> = OnceLock::new();
-static KEY: OnceLock<String> = OnceLock::new();
 
 fn spec_path(name: &str) -> String {
     format!(
@@ -28,31 +31,24 @@ pub fn bapi_spec() -> &'static Spec {
     BAPI.get_or_init(|| Spec::load(spec_path("bapi-2026-05-12.yml")).expect("BAPI spec loads"))
 }
 
-/// One RSA key shared by the emulators of this test binary (generating one per test is slow);
-/// tests that need distinct keys start with [`start_with_own_key`].
-fn shared_key() -> String {
-    KEY.get_or_init(|| {
-        latchkey_emulator::keys::SigningKey::generate("ins_test".into())
-            .expect("key")
-            .to_stored()
-            .expose()
-            .to_owned()
-    })
-    .clone()
-}
-
+/// The kit's emulator (`emu`, `http`, `control`, `latest_code`, `wait_idle`, `advance`,
+/// `set_settings`), with validated Frontend and Backend API calls.
 pub struct Harness {
-    pub emu: Emulator,
-    pub http: reqwest::Client,
+    pub kit: Kit,
 }
 
+impl Deref for Harness {
+    type Target = Kit;
+
+    fn deref(&self) -> &Kit {
+        &self.kit
+    }
+}
+
+/// An in-memory emulator with the kit's shared signing key; tests that need distinct keys start
+/// with [`start_with_own_key`].
 pub async fn start() -> Harness {
-    start_from(Emulator::builder().ephemeral().signing_key(shared_key())).await
-}
-
-/// A builder for an in-memory emulator with the shared key, to configure further.
-pub fn builder() -> latchkey_emulator::EmulatorBuilder {
-    Emulator::builder().ephemeral().signing_key(shared_key())
+    start_from(builder()).await
 }
 
 pub async fn start_with_own_key() -> Harness {
@@ -60,67 +56,8 @@ pub async fn start_with_own_key() -> Harness {
 }
 
 pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Harness {
-    let emu = b.start().await.expect("emulator starts");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("http client");
-    Harness { emu, http }
-}
-
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub body: Value,
-    /// The response's `Authorization` header, if any.
-    pub authorization: Option<String>,
-    pub content_type: Option<String>,
-    pub headers: reqwest::header::HeaderMap,
-}
-
-impl Resp {
-    /// A response header as text ("" when absent).
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().expect("ascii"))
-            .unwrap_or("")
-    }
-}
-
-impl Resp {
-    /// The Clerk error code of an error response.
-    pub fn code(&self) -> &str {
-        self.body["errors"][0]["code"].as_str().unwrap_or("")
-    }
-
-    #[track_caller]
-    pub fn ok(&self) -> &Value {
-        assert!(
-            (200..300).contains(&self.status),
-            "expected success, got {}: {}",
-            self.status,
-            self.body
-        );
-        &self.body
-    }
-
-    /// Asserts an error status and code, and that the body is the Clerk error envelope.
-    #[track_caller]
-    pub fn err(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "status for {code}: {}", self.body);
-        assert_eq!(self.code(), code, "{}", self.body);
-        assert!(
-            self.body["errors"][0]["message"].is_string(),
-            "{}",
-            self.body
-        );
-        assert!(
-            self.body["errors"][0]["long_message"].is_string(),
-            "{}",
-            self.body
-        );
-        assert!(self.body["clerk_trace_id"].is_string(), "{}", self.body);
+    Harness {
+        kit: latchkey_testkit::start_from(b).await,
     }
 }
 
@@ -185,7 +122,7 @@ async fn send(
     json_body: Option<&Value>,
     extra: &[(&str, &str)],
 ) -> Resp {
-    let mut req = h.http.request(method, format!("{}{path}", h.emu.url()));
+    let mut req = h.request(method, path);
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
@@ -198,31 +135,7 @@ async fn send(
     if let Some(j) = json_body {
         req = req.json(j);
     }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    let authorization = res
-        .headers()
-        .get("authorization")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().expect("ascii").to_owned());
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))
-    };
-    assert!(status < 500, "server error for {path}: {body}");
-    Resp {
-        status,
-        body,
-        authorization,
-        content_type,
-        headers,
-    }
+    latchkey_testkit::send(req).await
 }
 
 impl Harness {
@@ -267,77 +180,6 @@ impl Harness {
         send(self, method, path, auth, None, body.as_ref(), &[]).await
     }
 
-    /// A control API call (non-GET calls always carry a JSON body, `{}` when there is nothing
-    /// to say, as the control API requires). Inbox reads do not wait for background jobs:
-    /// a message is in the inbox once the request that caused it has answered.
-    pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let body = match (&method, body) {
-            (&Method::GET, b) => b,
-            (_, None) => Some(json!({})),
-            (_, b) => b,
-        };
-        send(
-            self,
-            method,
-            &format!("/_emulator/v1{path}"),
-            None,
-            None,
-            body.as_ref(),
-            &[],
-        )
-        .await
-    }
-
-    /// The code of the newest message to `to`.
-    pub async fn latest_code(&self, to: &str) -> String {
-        let r = self
-            .control(
-                Method::GET,
-                &format!("/messages/latest?to={}&wait_ms=10000", urlencode(to)),
-                None,
-            )
-            .await;
-        r.ok()["code"]
-            .as_str()
-            .expect("message has a code")
-            .to_owned()
-    }
-
-    /// Waits until background jobs (message capture, webhook deliveries) are idle.
-    pub async fn idle(&self) {
-        let r = send(
-            self,
-            Method::POST,
-            "/_emulator/v1/jobs/wait_idle",
-            None,
-            None,
-            Some(&json!({"timeout_ms": 20000})),
-            &[],
-        )
-        .await;
-        r.ok();
-    }
-
-    pub async fn advance(&self, seconds: i64) {
-        self.control(
-            Method::POST,
-            "/time/advance",
-            Some(json!({"seconds": seconds})),
-        )
-        .await
-        .ok();
-    }
-
-    pub async fn set_settings(&self, settings: Value) {
-        self.control(
-            Method::PATCH,
-            "/instance",
-            Some(json!({"settings": settings})),
-        )
-        .await
-        .ok();
-    }
-
     /// Creates a user through the Backend API; returns its JSON.
     pub async fn create_user(&self, email: &str, password: &str) -> Value {
         self.bapi(
@@ -355,17 +197,6 @@ impl Harness {
         let r = self.fapi().get("/.well-known/jwks.json").await;
         r.ok().clone()
     }
-}
-
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A native-mode Frontend API client: sends `_is_native`, keeps the rotating client token.

@@ -107,7 +107,7 @@ async fn lifecycle_events_arrive_signed_and_shaped_as_the_spec_says() {
     h.bapi(Method::DELETE, &format!("/v1/users/{uid}"), None)
         .await
         .ok();
-    h.idle().await;
+    h.wait_idle().await;
 
     let got = rx.got();
     let types: Vec<String> = got
@@ -162,7 +162,7 @@ async fn endpoints_filter_event_types_and_validate_input() {
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     h.create_user("only@example.com", "password123").await;
     h.fapi().sign_in("only@example.com", "password123").await;
-    h.idle().await;
+    h.wait_idle().await;
     let types: Vec<Value> = rx.got().iter().map(|d| d.json()["type"].clone()).collect();
     assert_eq!(types, vec![json!("user.created")]);
     let r = h
@@ -211,23 +211,23 @@ async fn a_receiver_that_fails_three_times_gets_four_attempts_on_svix_schedule()
     rx.script(&[500, 503, 400]);
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     h.create_user("retry@example.com", "password123").await;
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(rx.got().len(), 1, "attempt 1 right away");
     for (step, secs) in [5, 300, 1800].into_iter().enumerate() {
         // Not a moment early.
         h.advance(secs - 1).await;
-        h.idle().await;
+        h.wait_idle().await;
         assert_eq!(
             rx.got().len(),
             step + 1,
             "no attempt before the schedule says"
         );
         h.advance(1).await;
-        h.idle().await;
+        h.wait_idle().await;
         assert_eq!(rx.got().len(), step + 2);
     }
     h.advance(24 * 3600).await;
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.got();
     assert_eq!(got.len(), 4, "exactly four attempts");
     let ids: std::collections::HashSet<String> = got.iter().map(|d| d.header("svix-id")).collect();
@@ -256,10 +256,10 @@ async fn a_receiver_that_always_fails_is_exhausted_after_eight_attempts_then_rec
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     let t0 = h.emu.clock().now_ms();
     h.create_user("dead@example.com", "password123").await;
-    h.idle().await;
+    h.wait_idle().await;
     for secs in [5, 300, 1800, 7200, 18000, 36000, 36000, 100_000] {
         h.advance(secs).await;
-        h.idle().await;
+        h.wait_idle().await;
     }
     assert_eq!(
         rx.got().len(),
@@ -288,7 +288,7 @@ async fn a_receiver_that_always_fails_is_exhausted_after_eight_attempts_then_rec
         )
         .await;
     assert_eq!(r.ok()["enqueued"], 1);
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(rx.got().len(), 9);
     assert_eq!(
         attempts_of(&h, "user.created").await.last().unwrap()["succeeded"],
@@ -302,7 +302,7 @@ async fn replay_sends_one_message_to_one_endpoint_again_with_its_svix_id() {
     let rx = Receiver::start().await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     h.create_user("again@example.com", "password123").await;
-    h.idle().await;
+    h.wait_idle().await;
     let log = attempts_of(&h, "user.created").await;
     let id = log[0]["id"].as_i64().unwrap();
     h.control(
@@ -312,7 +312,7 @@ async fn replay_sends_one_message_to_one_endpoint_again_with_its_svix_id() {
     )
     .await
     .ok();
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.got();
     assert_eq!(got.len(), 2);
     assert_eq!(
@@ -341,7 +341,7 @@ async fn the_request_id_travels_into_jobs_and_deliveries() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "req_from_the_test");
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(
         rx.got()[0].header("x-latchkey-request-id"),
         "req_from_the_test"
@@ -483,7 +483,7 @@ async fn sms_created_carries_the_message_and_with_delivery_off_the_code_for_the_
 
     // Delivered by Clerk (the default): the event describes the SMS that was sent.
     let (_, _, code) = phone_code_for(&h, "+14155552671").await;
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.of_type("sms.created");
     assert_eq!(got.len(), 1, "one sms.created per SMS");
     verify_standard(&secret, &got[0]);
@@ -499,7 +499,7 @@ async fn sms_created_carries_the_message_and_with_delivery_off_the_code_for_the_
     // Delivery off: still captured in the inbox; the event is the app's cue to send it itself.
     h.set_settings(json!({"delivered_by_clerk": false})).await;
     let (mut c, id, inbox_code) = phone_code_for(&h, "+14155552672").await;
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.of_type("sms.created");
     assert_eq!(got.len(), 2);
     let ev = got
@@ -548,7 +548,7 @@ async fn removing_a_session_sends_session_removed_and_ending_one_does_not() {
         .post(&format!("/v1/client/sessions/{removed}/remove"), &[])
         .await;
     assert_eq!(r.ok()["response"]["status"], "removed");
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.got();
     assert_eq!(got.len(), 1, "only the removed session: {got:?}");
     verify_standard(&secret, &got[0]);
@@ -571,7 +571,7 @@ async fn a_receiver_that_hangs_up_without_answering_is_a_failed_attempt_retried_
     let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::HangUp).await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     h.create_user("hangup@example.com", "password123").await;
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(rx.count(), 1);
     let log = attempts_of(&h, "user.created").await;
     assert_eq!(log.len(), 1, "{log:?}");
@@ -588,10 +588,10 @@ async fn a_receiver_that_hangs_up_without_answering_is_a_failed_attempt_retried_
     assert_eq!(job["last_error"], error.as_str());
     // The retry comes 5 s later by the emulator's clock, and not before.
     h.advance(4).await;
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(rx.count(), 1);
     h.advance(1).await;
-    h.idle().await;
+    h.wait_idle().await;
     assert_eq!(rx.count(), 2, "the second attempt");
     let log = attempts_of(&h, "user.created").await;
     assert_eq!(log.len(), 2);
@@ -624,7 +624,7 @@ async fn a_slow_receiver_is_waited_for_and_its_late_2xx_is_a_success() {
     .await
     .err(408, "jobs_still_running");
     rx.release();
-    h.idle().await;
+    h.wait_idle().await;
     let log = attempts_of(&h, "user.created").await;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["succeeded"], true);
@@ -670,10 +670,10 @@ async fn a_receiver_that_never_answers_times_out_after_15_s_and_is_retried() {
 
 /// Drives the delivery of every pending event through all eight attempts.
 async fn exhaust(h: &Harness) {
-    h.idle().await;
+    h.wait_idle().await;
     for secs in [5, 300, 1800, 7200, 18000, 36000, 36000] {
         h.advance(secs).await;
-        h.idle().await;
+        h.wait_idle().await;
     }
 }
 
@@ -718,7 +718,7 @@ async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_be
         1,
         "only the delivery exhausted after since"
     );
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.got();
     assert_eq!(got.len(), 17);
     assert_eq!(who(&got[16]), "late@example.com");
@@ -732,7 +732,7 @@ async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_be
         )
         .await;
     assert_eq!(r.ok()["enqueued"], 2, "both exhausted deliveries");
-    h.idle().await;
+    h.wait_idle().await;
     let got = rx.got();
     assert_eq!(got.len(), 19);
     let again: std::collections::HashSet<String> = got[17..].iter().map(who).collect();

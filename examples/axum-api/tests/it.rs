@@ -5,13 +5,13 @@
 use axum_api::{app, AppState, Config};
 use latchkey_emulator::Emulator;
 use latchkey_protocol::webhooks::{sign, WebhookEvent};
+use latchkey_testkit::{Kit, Method};
 use serde_json::{json, Value};
 
 struct Running {
-    emu: Emulator,
+    kit: Kit,
     state: AppState,
     url: String,
-    http: reqwest::Client,
 }
 
 async fn start() -> Running {
@@ -25,7 +25,8 @@ async fn start_on(
     listener: tokio::net::TcpListener,
     builder: latchkey_emulator::EmulatorBuilder,
 ) -> Running {
-    let emu = builder.ephemeral().start().await.unwrap();
+    let kit = latchkey_testkit::start_from(builder.ephemeral()).await;
+    let emu = &kit.emu;
     let state = AppState::new(&Config {
         api_url: emu.url().to_owned(),
         secret_key: emu.secret_key().into(),
@@ -37,56 +38,24 @@ async fn start_on(
     let url = format!("http://{}", listener.local_addr().unwrap());
     let router = app(state.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
-    Running {
-        emu,
-        state,
-        url,
-        http: reqwest::Client::new(),
-    }
+    Running { kit, state, url }
 }
 
 impl Running {
     /// Creates a user through the Backend API, signs in natively, mints a session token.
     async fn sign_in(&self, email: &str) -> (String, String) {
-        let url = self.emu.url();
-        let user: Value = self
-            .http
-            .post(format!("{url}/v1/users"))
-            .bearer_auth(self.emu.secret_key())
-            .json(&json!({"email_address": [email], "password": "password123",
-                "private_metadata": {"internal": "yes"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let res = self
-            .http
-            .post(format!("{url}/v1/client/sign_ins?_is_native=true"))
-            .form(&[("identifier", email), ("password", "password123")])
-            .send()
-            .await
-            .unwrap();
-        let client_token = res.headers()["authorization"].to_str().unwrap().to_owned();
-        let body: Value = res.json().await.unwrap();
-        let sid = body["response"]["created_session_id"].as_str().unwrap();
-        let token: Value = self
-            .http
-            .post(format!(
-                "{url}/v1/client/sessions/{sid}/tokens?_is_native=true"
-            ))
-            .header("authorization", client_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (
-            user["id"].as_str().unwrap().to_owned(),
-            token["jwt"].as_str().unwrap().to_owned(),
-        )
+        let user = self
+            .kit
+            .bapi(
+                Method::POST,
+                "/v1/users",
+                Some(json!({"email_address": [email], "password": "password123",
+                    "private_metadata": {"internal": "yes"}})),
+            )
+            .await;
+        assert_eq!(user.status, 200, "{}", user.body);
+        let signed_in = self.kit.sign_in(email, "password123").await;
+        (user.body["id"].as_str().unwrap().to_owned(), signed_in.jwt)
     }
 }
 
@@ -96,6 +65,7 @@ async fn me_returns_the_signed_in_user_and_401_without_a_session() {
     let (user_id, jwt) = r.sign_in("me@example.com").await;
 
     let res = r
+        .kit
         .http
         .get(format!("{}/me", r.url))
         .bearer_auth(&jwt)
@@ -112,6 +82,7 @@ async fn me_returns_the_signed_in_user_and_401_without_a_session() {
     );
 
     let cookie = r
+        .kit
         .http
         .get(format!("{}/me", r.url))
         .header("cookie", format!("__session={jwt}"))
@@ -120,19 +91,23 @@ async fn me_returns_the_signed_in_user_and_401_without_a_session() {
         .unwrap();
     assert_eq!(cookie.status(), 200);
 
-    let anonymous = r.http.get(format!("{}/me", r.url)).send().await.unwrap();
+    let anonymous = r
+        .kit
+        .http
+        .get(format!("{}/me", r.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
     let body: Value = anonymous.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], "authentication_invalid");
 
     // The user deleted meanwhile: the token is still valid, the user is gone.
-    r.http
-        .delete(format!("{}/v1/users/{user_id}", r.emu.url()))
-        .bearer_auth(r.emu.secret_key())
-        .send()
-        .await
-        .unwrap();
+    r.kit
+        .bapi(Method::DELETE, &format!("/v1/users/{user_id}"), None)
+        .await;
     let gone = r
+        .kit
         .http
         .get(format!("{}/me", r.url))
         .bearer_auth(&jwt)
@@ -149,14 +124,15 @@ async fn webhooks_are_verified_and_recorded_once() {
         data: json!({"object": "user", "id": "user_1", "deleted": true}),
         object: "event".into(),
         event_type: "user.deleted".into(),
-        timestamp: r.emu.clock().now_ms(),
-        instance_id: r.emu.app().instance_id.clone(),
+        timestamp: r.kit.emu.clock().now_ms(),
+        instance_id: r.kit.emu.instance_id().to_owned(),
         event_attributes: json!({}),
     };
     let body = serde_json::to_vec(&event).unwrap();
-    let now = r.emu.clock().now_secs();
+    let now = r.kit.emu.clock().now_secs();
     let deliver = |id: &'static str, sig: String, body: Vec<u8>| {
-        r.http
+        r.kit
+            .http
             .post(format!("{}/webhooks", r.url))
             .header("svix-id", id)
             .header("svix-timestamp", now.to_string())
@@ -165,7 +141,7 @@ async fn webhooks_are_verified_and_recorded_once() {
             .body(body)
             .send()
     };
-    let sig = sign(r.emu.webhook_secret(), "msg_1", now, &body).unwrap();
+    let sig = sign(r.kit.emu.webhook_secret(), "msg_1", now, &body).unwrap();
     assert_eq!(
         deliver("msg_1", sig.clone(), body.clone())
             .await
@@ -202,34 +178,20 @@ async fn real_emulator_deliveries_are_verified_decoded_and_recorded_once() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook = format!("http://{}/webhooks", listener.local_addr().unwrap());
     let r = start_on(listener, Emulator::builder().webhook_url(&hook)).await;
-    let control = |path: &str| format!("{}/_emulator/v1{path}", r.emu.url());
-    let wait_idle = || async {
-        let res = r
-            .http
-            .post(control("/jobs/wait_idle"))
-            .json(&json!({"timeout_ms": 10_000}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-    };
-
-    let user: Value = r
-        .http
-        .post(format!("{}/v1/users", r.emu.url()))
-        .bearer_auth(r.emu.secret_key())
-        .json(
-            &json!({"email_address": ["hooked@example.com"], "password": "password123",
-            "first_name": "Hook"}),
+    let user = r
+        .kit
+        .bapi(
+            Method::POST,
+            "/v1/users",
+            Some(
+                json!({"email_address": ["hooked@example.com"], "password": "password123",
+                "first_name": "Hook"}),
+            ),
         )
-        .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     assert!(user["id"].is_string(), "{user}");
-    wait_idle().await;
+    r.kit.wait_idle().await;
 
     let created: Vec<_> = r
         .state
@@ -242,44 +204,36 @@ async fn real_emulator_deliveries_are_verified_decoded_and_recorded_once() {
     let d = &created[0];
     assert_eq!(d.event.data["id"], user["id"]);
     assert_eq!(d.event.data["first_name"], "Hook");
-    assert_eq!(d.event.instance_id, r.emu.app().instance_id);
+    assert_eq!(d.event.instance_id, r.kit.emu.instance_id());
 
-    let log: Value = r
-        .http
-        .get(control("/webhooks/deliveries?event_type=user.created"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deliveries = || async {
+        let r = r
+            .kit
+            .control(
+                Method::GET,
+                "/webhooks/deliveries?event_type=user.created",
+                None,
+            )
+            .await;
+        r.ok().clone()
+    };
+    let log = deliveries().await;
     let attempt = &log["data"][0];
     assert_eq!(attempt["event_id"], json!(d.id));
     assert_eq!(attempt["status_code"], 204, "{log}");
 
     // Delivered again (at-least-once): accepted, recorded once.
     let replay = r
-        .http
-        .post(control(&format!(
-            "/webhooks/deliveries/{}/replay",
-            attempt["id"]
-        )))
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(replay.status(), 200);
-    wait_idle().await;
-    let log: Value = r
-        .http
-        .get(control("/webhooks/deliveries?event_type=user.created"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .kit
+        .control(
+            Method::POST,
+            &format!("/webhooks/deliveries/{}/replay", attempt["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(replay.status, 200);
+    r.kit.wait_idle().await;
+    let log = deliveries().await;
     let attempts = log["data"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{log}");
     assert!(attempts
@@ -353,21 +307,7 @@ async fn serve_binary(env: &[(&str, String)]) -> Served {
 impl Running {
     /// A browser-style sign-in from `origin`: the session's token carries `azp` = origin.
     async fn browser_token(&self, email: &str, origin: &str) -> String {
-        let body: Value = self
-            .http
-            .post(format!("{}/v1/client/sign_ins", self.emu.url()))
-            .header("origin", origin)
-            .form(&[("identifier", email), ("password", "password123")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["client"]["sessions"][0]["last_active_token"]["jwt"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no last_active_token: {body}"))
-            .to_owned()
+        self.kit.sign_in_from(email, "password123", origin).await
     }
 }
 
@@ -384,9 +324,12 @@ async fn the_binary_is_configured_from_the_environment() {
         .browser_token("env@example.com", "https://evil.example")
         .await;
     let base = [
-        ("LATCHKEY_API_URL", r.emu.url().to_owned()),
-        ("LATCHKEY_SECRET_KEY", r.emu.secret_key().to_owned()),
-        ("LATCHKEY_WEBHOOK_SECRET", r.emu.webhook_secret().to_owned()),
+        ("LATCHKEY_API_URL", r.kit.emu.url().to_owned()),
+        ("LATCHKEY_SECRET_KEY", r.kit.emu.secret_key().to_owned()),
+        (
+            "LATCHKEY_WEBHOOK_SECRET",
+            r.kit.emu.webhook_secret().to_owned(),
+        ),
     ];
     let with = |extra: &[(&'static str, String)]| {
         let mut all = base.to_vec();
@@ -394,7 +337,8 @@ async fn the_binary_is_configured_from_the_environment() {
         all
     };
     let me = |url: &str, jwt: &str| {
-        r.http
+        r.kit
+            .http
             .get(format!("{url}/me"))
             .bearer_auth(jwt.to_owned())
             .send()
@@ -403,7 +347,7 @@ async fn the_binary_is_configured_from_the_environment() {
     let served = serve_binary(&with(&[
         (
             "LATCHKEY_PUBLISHABLE_KEY",
-            r.emu.publishable_key().to_owned(),
+            r.kit.emu.publishable_key().to_owned(),
         ),
         (
             "LATCHKEY_AUTHORIZED_PARTIES",

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use latchkey_backend::{JwksSource, Verifier};
 use latchkey_emulator::Emulator;
+use latchkey_testkit::{Kit, Method};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "password123";
@@ -98,8 +99,7 @@ impl Cli {
 }
 
 struct Env {
-    emu: Emulator,
-    http: reqwest::Client,
+    kit: Kit,
     dir: PathBuf,
 }
 
@@ -109,74 +109,25 @@ impl Drop for Env {
     }
 }
 
+/// An emulator with a signing key of its own (a cold start, as a developer's first run).
 async fn start() -> Env {
-    let emu = Emulator::builder().ephemeral().start().await.unwrap();
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-cli-login-{}-{:08x}",
-        std::process::id(),
-        rand_u32()
-    ));
     Env {
-        emu,
-        http: reqwest::Client::new(),
-        dir,
+        kit: latchkey_testkit::start_from(Emulator::builder().ephemeral()).await,
+        dir: latchkey_testkit::temp_path("cli-login"),
     }
-}
-
-fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::process::id().into());
-    h.finish() as u32
 }
 
 impl Env {
     fn cli(&self) -> Cli {
         Cli {
-            frontend_api: self.emu.url().to_owned(),
+            frontend_api: self.kit.url().to_owned(),
             session_file: self.dir.join("profile").join("session.json"),
             app_id: APP_ID.to_owned(),
         }
     }
 
-    /// The code of the newest message to `to`, waiting for it to be captured.
-    async fn code_for(&self, to: &str) -> String {
-        let res = self
-            .http
-            .get(format!(
-                "{}/_emulator/v1/messages/latest?to={}&wait_ms=5000",
-                self.emu.url(),
-                to.replace('@', "%40")
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "a message to {to}");
-        let m: Value = res.json().await.unwrap();
-        m["code"].as_str().expect("a code").to_owned()
-    }
-
-    async fn bapi(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.emu.url()))
-            .bearer_auth(self.emu.secret_key());
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-        res.json().await.unwrap()
-    }
-
     async fn create_user(&self, email: &str) -> String {
-        let u = self
-            .bapi(
-                reqwest::Method::POST,
-                "/v1/users",
-                Some(json!({"email_address": [email], "password": PASSWORD})),
-            )
-            .await;
+        let u = self.kit.create_user(email, PASSWORD).await;
         u["id"].as_str().unwrap().to_owned()
     }
 }
@@ -218,7 +169,7 @@ async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
     // sign-up: the password, then the emailed code, on stdin.
     let mut child = cli.spawn(&["sign-up", "jane@example.com", "--first-name", "Jane"]);
     child.line(PASSWORD);
-    let code = env.code_for("jane@example.com").await;
+    let code = env.kit.latest_code("jane@example.com").await;
     child.line(&code);
     let run = child.finish().await;
     assert!(run.status.success(), "{run:?}");
@@ -243,13 +194,14 @@ async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
     );
     let fields = whoami_fields(&run.stdout);
     let users = env
+        .kit
         .bapi(
-            reqwest::Method::GET,
+            Method::GET,
             "/v1/users?email_address=jane%40example.com",
             None,
         )
         .await;
-    let jane_id = users[0]["id"].as_str().unwrap().to_owned();
+    let jane_id = users.ok()[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(field(&fields, "user"), jane_id);
     let jane_sid = field(&fields, "session").to_owned();
     assert!(jane_sid.starts_with("sess_"), "{fields:?}");
@@ -265,7 +217,7 @@ async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
     let jwt = run.stdout.trim();
     let verifier = Verifier::builder()
         .jwks(JwksSource::Frontend {
-            url: env.emu.url().to_owned(),
+            url: env.kit.url().to_owned(),
         })
         .build()
         .unwrap();
@@ -276,15 +228,10 @@ async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
     );
 
     // token --template: the template's claims.
-    let res = env
-        .http
-        .patch(format!("{}/_emulator/v1/instance", env.emu.url()))
-        .json(&json!({"settings": {"jwt_templates": {"backend": {
-            "claims": {"email": "{{user.primary_email_address}}", "aud": "api"}}}}}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
+    env.kit
+        .set_settings(json!({"jwt_templates": {"backend": {
+            "claims": {"email": "{{user.primary_email_address}}", "aud": "api"}}}}))
+        .await;
     let run = cli.run(&["token", "--template", "backend"]).await;
     assert!(run.status.success(), "{run:?}");
     let payload = jwt_payload(run.stdout.trim());
@@ -325,7 +272,7 @@ async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
     // sign-in with an emailed code (the default).
     env.create_user("carol@example.com").await;
     let mut child = cli.spawn(&["sign-in", "carol@example.com"]);
-    let code = env.code_for("carol@example.com").await;
+    let code = env.kit.latest_code("carol@example.com").await;
     child.line(&code);
     let run = child.finish().await;
     assert!(run.status.success(), "{run:?}");
@@ -363,13 +310,18 @@ async fn sign_up_sign_in_whoami_token_and_sign_out_all_through_the_binary() {
     assert_eq!(run.status.code(), Some(1), "{run:?}");
     assert!(run.stderr.contains("Not signed in."), "{run:?}");
     let active = env
+        .kit
         .bapi(
-            reqwest::Method::GET,
+            Method::GET,
             &format!("/v1/sessions?user_id={jane_id}&status=active"),
             None,
         )
         .await;
-    assert_eq!(active, json!([]), "Jane's session ended on the server");
+    assert_eq!(
+        *active.ok(),
+        json!([]),
+        "Jane's session ended on the server"
+    );
     let stored = std::fs::read_to_string(&cli.session_file).unwrap();
     assert!(!stored.contains("client_token"), "{stored}");
     let run = cli.run(&["token"]).await;
@@ -399,7 +351,7 @@ async fn a_session_file_is_not_carried_to_another_frontend_api() {
 
     let other = start().await;
     let elsewhere = Cli {
-        frontend_api: other.emu.url().to_owned(),
+        frontend_api: other.kit.url().to_owned(),
         ..env.cli()
     };
     let run = elsewhere.run(&["whoami"]).await;
@@ -457,10 +409,11 @@ async fn the_app_id_is_sent_in_the_user_agent() {
 async fn keyring_profiles_are_kept_apart_by_app_id() {
     let env = start().await;
     env.create_user("profile@example.com").await;
-    let suffix = format!("{}-{:08x}", std::process::id(), rand_u32());
+    // Unique to this run: the test's own temp directory's name.
+    let suffix = env.dir.file_name().unwrap().to_string_lossy().into_owned();
     let keychain = |app_id: &str, args: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cli-login"));
-        c.args(["--frontend-api", env.emu.url(), "--app-id", app_id])
+        c.args(["--frontend-api", env.kit.url(), "--app-id", app_id])
             .args(args)
             .env_remove("LATCHKEY_SESSION_FILE")
             .env_remove("LATCHKEY_PUBLISHABLE_KEY")

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use latchkey_backend::keys::KeyFuture;
 use latchkey_backend::{HttpKeySource, JwksSource, KeySource, Verifier};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SAMPLES: usize = 20_000;
 const THROUGHPUT_FOR: Duration = Duration::from_secs(2);
@@ -76,52 +76,16 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (emu, token) = rt.block_on(async {
-        let emu = latchkey_emulator::Emulator::builder()
-            .ephemeral()
-            .start()
-            .await
-            .unwrap();
-        emu.public_key_pem().unwrap(); // wait for the signing key
-        let http = reqwest::Client::new();
-        let url = emu.url().to_owned();
-        let created = http
-            .post(format!("{url}/v1/users"))
-            .bearer_auth(emu.secret_key())
-            .json(&json!({"email_address": ["bench@example.com"], "password": "password123"}))
-            .send()
-            .await
-            .unwrap();
-        assert!(created.status().is_success());
-        let res = http
-            .post(format!("{url}/v1/client/sign_ins?_is_native=true"))
-            .form(&[
-                ("identifier", "bench@example.com"),
-                ("password", "password123"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let client_token = res.headers()["authorization"].to_str().unwrap().to_owned();
-        let body: Value = res.json().await.unwrap();
-        let sid = body["response"]["created_session_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let minted: Value = http
-            .post(format!(
-                "{url}/v1/client/sessions/{sid}/tokens?_is_native=true"
-            ))
-            .header("authorization", client_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        (emu, minted["jwt"].as_str().unwrap().to_owned())
+    let (kit, token) = rt.block_on(async {
+        let kit =
+            latchkey_testkit::start_from(latchkey_emulator::Emulator::builder().ephemeral()).await;
+        kit.emu.public_key_pem().unwrap(); // wait for the signing key
+        kit.create_user("bench@example.com", "password123").await;
+        let signed_in = kit.sign_in("bench@example.com", "password123").await;
+        (kit, signed_in.jwt)
     });
-    let emu_clock = emu.app().clock.clone();
+    let emu = &kit.emu;
+    let emu_clock = emu.clock().clone();
     let fetches = Arc::new(AtomicUsize::new(0));
     let source = Counting(
         HttpKeySource::new(JwksSource::Frontend {
@@ -136,7 +100,7 @@ fn main() {
         .clock(move || emu_clock.now_ms())
         .build()
         .unwrap();
-    let emu_clock = emu.app().clock.clone();
+    let emu_clock = emu.clock().clone();
     let pem = Verifier::builder()
         .pem_public_key(emu.public_key_pem().unwrap())
         .clock(move || emu_clock.now_ms())
@@ -169,5 +133,5 @@ fn main() {
         "target_p50_us": 50,
     });
     println!("{line}");
-    rt.block_on(emu.shutdown());
+    rt.block_on(kit.shutdown());
 }

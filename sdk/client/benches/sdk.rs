@@ -33,22 +33,10 @@ fn builder(url: &str, clock: &Arc<Clock>) -> latchkey::Builder {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let clock = Arc::new(Clock::system());
-    let emu = Emulator::builder()
-        .ephemeral()
-        .clock(clock.clone())
-        .start()
-        .await
-        .expect("emulator");
-    let url = emu.url().to_owned();
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{url}/v1/users"))
-        .bearer_auth(emu.secret_key())
-        .json(&json!({"email_address": ["bench@example.com"], "password": "password123"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    let kit =
+        latchkey_testkit::start_from(Emulator::builder().ephemeral().clock(clock.clone())).await;
+    let url = kit.url().to_owned();
+    kit.create_user("bench@example.com", "password123").await;
 
     // Sign in once; keep the store to start from.
     let store = Arc::new(MemoryStore::new());
@@ -142,6 +130,6 @@ async fn main() {
     });
     println!("{line}");
     drop(lk);
-    emu.shutdown().await;
+    kit.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }

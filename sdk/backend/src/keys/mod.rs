@@ -146,7 +146,7 @@ fn bit_len(n: &[u8]) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use latchkey_emulator::keys::SigningKey;
+    use latchkey_emulator::testing::SigningKey;
 
     #[test]
     fn pem_and_jwk_of_one_key_agree() {

@@ -126,25 +126,11 @@ async fn keys_are_refreshed_in_the_background_when_the_cache_ttl_passes() {
 #[tokio::test]
 async fn when_the_key_server_is_down_known_keys_stay_trusted() {
     let clock = Arc::new(latchkey_emulator::Clock::system());
-    let env = start_from(
-        latchkey_emulator::Emulator::builder()
-            .ephemeral()
-            .clock(clock.clone()),
-    )
-    .await;
+    let env = start_from(builder().clock(clock.clone())).await;
     // Tokens valid for an hour, signed with the emulator's key.
-    let sign_jwt = |claims: &serde_json::Value| {
-        env.emu
-            .app()
-            .signing_key
-            .get()
-            .unwrap()
-            .sign_jwt(claims)
-            .unwrap()
-    };
     let mut claims = env.claims("user_1", "sess_1");
     claims["exp"] = json!(env.now_secs() + 3600);
-    let token = sign_jwt(&claims);
+    let token = env.signer().sign(&claims);
     let url = env.emu.url().to_owned();
 
     let c = clock.clone();
@@ -157,7 +143,7 @@ async fn when_the_key_server_is_down_known_keys_stay_trusted() {
         .build()
         .unwrap();
     verifier.verify(&token).await.unwrap();
-    env.emu.shutdown().await;
+    env.kit.shutdown().await;
 
     // Past the TTL with the server gone: the cached key verifies, the refresh behind it fails.
     clock.advance_ms(120_000);

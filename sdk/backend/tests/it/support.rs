@@ -1,10 +1,12 @@
-//! The harness: a real emulator on 127.0.0.1:0, a native Frontend API sign-in, the Backend API
-//! through the SDK's own client, a signer holding the emulator's private key (for tokens the
-//! emulator would never mint), a key source that counts fetches, and a proxy that can fail.
+//! The harness on the test kit (`latchkey-testkit`: the in-process emulator with a shared
+//! signing key, control calls, a native sign-in): the Backend API through the SDK's own client,
+//! a signer holding the emulator's private key (for tokens the emulator would never mint), a key
+//! source that counts fetches, and a proxy that can fail.
 
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -18,6 +20,8 @@ use latchkey_backend::keys::KeyFuture;
 use latchkey_backend::{BackendClient, HttpKeySource, JwksSource, KeySource, VerifierBuilder};
 use latchkey_emulator::Emulator;
 use latchkey_protocol::User;
+use latchkey_testkit::Kit;
+pub use latchkey_testkit::{builder, refusing_addr, SignedIn};
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -25,34 +29,24 @@ use tokio::sync::watch;
 
 pub const PASSWORD: &str = "password123";
 
-static KEY: OnceLock<String> = OnceLock::new();
-
-/// One RSA key for every emulator of this binary that does not need its own (generating one
-/// per test is slow).
-fn shared_key() -> String {
-    KEY.get_or_init(|| {
-        latchkey_emulator::keys::SigningKey::generate("ins_shared".into())
-            .expect("key")
-            .to_stored()
-            .expose()
-            .to_owned()
-    })
-    .clone()
-}
-
+/// The kit's emulator (`emu`, `http`, `control`, `wait_idle`, `latest_code`, `mint`), and the
+/// SDK's own Backend API client for it.
 pub struct Env {
-    pub emu: Emulator,
+    pub kit: Kit,
     pub bapi: BackendClient,
-    pub http: reqwest::Client,
 }
 
+impl Deref for Env {
+    type Target = Kit;
+
+    fn deref(&self) -> &Kit {
+        &self.kit
+    }
+}
+
+/// An emulator with the kit's shared signing key.
 pub async fn start() -> Env {
     start_from(builder()).await
-}
-
-/// An in-memory emulator builder with the binary's shared signing key.
-pub fn builder() -> latchkey_emulator::EmulatorBuilder {
-    Emulator::builder().ephemeral().signing_key(shared_key())
 }
 
 /// An emulator with a key (and so a `kid`) of its own.
@@ -61,29 +55,15 @@ pub async fn start_with_own_key() -> Env {
 }
 
 pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Env {
-    // No waiting for the signing key: an emulator without a given key is still generating one
-    // when the first request arrives, as in real use.
-    let emu = b.start().await.expect("emulator starts");
-    let bapi = BackendClient::new(emu.url(), emu.secret_key()).expect("client");
-    Env {
-        emu,
-        bapi,
-        http: reqwest::Client::new(),
-    }
-}
-
-/// A signed-in native client.
-pub struct SignedIn {
-    pub user_id: String,
-    pub sid: String,
-    pub client_token: String,
-    pub jwt: String,
+    let kit = latchkey_testkit::start_from(b).await;
+    let bapi = BackendClient::new(kit.url(), kit.emu.secret_key()).expect("client");
+    Env { kit, bapi }
 }
 
 impl Env {
     /// The emulator's clock, as a clock for the SDK.
     pub fn clock(&self) -> impl latchkey_backend::Clock + Clone {
-        let clock = self.emu.app().clock.clone();
+        let clock = self.emu.clock().clone();
         move || clock.now_ms()
     }
 
@@ -96,13 +76,7 @@ impl Env {
     }
 
     pub fn kid(&self) -> String {
-        self.emu
-            .app()
-            .signing_key
-            .get()
-            .expect("key")
-            .kid()
-            .to_owned()
+        latchkey_emulator::testing::key_id(&self.emu).expect("key")
     }
 
     /// The PEM of the emulator's token-signing public key.
@@ -141,30 +115,7 @@ impl Env {
         (b, count)
     }
 
-    /// Waits until the emulator's background jobs (webhook deliveries, messages) are done.
-    pub async fn wait_idle(&self) {
-        let res = self
-            .http
-            .post(format!("{}/_emulator/v1/jobs/wait_idle", self.emu.url()))
-            .json(&json!({"timeout_ms": 10_000}))
-            .send()
-            .await
-            .expect("wait_idle request");
-        assert_eq!(res.status(), 200, "jobs settle");
-    }
-
-    /// A control API read.
-    pub async fn control_get(&self, path: &str) -> Value {
-        let res = self
-            .http
-            .get(format!("{}/_emulator/v1{path}", self.emu.url()))
-            .send()
-            .await
-            .expect("control request");
-        assert_eq!(res.status(), 200, "{path}");
-        res.json().await.expect("control JSON")
-    }
-
+    /// Creates a user (password [`PASSWORD`]) through the SDK's own Backend API client.
     pub async fn create_user(&self, email: &str) -> User {
         self.bapi
             .users()
@@ -177,81 +128,22 @@ impl Env {
             .expect("user created")
     }
 
-    /// A native password sign-in, then a freshly minted session token.
+    /// The kit's native sign-in with [`PASSWORD`].
     pub async fn sign_in(&self, email: &str) -> SignedIn {
-        let res = self
-            .http
-            .post(format!(
-                "{}/v1/client/sign_ins?_is_native=true",
-                self.emu.url()
-            ))
-            .form(&[("identifier", email), ("password", PASSWORD)])
-            .send()
-            .await
-            .expect("sign-in request");
-        let client_token = res
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .expect("client token")
-            .to_owned();
-        let body: Value = res.json().await.expect("sign-in body");
-        assert_eq!(body["response"]["status"], "complete", "{body}");
-        let sid = body["response"]["created_session_id"]
-            .as_str()
-            .expect("session")
-            .to_owned();
-        let user_id = body["client"]["sessions"][0]["user"]["id"]
-            .as_str()
-            .expect("user")
-            .to_owned();
-        let jwt = self.mint(&client_token, &sid).await;
-        SignedIn {
-            user_id,
-            sid,
-            client_token,
-            jwt,
-        }
+        self.kit.sign_in(email, PASSWORD).await
     }
 
-    pub async fn mint(&self, client_token: &str, sid: &str) -> String {
-        let res = self
-            .http
-            .post(format!(
-                "{}/v1/client/sessions/{sid}/tokens?_is_native=true",
-                self.emu.url()
-            ))
-            .header("authorization", client_token)
-            .send()
-            .await
-            .expect("mint request");
-        let body: Value = res.json().await.expect("token body");
-        body["jwt"].as_str().expect("jwt").to_owned()
-    }
-
-    /// A browser-style sign-in (an `Origin`, no client token); returns the session's
-    /// `last_active_token`, which the emulator mints with `azp` = the origin.
+    /// The kit's browser-style sign-in with [`PASSWORD`]: the `last_active_token`, `azp` =
+    /// `origin`.
     pub async fn sign_in_from(&self, email: &str, origin: &str) -> String {
-        let body: Value = self
-            .http
-            .post(format!("{}/v1/client/sign_ins", self.emu.url()))
-            .header("origin", origin)
-            .form(&[("identifier", email), ("password", PASSWORD)])
-            .send()
-            .await
-            .expect("sign-in request")
-            .json()
-            .await
-            .expect("sign-in body");
-        body["client"]["sessions"][0]["last_active_token"]["jwt"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no last_active_token: {body}"))
-            .to_owned()
+        self.kit.sign_in_from(email, PASSWORD, origin).await
     }
 
-    /// Signs with the emulator's own private key.
+    /// Signs with the emulator's own private key (the kit's shared one).
     pub fn signer(&self) -> Signer {
-        let der = STANDARD.decode(shared_key()).expect("pkcs8");
+        let der = STANDARD
+            .decode(latchkey_testkit::signing_key())
+            .expect("pkcs8");
         Signer {
             pair: RsaKeyPair::from_pkcs8(&der).expect("key pair"),
             kid: self.kid(),
@@ -266,16 +158,6 @@ impl Env {
             "exp": now + 60, "v": 2, "fva": [0, -1],
         })
     }
-}
-
-/// An address that refuses connections for as long as the returned socket lives: a port bound
-/// (without `SO_REUSEADDR`, so nobody else can bind it meanwhile) and never listened on.
-pub fn refusing_addr() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_reuseaddr(false).unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = socket.local_addr().unwrap();
-    (socket, addr)
 }
 
 pub fn b64(bytes: impl AsRef<[u8]>) -> String {

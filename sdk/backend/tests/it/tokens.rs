@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use latchkey_backend::{FactorVerificationAge, Verifier, VerifyError};
+use latchkey_testkit::Method;
 use serde_json::json;
 
 use crate::support::*;
@@ -41,7 +42,6 @@ async fn the_first_requests_of_a_cold_emulator_go_through_the_frontend_api_and_v
 /// A native sign-up through the Frontend API alone (email, password, emailed code); returns the
 /// user id, the session id and the session's first minted token.
 async fn fapi_sign_up(env: &Env, email: &str) -> (String, String, String) {
-    let url = env.emu.url();
     let (token, body) = fapi_post(
         env,
         None,
@@ -57,24 +57,12 @@ async fn fapi_sign_up(env: &Env, email: &str) -> (String, String, String) {
         &[("strategy", "email_code")],
     )
     .await;
-    let message: serde_json::Value = env
-        .http
-        .get(format!(
-            "{url}/_emulator/v1/messages/latest?to={}&wait_ms=5000",
-            email.replace('@', "%40")
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let code = message["code"].as_str().expect("a code");
+    let code = env.latest_code(email).await;
     let (token, body) = fapi_post(
         env,
         Some(&token),
         &format!("/v1/client/sign_ups/{id}/attempt_verification"),
-        &[("strategy", "email_code"), ("code", code)],
+        &[("strategy", "email_code"), ("code", &code)],
     )
     .await;
     assert_eq!(body["response"]["status"], "complete", "{body}");
@@ -99,22 +87,23 @@ async fn fapi_post(
     form: &[(&str, &str)],
 ) -> (String, serde_json::Value) {
     let mut req = env
-        .http
-        .post(format!("{}{path}?_is_native=true", env.emu.url()))
+        .request(Method::POST, &format!("{path}?_is_native=true"))
         .form(form);
     if let Some(t) = token {
         req = req.header("authorization", t);
     }
-    let res = req.send().await.expect("FAPI request");
-    let next = res
-        .headers()
-        .get("authorization")
-        .map(|v| v.to_str().unwrap().to_owned())
+    let r = latchkey_testkit::send(req).await;
+    assert!(
+        (200..300).contains(&r.status),
+        "{path}: {} {}",
+        r.status,
+        r.body
+    );
+    let next = r
+        .authorization
         .or(token.map(str::to_owned))
         .expect("a client token");
-    let status = res.status();
-    let body: serde_json::Value = res.json().await.expect("FAPI JSON");
-    assert!(status.is_success(), "{path}: {status} {body}");
+    let body = r.body;
     (next, body)
 }
 
@@ -503,7 +492,7 @@ async fn a_pem_verifier_needs_no_network() {
         .clock(clock)
         .build()
         .unwrap();
-    env.emu.shutdown().await;
+    env.kit.shutdown().await;
     let claims = verifier.verify(&s.jwt).await.unwrap();
     assert_eq!(claims.sid, s.sid);
 }

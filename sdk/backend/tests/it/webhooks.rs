@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use latchkey_backend::webhooks::{Delivery, SignedMessage};
 use latchkey_backend::{WebhookError, WebhookVerifier};
 use latchkey_protocol::webhooks::{sign, WebhookEvent};
+use latchkey_testkit::Method;
 use serde_json::json;
 
 use crate::support::*;
@@ -162,7 +163,7 @@ async fn a_delivery_signed_with_the_emulators_secret_verifies_to_a_typed_event()
         object: "event".into(),
         event_type: "user.created".into(),
         timestamp: env.emu.clock().now_ms(),
-        instance_id: env.emu.app().instance_id.clone(),
+        instance_id: env.emu.instance_id().to_owned(),
         event_attributes: json!({"http_request": {"client_ip": "127.0.0.1", "user_agent": "test"}}),
     };
     let body = serde_json::to_vec(&event).unwrap();
@@ -267,7 +268,7 @@ async fn a_real_emulator_delivery_verifies_and_decodes_to_the_typed_event() {
     assert_eq!(created.len(), 1, "{verified:?}");
     let delivery = created[0];
     assert_eq!(delivery.event.object, "event");
-    assert_eq!(delivery.event.instance_id, env.emu.app().instance_id);
+    assert_eq!(delivery.event.instance_id, env.emu.instance_id());
     assert_eq!(delivery.event.data["object"], "user");
     assert_eq!(delivery.event.data["id"], json!(user.id));
     assert_eq!(
@@ -281,9 +282,15 @@ async fn a_real_emulator_delivery_verifies_and_decodes_to_the_typed_event() {
     assert_eq!(as_user.primary_email(), Some("delivered@example.com"));
 
     // The emulator's delivery log agrees: this event, to this endpoint, answered 204.
-    let log = env
-        .control_get("/webhooks/deliveries?event_type=user.created")
+    let r = env
+        .control(
+            Method::GET,
+            "/webhooks/deliveries?event_type=user.created",
+            None,
+        )
         .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = r.body;
     let attempts = log["data"].as_array().unwrap();
     assert_eq!(attempts.len(), 1, "{log}");
     assert_eq!(attempts[0]["event_id"], json!(delivery.id));

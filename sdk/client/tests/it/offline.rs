@@ -17,7 +17,7 @@ async fn the_stored_client_token_still_works_after_the_emulator_restarts_on_its_
     let lk = h.sdk_with(store.clone()).await;
     let sid = h.sign_up(&lk, "keep@example.com", "password123").await;
     lk.session_token().await.unwrap();
-    h.emu.shutdown().await;
+    h.kit.shutdown().await;
 
     let mut h2 = start_from(builder(&clock).data_dir(&dir), clock.clone()).await;
     front.set_upstream(h2.emu.url());
@@ -40,7 +40,7 @@ async fn the_stored_client_token_still_works_after_the_emulator_restarts_on_its_
     assert_eq!(restarted.current().session().unwrap().id, sid);
     restarted.refresh_client().await.unwrap();
     assert!(restarted.current().is_signed_in());
-    h2.emu.shutdown().await;
+    h2.kit.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -54,7 +54,7 @@ async fn with_the_emulator_stopped_the_cached_token_is_served_until_it_expires_t
         .unwrap();
     let token = lk.session_token().await.unwrap();
     let clock = h.clock.clone();
-    h.emu.shutdown().await;
+    h.kit.shutdown().await;
 
     assert_eq!(
         lk.session_token().await.unwrap(),
@@ -86,7 +86,7 @@ async fn an_app_starting_offline_is_signed_in_from_the_store_with_its_cached_tok
         .unwrap();
     let sid = lk.current().session().unwrap().id.clone();
     drop(lk);
-    h.emu.shutdown().await;
+    h.kit.shutdown().await;
 
     let started = sdk_builder(&h.fapi_url, &h.clock)
         .store(store)

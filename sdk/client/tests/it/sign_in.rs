@@ -118,14 +118,14 @@ async fn phone_code_sign_in_by_sms() {
     let h = start().await;
     h.set_settings(json!({"phone_number": {"enabled": true, "used_for_first_factor": true}}))
         .await;
-    let (status, body) = h
+    let r = h
         .bapi(
             Method::POST,
             "/v1/users",
             Some(json!({"phone_number": ["+14155552671"], "password": "password123"})),
         )
         .await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(r.status, 200, "{}", r.body);
     let lk = h.sdk().await;
     let mut attempt = lk.sign_in_with_phone_code("+1 415 555 2671").await.unwrap();
     assert_eq!(attempt.pending_code(), Some(CodeFactor::PhoneCode));

@@ -1,9 +1,11 @@
-//! The harness: an in-process emulator on 127.0.0.1:0 sharing its clock with the SDK, control
-//! and Backend API helpers, a counting reverse proxy, and a scripted server for transport tests.
+//! The harness on the test kit (`latchkey-testkit`: the in-process emulator, control, inbox
+//! and Backend API calls): an emulator sharing its clock with the SDK, SDK builders, a counting
+//! reverse proxy, and a scripted server for transport tests.
 
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -11,41 +13,36 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use latchkey::{Latchkey, MemoryStore, RetryPolicy, SessionStore};
-use latchkey_emulator::{Clock, Emulator, EmulatorBuilder};
+use latchkey_emulator::{Clock, EmulatorBuilder};
+pub use latchkey_testkit::refusing_addr;
+use latchkey_testkit::Kit;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 
 pub const APP_ID: &str = "dev.latchkey.tests";
 pub const WAIT: Duration = Duration::from_secs(15);
 
-static KEY: OnceLock<String> = OnceLock::new();
-
-/// One RSA key for every emulator of this binary (generating one per test is slow).
-fn shared_key() -> String {
-    KEY.get_or_init(|| {
-        latchkey_emulator::keys::SigningKey::generate("ins_test".into())
-            .expect("key")
-            .to_stored()
-            .expose()
-            .to_owned()
-    })
-    .clone()
-}
-
+/// The kit's emulator (`emu`, `http`, `bapi`, `control`, `latest_code`, `advance`,
+/// `set_settings`, `create_user`), judging time by `clock`, and the URL the SDK talks to.
 pub struct Harness {
-    pub emu: Emulator,
+    pub kit: Kit,
     pub clock: Arc<Clock>,
-    pub http: reqwest::Client,
     /// The URL the SDK talks to: the emulator, or a proxy in front of it.
     pub fapi_url: String,
 }
 
+impl Deref for Harness {
+    type Target = Kit;
+
+    fn deref(&self) -> &Kit {
+        &self.kit
+    }
+}
+
+/// The kit's builder (in memory, the shared signing key) on `clock`.
 pub fn builder(clock: &Arc<Clock>) -> EmulatorBuilder {
-    Emulator::builder()
-        .ephemeral()
-        .signing_key(shared_key())
-        .clock(clock.clone())
+    latchkey_testkit::builder().clock(clock.clone())
 }
 
 pub async fn start() -> Harness {
@@ -54,12 +51,11 @@ pub async fn start() -> Harness {
 }
 
 pub async fn start_from(b: EmulatorBuilder, clock: Arc<Clock>) -> Harness {
-    let emu = b.start().await.expect("emulator starts");
-    let fapi_url = emu.url().to_owned();
+    let kit = latchkey_testkit::start_from(b).await;
+    let fapi_url = kit.url().to_owned();
     Harness {
-        emu,
+        kit,
         clock,
-        http: reqwest::Client::new(),
         fapi_url,
     }
 }
@@ -92,88 +88,16 @@ impl Harness {
         lk
     }
 
-    pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}/_emulator/v1{path}", self.emu.url()));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("control call");
-        assert!(
-            res.status().is_success(),
-            "control {path}: {}",
-            res.status()
-        );
-        res.json().await.expect("control JSON")
-    }
-
-    /// The code of the newest email or SMS to `to`, waiting for it to arrive.
-    pub async fn latest_code(&self, to: &str) -> String {
-        let v = self
-            .control(
-                Method::GET,
-                &format!("/messages/latest?to={}&wait_ms=5000", urlencode(to)),
-                None,
-            )
-            .await;
-        v["code"].as_str().expect("message has a code").to_owned()
-    }
-
-    /// Moves the emulator's clock (and so the SDK's) forward.
-    pub async fn advance(&self, seconds: i64) {
-        self.control(
-            Method::POST,
-            "/time/advance",
-            Some(json!({ "seconds": seconds })),
-        )
-        .await;
-    }
-
-    pub async fn set_settings(&self, settings: Value) {
-        self.control(
-            Method::PATCH,
-            "/instance",
-            Some(json!({ "settings": settings })),
-        )
-        .await;
-    }
-
-    pub async fn bapi(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.emu.url()))
-            .bearer_auth(self.emu.secret_key());
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("BAPI call");
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn create_user(&self, email: &str, password: &str) -> Value {
-        let (status, body) = self
-            .bapi(
-                Method::POST,
-                "/v1/users",
-                Some(json!({"email_address": [email], "password": password})),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
-    }
-
     pub async fn revoke(&self, session_id: &str) {
-        let (status, body) = self
+        let r = self
             .bapi(
                 Method::POST,
                 &format!("/v1/sessions/{session_id}/revoke"),
                 None,
             )
             .await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["status"], "revoked");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "revoked");
     }
 
     /// Signs `email` up through the SDK with an emailed code; returns the session id.
@@ -194,36 +118,9 @@ impl Harness {
     }
 }
 
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// An address that refuses connections for as long as the returned socket lives: a port bound
-/// (without `SO_REUSEADDR`, so nobody else can bind it meanwhile) and never listened on. No
-/// probing of a "free" port that someone else could take.
-pub fn refusing_addr() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_reuseaddr(false).expect("no SO_REUSEADDR");
-    socket
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .expect("binds");
-    let addr = socket.local_addr().expect("addr");
-    (socket, addr)
-}
-
+/// A fresh directory (created) under the system's temp dir.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "latchkey-sdk-{name}-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
+    let dir = latchkey_testkit::temp_path(&format!("sdk-{name}"));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }

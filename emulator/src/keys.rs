@@ -85,6 +85,7 @@ impl SigningKey {
         pem
     }
 
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub fn kid(&self) -> &str {
         &self.kid
     }
@@ -213,13 +214,6 @@ impl KeySlot {
             .as_ref()
             .map_err(|e| KeyError::Generate(e.clone()))
     }
-}
-
-/// The instance's API keys and webhook secret.
-#[derive(Debug, Clone)]
-pub struct ApiKeys {
-    pub secret_key: Secret,
-    pub webhook_secret: Secret,
 }
 
 /// `sk_test_` + 40 random characters.

@@ -16,28 +16,15 @@
 //! emulator's own; Latchkey's tests reach the few internals they check through the `testing`
 //! feature (its `testing` module), which only `latchkey-testkit` and dev-dependencies turn on.
 
-// Items that were only reachable as `pub` API while these modules were public, and that
-// nothing uses: delete them (and these `expect`s) once the `http/`/`domain/` refactor has landed.
 mod app;
 mod clock;
 mod delivery;
-#[expect(dead_code, reason = "domain::users::add_ident is unused")]
 mod domain;
 mod http;
 mod jobs;
-#[expect(
-    dead_code,
-    reason = "keys::ApiKeys is unused; SigningKey::kid only serves the `testing` feature"
-)]
 mod keys;
 mod secret;
 mod serve;
-#[expect(
-    dead_code,
-    unused_imports,
-    reason = "the AttemptRow re-export and Tx::delete_idents_of are unused; \
-              Store::schema_version only serves unit tests"
-)]
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -228,25 +228,6 @@ fn ident(
     }
 }
 
-/// Replaces a user's email addresses or phone numbers (Backend API updates).
-pub fn add_ident(
-    tx: &Tx<'_>,
-    env: &Env<'_>,
-    user: &mut UserWithIdents,
-    kind: IdentKind,
-    value: &str,
-) -> Result<String, DomainError> {
-    match kind {
-        IdentKind::EmailAddress => ensure_email_free(tx, value)?,
-        IdentKind::PhoneNumber => ensure_phone_free(tx, value)?,
-    }
-    let i = ident(&user.user.id, kind, value, Strategy::Admin, env.now);
-    tx.save_ident(&i)?;
-    let id = i.id.clone();
-    user.idents.push(i);
-    Ok(id)
-}
-
 /// Deletes a user; their active sessions end as `removed`.
 pub fn delete(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), DomainError> {
     sessions::end_all_of_user(tx, env, user_id, SessionStatus::Removed)?;

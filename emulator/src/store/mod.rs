@@ -30,7 +30,7 @@ pub use messages::{MessagesReads, MessagesWrites};
 pub use sessions::SessionQuery;
 pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
-pub use webhooks::{AttemptQuery, AttemptRecord, EndpointRecord, WebhooksReads, WebhooksWrites};
+pub use webhooks::{AttemptQuery, EndpointRecord, WebhooksReads, WebhooksWrites};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -279,6 +279,7 @@ impl Store {
     }
 
     /// The schema version of the open database.
+    #[cfg(test)]
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         Ok(self
             .lock()

@@ -148,8 +148,6 @@ pub trait UsersWrites: UsersReads {
     fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
 
     fn save_ident(&self, i: &Identification) -> Result<(), StoreError>;
-
-    fn delete_idents_of(&self, user_id: &str, kind: IdentKind) -> Result<(), StoreError>;
 }
 
 impl<M> UsersReads for SqliteTx<'_, M> {
@@ -307,14 +305,6 @@ impl UsersWrites for SqliteTx<'_, WriteMode> {
                 i.created_at,
                 i.updated_at
             ],
-        )?;
-        Ok(())
-    }
-
-    fn delete_idents_of(&self, user_id: &str, kind: IdentKind) -> Result<(), StoreError> {
-        self.exec(
-            "DELETE FROM identifications WHERE user_id = ?1 AND kind = ?2",
-            params![user_id, kind.as_str()],
         )?;
         Ok(())
     }

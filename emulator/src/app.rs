@@ -298,21 +298,12 @@ impl App {
         Some(p) == port && latchkey_protocol::keys::is_loopback_host(host)
     }
 
-    /// Runs `op` in a write transaction like [`App::write`]; when it asks for password work
-    /// ([`DomainError::PasswordWork`]), the transaction rolls back, the work runs on a blocking
-    /// thread with no lock held, and `op` runs again with every result so far. Sign-ins against
-    /// costly digests so never hold up other requests.
+    /// Runs `op` in a write transaction like [`App::write`], starting from the password results
+    /// worked out beforehand (a sign-in checks its password, a sign-up hashes its new one, before
+    /// the transaction). When `op` asks for more password work ([`DomainError::PasswordWork`]),
+    /// the transaction rolls back, the work is done with no lock held, and `op` runs again with
+    /// every result so far. Sign-ins against costly digests so never hold up other requests.
     pub async fn write_with_passwords<T>(
-        &self,
-        op: impl FnMut(&crate::store::Tx<'_>, &PasswordResults) -> Result<T, DomainError>,
-    ) -> Result<T, DomainError> {
-        self.write_with_passwords_from(PasswordResults::default(), op)
-            .await
-    }
-
-    /// [`App::write_with_passwords`] starting from results worked out beforehand (a sign-in
-    /// checks its password before the transaction, so it needs no second round).
-    pub async fn write_with_passwords_from<T>(
         &self,
         mut results: PasswordResults,
         mut op: impl FnMut(&crate::store::Tx<'_>, &PasswordResults) -> Result<T, DomainError>,
@@ -322,12 +313,7 @@ impl App {
         for _ in 0..ROUNDS {
             match self.write(|tx| op(tx, &results)) {
                 Err(DomainError::PasswordWork(work)) => {
-                    let hasher = self.hasher.clone();
-                    results = tokio::task::spawn_blocking(move || {
-                        results.run(*work, &hasher).map(|()| results)
-                    })
-                    .await
-                    .map_err(|e| DomainError::Internal(format!("password task: {e}")))??;
+                    results = self.password_work(results, *work).await?;
                 }
                 other => return other,
             }
@@ -338,23 +324,46 @@ impl App {
     }
 
     /// Checks `password` against `digest` on a blocking thread, for a later
-    /// [`App::write_with_passwords_from`].
+    /// [`App::write_with_passwords`].
     pub async fn check_password_ahead(
         &self,
         password: &crate::secret::Secret,
         digest: crate::secret::Secret,
     ) -> Result<PasswordResults, DomainError> {
-        let hasher = self.hasher.clone();
         let work = crate::domain::passwords::PasswordWork::Verify {
             password: password.clone(),
             digest,
         };
-        tokio::task::spawn_blocking(move || {
-            let mut results = PasswordResults::default();
-            results.run(work, &hasher).map(|()| results)
-        })
-        .await
-        .map_err(|e| DomainError::Internal(format!("password task: {e}")))?
+        self.password_work(PasswordResults::default(), work).await
+    }
+
+    /// Hashes `password` with the instance's parameters ahead of the transaction that stores it.
+    pub async fn hash_password_ahead(
+        &self,
+        password: &crate::secret::Secret,
+    ) -> Result<PasswordResults, DomainError> {
+        let work = crate::domain::passwords::PasswordWork::Hash {
+            password: password.clone(),
+        };
+        self.password_work(PasswordResults::default(), work).await
+    }
+
+    /// Does password work with no lock held: on a blocking thread, unless it is as cheap as the
+    /// emulator's own fast parameters (64 KiB, one pass: tens of microseconds), which is done in
+    /// place rather than paying for the hand-off.
+    async fn password_work(
+        &self,
+        mut results: PasswordResults,
+        work: crate::domain::passwords::PasswordWork,
+    ) -> Result<PasswordResults, DomainError> {
+        if self.hasher.is_cheap(&work) {
+            results.run(work, &self.hasher)?;
+            return Ok(results);
+        }
+        let hasher = self.hasher.clone();
+        tokio::task::spawn_blocking(move || results.run(work, &hasher).map(|()| results))
+            .await
+            .map_err(|e| DomainError::Internal(format!("password task: {e}")))?
     }
 
     /// A write transaction whose commit wakes waiters for new messages.

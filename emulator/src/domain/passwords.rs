@@ -56,7 +56,26 @@ impl PasswordHasher {
     }
 }
 
+/// Password work no costlier than this many KiB-passes of argon2 (the emulator's own fast
+/// parameters, 64 KiB × 1) takes tens of microseconds and is done without a thread hand-off.
+const CHEAP_KIB_PASSES: u64 = 64;
+
 impl PasswordHasher {
+    /// Whether `work` is cheap enough to do on the async worker (see [`CHEAP_KIB_PASSES`]):
+    /// argon2 at the emulator's fast parameters or below. bcrypt never is.
+    pub fn is_cheap(&self, work: &PasswordWork) -> bool {
+        let cost =
+            |p: &Params| u64::from(p.m_cost()) * u64::from(p.t_cost()) * u64::from(p.p_cost());
+        match work {
+            PasswordWork::Hash { .. } => cost(&self.params) <= CHEAP_KIB_PASSES,
+            PasswordWork::Verify { digest, .. } => PasswordHash::new(digest.expose())
+                .ok()
+                .filter(|h| h.algorithm.as_str().starts_with("argon2"))
+                .and_then(|h| Params::try_from(&h).ok())
+                .is_some_and(|p| cost(&p) <= CHEAP_KIB_PASSES),
+        }
+    }
+
     /// Whether a stored digest should be replaced by one made with this hasher's parameters
     /// (an imported bcrypt or argon2i digest, or argon2id at another cost).
     pub fn needs_rehash(&self, digest: &Secret) -> bool {

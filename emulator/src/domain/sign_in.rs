@@ -73,7 +73,10 @@ pub fn digest_for_identifier(
     settings: &super::settings::Settings,
     identifier: &str,
 ) -> Result<Option<Secret>, DomainError> {
-    Ok(users::find_by_identifier(tx, settings, identifier)?.and_then(|u| u.user.password_hash))
+    let Some(id) = users::user_id_of_identifier(tx, settings, identifier)? else {
+        return Ok(None);
+    };
+    Ok(tx.user(&id)?.and_then(|u| u.password_hash))
 }
 
 /// The digest a password attempt on sign-in `id` would be checked against (see

@@ -13,16 +13,17 @@ use crate::store::Tx;
 const REUSE_MARGIN_SECS: i64 = 30;
 
 /// Mints a session token for an active session. `template` names a JWT template.
+/// `template` names a JWT template and brings the user whose fields its shortcodes read; a
+/// default token needs only the session.
 pub fn mint(
     env: &Env<'_>,
     session: &SessionRecord,
-    user: &UserWithIdents,
-    template: Option<&str>,
+    template: Option<(&str, &UserWithIdents)>,
 ) -> Result<(Secret, i64), DomainError> {
     let iat = env.now.div_euclid(1000);
     let (lifetime, extra) = match template {
         None => (env.settings.session_token_lifetime_secs, Map::new()),
-        Some(name) => {
+        Some((name, user)) => {
             let t = env
                 .settings
                 .jwt_templates
@@ -38,7 +39,7 @@ pub fn mint(
     let minutes_since = |ms: i64| (env.now - ms).max(0) / 60_000;
     let claims = SessionClaims {
         iss: env.issuer.to_owned(),
-        sub: user.user.id.clone(),
+        sub: session.user_id.clone(),
         sid: session.id.clone(),
         iat,
         nbf: iat - 10,
@@ -69,15 +70,20 @@ pub fn mint_for_session(
     template: Option<&str>,
 ) -> Result<Secret, DomainError> {
     super::sessions::ensure_active(session, env.now)?;
-    let user = tx
-        .user_with_idents(&session.user_id)?
-        .ok_or(DomainError::SessionInactive)?;
-    let (jwt, exp) = mint(env, session, &user, template)?;
-    if template.is_none() {
-        session.last_token = Some((jwt.clone(), exp));
-        tx.save_session(session)?;
+    match template {
+        Some(name) => {
+            let user = tx
+                .user_with_idents(&session.user_id)?
+                .ok_or(DomainError::SessionInactive)?;
+            Ok(mint(env, session, Some((name, &user)))?.0)
+        }
+        None => {
+            let (jwt, exp) = mint(env, session, None)?;
+            session.last_token = Some((jwt.clone(), exp));
+            tx.save_session(session)?;
+            Ok(jwt)
+        }
     }
-    Ok(jwt)
 }
 
 /// Gives an active session a fresh `last_active_token` (stored) when its newest one has less
@@ -95,25 +101,24 @@ pub fn refresh_last_active_token(
             return Ok(());
         }
     }
-    let Some(user) = tx.user_with_idents(&session.user_id)? else {
-        return Ok(());
-    };
-    let (jwt, exp) = mint(env, session, &user, None)?;
+    let (jwt, exp) = mint(env, session, None)?;
     session.last_token = Some((jwt, exp));
     tx.save_session(session)?;
     Ok(())
 }
 
-/// [`refresh_last_active_token`] for every active session of a client.
+/// [`refresh_last_active_token`] for every active session of a client; returns the client's
+/// sessions as they now are, for its view.
 pub fn refresh_client_tokens(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client_id: &str,
-) -> Result<(), DomainError> {
-    for mut s in tx.sessions_of_client(client_id)? {
-        refresh_last_active_token(tx, env, &mut s)?;
+) -> Result<Vec<SessionRecord>, DomainError> {
+    let mut sessions = tx.sessions_of_client(client_id)?;
+    for s in &mut sessions {
+        refresh_last_active_token(tx, env, s)?;
     }
-    Ok(())
+    Ok(sessions)
 }
 
 /// Replaces `{{user.…}}` shortcodes in template claims.

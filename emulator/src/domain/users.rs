@@ -103,6 +103,18 @@ pub fn find_by_identifier(
     settings: &Settings,
     identifier: &str,
 ) -> Result<Option<UserWithIdents>, DomainError> {
+    match user_id_of_identifier(tx, settings, identifier)? {
+        Some(id) => Ok(tx.user_with_idents(&id)?),
+        None => Ok(None),
+    }
+}
+
+/// The id of the user a sign-in identifier names (see [`find_by_identifier`]).
+pub fn user_id_of_identifier(
+    tx: &ReadTx<'_>,
+    settings: &Settings,
+    identifier: &str,
+) -> Result<Option<String>, DomainError> {
     let identifier = identifier.trim();
     let user_id = if identifier.contains('@') {
         if !settings.email_address.used_for_first_factor {
@@ -128,10 +140,7 @@ pub fn find_by_identifier(
         tx.user_by_username(&identifier.to_lowercase())?
             .map(|u| u.id)
     };
-    match user_id {
-        Some(id) => Ok(tx.user_with_idents(&id)?),
-        None => Ok(None),
-    }
+    Ok(user_id)
 }
 
 /// Everything needed to create a user.

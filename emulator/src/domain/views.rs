@@ -182,8 +182,18 @@ pub fn client_fapi(
     env: &Env<'_>,
     c: &ClientRecord,
 ) -> Result<wire::Client, DomainError> {
+    client_fapi_of(tx, env, c, tx.sessions_of_client(&c.id)?)
+}
+
+/// [`client_fapi`] with the client's sessions already loaded.
+pub fn client_fapi_of(
+    tx: &ReadTx<'_>,
+    env: &Env<'_>,
+    c: &ClientRecord,
+    client_sessions: Vec<SessionRecord>,
+) -> Result<wire::Client, DomainError> {
     let mut sessions = Vec::new();
-    for s in tx.sessions_of_client(&c.id)? {
+    for s in client_sessions {
         if s.status_at(env.now) != SessionStatus::Active {
             continue;
         }

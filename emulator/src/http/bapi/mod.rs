@@ -79,17 +79,25 @@ pub(super) async fn write<T>(
 }
 
 /// Runs `f` like [`write`], with password hashing and verification done outside the
-/// transaction (see [`App::write_with_passwords`]).
+/// transaction (see [`App::write_with_passwords`]); a new password given in the request is
+/// hashed before the transaction opens.
 pub(super) async fn write_with_passwords<T>(
     app: &App,
     rq: &RequestInfo,
+    new_password: Option<&crate::secret::Secret>,
     mut f: impl FnMut(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
     app.signing_key.wait().await.map_err(DomainError::from)?;
+    let ahead = match new_password {
+        Some(pw) => app.hash_password_ahead(pw).await?,
+        None => Default::default(),
+    };
     let settings = app.settings();
     let base = app.env(&settings, app.clock.now_ms(), None, rq);
     Ok(app
-        .write_with_passwords(|tx, passwords| f(tx, &base.with_passwords(passwords)))
+        .write_with_passwords(ahead, |tx, passwords| {
+            f(tx, &base.with_passwords(passwords))
+        })
         .await?)
 }
 

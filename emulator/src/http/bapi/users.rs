@@ -109,7 +109,7 @@ pub(super) async fn create(
         private_metadata: body.private_metadata,
         unsafe_metadata: body.unsafe_metadata,
     };
-    write_with_passwords(&app, &rq, |tx, env| {
+    write_with_passwords(&app, &rq, input.password.as_ref(), |tx, env| {
         let created = accounts::create_by_admin(tx, env, &input)?;
         Ok(user_json(&created, env).into_response())
     })
@@ -145,7 +145,7 @@ pub(super) async fn update(
         private_metadata: body.private_metadata,
         unsafe_metadata: body.unsafe_metadata,
     };
-    write_with_passwords(&app, &rq, |tx, env| {
+    write_with_passwords(&app, &rq, change.password.as_ref(), |tx, env| {
         let u = accounts::update_by_admin(tx, env, &id, &change)?;
         Ok(user_json(&u, env).into_response())
     })
@@ -219,7 +219,7 @@ pub(super) async fn verify_password(
         .password
         .ok_or_else(|| ApiError::param_missing("password"))?
         .into();
-    write_with_passwords(&app, &rq, |tx, env| {
+    write_with_passwords(&app, &rq, None, |tx, env| {
         accounts::check_password(tx, env, &id, &pw)?;
         Ok(Json(PasswordVerified { verified: true }).into_response())
     })

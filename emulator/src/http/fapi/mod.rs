@@ -160,7 +160,7 @@ pub(super) async fn run<T: Serialize>(
     run_from(app, req, shape, PasswordResults::default(), op).await
 }
 
-/// [`run`] with password checks made beforehand (see [`App::write_with_passwords_from`]).
+/// [`run`] with password checks made beforehand (see [`App::write_with_passwords`]).
 pub(super) async fn run_from<T: Serialize>(
     app: &App,
     req: &Native,
@@ -179,7 +179,7 @@ pub(super) async fn run_from<T: Serialize>(
         &req.request,
     );
     let (result, header) = app
-        .write_with_passwords_from(passwords, |tx, passwords| {
+        .write_with_passwords(passwords, |tx, passwords| {
             let env = &base.with_passwords(passwords);
             let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
             let out = match op(tx, env, &mut client)? {
@@ -192,8 +192,9 @@ pub(super) async fn run_from<T: Serialize>(
                     let client_view = match client.header {
                         TokenHeader::Clear => None,
                         _ => {
-                            tokens::refresh_client_tokens(tx, env, &client.record.id)?;
-                            Some(views::client_fapi(tx, env, &client.record)?)
+                            let sessions =
+                                tokens::refresh_client_tokens(tx, env, &client.record.id)?;
+                            Some(views::client_fapi_of(tx, env, &client.record, sessions)?)
                         }
                     };
                     serde_json::to_value(json!({"response": out, "client": client_view}))

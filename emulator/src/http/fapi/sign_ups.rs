@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{run, Native, Shape};
+use super::{run, run_from, Native, Shape};
 use crate::app::App;
 use crate::domain::sign_up::{self, SignUpInput};
 use crate::domain::views;
@@ -33,7 +33,11 @@ pub(super) async fn create(
     // Nothing is ever transferable here (no OAuth), but `transfer` must still be a boolean.
     p.bool("transfer")?;
     let input = sign_up_input(&p)?;
-    run(&app, &req, Shape::Envelope, |tx, env, c| {
+    let ahead = match &input.password {
+        Some(pw) => app.hash_password_ahead(pw).await?,
+        None => Default::default(),
+    };
+    run_from(&app, &req, Shape::Envelope, ahead, |tx, env, c| {
         let state = sign_up::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_up(env, &state)))
     })

@@ -1,4 +1,5 @@
-//! Secrets that travel in request bodies: passwords, password digests, client tokens.
+//! Secrets that travel in requests: passwords, password digests, client tokens, secret keys,
+//! webhook signing secrets.
 //!
 //! They deserialise from a JSON string, print `Type([redacted])` in `Debug`, and implement
 //! neither `Serialize` nor `PartialEq`: a request type writes one out only through an explicit
@@ -71,6 +72,16 @@ secret_string!(
 secret_string!(
     /// A Frontend API client token, as the Backend API's `POST /v1/clients/verify` takes it.
     ClientToken
+);
+
+secret_string!(
+    /// A Backend API secret key (`sk_test_…` / `sk_live_…`).
+    SecretKey
+);
+
+secret_string!(
+    /// A webhook signing secret (`whsec_…`).
+    WebhookSecret
 );
 
 /// Writes a secret into a request body: the one place a request type exposes it, named at the

@@ -1,57 +1,11 @@
 //! Secrets that never show themselves in `Debug` output, logs or error messages. The raw value is
 //! reached only through `.expose()`, so every place a secret leaves its box is easy to find.
 
-macro_rules! secret_string {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Clone)]
-        pub struct $name(String);
-
-        impl $name {
-            pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
-            }
-
-            /// The raw value.
-            pub fn expose(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl std::fmt::Debug for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "([redacted])"))
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(value: String) -> Self {
-                Self(value)
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(value: &str) -> Self {
-                Self(value.to_owned())
-            }
-        }
-    };
-}
-
-secret_string!(
-    /// A Backend API secret key (`sk_test_…` / `sk_live_…`).
-    SecretKey
-);
-
-secret_string!(
-    /// A webhook signing secret (`whsec_…`).
-    WebhookSecret
-);
-
-/// A user's password (or a digest to import), sent when creating or updating a user: the
-/// protocol's, which the request bodies of [`crate::api`] (`latchkey_protocol::bapi`) hold and
-/// write out only through `latchkey_protocol::secret::expose`.
-pub use latchkey_protocol::secret::Password;
+/// The Backend API secret key, the webhook signing secret and a user's password (or a digest to
+/// import): the protocol's secret types, which the request bodies of [`crate::api`]
+/// (`latchkey_protocol::bapi`) hold and write out only through
+/// `latchkey_protocol::secret::expose`.
+pub use latchkey_protocol::secret::{Password, SecretKey, WebhookSecret};
 
 #[cfg(test)]
 mod tests {

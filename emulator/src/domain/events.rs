@@ -17,6 +17,17 @@ pub fn emit(
     event_type: EventType,
     data: Value,
 ) -> Result<(), DomainError> {
+    emit_with(tx, env, event_type, || Ok(data))
+}
+
+/// [`emit`] with the event's data made only when an endpoint wants the event (building it can
+/// mean loading and rendering a user).
+fn emit_with(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    event_type: EventType,
+    data: impl FnOnce() -> Result<Value, DomainError>,
+) -> Result<(), DomainError> {
     let endpoints: Vec<_> = tx
         .endpoints()?
         .into_iter()
@@ -25,6 +36,7 @@ pub fn emit(
     if endpoints.is_empty() {
         return Ok(());
     }
+    let data = data()?;
     let id = ids::new_id("msg");
     let payload = json!({
         "data": data,
@@ -66,9 +78,10 @@ pub fn user(
     event_type: EventType,
     u: &UserWithIdents,
 ) -> Result<(), DomainError> {
-    let data = serde_json::to_value(views::user(u, env.settings, true))
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
-    emit(tx, env, event_type, data)
+    emit_with(tx, env, event_type, || {
+        serde_json::to_value(views::user(u, env.settings, true))
+            .map_err(|e| DomainError::Internal(e.to_string()))
+    })
 }
 
 pub fn user_deleted(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), DomainError> {
@@ -86,12 +99,14 @@ pub fn session(
     event_type: EventType,
     s: &SessionRecord,
 ) -> Result<(), DomainError> {
-    let mut data = serde_json::to_value(views::session_bapi(s, env.now))
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
-    // Session events carry the user (the webhooks spec requires it).
-    if let Some(u) = tx.user_with_idents(&s.user_id)? {
-        data["user"] = serde_json::to_value(views::user(&u, env.settings, true))
+    emit_with(tx, env, event_type, || {
+        let mut data = serde_json::to_value(views::session_bapi(s, env.now))
             .map_err(|e| DomainError::Internal(e.to_string()))?;
-    }
-    emit(tx, env, event_type, data)
+        // Session events carry the user (the webhooks spec requires it).
+        if let Some(u) = tx.user_with_idents(&s.user_id)? {
+            data["user"] = serde_json::to_value(views::user(&u, env.settings, true))
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+        }
+        Ok(data)
+    })
 }

@@ -53,7 +53,7 @@ pub fn create(
                 verified: true,
                 attempts: 1,
             });
-            complete(tx, env, client, &mut state, Strategy::Password)?;
+            complete(tx, env, client, &mut state, &mut user, Strategy::Password)?;
         } else if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password) {
             prepare_factor(tx, env, &mut state, &user, strategy, None)?;
         }
@@ -281,7 +281,7 @@ pub fn attempt_first_factor(
             verified: true,
             attempts,
         });
-        complete(tx, env, client, state, Strategy::Password)?;
+        complete(tx, env, client, state, &mut user, Strategy::Password)?;
         tx.save_sign_in(state)?;
         return Ok(Ok(()));
     }
@@ -301,7 +301,7 @@ pub fn attempt_first_factor(
     if strategy.resets_password() {
         state.status = SignInStatus::NeedsNewPassword;
     } else {
-        complete(tx, env, client, state, strategy)?;
+        complete(tx, env, client, state, &mut user, strategy)?;
     }
     tx.save_sign_in(state)?;
     Ok(Ok(()))
@@ -331,19 +331,21 @@ pub fn reset_password(
         Some(FirstFactor::Code(p)) => p.strategy,
         _ => Strategy::ResetPasswordEmailCode,
     };
-    complete(tx, env, client, state, strategy)?;
+    complete(tx, env, client, state, &mut user, strategy)?;
     tx.save_sign_in(state)?;
     Ok(())
 }
 
+/// Creates the session of a signed-in `user` (already loaded by the caller) and completes the
+/// sign-in.
 fn complete(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client: &mut ClientCtx,
     state: &mut SignInState,
+    user: &mut UserWithIdents,
     strategy: Strategy,
 ) -> Result<(), DomainError> {
-    let mut user = user_of(tx, state)?;
     let session = sessions::create(tx, env, client, &mut user.user, strategy)?;
     state.status = SignInStatus::Complete;
     state.created_session_id = Some(session.id);

@@ -325,11 +325,18 @@ impl App {
 
     /// Checks `password` against `digest` on a blocking thread, for a later
     /// [`App::write_with_passwords`].
+    /// `digest_of` reads (in a read transaction) the digest the operation will check `password`
+    /// against; none means nothing to check ahead.
     pub async fn check_password_ahead(
         &self,
         password: &crate::secret::Secret,
-        digest: crate::secret::Secret,
+        digest_of: impl FnOnce(
+            &crate::store::ReadTx<'_>,
+        ) -> Result<Option<crate::secret::Secret>, DomainError>,
     ) -> Result<PasswordResults, DomainError> {
+        let Some(digest) = self.store.read(digest_of)? else {
+            return Ok(PasswordResults::default());
+        };
         let work = crate::domain::passwords::PasswordWork::Verify {
             password: password.clone(),
             digest,
@@ -337,11 +344,15 @@ impl App {
         self.password_work(PasswordResults::default(), work).await
     }
 
-    /// Hashes `password` with the instance's parameters ahead of the transaction that stores it.
+    /// Hashes a new password (if the request has one) with the instance's parameters ahead of
+    /// the transaction that stores it.
     pub async fn hash_password_ahead(
         &self,
-        password: &crate::secret::Secret,
+        password: Option<&crate::secret::Secret>,
     ) -> Result<PasswordResults, DomainError> {
+        let Some(password) = password else {
+            return Ok(PasswordResults::default());
+        };
         let work = crate::domain::passwords::PasswordWork::Hash {
             password: password.clone(),
         };

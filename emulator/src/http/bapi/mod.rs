@@ -88,10 +88,7 @@ pub(super) async fn write_with_passwords<T>(
     mut f: impl FnMut(&crate::store::Tx<'_>, &Env<'_>) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
     app.signing_key.wait().await.map_err(DomainError::from)?;
-    let ahead = match new_password {
-        Some(pw) => app.hash_password_ahead(pw).await?,
-        None => Default::default(),
-    };
+    let ahead = app.hash_password_ahead(new_password).await?;
     let settings = app.settings();
     let base = app.env(&settings, app.clock.now_ms(), None, rq);
     Ok(app

@@ -29,13 +29,10 @@ pub(super) async fn create(
     let checked = match (&input.identifier, &input.password) {
         (Some(identifier), Some(pw)) => {
             let settings = app.settings();
-            let digest = app
-                .store
-                .read(|tx| sign_in::digest_for_identifier(tx, &settings, identifier))?;
-            match digest {
-                Some(d) => app.check_password_ahead(pw, d).await?,
-                None => Default::default(),
-            }
+            app.check_password_ahead(pw, |tx| {
+                sign_in::digest_for_identifier(tx, &settings, identifier)
+            })
+            .await?
         }
         _ => Default::default(),
     };
@@ -88,10 +85,8 @@ pub(super) async fn attempt(
     // A password attempt: check it before the write transaction.
     let checked = match (&password, strategy) {
         (Some(pw), Strategy::Password) => {
-            match app.store.read(|tx| sign_in::digest_for_attempt(tx, &id))? {
-                Some(d) => app.check_password_ahead(pw, d).await?,
-                None => Default::default(),
-            }
+            app.check_password_ahead(pw, |tx| sign_in::digest_for_attempt(tx, &id))
+                .await?
         }
         _ => Default::default(),
     };

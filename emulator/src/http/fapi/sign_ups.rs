@@ -33,10 +33,7 @@ pub(super) async fn create(
     // Nothing is ever transferable here (no OAuth), but `transfer` must still be a boolean.
     p.bool("transfer")?;
     let input = sign_up_input(&p)?;
-    let ahead = match &input.password {
-        Some(pw) => app.hash_password_ahead(pw).await?,
-        None => Default::default(),
-    };
+    let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
     run_from(&app, &req, Shape::Envelope, ahead, |tx, env, c| {
         let state = sign_up::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_up(env, &state)))

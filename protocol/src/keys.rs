@@ -31,7 +31,7 @@ pub fn frontend_api_url(publishable_key: &str) -> Option<String> {
 }
 
 /// `host:port` or `[v6]:port` without the port (and without the brackets).
-fn host_without_port(authority: &str) -> &str {
+pub fn host_without_port(authority: &str) -> &str {
     if let Some(rest) = authority.strip_prefix('[') {
         return rest.split(']').next().unwrap_or("");
     }

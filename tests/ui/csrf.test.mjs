@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
-import { startEmulator } from '../interop/emulator.mjs';
+import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
@@ -27,17 +27,8 @@ async function stopEmulator(emu) {
   if (emu) await emu.stop();
 }
 
-async function control(method, pathAndQuery, body) {
-  const init = { method, headers: {} };
-  if (method !== 'GET') {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body ?? {});
-  }
-  const res = await fetch(`${emulator.url}/_emulator/v1${pathAndQuery}`, init);
-  const json = await res.json();
-  assert.ok(res.ok, `${method} ${pathAndQuery}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+/** A control-API call (tests/interop/emulator.mjs: JSON bodies, a bound, fails unless 2xx). */
+const control = (method, pathAndQuery, body) => controlApi(emulator.url, method, pathAndQuery, body);
 
 /** What a cross-site page could change or read: compared before and after the attack. */
 async function snapshot() {

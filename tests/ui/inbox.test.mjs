@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startEmulator } from '../interop/emulator.mjs';
+import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SCREENSHOT = process.env.UI_SCREENSHOT || path.join(os.tmpdir(), 'inbox.png');
@@ -40,17 +40,8 @@ async function signUp(email) {
 }
 
 /** The control API. A request other than a GET sends a JSON body (`{}` if none), as it requires. */
-async function control(method, pathAndQuery, body) {
-  const read = method === 'GET' || method === 'HEAD';
-  const res = await fetch(`${emulator.url}/_emulator/v1${pathAndQuery}`, {
-    method,
-    headers: read ? {} : { 'content-type': 'application/json' },
-    body: read ? undefined : JSON.stringify(body ?? {}),
-  });
-  const json = await res.json();
-  assert.ok(res.ok, `${method} ${pathAndQuery}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+/** A control-API call (tests/interop/emulator.mjs: JSON bodies, a bound, fails unless 2xx). */
+const control = (method, pathAndQuery, body) => controlApi(emulator.url, method, pathAndQuery, body);
 
 const rows = () => page.getByTestId('message-row');
 const rowsTo = (email) => rows().filter({ has: page.getByTestId('message-row-to').getByText(email, { exact: true }) });

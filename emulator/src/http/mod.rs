@@ -220,12 +220,7 @@ fn host_is_loopback(req: &Request) -> bool {
     else {
         return true; // HTTP/1.0 without Host: nothing for a browser page to abuse
     };
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        host.rsplit_once(':').map_or(host, |(h, _)| h)
-    };
-    latchkey_protocol::keys::is_loopback_host(name)
+    latchkey_protocol::keys::is_loopback_host(latchkey_protocol::keys::host_without_port(host))
 }
 
 /// Honours `_method` in the query string or a form body of a POST (browser and Android

@@ -70,9 +70,9 @@ impl Proc {
     }
 
     /// Sends `TERM` or `INT` once the process has installed its handler for it (Linux: the
-    /// `SigCgt` mask in `/proc/<pid>/status`; bounded). The emulator installs its handlers only
-    /// after printing its start-up lines (see `shutdown::a_signal_right_after_the_ready_line…`),
-    /// so a signal sent the moment those lines arrive may find none.
+    /// `SigCgt` mask in `/proc/<pid>/status`; bounded), so the tests that drive shutdown do not
+    /// depend on when the handlers are installed (`shutdown::a_signal_right_after_the_ready_line…`
+    /// tests that separately: before the start-up lines).
     pub async fn signal(&self, name: &str) {
         let signum = match name {
             "INT" => 2,

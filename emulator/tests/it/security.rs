@@ -53,13 +53,26 @@ async fn cross_site_requests_to_the_control_api_are_refused_and_change_nothing()
     let h = start().await;
     h.create_user("victim@example.com", "correct-horse-battery")
         .await;
-    h.fapi()
+    // A captured code for the attacker to go after (and to delete).
+    let mut fapi = h.fapi();
+    let r = fapi
         .post(
             "/v1/client/sign_ups",
-            &[("email_address", "code@example.com"), ("password", "x")],
+            &[
+                ("email_address", "code@example.com"),
+                ("password", "correct-horse-battery"),
+            ],
         )
         .await;
+    let sign_up = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    fapi.post(
+        &format!("/v1/client/sign_ups/{sign_up}/prepare_verification"),
+        &[("strategy", "email_code")],
+    )
+    .await
+    .ok();
     let before = snapshot(&h).await;
+    assert_eq!(before["messages"], 1, "{before}");
     let endpoint = r#"{"url":"http://127.0.0.1:9/steal"}"#;
     let evil = ("origin", "http://evil.example");
     // The review's proofs: no-cors fetches with a Blob body carry no Content-Type.
@@ -597,12 +610,8 @@ async fn the_emulator_stops_reading_a_huge_webhook_response() {
 
 #[tokio::test]
 async fn a_connection_that_never_finishes_its_headers_is_closed() {
-    let h = start_from(
-        latchkey_emulator::Emulator::builder()
-            .ephemeral()
-            .header_read_timeout(Duration::from_millis(300)),
-    )
-    .await;
+    let h = start_from(latchkey_testkit::builder().header_read_timeout(Duration::from_millis(300)))
+        .await;
     let addr = h.emu.addr();
     let outcome = tokio::task::spawn_blocking(move || {
         let mut conn = std::net::TcpStream::connect(addr).unwrap();
@@ -634,12 +643,7 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
-    let h = start_from(
-        latchkey_emulator::Emulator::builder()
-            .ephemeral()
-            .max_connections(1),
-    )
-    .await;
+    let h = start_from(latchkey_testkit::builder().max_connections(1)).await;
     let addr = h.emu.addr();
     // One client holds the only slot with a connection that sends nothing.
     let holder = std::net::TcpStream::connect(addr).unwrap();
@@ -699,9 +703,7 @@ async fn a_message_is_in_the_inbox_when_its_request_answers_even_while_smtp_hang
     // An SMTP server that accepts connections and never greets: delivery hangs.
     let smtp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let h = start_from(
-        latchkey_emulator::Emulator::builder()
-            .ephemeral()
-            .smtp_url(format!("smtp://{}", smtp.local_addr().unwrap())),
+        latchkey_testkit::builder().smtp_url(format!("smtp://{}", smtp.local_addr().unwrap())),
     )
     .await;
     let mut fapi = h.fapi();

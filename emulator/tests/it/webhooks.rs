@@ -637,8 +637,7 @@ async fn a_slow_receiver_is_waited_for_and_its_late_2xx_is_a_success() {
 }
 
 /// The 15 s limit is real time (the delivery's HTTP client timeout), not the emulator's clock, so
-/// this test waits 15 s and is left out of the default run:
-/// `cargo test -p latchkey-emulator --test it -- --ignored never_answers`.
+/// this test waits 15 s (in parallel with the others).
 #[tokio::test]
 async fn a_receiver_that_never_answers_times_out_after_15_s_and_is_retried() {
     let h = start().await;

@@ -20,6 +20,10 @@ pub struct App {
     pub clock: Arc<Clock>,
     pub instance_id: String,
     pub signing_key: KeySlot,
+    /// Each session's newest session token (see [`crate::domain::tokens::TokenCache`]).
+    pub token_cache: crate::domain::tokens::TokenCache,
+    /// Session tokens signed so far (what the tests count to see that nothing is signed twice).
+    pub tokens_signed: std::sync::atomic::AtomicU64,
     pub secret_key: Secret,
     pub webhook_secret: Secret,
     pub publishable_key: String,
@@ -175,6 +179,8 @@ impl App {
                 Some(k) => KeySlot::ready(k),
                 None => KeySlot::pending(),
             },
+            token_cache: Default::default(),
+            tokens_signed: Default::default(),
             instance_id,
             secret_key,
             webhook_secret,
@@ -253,7 +259,8 @@ impl App {
         Env {
             now,
             settings,
-            signing_key: self.signing_key.try_get(),
+            tokens: None,
+            token_cache: &self.token_cache,
             issuer: &self.fapi_url,
             hasher: &self.hasher,
             passwords: &NO_PASSWORD_RESULTS,
@@ -375,6 +382,28 @@ impl App {
         tokio::task::spawn_blocking(move || results.run(work, &hasher).map(|()| results))
             .await
             .map_err(|e| DomainError::Internal(format!("password task: {e}")))?
+    }
+
+    /// Signs the session tokens `unsigned` asked for that `body` shows, once the transaction
+    /// that asked for them has committed (see [`crate::domain::tokens::Unsigned`]). The caller
+    /// waited for the signing key before the operation began.
+    pub fn sign_tokens(
+        &self,
+        unsigned: crate::domain::tokens::Unsigned,
+        body: &mut serde_json::Value,
+    ) -> Result<(), DomainError> {
+        let key = self.signing_key.try_get().ok_or_else(|| {
+            DomainError::Keys(keys::KeyError::Generate(
+                "the signing key is not ready yet".into(),
+            ))
+        })?;
+        unsigned
+            .sign_into(body, &self.token_cache, |claims| {
+                self.tokens_signed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                key.sign_jwt(claims)
+            })
+            .map_err(DomainError::from)
     }
 
     /// A write transaction whose commit wakes waiters for new messages.

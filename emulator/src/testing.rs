@@ -56,6 +56,13 @@ pub fn key_id(emu: &Emulator) -> Result<String, KeyError> {
     Ok(emu.app.signing_key.get()?.kid().to_owned())
 }
 
+/// How many session tokens the emulator has signed since it started.
+pub fn tokens_signed(emu: &Emulator) -> u64 {
+    emu.app
+        .tokens_signed
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Queues `n` captured-email deliveries (`bench{i}@example.com`, code 123456) in one
 /// transaction, as if `n` requests had each sent a verification email.
 pub fn queue_message_deliveries(emu: &Emulator, n: usize) -> Result<(), DomainError> {

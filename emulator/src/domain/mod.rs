@@ -23,7 +23,6 @@ pub mod webhooks;
 
 pub use error::DomainError;
 
-use crate::keys::SigningKey;
 use crate::secret::Secret;
 use passwords::{PasswordHasher, PasswordResults};
 use settings::Settings;
@@ -34,9 +33,11 @@ use settings::Settings;
 pub struct Env<'a> {
     pub now: i64,
     pub settings: &'a Settings,
-    /// The instance's signing key, resolved before the operation began (`None` only while a
-    /// first start still generates it: the domain never waits for it).
-    pub signing_key: Option<&'a SigningKey>,
+    /// Where the operation asks for session tokens, signed after its transaction commits;
+    /// `None` for operations that hand out none.
+    pub tokens: Option<&'a tokens::Unsigned>,
+    /// Each session's newest token, reused as `last_active_token` while fresh.
+    pub token_cache: &'a tokens::TokenCache,
     /// The Frontend API URL: the `iss` of session tokens.
     pub issuer: &'a str,
     pub hasher: &'a PasswordHasher,
@@ -54,6 +55,14 @@ impl<'a> Env<'a> {
     /// This context with the results of password work done so far.
     pub fn with_passwords(self, passwords: &'a PasswordResults) -> Self {
         Self { passwords, ..self }
+    }
+
+    /// This context, asking for session tokens in `tokens`.
+    pub fn with_tokens(self, tokens: &'a tokens::Unsigned) -> Self {
+        Self {
+            tokens: Some(tokens),
+            ..self
+        }
     }
 
     /// Whether `password` matches `digest`. The first call returns

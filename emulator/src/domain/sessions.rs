@@ -32,7 +32,6 @@ pub fn create(
         user_id: user.id.clone(),
         status: SessionStatus::Active,
         first_factor_at: now,
-        last_token: None,
         last_active_at: now,
         expire_at: now + env.settings.session_lifetime_secs * 1000,
         abandon_at: now + ABANDON_AFTER_MS,
@@ -88,7 +87,6 @@ pub fn finish(
         session.status = status;
         session.updated_at = env.now;
         session.abandon_at = env.now + ABANDON_AFTER_MS;
-        session.last_token = None;
         tx.save_session(session)?;
         let event = match status {
             SessionStatus::Ended => Some(EventType::SessionEnded),

@@ -1,25 +1,28 @@
 //! Session tokens: 60-second RS256 JWTs (claims v2), optionally shaped by a JWT template.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use latchkey_protocol::SessionClaims;
 use serde_json::{Map, Value};
 
 use super::settings::{MAX_TEMPLATE_LIFETIME_SECS, RESERVED_CLAIMS};
 use super::{DomainError, Env};
 use crate::secret::Secret;
-use crate::store::records::{SessionRecord, UserWithIdents};
-use crate::store::Tx;
+use crate::store::records::{SessionRecord, SessionStatus, UserWithIdents};
+use crate::store::{ReadTx, Tx};
 
 /// A token is handed out as `last_active_token` while it has at least this long to live.
 const REUSE_MARGIN_SECS: i64 = 30;
 
-/// Mints a session token for an active session. `template` names a JWT template.
-/// `template` names a JWT template and brings the user whose fields its shortcodes read; a
-/// default token needs only the session.
-pub fn mint(
+/// The claims of a session token for an active session. `template` names a JWT template and
+/// brings the user whose fields its shortcodes read; a default token needs only the session.
+/// Nothing is signed here: see [`Unsigned`].
+pub fn claims(
     env: &Env<'_>,
     session: &SessionRecord,
     template: Option<(&str, &UserWithIdents)>,
-) -> Result<(Secret, i64), DomainError> {
+) -> Result<SessionClaims, DomainError> {
     let iat = env.now.div_euclid(1000);
     let (lifetime, extra) = match template {
         None => (env.settings.session_token_lifetime_secs, Map::new()),
@@ -37,7 +40,7 @@ pub fn mint(
         }
     };
     let minutes_since = |ms: i64| (env.now - ms).max(0) / 60_000;
-    let claims = SessionClaims {
+    Ok(SessionClaims {
         iss: env.issuer.to_owned(),
         sub: session.user_id.clone(),
         sid: session.id.clone(),
@@ -51,74 +54,224 @@ pub fn mint(
         act: None,
         o: None,
         extra,
-    };
-    let key = env.signing_key.ok_or_else(|| {
-        DomainError::Keys(crate::keys::KeyError::Generate(
-            "the signing key is not ready yet".into(),
-        ))
-    })?;
-    let jwt = key.sign_jwt(&claims)?;
-    Ok((Secret::new(jwt), claims.exp))
+    })
 }
 
-/// Mints a token for an active session (the Frontend and Backend API token endpoints). A
-/// default token also becomes the session's `last_active_token`.
+/// A new token for an active session (the Frontend and Backend API token endpoints), as a
+/// stand-in that the response carries until [`Unsigned::sign_into`] signs it. A default token
+/// also becomes the session's `last_active_token` once signed.
 pub fn mint_for_session(
-    tx: &Tx<'_>,
+    tx: &ReadTx<'_>,
     env: &Env<'_>,
-    session: &mut SessionRecord,
+    session: &SessionRecord,
     template: Option<&str>,
-) -> Result<Secret, DomainError> {
+) -> Result<String, DomainError> {
     super::sessions::ensure_active(session, env.now)?;
+    let unsigned = env.tokens.ok_or_else(|| {
+        DomainError::Internal("this operation cannot hand out session tokens".into())
+    })?;
     match template {
         Some(name) => {
             let user = tx
                 .user_with_idents(&session.user_id)?
                 .ok_or(DomainError::SessionInactive)?;
-            Ok(mint(env, session, Some((name, &user)))?.0)
+            Ok(unsigned.request(claims(env, session, Some((name, &user)))?, false))
         }
-        None => {
-            let (jwt, exp) = mint(env, session, None)?;
-            session.last_token = Some((jwt.clone(), exp));
-            tx.save_session(session)?;
-            Ok(jwt)
-        }
+        None => Ok(unsigned.request(claims(env, session, None)?, true)),
     }
 }
 
-/// Gives an active session a fresh `last_active_token` (stored) when its newest one has less
-/// than [`REUSE_MARGIN_SECS`] to live, so views, which write nothing, can show it.
-pub fn refresh_last_active_token(
-    tx: &Tx<'_>,
+/// The `last_active_token` a view of `session` shows: the newest token of an active session
+/// while it has [`REUSE_MARGIN_SECS`] to live (from the [`TokenCache`], so reading a client
+/// neither signs nor writes), else a new one asked of [`Env::tokens`]. `None` for a session
+/// that is not active, or when the operation hands out no tokens and none is cached.
+pub fn last_active_token(
     env: &Env<'_>,
-    session: &mut SessionRecord,
-) -> Result<(), DomainError> {
-    if session.status_at(env.now) != crate::store::records::SessionStatus::Active {
-        return Ok(());
+    session: &SessionRecord,
+) -> Result<Option<String>, DomainError> {
+    if session.status_at(env.now) != SessionStatus::Active {
+        return Ok(None);
     }
-    if let Some((_, exp)) = &session.last_token {
-        if exp - env.now.div_euclid(1000) >= REUSE_MARGIN_SECS {
+    let now_s = env.now.div_euclid(1000);
+    if let Some(jwt) = env.token_cache.fresh(&session.id, env.origin, now_s) {
+        return Ok(Some(jwt));
+    }
+    let Some(unsigned) = env.tokens else {
+        return Ok(None);
+    };
+    if let Some(placeholder) = unsigned.last_active_of(&session.id) {
+        return Ok(Some(placeholder));
+    }
+    Ok(Some(unsigned.request(claims(env, session, None)?, true)))
+}
+
+/// Session tokens an operation asked for. Their claims are made inside the transaction; the
+/// RS256 signature (a quarter of a millisecond) comes after the commit, with no lock held, so
+/// requests on both cores sign at once. Until then the response carries a stand-in: this
+/// batch's random tag and the request's index, which [`Unsigned::sign_into`] replaces. Only
+/// stand-ins found in the response are signed, so a token no response shows costs nothing.
+pub struct Unsigned {
+    tag: String,
+    /// A mutex only so an `Env` may cross an `.await`: one operation uses it at a time.
+    requested: Mutex<Vec<Requested>>,
+}
+
+struct Requested {
+    claims: SessionClaims,
+    /// A default token: once signed, the session's `last_active_token`.
+    last_active: bool,
+}
+
+impl Default for Unsigned {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Unsigned {
+    pub fn new() -> Self {
+        Self {
+            // Unguessable, so no text a user stores can pass for a stand-in.
+            tag: format!("\u{0}unsigned-{}:", super::ids::random_base62(22)),
+            requested: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Forgets every request: the transaction that made them rolled back.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Requested>> {
+        // Nothing panics while holding it; a poisoned list is still a list.
+        self.requested.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn request(&self, claims: SessionClaims, last_active: bool) -> String {
+        let mut requested = self.lock();
+        requested.push(Requested {
+            claims,
+            last_active,
+        });
+        format!("{}{}", self.tag, requested.len() - 1)
+    }
+
+    /// The stand-in of a default token already asked for `session_id` in this operation.
+    fn last_active_of(&self, session_id: &str) -> Option<String> {
+        self.lock()
+            .iter()
+            .rposition(|r| r.last_active && r.claims.sid == session_id)
+            .map(|i| format!("{}{i}", self.tag))
+    }
+
+    /// Signs each token whose stand-in `body` carries, puts it in place of the stand-in, and
+    /// caches a default token as its session's `last_active_token`. A stand-in appearing twice
+    /// is signed once.
+    pub fn sign_into<E>(
+        self,
+        body: &mut Value,
+        cache: &TokenCache,
+        mut sign: impl FnMut(&SessionClaims) -> Result<String, E>,
+    ) -> Result<(), E> {
+        let requested = self
+            .requested
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        if requested.is_empty() {
             return Ok(());
         }
+        let mut signed: Vec<Option<String>> = vec![None; requested.len()];
+        let mut visit = |s: &mut String| -> Result<(), E> {
+            let Some(i) = s
+                .strip_prefix(self.tag.as_str())
+                .and_then(|i| i.parse::<usize>().ok())
+            else {
+                return Ok(());
+            };
+            let (Some(r), Some(slot)) = (requested.get(i), signed.get_mut(i)) else {
+                return Ok(());
+            };
+            if slot.is_none() {
+                let jwt = sign(&r.claims)?;
+                if r.last_active {
+                    cache.put(&r.claims, &jwt);
+                }
+                *slot = Some(jwt);
+            }
+            if let Some(jwt) = slot {
+                s.clone_from(jwt);
+            }
+            Ok(())
+        };
+        visit_strings(body, &mut visit)
     }
-    let (jwt, exp) = mint(env, session, None)?;
-    session.last_token = Some((jwt, exp));
-    tx.save_session(session)?;
-    Ok(())
 }
 
-/// [`refresh_last_active_token`] for every active session of a client; returns the client's
-/// sessions as they now are, for its view.
-pub fn refresh_client_tokens(
-    tx: &Tx<'_>,
-    env: &Env<'_>,
-    client_id: &str,
-) -> Result<Vec<SessionRecord>, DomainError> {
-    let mut sessions = tx.sessions_of_client(client_id)?;
-    for s in &mut sessions {
-        refresh_last_active_token(tx, env, s)?;
+fn visit_strings<E>(
+    v: &mut Value,
+    f: &mut impl FnMut(&mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter_mut().try_for_each(|x| visit_strings(x, f)),
+        Value::Object(m) => m.values_mut().try_for_each(|x| visit_strings(x, f)),
+        _ => Ok(()),
     }
-    Ok(sessions)
+}
+
+/// Each session's newest default token, in memory: what `last_active_token` shows while it is
+/// fresh, so a response that piggybacks the client signs nothing and writes nothing. A token is
+/// reused only for the `azp` it was made for. Bounded: when full, tokens too old to reuse go,
+/// then everything (a miss costs one signature). Per process: another process, or a restart,
+/// signs anew.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    by_session: Mutex<HashMap<String, Cached>>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    jwt: Secret,
+    iat: i64,
+    exp: i64,
+    azp: Option<String>,
+}
+
+/// Enough for every session a test suite keeps going at once.
+const TOKEN_CACHE_CAP: usize = 1024;
+
+impl TokenCache {
+    /// The cached token of `session_id` for `azp` if it has [`REUSE_MARGIN_SECS`] to live.
+    fn fresh(&self, session_id: &str, azp: Option<&str>, now_s: i64) -> Option<String> {
+        let map = self.by_session.lock().ok()?;
+        let c = map.get(session_id)?;
+        (c.azp.as_deref() == azp && c.iat <= now_s && c.exp - now_s >= REUSE_MARGIN_SECS)
+            .then(|| c.jwt.expose().to_owned())
+    }
+
+    fn put(&self, claims: &SessionClaims, jwt: &str) {
+        let Ok(mut map) = self.by_session.lock() else {
+            return;
+        };
+        if map.len() >= TOKEN_CACHE_CAP && !map.contains_key(&claims.sid) {
+            map.retain(|_, c| c.exp - claims.iat >= REUSE_MARGIN_SECS);
+            if map.len() >= TOKEN_CACHE_CAP {
+                map.clear();
+            }
+        }
+        let newer = map.get(&claims.sid).is_none_or(|c| c.iat <= claims.iat);
+        if newer {
+            map.insert(
+                claims.sid.clone(),
+                Cached {
+                    jwt: Secret::new(jwt),
+                    iat: claims.iat,
+                    exp: claims.exp,
+                    azp: claims.azp.clone(),
+                },
+            );
+        }
+    }
 }
 
 /// Replaces `{{user.…}}` shortcodes in template claims.
@@ -154,7 +307,7 @@ fn opt(s: Option<String>) -> Value {
 }
 
 /// `POST /v1/client/sessions/{id}/tokens[/{template}]`: a token for one of this client's
-/// active sessions.
+/// active sessions (a stand-in until signed, see [`Unsigned`]).
 pub fn mint_on_client(
     tx: &Tx<'_>,
     env: &Env<'_>,
@@ -162,10 +315,170 @@ pub fn mint_on_client(
     session_id: &str,
     template: Option<&str>,
 ) -> Result<latchkey_protocol::Token, DomainError> {
-    let mut s = super::sessions::of_client(tx, client, session_id)?;
-    let jwt = mint_for_session(tx, env, &mut s, template)?;
+    let s = super::sessions::of_client(tx, client, session_id)?;
     Ok(latchkey_protocol::Token {
         object: "token".into(),
-        jwt: jwt.expose().to_owned(),
+        jwt: mint_for_session(tx, env, &s, template)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    fn claims_for(sid: &str, iat: i64, azp: Option<&str>) -> SessionClaims {
+        SessionClaims {
+            iss: "http://127.0.0.1:1".into(),
+            sub: "user_1".into(),
+            sid: sid.into(),
+            iat,
+            nbf: iat - 10,
+            exp: iat + 60,
+            v: 2,
+            fva: [0, -1],
+            azp: azp.map(str::to_owned),
+            sts: None,
+            act: None,
+            o: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// A stand-in "signature": the session id and `iat`, so tests see which claims were signed.
+    fn fake_sign(count: &mut usize) -> impl FnMut(&SessionClaims) -> Result<String, ()> + '_ {
+        move |c| {
+            *count += 1;
+            Ok(format!("jwt:{}:{}", c.sid, c.iat))
+        }
+    }
+
+    #[test]
+    fn only_stand_ins_the_body_shows_are_signed_each_once_and_put_in_place() {
+        let unsigned = Unsigned::new();
+        let a = unsigned.request(claims_for("sess_a", 100, None), true);
+        let _unshown = unsigned.request(claims_for("sess_b", 100, None), true);
+        let c = unsigned.request(claims_for("sess_c", 100, None), false);
+        assert_eq!(
+            unsigned.last_active_of("sess_a").as_deref(),
+            Some(a.as_str())
+        );
+        assert_eq!(
+            unsigned.last_active_of("sess_c"),
+            None,
+            "a template token is no last_active_token"
+        );
+        let mut body = json!({
+            "response": {"jwt": c, "note": "unsigned-not-a-tag"},
+            "client": {"sessions": [{"last_active_token": {"jwt": a}}, {"last_active_token": {"jwt": a}}]},
+        });
+        let cache = TokenCache::default();
+        let mut count = 0;
+        unsigned
+            .sign_into(&mut body, &cache, fake_sign(&mut count))
+            .unwrap();
+        assert_eq!(
+            count, 2,
+            "sess_b is in no response: never signed; sess_a twice: signed once"
+        );
+        assert_eq!(body["response"]["jwt"], "jwt:sess_c:100");
+        assert_eq!(body["response"]["note"], "unsigned-not-a-tag");
+        assert_eq!(
+            body["client"]["sessions"][0]["last_active_token"]["jwt"],
+            "jwt:sess_a:100"
+        );
+        assert_eq!(
+            body["client"]["sessions"][1]["last_active_token"]["jwt"],
+            "jwt:sess_a:100"
+        );
+        assert_eq!(
+            cache.fresh("sess_a", None, 100).as_deref(),
+            Some("jwt:sess_a:100")
+        );
+        assert_eq!(cache.fresh("sess_b", None, 100), None);
+        assert_eq!(
+            cache.fresh("sess_c", None, 100),
+            None,
+            "template tokens are not cached"
+        );
+    }
+
+    #[test]
+    fn another_batch_tag_is_left_alone_and_a_rolled_back_run_leaves_nothing() {
+        let first = Unsigned::new();
+        let foreign = first.request(claims_for("sess_a", 100, None), true);
+        let unsigned = Unsigned::new();
+        let gone = unsigned.request(claims_for("sess_a", 100, None), true);
+        unsigned.clear();
+        let mut body = json!([foreign, gone]);
+        let mut count = 0;
+        unsigned
+            .sign_into(&mut body, &TokenCache::default(), fake_sign(&mut count))
+            .unwrap();
+        assert_eq!(count, 0);
+        assert_eq!(body, json!([foreign, gone]));
+    }
+
+    #[test]
+    fn a_cached_token_is_reused_only_while_fresh_for_its_own_azp() {
+        let cache = TokenCache::default();
+        cache.put(
+            &claims_for("sess_a", 100, Some("http://localhost:3000")),
+            "t1",
+        );
+        let origin = Some("http://localhost:3000");
+        assert_eq!(cache.fresh("sess_a", origin, 100).as_deref(), Some("t1"));
+        assert_eq!(
+            cache.fresh("sess_a", None, 100),
+            None,
+            "a native request gets no browser token"
+        );
+        assert_eq!(cache.fresh("sess_a", Some("http://other.test"), 100), None);
+        assert_eq!(
+            cache.fresh("sess_a", origin, 130).as_deref(),
+            Some("t1"),
+            "30 s left"
+        );
+        assert_eq!(
+            cache.fresh("sess_a", origin, 131),
+            None,
+            "29 s left: too old to hand out"
+        );
+        assert_eq!(
+            cache.fresh("sess_a", origin, 99),
+            None,
+            "not before its iat"
+        );
+        // An older token never replaces a newer one.
+        cache.put(
+            &claims_for("sess_a", 90, Some("http://localhost:3000")),
+            "t0",
+        );
+        assert_eq!(cache.fresh("sess_a", origin, 100).as_deref(), Some("t1"));
+        cache.put(
+            &claims_for("sess_a", 110, Some("http://localhost:3000")),
+            "t2",
+        );
+        assert_eq!(cache.fresh("sess_a", origin, 110).as_deref(), Some("t2"));
+    }
+
+    #[test]
+    fn the_cache_stays_bounded_and_keeps_fresh_tokens_when_it_can() {
+        let cache = TokenCache::default();
+        for i in 0..TOKEN_CACHE_CAP {
+            // Half of them are too old to reuse by t = 1000.
+            let iat = if i % 2 == 0 { 0 } else { 1000 };
+            cache.put(&claims_for(&format!("sess_{i}"), iat, None), "t");
+        }
+        cache.put(&claims_for("sess_new", 1000, None), "new");
+        let len = cache.by_session.lock().unwrap().len();
+        assert_eq!(len, TOKEN_CACHE_CAP / 2 + 1, "the stale half went");
+        assert_eq!(cache.fresh("sess_1", None, 1000).as_deref(), Some("t"));
+        assert_eq!(cache.fresh("sess_new", None, 1000).as_deref(), Some("new"));
+        for i in 0..TOKEN_CACHE_CAP {
+            cache.put(&claims_for(&format!("more_{i}"), 1000, None), "t");
+        }
+        assert!(cache.by_session.lock().unwrap().len() <= TOKEN_CACHE_CAP);
+    }
 }

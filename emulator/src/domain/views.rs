@@ -141,9 +141,9 @@ fn session_base(s: &SessionRecord, now: i64) -> wire::Session {
     }
 }
 
-/// A Frontend API session with its user and its `last_active_token` (kept fresh by
-/// [`super::tokens::refresh_last_active_token`] before the view is made; a view writes
-/// nothing). `None` when its user no longer exists.
+/// A Frontend API session with its user and its `last_active_token` (see
+/// [`super::tokens::last_active_token`]: a view writes nothing). `None` when its user no longer
+/// exists.
 pub fn session_fapi(
     tx: &ReadTx<'_>,
     env: &Env<'_>,
@@ -153,16 +153,10 @@ pub fn session_fapi(
         return Ok(None);
     };
     let mut view = session_base(s, env.now);
-    if s.status_at(env.now) == SessionStatus::Active {
-        view.last_active_token = s
-            .last_token
-            .as_ref()
-            .filter(|(_, exp)| *exp > env.now.div_euclid(1000))
-            .map(|(jwt, _)| wire::Token {
-                object: "token".into(),
-                jwt: jwt.expose().to_owned(),
-            });
-    }
+    view.last_active_token = super::tokens::last_active_token(env, s)?.map(|jwt| wire::Token {
+        object: "token".into(),
+        jwt,
+    });
     view.factor_verification_age = Some(vec![(env.now - s.first_factor_at).max(0) / 60_000, -1]);
     view.public_user_data = Some(public_user_data(&u));
     view.user = Some(user(&u, env.settings, false));

@@ -60,6 +60,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_jobs_and_webhooks.sql")),
     (3, include_str!("migrations/0003_client_token_grace.sql")),
+    (
+        4,
+        include_str!("migrations/0004_no_stored_session_tokens.sql"),
+    ),
 ];
 
 pub struct Store {
@@ -285,6 +289,15 @@ impl Store {
             .lock()
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+
+    /// The columns of `table` in the open database.
+    #[cfg(test)]
+    pub fn column_names(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+        let rows = stmt.query_map([table], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 /// A panic while holding a connection rolled its transaction back on unwind, so the connection
@@ -412,7 +425,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 3);
+        assert_eq!(store.schema_version().unwrap(), latest_version());
         let c = store
             .read(|tx| tx.client_by_token("replaced"))
             .unwrap()
@@ -421,6 +434,40 @@ mod tests {
         assert_eq!(
             c.prev_token_expires_at, None,
             "an old row's replaced token has no grace window, so the domain refuses it"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn migration_4_keeps_sessions_and_drops_their_stored_tokens() {
+        let dir = std::env::temp_dir().join(format!("lk-mig4-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute(
+                "INSERT INTO sessions (id, client_id, user_id, status, first_factor_at, last_token,
+                     last_token_exp, last_active_at, expire_at, abandon_at, created_at, updated_at)
+                 VALUES ('sess_1', 'client_1', 'user_1', 'active', 1, 'eyJ.old.jwt', 99, 1, 2, 3, 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        let s = store
+            .read(|tx| tx.session("sess_1"))
+            .unwrap()
+            .expect("the session is still there");
+        assert_eq!((s.user_id.as_str(), s.expire_at), ("user_1", 2));
+        let columns = store.column_names("sessions").unwrap();
+        assert!(
+            !columns.iter().any(|c| c.starts_with("last_token")),
+            "no stored token is left behind: {columns:?}"
         );
         std::fs::remove_dir_all(dir).ok();
     }

@@ -163,8 +163,6 @@ pub struct SessionRecord {
     pub user_id: String,
     pub status: SessionStatus,
     pub first_factor_at: i64,
-    /// The newest minted session token and its `exp` (seconds), handed out as `last_active_token`.
-    pub last_token: Option<(Secret, i64)>,
     pub last_active_at: i64,
     pub expire_at: i64,
     pub abandon_at: i64,

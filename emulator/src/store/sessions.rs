@@ -3,15 +3,12 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::records::{SessionRecord, SessionStatus};
 use super::{corrupt, SqliteTx, StoreError, WriteMode};
-use crate::secret::Secret;
 
-const COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, last_token,
-    last_token_exp, last_active_at, expire_at, abandon_at, created_at, updated_at";
+const COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, last_active_at,
+    expire_at, abandon_at, created_at, updated_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     let status: String = r.get(3)?;
-    let token: Option<String> = r.get(5)?;
-    let exp: Option<i64> = r.get(6)?;
     Ok(SessionRecord {
         id: r.get(0)?,
         client_id: r.get(1)?,
@@ -20,12 +17,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
             .parse::<SessionStatus>()
             .map_err(|e| corrupt(e.to_string()))?,
         first_factor_at: r.get(4)?,
-        last_token: token.zip(exp).map(|(t, e)| (Secret::new(t), e)),
-        last_active_at: r.get(7)?,
-        expire_at: r.get(8)?,
-        abandon_at: r.get(9)?,
-        created_at: r.get(10)?,
-        updated_at: r.get(11)?,
+        last_active_at: r.get(5)?,
+        expire_at: r.get(6)?,
+        abandon_at: r.get(7)?,
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
     })
 }
 
@@ -107,15 +103,10 @@ impl<M> SessionsReads for SqliteTx<'_, M> {
 
 impl SessionsWrites for SqliteTx<'_, WriteMode> {
     fn save_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
-        let (token, exp) = match &s.last_token {
-            Some((t, e)) => (Some(t.expose()), Some(*e)),
-            None => (None, None),
-        };
         self.exec(
             &format!(
-                "INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                "INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                 last_token = excluded.last_token, last_token_exp = excluded.last_token_exp,
                  last_active_at = excluded.last_active_at, expire_at = excluded.expire_at,
                  abandon_at = excluded.abandon_at, updated_at = excluded.updated_at"
             ),
@@ -125,8 +116,6 @@ impl SessionsWrites for SqliteTx<'_, WriteMode> {
                 s.user_id,
                 s.status.as_str(),
                 s.first_factor_at,
-                token,
-                exp,
                 s.last_active_at,
                 s.expire_at,
                 s.abandon_at,

@@ -82,6 +82,89 @@ async fn advancing_the_clock_expires_tokens_and_minting_again_gives_a_fresh_one(
 }
 
 #[tokio::test]
+async fn a_sign_in_signs_once_and_reading_the_client_reuses_its_fresh_token() {
+    use latchkey_emulator::testing::tokens_signed;
+    let h = start().await;
+    h.create_user("once@example.com", "password123").await;
+    let jwks = h.jwks().await;
+    let mut c = h.fapi();
+    let before = tokens_signed(&h.emu);
+    let r = c
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", "once@example.com"),
+                ("password", "password123"),
+            ],
+        )
+        .await;
+    let signed_in = r.ok()["client"]["sessions"][0]["last_active_token"]["jwt"]
+        .as_str()
+        .expect("the sign-in's client carries a token")
+        .to_owned();
+    let sid = r.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(verify_jwt(&jwks, &signed_in).unwrap()["sid"], sid.as_str());
+    assert_eq!(
+        tokens_signed(&h.emu) - before,
+        1,
+        "a sign-in signs one token"
+    );
+
+    // Reading the client, touching the session, reading it: the same token, nothing signed.
+    let lat = |r: &Resp| r.body["client"]["sessions"][0]["last_active_token"]["jwt"].clone();
+    let r = c.get("/v1/client").await;
+    assert_eq!(
+        r.ok()["response"]["sessions"][0]["last_active_token"]["jwt"],
+        signed_in.as_str()
+    );
+    assert_eq!(lat(&r), signed_in.as_str());
+    let r = c
+        .post(&format!("/v1/client/sessions/{sid}/touch"), &[])
+        .await;
+    assert_eq!(
+        r.ok()["response"]["last_active_token"]["jwt"],
+        signed_in.as_str()
+    );
+    assert_eq!(
+        tokens_signed(&h.emu) - before,
+        1,
+        "piggybacked clients sign nothing"
+    );
+
+    // A minted token is new, and becomes the session's last_active_token.
+    h.advance(5).await;
+    let minted = c.jwt(&sid).await;
+    assert_ne!(minted, signed_in);
+    assert_eq!(tokens_signed(&h.emu) - before, 2);
+    let r = c.get("/v1/client").await;
+    assert_eq!(
+        lat(&r),
+        minted.as_str(),
+        "the newest token is the one shown"
+    );
+
+    // 30 s before its expiry it is still handed out; within 30 s, no more: the next read signs.
+    h.advance(30).await;
+    assert_eq!(lat(&c.get("/v1/client").await), minted.as_str());
+    h.advance(1).await;
+    let r = c.get("/v1/client").await;
+    let fresh = lat(&r).as_str().expect("a token").to_owned();
+    assert_ne!(fresh, minted);
+    let claims = verify_jwt(&jwks, &fresh).unwrap();
+    assert_eq!(claims["iat"].as_i64().unwrap(), h.emu.clock().now_secs());
+    assert_eq!(
+        tokens_signed(&h.emu) - before,
+        3,
+        "one signature for the whole response"
+    );
+    c.get("/v1/client").await.ok();
+    assert_eq!(tokens_signed(&h.emu) - before, 3);
+}
+
+#[tokio::test]
 async fn a_revoked_session_can_no_longer_mint_tokens() {
     let h = start().await;
     h.create_user("rev@example.com", "password123").await;

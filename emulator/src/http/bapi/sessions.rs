@@ -9,7 +9,7 @@ use axum::Json;
 use super::{query_params, read, write};
 use crate::app::App;
 use crate::domain::sessions::{self, SessionFilter};
-use crate::domain::{tokens, views, RequestInfo};
+use crate::domain::{tokens, views, DomainError};
 use crate::http::error::ApiError;
 use crate::http::Rq;
 use latchkey_protocol::SessionStatus;
@@ -89,36 +89,33 @@ pub(super) async fn revoke(
     .await
 }
 
-async fn mint(
-    app: &App,
-    rq: &RequestInfo,
-    id: &str,
-    template: Option<&str>,
-) -> Result<Response, ApiError> {
-    write(app, rq, |tx, env| {
-        let mut s = sessions::get(tx, id)?;
-        let jwt = tokens::mint_for_session(tx, env, &mut s, template)?;
-        Ok(Json(latchkey_protocol::Token {
+async fn mint(app: &App, id: &str, template: Option<&str>) -> Result<Response, ApiError> {
+    // Reads only: the claims come from a read transaction, the signature after it.
+    app.signing_key.wait().await.map_err(DomainError::from)?;
+    let unsigned = tokens::Unsigned::new();
+    let mut body = read(app, |tx, env| {
+        let s = sessions::get(tx, id)?;
+        let jwt = tokens::mint_for_session(tx, &env.with_tokens(&unsigned), &s, template)?;
+        serde_json::to_value(latchkey_protocol::Token {
             object: "token".into(),
-            jwt: jwt.expose().to_owned(),
+            jwt,
         })
-        .into_response())
-    })
-    .await
+        .map_err(|e| DomainError::Internal(e.to_string()))
+    })?;
+    app.sign_tokens(unsigned, &mut body)?;
+    Ok(Json(body).into_response())
 }
 
 pub(super) async fn token(
     State(app): State<Arc<App>>,
-    Rq(rq): Rq,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    mint(&app, &rq, &id, None).await
+    mint(&app, &id, None).await
 }
 
 pub(super) async fn token_template(
     State(app): State<Arc<App>>,
-    Rq(rq): Rq,
     Path((id, template)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    mint(&app, &rq, &id, Some(&template)).await
+    mint(&app, &id, Some(&template)).await
 }

@@ -178,9 +178,11 @@ pub(super) async fn run_from<T: Serialize>(
         req.origin.as_deref(),
         &req.request,
     );
+    let unsigned = tokens::Unsigned::new();
     let (result, header) = app
         .write_with_passwords(passwords, |tx, passwords| {
-            let env = &base.with_passwords(passwords);
+            unsigned.clear();
+            let env = &base.with_passwords(passwords).with_tokens(&unsigned);
             let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
             let out = match op(tx, env, &mut client)? {
                 Ok(v) => v,
@@ -191,11 +193,7 @@ pub(super) async fn run_from<T: Serialize>(
                 Shape::Envelope => {
                     let client_view = match client.header {
                         TokenHeader::Clear => None,
-                        _ => {
-                            let sessions =
-                                tokens::refresh_client_tokens(tx, env, &client.record.id)?;
-                            Some(views::client_fapi_of(tx, env, &client.record, sessions)?)
-                        }
+                        _ => Some(views::client_fapi(tx, env, &client.record)?),
                     };
                     serde_json::to_value(json!({"response": out, "client": client_view}))
                 }
@@ -204,6 +202,14 @@ pub(super) async fn run_from<T: Serialize>(
             Ok((Ok(body), client.header))
         })
         .await?;
+    // Committed: sign what the response shows, with no lock held.
+    let result = match result {
+        Ok(mut body) => {
+            app.sign_tokens(unsigned, &mut body)?;
+            Ok(body)
+        }
+        Err(e) => Err(e),
+    };
     let mut response = match result {
         Ok(body) => Json(body).into_response(),
         Err(e) => ApiError::from(e).into_response(),

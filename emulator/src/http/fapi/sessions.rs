@@ -15,8 +15,7 @@ use crate::http::params::Params;
 use crate::store::records::{SessionRecord, SessionStatus};
 use crate::store::Tx;
 
-fn session_view(tx: &Tx<'_>, env: &Env<'_>, s: &mut SessionRecord) -> Result<Value, DomainError> {
-    tokens::refresh_last_active_token(tx, env, s)?;
+fn session_view(tx: &Tx<'_>, env: &Env<'_>, s: &SessionRecord) -> Result<Value, DomainError> {
     let view = views::session_fapi(tx, env, s)?.ok_or(DomainError::NotFound("session"))?;
     serde_json::to_value(view).map_err(|e| DomainError::Internal(e.to_string()))
 }
@@ -27,8 +26,8 @@ pub(super) async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     run(&app, &req, Shape::Envelope, |tx, env, c| {
-        let mut s = sessions::of_client(tx, c, &id)?;
-        Ok(Ok(session_view(tx, env, &mut s)?))
+        let s = sessions::of_client(tx, c, &id)?;
+        Ok(Ok(session_view(tx, env, &s)?))
     })
     .await
 }
@@ -51,7 +50,7 @@ pub(super) async fn touch(
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut s = sessions::of_client(tx, c, &id)?;
         sessions::touch(tx, env, c, &mut s)?;
-        Ok(Ok(session_view(tx, env, &mut s)?))
+        Ok(Ok(session_view(tx, env, &s)?))
     })
     .await
 }
@@ -109,7 +108,7 @@ async fn finish_session(
     run(app, req, Shape::Envelope, |tx, env, c| {
         let mut s = sessions::of_client(tx, c, id)?;
         sessions::finish_on_client(tx, env, c, &mut s, status)?;
-        Ok(Ok(session_view(tx, env, &mut s)?))
+        Ok(Ok(session_view(tx, env, &s)?))
     })
     .await
 }

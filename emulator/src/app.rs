@@ -390,7 +390,7 @@ impl App {
     pub fn sign_tokens(
         &self,
         unsigned: crate::domain::tokens::Unsigned,
-        body: &mut serde_json::Value,
+        body: &mut Vec<u8>,
     ) -> Result<(), DomainError> {
         let key = self.signing_key.try_get().ok_or_else(|| {
             DomainError::Keys(keys::KeyError::Generate(

@@ -113,7 +113,8 @@ pub fn last_active_token(
 pub struct Unsigned {
     tag: String,
     /// A mutex only so an `Env` may cross an `.await`: one operation uses it at a time.
-    requested: Mutex<Vec<Requested>>,
+    /// Requests of a rolled-back run are voided, not removed, so no index is used twice.
+    requested: Mutex<Vec<Option<Requested>>>,
 }
 
 struct Requested {
@@ -132,27 +133,27 @@ impl Unsigned {
     pub fn new() -> Self {
         Self {
             // Unguessable, so no text a user stores can pass for a stand-in.
-            tag: format!("\u{0}unsigned-{}:", super::ids::random_base62(22)),
+            tag: format!("lk_unsigned_{}_", super::ids::random_base62(22)),
             requested: Mutex::new(Vec::new()),
         }
     }
 
     /// Forgets every request: the transaction that made them rolled back.
     pub fn clear(&self) {
-        self.lock().clear();
+        self.lock().iter_mut().for_each(|r| *r = None);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Requested>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<Requested>>> {
         // Nothing panics while holding it; a poisoned list is still a list.
         self.requested.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn request(&self, claims: SessionClaims, last_active: bool) -> String {
         let mut requested = self.lock();
-        requested.push(Requested {
+        requested.push(Some(Requested {
             claims,
             last_active,
-        });
+        }));
         format!("{}{}", self.tag, requested.len() - 1)
     }
 
@@ -160,16 +161,20 @@ impl Unsigned {
     fn last_active_of(&self, session_id: &str) -> Option<String> {
         self.lock()
             .iter()
-            .rposition(|r| r.last_active && r.claims.sid == session_id)
+            .rposition(|r| {
+                r.as_ref()
+                    .is_some_and(|r| r.last_active && r.claims.sid == session_id)
+            })
             .map(|i| format!("{}{i}", self.tag))
     }
 
-    /// Signs each token whose stand-in `body` carries, puts it in place of the stand-in, and
-    /// caches a default token as its session's `last_active_token`. A stand-in appearing twice
-    /// is signed once.
+    /// Signs each token whose stand-in the serialized response `body` carries, puts it in place
+    /// of the stand-in, and caches a default token as its session's `last_active_token`. A
+    /// stand-in appearing twice is signed once. (Tag, index and token are all ASCII that JSON
+    /// writes unescaped, so the stand-in is found in the bytes as it was made.)
     pub fn sign_into<E>(
         self,
-        body: &mut Value,
+        body: &mut Vec<u8>,
         cache: &TokenCache,
         mut sign: impl FnMut(&SessionClaims) -> Result<String, E>,
     ) -> Result<(), E> {
@@ -177,19 +182,30 @@ impl Unsigned {
             .requested
             .into_inner()
             .unwrap_or_else(|p| p.into_inner());
-        if requested.is_empty() {
+        if requested.iter().all(Option::is_none) {
             return Ok(());
         }
+        let tag = self.tag.as_bytes();
         let mut signed: Vec<Option<String>> = vec![None; requested.len()];
-        let mut visit = |s: &mut String| -> Result<(), E> {
-            let Some(i) = s
-                .strip_prefix(self.tag.as_str())
-                .and_then(|i| i.parse::<usize>().ok())
-            else {
-                return Ok(());
-            };
-            let (Some(r), Some(slot)) = (requested.get(i), signed.get_mut(i)) else {
-                return Ok(());
+        let mut out = Vec::with_capacity(body.len() + 700 * requested.len());
+        let mut rest = body.as_slice();
+        while let Some(at) = find(rest, tag) {
+            let (before, after) = rest.split_at(at);
+            let after = after.get(tag.len()..).unwrap_or_default();
+            let digits = after.iter().take_while(|b| b.is_ascii_digit()).count();
+            let (number, tail) = after.split_at(digits);
+            let index = std::str::from_utf8(number)
+                .ok()
+                .and_then(|d| d.parse::<usize>().ok());
+            let (Some(r), Some(slot)) = (
+                index.and_then(|i| requested.get(i)?.as_ref()),
+                index.and_then(|i| signed.get_mut(i)),
+            ) else {
+                // Not one of ours after all: keep it as it is.
+                out.extend_from_slice(before);
+                out.extend_from_slice(tag);
+                rest = after;
+                continue;
             };
             if slot.is_none() {
                 let jwt = sign(&r.claims)?;
@@ -198,25 +214,28 @@ impl Unsigned {
                 }
                 *slot = Some(jwt);
             }
-            if let Some(jwt) = slot {
-                s.clone_from(jwt);
-            }
-            Ok(())
-        };
-        visit_strings(body, &mut visit)
+            out.extend_from_slice(before);
+            out.extend_from_slice(slot.as_deref().unwrap_or_default().as_bytes());
+            rest = tail;
+        }
+        out.extend_from_slice(rest);
+        *body = out;
+        Ok(())
     }
 }
 
-fn visit_strings<E>(
-    v: &mut Value,
-    f: &mut impl FnMut(&mut String) -> Result<(), E>,
-) -> Result<(), E> {
-    match v {
-        Value::String(s) => f(s),
-        Value::Array(a) => a.iter_mut().try_for_each(|x| visit_strings(x, f)),
-        Value::Object(m) => m.values_mut().try_for_each(|x| visit_strings(x, f)),
-        _ => Ok(()),
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, tail) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(i) = haystack.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + i;
+        if haystack.get(at + 1..at + needle.len()) == Some(tail) {
+            return Some(at);
+        }
+        from = at + 1;
     }
+    None
 }
 
 /// Each session's newest default token, in memory: what `last_active_token` shows while it is
@@ -369,21 +388,28 @@ mod tests {
             None,
             "a template token is no last_active_token"
         );
-        let mut body = json!({
-            "response": {"jwt": c, "note": "unsigned-not-a-tag"},
+        let tag = unsigned.tag.clone();
+        let mut bytes = serde_json::to_vec(&json!({
+            "response": {"jwt": c, "note": format!("{tag}x {tag}99")},
             "client": {"sessions": [{"last_active_token": {"jwt": a}}, {"last_active_token": {"jwt": a}}]},
-        });
+        }))
+        .unwrap();
         let cache = TokenCache::default();
         let mut count = 0;
         unsigned
-            .sign_into(&mut body, &cache, fake_sign(&mut count))
+            .sign_into(&mut bytes, &cache, fake_sign(&mut count))
             .unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(
             count, 2,
             "sess_b is in no response: never signed; sess_a twice: signed once"
         );
         assert_eq!(body["response"]["jwt"], "jwt:sess_c:100");
-        assert_eq!(body["response"]["note"], "unsigned-not-a-tag");
+        assert_eq!(
+            body["response"]["note"],
+            format!("{tag}x {tag}99"),
+            "what only looks like a stand-in stays"
+        );
         assert_eq!(
             body["client"]["sessions"][0]["last_active_token"]["jwt"],
             "jwt:sess_a:100"
@@ -411,13 +437,15 @@ mod tests {
         let unsigned = Unsigned::new();
         let gone = unsigned.request(claims_for("sess_a", 100, None), true);
         unsigned.clear();
-        let mut body = json!([foreign, gone]);
+        let original = serde_json::to_vec(&json!([foreign, gone])).unwrap();
+        let mut bytes = original.clone();
+        unsigned.request(claims_for("sess_b", 100, None), true);
         let mut count = 0;
         unsigned
-            .sign_into(&mut body, &TokenCache::default(), fake_sign(&mut count))
+            .sign_into(&mut bytes, &TokenCache::default(), fake_sign(&mut count))
             .unwrap();
         assert_eq!(count, 0);
-        assert_eq!(body, json!([foreign, gone]));
+        assert_eq!(bytes, original);
     }
 
     #[test]

@@ -96,14 +96,21 @@ async fn mint(app: &App, id: &str, template: Option<&str>) -> Result<Response, A
     let mut body = read(app, |tx, env| {
         let s = sessions::get(tx, id)?;
         let jwt = tokens::mint_for_session(tx, &env.with_tokens(&unsigned), &s, template)?;
-        serde_json::to_value(latchkey_protocol::Token {
+        serde_json::to_vec(&latchkey_protocol::Token {
             object: "token".into(),
             jwt,
         })
         .map_err(|e| DomainError::Internal(e.to_string()))
     })?;
     app.sign_tokens(unsigned, &mut body)?;
-    Ok(Json(body).into_response())
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 pub(super) async fn token(

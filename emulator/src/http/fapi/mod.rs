@@ -148,6 +148,13 @@ pub(super) enum Shape {
     Bare,
 }
 
+/// `{"response": …, "client": …}`: the shape of most Frontend API responses.
+#[derive(Serialize)]
+struct Envelope<T> {
+    response: T,
+    client: Option<latchkey_protocol::Client>,
+}
+
 /// Runs one Frontend API operation in one transaction on the request's client (created when the
 /// request has none), then shapes the response and its `Authorization` header. Password work
 /// runs outside the transaction, between runs of `op` (see [`App::write_with_passwords`]).
@@ -188,30 +195,35 @@ pub(super) async fn run_from<T: Serialize>(
                 Ok(v) => v,
                 Err(e) => return Ok((Err(e), client.header)),
             };
-            let body = match shape {
-                Shape::Bare => serde_json::to_value(out),
-                Shape::Envelope => {
-                    let client_view = match client.header {
-                        TokenHeader::Clear => None,
-                        _ => Some(views::client_fapi(tx, env, &client.record)?),
-                    };
-                    serde_json::to_value(json!({"response": out, "client": client_view}))
-                }
-            }
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-            Ok((Ok(body), client.header))
+            let client_view = match (shape, &client.header) {
+                (Shape::Bare, _) | (_, TokenHeader::Clear) => None,
+                (Shape::Envelope, _) => Some(views::client_fapi(tx, env, &client.record)?),
+            };
+            Ok((Ok((out, client_view)), client.header))
         })
         .await?;
-    // Committed: sign what the response shows, with no lock held.
-    let result = match result {
-        Ok(mut body) => {
-            app.sign_tokens(unsigned, &mut body)?;
-            Ok(body)
+    // Committed: serialize, and sign what the response shows, with no lock held.
+    let result = result.and_then(|(out, client)| {
+        let mut body = match shape {
+            Shape::Bare => serde_json::to_vec(&out),
+            Shape::Envelope => serde_json::to_vec(&Envelope {
+                response: out,
+                client,
+            }),
         }
-        Err(e) => Err(e),
-    };
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+        app.sign_tokens(unsigned, &mut body)?;
+        Ok(body)
+    });
     let mut response = match result {
-        Ok(body) => Json(body).into_response(),
+        Ok(body) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
         Err(e) => ApiError::from(e).into_response(),
     };
     let value = match &header {

@@ -393,7 +393,7 @@ pub fn delete_self(
         .into_iter()
         .max_by_key(|s| s.last_active_at)
         .map(|s| s.id);
-    c.rotate(tx, env.now)?;
+    c.rotate(env.now)?;
     Ok(u.user.id)
 }
 

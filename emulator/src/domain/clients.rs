@@ -16,11 +16,17 @@ pub enum TokenHeader {
     Clear,
 }
 
-/// The client a request acts on, and what to tell it about its token.
+/// The client a request acts on, and what to tell it about its token. Changes are written
+/// once, by [`ClientCtx::flush`] at the end of the operation, not at each step.
 #[derive(Debug)]
 pub struct ClientCtx {
     pub record: ClientRecord,
     pub header: TokenHeader,
+    /// Changed (or never stored) since it was read.
+    dirty: bool,
+    /// Made by this request: its token has not left the emulator yet, so rotating it would
+    /// replace a token nobody holds.
+    fresh: bool,
 }
 
 impl ClientCtx {
@@ -28,19 +34,29 @@ impl ClientCtx {
     /// [`REPLACED_TOKEN_GRACE_MS`] (answered with the new one), so a response lost in flight,
     /// or a request that raced the rotation, does not sign the device out; after that it is an
     /// unknown token.
-    pub fn rotate(&mut self, tx: &Tx<'_>, now: i64) -> Result<(), DomainError> {
-        let token = new_token();
-        self.record.prev_token = Some(std::mem::replace(&mut self.record.token, token.clone()));
-        self.record.prev_token_expires_at = Some(now + REPLACED_TOKEN_GRACE_MS);
+    pub fn rotate(&mut self, now: i64) -> Result<(), DomainError> {
+        if !self.fresh {
+            let token = new_token();
+            self.record.prev_token = Some(std::mem::replace(&mut self.record.token, token.clone()));
+            self.record.prev_token_expires_at = Some(now + REPLACED_TOKEN_GRACE_MS);
+            self.header = TokenHeader::Set(token);
+        }
+        self.save(now)
+    }
+
+    /// Marks the client changed at `now`; [`ClientCtx::flush`] stores it.
+    pub fn save(&mut self, now: i64) -> Result<(), DomainError> {
         self.record.updated_at = now;
-        tx.save_client(&self.record)?;
-        self.header = TokenHeader::Set(token);
+        self.dirty = true;
         Ok(())
     }
 
-    pub fn save(&mut self, tx: &Tx<'_>, now: i64) -> Result<(), DomainError> {
-        self.record.updated_at = now;
-        tx.save_client(&self.record)?;
+    /// Stores the client if it changed: once per operation, before its view is made.
+    pub fn flush(&mut self, tx: &Tx<'_>) -> Result<(), DomainError> {
+        if self.dirty && self.header != TokenHeader::Clear {
+            tx.save_client(&self.record)?;
+        }
+        self.dirty = false;
         Ok(())
     }
 }
@@ -96,7 +112,12 @@ pub fn find(
     } else {
         TokenHeader::Set(record.token.clone())
     };
-    Ok(Some(ClientCtx { record, header }))
+    Ok(Some(ClientCtx {
+        record,
+        header,
+        dirty: false,
+        fresh: false,
+    }))
 }
 
 /// Finds the presented client or creates a new one.
@@ -121,10 +142,11 @@ pub fn find_or_create(
         created_at: now,
         updated_at: now,
     };
-    tx.save_client(&record)?;
     Ok(ClientCtx {
         record,
         header: TokenHeader::Set(token),
+        dirty: true,
+        fresh: true,
     })
 }
 
@@ -142,6 +164,7 @@ pub fn sign_out_and_forget(
     let view = super::views::client_fapi(tx, env, &client.record)?;
     tx.delete_client(&client.record.id)?;
     client.header = TokenHeader::Clear;
+    client.dirty = false;
     Ok(view)
 }
 

@@ -46,7 +46,7 @@ pub fn create(
     tx.save_user(user)?;
     client.record.last_active_session_id = Some(session.id.clone());
     client.record.last_authentication_strategy = Some(strategy);
-    client.rotate(tx, now)?;
+    client.rotate(now)?;
     Ok(session)
 }
 
@@ -117,7 +117,7 @@ pub fn finish_on_client(
             .max_by_key(|s| s.last_active_at)
             .map(|s| s.id);
     }
-    client.rotate(tx, env.now)
+    client.rotate(env.now)
 }
 
 /// Ends every active session of a user (ban, lock, delete, password reset elsewhere).
@@ -169,7 +169,7 @@ pub fn touch(
     session.updated_at = env.now;
     tx.save_session(session)?;
     client.record.last_active_session_id = Some(session.id.clone());
-    client.save(tx, env.now)
+    client.save(env.now)
 }
 
 pub fn ensure_active(session: &SessionRecord, now: i64) -> Result<(), DomainError> {
@@ -191,7 +191,7 @@ pub fn end_all_on_client(
         finish(tx, env, &mut s, SessionStatus::Ended)?;
     }
     client.record.last_active_session_id = None;
-    client.rotate(tx, env.now)
+    client.rotate(env.now)
 }
 
 /// Revokes a session for the Backend API; its client moves on to another active session.

@@ -62,7 +62,7 @@ pub fn create(
     }
     tx.save_sign_in(&state)?;
     client.record.sign_in_id = Some(state.id.clone());
-    client.save(tx, env.now)?;
+    client.save(env.now)?;
     Ok(state)
 }
 

@@ -59,7 +59,7 @@ pub fn create(
     };
     apply(tx, env, client, &mut state, input)?;
     client.record.sign_up_id = Some(state.id.clone());
-    client.save(tx, env.now)?;
+    client.save(env.now)?;
     Ok(state)
 }
 

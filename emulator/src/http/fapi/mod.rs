@@ -191,7 +191,10 @@ pub(super) async fn run_from<T: Serialize>(
             unsigned.clear();
             let env = &base.with_passwords(passwords).with_tokens(&unsigned);
             let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
-            let out = match op(tx, env, &mut client)? {
+            let outcome = op(tx, env, &mut client)?;
+            // A refused step still commits what it changed on the client (a new one, say).
+            client.flush(tx)?;
+            let out = match outcome {
                 Ok(v) => v,
                 Err(e) => return Ok((Err(e), client.header)),
             };

@@ -78,6 +78,8 @@ pub struct EmulatorBuilder {
     host: IpAddr,
     port: u16,
     data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite (`postgres://…`).
+    database_url: Option<Secret>,
     options: InstanceOptions,
     clock: Option<Arc<Clock>>,
     webhook_url: Option<String>,
@@ -91,6 +93,7 @@ impl Default for EmulatorBuilder {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             data_dir: None,
+            database_url: None,
             options: InstanceOptions::default(),
             clock: None,
             webhook_url: None,
@@ -107,9 +110,19 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Keep the database and keys in this directory (created if missing).
+    /// Keep the database and keys in this directory (created if missing); SQLite.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self.database_url = None;
+        self
+    }
+
+    /// Keep everything in this PostgreSQL database (`postgres://user@host/db` or
+    /// `host=… dbname=…`), which other emulator processes may share. The first process creates
+    /// the instance and its keys; the others use them.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(Secret::new(url));
+        self.data_dir = None;
         self
     }
 
@@ -205,9 +218,10 @@ impl EmulatorBuilder {
         let local = listener
             .local_addr()
             .map_err(|e| StartError::Bind { addr, source: e })?;
-        let store = match &self.data_dir {
-            None => store::Store::in_memory()?,
-            Some(dir) => {
+        let store = match (&self.database_url, &self.data_dir) {
+            (Some(url), _) => store::Store::open_postgres(url.expose())?,
+            (None, None) => store::Store::in_memory()?,
+            (None, Some(dir)) => {
                 let db = dir.join(DB_FILE);
                 private_data_dir(dir, &db).map_err(|e| StartError::DataDir {
                     path: dir.clone(),
@@ -217,6 +231,7 @@ impl EmulatorBuilder {
             }
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(Clock::system()));
+        store.attach_clock(clock.clone())?;
         let host = match local.ip() {
             IpAddr::V6(ip) => format!("[{ip}]:{}", local.port()),
             IpAddr::V4(ip) => format!("{ip}:{}", local.port()),

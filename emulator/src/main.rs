@@ -45,6 +45,15 @@ struct StartArgs {
     /// Directory for the database and keys.
     #[arg(long, default_value = ".latchkey", env = "LATCHKEY_DATA_DIR")]
     data_dir: PathBuf,
+    /// Keep everything in this PostgreSQL database (postgres://user@host/db) instead of
+    /// --data-dir; several processes may share it.
+    #[arg(
+        long,
+        env = "LATCHKEY_DATABASE_URL",
+        hide_env_values = true,
+        conflicts_with = "ephemeral"
+    )]
+    database_url: Option<String>,
     /// Keep everything in memory; nothing survives a restart.
     #[arg(long, env = "LATCHKEY_EPHEMERAL")]
     ephemeral: bool,
@@ -104,6 +113,8 @@ async fn start(args: StartArgs) -> ExitCode {
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
     builder = if args.ephemeral {
         builder.ephemeral()
+    } else if let Some(url) = &args.database_url {
+        builder.database_url(url)
     } else {
         builder.data_dir(&args.data_dir)
     };
@@ -140,7 +151,8 @@ async fn start(args: StartArgs) -> ExitCode {
             "publishable_key": emu.publishable_key(),
             "secret_key": emu.secret_key(),
             "webhook_secret": emu.webhook_secret(),
-            "data_dir": if args.ephemeral { None } else { Some(args.data_dir.display().to_string()) },
+            "data_dir": if args.ephemeral || args.database_url.is_some() { None } else { Some(args.data_dir.display().to_string()) },
+            "database": if args.database_url.is_some() { "postgresql" } else if args.ephemeral { "memory" } else { "sqlite" },
         });
         println!("{line}");
     } else {
@@ -153,7 +165,9 @@ async fn start(args: StartArgs) -> ExitCode {
         println!("  Publishable key  {}", emu.publishable_key());
         println!("  Secret key       {}", emu.secret_key());
         println!("  Webhook secret   {}", emu.webhook_secret());
-        if args.ephemeral {
+        if args.database_url.is_some() {
+            println!("  Data             PostgreSQL (--database-url)");
+        } else if args.ephemeral {
             println!("  Data             in memory (--ephemeral)");
         } else {
             println!("  Data             {}", args.data_dir.display());

@@ -12,6 +12,7 @@ mod receiver;
 mod restart;
 mod security;
 mod sessions;
+mod shared;
 mod shutdown;
 mod sign_in;
 mod sign_up;

@@ -43,6 +43,7 @@ use serve::ServerLimits;
 
 pub use app::OpenError;
 pub use clock::Clock;
+pub use domain::transfer::ImportError;
 pub use domain::DomainError;
 pub use keys::KeyError;
 pub use store::StoreError;
@@ -70,6 +71,80 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error("--import: {0}")]
+    Import(#[from] ImportError),
+}
+
+/// Where an instance's data lives, for [`export`] and [`import`].
+#[derive(Clone)]
+pub enum Database {
+    /// A SQLite data directory (`--data-dir`).
+    DataDir(PathBuf),
+    /// A PostgreSQL database (`--database-url`).
+    Url(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DataDir(d) => write!(f, "DataDir({})", d.display()),
+            // The URL may carry a password.
+            Self::Url(_) => f.write_str("Url(…)"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("no emulator database in {0}")]
+    NoDatabase(PathBuf),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the document cannot be imported: {0}")]
+    Import(#[from] ImportError),
+    #[error("cannot write the document: {0}")]
+    Encode(String),
+}
+
+fn open_database(db: &Database, create: bool) -> Result<store::Store, TransferError> {
+    match db {
+        Database::Url(url) => Ok(store::Store::open_postgres(url)?),
+        Database::DataDir(dir) => {
+            let file = dir.join(DB_FILE);
+            if !create && !file.exists() {
+                return Err(TransferError::NoDatabase(dir.clone()));
+            }
+            private_data_dir(dir, &file).map_err(|e| TransferError::DataDir {
+                path: dir.clone(),
+                source: e,
+            })?;
+            Ok(store::Store::open(&file)?)
+        }
+    }
+}
+
+/// The instance in `db` as one versioned JSON document: users (with password digests,
+/// identifications, metadata), webhook endpoints (with their secrets) and settings. Keep it
+/// as private as the database: it holds secrets.
+pub fn export(db: &Database) -> Result<String, TransferError> {
+    let store = open_database(db, false)?;
+    let doc = store.read(|tx| domain::transfer::export(tx))?;
+    serde_json::to_string_pretty(&doc).map_err(|e| TransferError::Encode(e.to_string()))
+}
+
+/// Applies an [`export`] document to the instance in `db` (created if new) in one
+/// transaction: everything or, with the reason and where in the document, nothing. Returns
+/// how many users and webhook endpoints were added.
+pub fn import(db: &Database, document: &str) -> Result<(usize, usize), TransferError> {
+    let doc = domain::transfer::parse(document)?;
+    let store = open_database(db, true)?;
+    let counts = store.write(|tx| domain::transfer::import(tx, &doc))?;
+    Ok((counts.users, counts.webhook_endpoints))
 }
 
 /// Configures an emulator. Defaults: 127.0.0.1, an ephemeral port, in-memory storage.
@@ -80,6 +155,8 @@ pub struct EmulatorBuilder {
     data_dir: Option<PathBuf>,
     /// PostgreSQL instead of SQLite (`postgres://…`).
     database_url: Option<Secret>,
+    /// An export document to apply before serving (fixtures).
+    import: Option<Arc<String>>,
     options: InstanceOptions,
     clock: Option<Arc<Clock>>,
     webhook_url: Option<String>,
@@ -94,6 +171,7 @@ impl Default for EmulatorBuilder {
             port: 0,
             data_dir: None,
             database_url: None,
+            import: None,
             options: InstanceOptions::default(),
             clock: None,
             webhook_url: None,
@@ -123,6 +201,13 @@ impl EmulatorBuilder {
     pub fn database_url(mut self, url: impl Into<String>) -> Self {
         self.database_url = Some(Secret::new(url));
         self.data_dir = None;
+        self
+    }
+
+    /// Applies this [`export`] document (fixtures) in one transaction before serving; a start
+    /// with a document that cannot be applied whole fails, saying where.
+    pub fn import(mut self, document: impl Into<String>) -> Self {
+        self.import = Some(Arc::new(document.into()));
         self
     }
 
@@ -218,6 +303,11 @@ impl EmulatorBuilder {
         let local = listener
             .local_addr()
             .map_err(|e| StartError::Bind { addr, source: e })?;
+        let fixtures = self
+            .import
+            .as_deref()
+            .map(|d| domain::transfer::parse(d))
+            .transpose()?;
         let store = match (&self.database_url, &self.data_dir) {
             (Some(url), _) => store::Store::open_postgres(url.expose())?,
             (None, None) => store::Store::in_memory()?,
@@ -236,6 +326,9 @@ impl EmulatorBuilder {
             IpAddr::V6(ip) => format!("[{ip}]:{}", local.port()),
             IpAddr::V4(ip) => format!("{ip}:{}", local.port()),
         };
+        if let Some(doc) = &fixtures {
+            store.write(|tx| domain::transfer::import(tx, doc))?;
+        }
         let app = App::open(store, clock, &host, local.ip().is_loopback(), self.options)?;
         if let Some(url) = &self.webhook_url {
             app.ensure_endpoint(url)?;

@@ -19,4 +19,5 @@ mod sign_up;
 mod smtp;
 mod support;
 mod tokens;
+mod transfer;
 mod webhooks;

@@ -227,6 +227,15 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
         .collect()
     }
 
+    fn ident(&self, id: &str) -> Result<Option<Identification>, StoreError> {
+        self.opt(
+            &format!("SELECT {IDENT_COLUMNS} FROM identifications WHERE id = $1"),
+            &[&id],
+        )?
+        .map(|r| ident_from_row(&r))
+        .transpose()
+    }
+
     fn ident_by_value(
         &self,
         kind: IdentKind,

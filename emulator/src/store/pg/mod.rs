@@ -446,7 +446,6 @@ impl PgStore {
             _mode: std::marker::PhantomData,
         };
         let out = f(&tx);
-        drop(tx);
         open.1.set(false);
         conn.batch("COMMIT").map_err(StoreError::from)?;
         out

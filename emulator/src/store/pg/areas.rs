@@ -138,15 +138,17 @@ fn ident_from_row(r: &Row) -> Result<Identification, StoreError> {
     })
 }
 
+/// The column to order by; text compares bytewise (`COLLATE "C"`), as SQLite does, whatever
+/// the database's locale.
 fn order_column(f: UserOrderField) -> &'static str {
     match f {
         UserOrderField::CreatedAt => "created_at",
         UserOrderField::UpdatedAt => "updated_at",
         UserOrderField::LastSignInAt => "last_sign_in_at",
         UserOrderField::LastActiveAt => "last_active_at",
-        UserOrderField::FirstName => "first_name",
-        UserOrderField::LastName => "last_name",
-        UserOrderField::Username => "username",
+        UserOrderField::FirstName => "first_name COLLATE \"C\"",
+        UserOrderField::LastName => "last_name COLLATE \"C\"",
+        UserOrderField::Username => "username COLLATE \"C\"",
     }
 }
 
@@ -218,7 +220,7 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
     fn idents_of(&self, user_id: &str) -> Result<Vec<Identification>, StoreError> {
         self.rows(
             &format!(
-                "SELECT {IDENT_COLUMNS} FROM identifications WHERE user_id = $1 ORDER BY created_at, id"
+                "SELECT {IDENT_COLUMNS} FROM identifications WHERE user_id = $1 ORDER BY created_at, id COLLATE \"C\""
             ),
             &[&user_id],
         )?
@@ -262,7 +264,7 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
         let offset = args.push(q.offset);
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users {where_sql}
-             ORDER BY {col} IS NULL, {col} {dir}, id {dir} LIMIT {limit} OFFSET {offset}"
+             ORDER BY {col} IS NULL, {col} {dir}, id COLLATE \"C\" {dir} LIMIT {limit} OFFSET {offset}"
         );
         let users: Vec<UserRecord> = self
             .rows(&sql, &args.refs())?
@@ -502,7 +504,7 @@ impl<M: Mode> SessionsReads for PgTx<'_, M> {
     fn sessions_of_client(&self, client_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
         self.rows(
             &format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE client_id = $1 ORDER BY created_at, id"
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE client_id = $1 ORDER BY created_at, id COLLATE \"C\""
             ),
             &[&client_id],
         )?
@@ -514,7 +516,7 @@ impl<M: Mode> SessionsReads for PgTx<'_, M> {
     fn sessions_of_user(&self, user_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
         self.rows(
             &format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at, id"
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY created_at, id COLLATE \"C\""
             ),
             &[&user_id],
         )?
@@ -533,7 +535,7 @@ impl<M: Mode> SessionsReads for PgTx<'_, M> {
             clauses.push(format!("user_id = {}", args.push(u.to_owned())));
         }
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions {} ORDER BY created_at DESC, id DESC",
+            "SELECT {SESSION_COLUMNS} FROM sessions {} ORDER BY created_at DESC, id COLLATE \"C\" DESC",
             where_sql(&clauses)
         );
         self.rows(&sql, &args.refs())?
@@ -954,7 +956,7 @@ const ATTEMPT_COLUMNS: &str = "a.id, a.event_id, e.type, a.endpoint_id, a.job_id
 impl<M: Mode> WebhooksReads for PgTx<'_, M> {
     fn endpoints(&self) -> Result<Vec<EndpointRecord>, StoreError> {
         self.rows(
-            "SELECT id, url, events, secret, created_at FROM webhook_endpoints ORDER BY created_at, id",
+            "SELECT id, url, events, secret, created_at FROM webhook_endpoints ORDER BY created_at, id COLLATE \"C\"",
             &[],
         )?
         .iter()

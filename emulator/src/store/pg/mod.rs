@@ -475,8 +475,14 @@ impl PgStore {
 /// runtime of its own, so it may be called from anywhere.
 #[cfg(any(test, feature = "testing"))]
 pub fn create_database(url: &str) -> Result<String, StoreError> {
+    create_database_with(url, "")
+}
+
+/// [`create_database`] with `options` after `CREATE DATABASE name` (e.g. another locale).
+#[cfg(any(test, feature = "testing"))]
+fn create_database_with(url: &str, options: &str) -> Result<String, StoreError> {
     let name = format!("lk_{:016x}", rand::random::<u64>());
-    let (url, create) = (url.to_owned(), format!("CREATE DATABASE {name}"));
+    let (url, create) = (url.to_owned(), format!("CREATE DATABASE {name} {options}"));
     let base = url.clone();
     std::thread::spawn(move || -> Result<(), StoreError> {
         let rt = tokio::runtime::Builder::new_current_thread()

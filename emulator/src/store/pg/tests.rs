@@ -272,3 +272,66 @@ fn a_notice_from_one_store_wakes_the_other_and_the_clock_follows() {
         .unwrap();
     assert_eq!(late.offset_ms(), 61_000);
 }
+
+#[test]
+fn a_stored_status_or_strategy_that_is_no_name_is_corrupt_not_a_panic() {
+    let Some(url) = fresh() else { return };
+    let store = PgStore::open(&url).unwrap();
+    store
+        .execute_batch(
+            "INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+                last_active_at, expire_at, abandon_at, created_at, updated_at)
+                VALUES ('sess_1', 'c', 'u', 'sleeping', 1, 1, 2, 3, 1, 1);
+             INSERT INTO clients (id, token, last_authentication_strategy, created_at, updated_at)
+                VALUES ('client_1', 'tok', 'carrier_pigeon', 1, 1);",
+        )
+        .unwrap();
+    assert!(matches!(
+        store.read(|tx| tx.session("sess_1")),
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(matches!(
+        store.read(|tx| tx.client("client_1")),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[test]
+fn users_order_by_text_bytewise_whatever_the_locale() {
+    use crate::store::records::UserRecord;
+    use crate::store::{UserOrder, UserOrderField, UserQuery};
+    let Some(base) = fresh() else { return };
+    // A database whose locale sorts "ann" < "bob" < "Zed" (ICU, as most servers' default).
+    let url = create_database_with(
+        &base,
+        "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' TEMPLATE template0",
+    )
+    .unwrap();
+    let store = PgStore::open(&url).unwrap();
+    let flag = AtomicBool::new(false);
+    store
+        .write(&flag, |tx| {
+            for (id, name) in [("user_1", "bob"), ("user_2", "Zed"), ("user_3", "ann")] {
+                let mut u = UserRecord::new(id.into(), 1);
+                u.username = Some(name.into());
+                tx.save_user(&u)?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let q = UserQuery {
+        order_by: Some(UserOrder {
+            field: UserOrderField::Username,
+            descending: false,
+        }),
+        limit: 10,
+        ..UserQuery::default()
+    };
+    let names: Vec<_> = store
+        .read(|tx| tx.list_users(&q))
+        .unwrap()
+        .into_iter()
+        .map(|u| u.user.username.unwrap())
+        .collect();
+    assert_eq!(names, ["Zed", "ann", "bob"], "as SQLite orders them");
+}

@@ -155,8 +155,9 @@ pub struct EmulatorBuilder {
     data_dir: Option<PathBuf>,
     /// PostgreSQL instead of SQLite (`postgres://…`).
     database_url: Option<Secret>,
-    /// An export document to apply before serving (fixtures).
-    import: Option<Arc<String>>,
+    /// An export document to apply before serving (fixtures): it holds password digests and
+    /// webhook secrets, so `Debug` leaves it out.
+    import: Option<Secret>,
     options: InstanceOptions,
     clock: Option<Arc<Clock>>,
     webhook_url: Option<String>,
@@ -207,7 +208,7 @@ impl EmulatorBuilder {
     /// Applies this [`export`] document (fixtures) in one transaction before serving; a start
     /// with a document that cannot be applied whole fails, saying where.
     pub fn import(mut self, document: impl Into<String>) -> Self {
-        self.import = Some(Arc::new(document.into()));
+        self.import = Some(Secret::new(document.into()));
         self
     }
 
@@ -305,8 +306,8 @@ impl EmulatorBuilder {
             .map_err(|e| StartError::Bind { addr, source: e })?;
         let fixtures = self
             .import
-            .as_deref()
-            .map(|d| domain::transfer::parse(d))
+            .as_ref()
+            .map(|d| domain::transfer::parse(d.expose()))
             .transpose()?;
         let store = match (&self.database_url, &self.data_dir) {
             (Some(url), _) => store::Store::open_postgres(url.expose())?,

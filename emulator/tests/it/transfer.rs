@@ -191,6 +191,20 @@ async fn an_ephemeral_start_is_seeded_from_fixtures() {
     }
     kit.shutdown().await;
     let fixtures = latchkey_emulator::export(&source).unwrap();
+    assert!(
+        fixtures.contains("$argon2id$"),
+        "the fixtures carry digests"
+    );
+    let shown = format!(
+        "{:?}",
+        Emulator::builder()
+            .import(fixtures.clone())
+            .database_url("postgres://u:hunter2@db/x")
+    );
+    assert!(
+        !shown.contains("$argon2id$") && !shown.contains("hunter2"),
+        "the builder's Debug shows neither fixtures nor the database password: {shown}"
+    );
     let kit =
         latchkey_testkit::start_from(latchkey_testkit::builder().import(fixtures.clone())).await;
     users_sign_in(&kit).await;

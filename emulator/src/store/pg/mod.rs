@@ -268,6 +268,11 @@ impl PgStore {
         let client = rx
             .recv_timeout(Duration::from_secs(30))
             .map_err(|e| StoreError::Database(Box::new(e)))??;
+        // A transaction here never waits on anything but the database, so one left open (its
+        // process frozen) is ended by the server instead of holding the write lock forever.
+        block_on(client.batch_execute(
+            "SET idle_in_transaction_session_timeout = '15s'; SET application_name = 'auth-emulator'",
+        ))?;
         Ok(Conn {
             client,
             statements: RefCell::new(HashMap::new()),

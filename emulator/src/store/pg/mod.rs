@@ -408,6 +408,27 @@ impl PgStore {
         f(conn)
     }
 
+    /// A pooled connection with a transaction begun by `sql`. A connection the server dropped
+    /// (a restart, a terminated backend) that the pool had not noticed yet fails here, before
+    /// anything was done: it is replaced and the transaction begun once more on the new one.
+    fn begin(&self, sql: &str) -> Result<MutexGuard<'_, Option<Conn>>, StoreError> {
+        let mut guard = self.conn()?;
+        let first = match guard.as_ref() {
+            Some(conn) => conn.batch(sql),
+            None => return Err(no_connection()),
+        };
+        match first {
+            Ok(()) => Ok(guard),
+            Err(e) if guard.as_ref().is_some_and(|c| c.client.is_closed()) => {
+                tracing::warn!(error = %e, "a PostgreSQL connection was lost; reconnecting");
+                *guard = Some(self.connect()?);
+                guard.as_ref().ok_or_else(no_connection)?.batch(sql)?;
+                Ok(guard)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Runs `f` in a write transaction, committing only on `Ok`. `enqueued` is set when it
     /// enqueued a job.
     pub fn write<T, E: From<StoreError>>(
@@ -415,9 +436,8 @@ impl PgStore {
         enqueued: &AtomicBool,
         f: impl FnOnce(&super::Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let guard = self.conn()?;
+        let guard = self.begin("BEGIN")?;
         let conn = guard.as_ref().ok_or_else(no_connection)?;
-        conn.batch("BEGIN").map_err(StoreError::from)?;
         let open = Open(conn, Cell::new(true));
         let tx = PgTx::<WriteMode> {
             conn,
@@ -437,10 +457,8 @@ impl PgStore {
         &self,
         f: impl FnOnce(&super::ReadTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let guard = self.conn()?;
+        let guard = self.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let conn = guard.as_ref().ok_or_else(no_connection)?;
-        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .map_err(StoreError::from)?;
         let open = Open(conn, Cell::new(true));
         let unused = AtomicBool::new(false);
         let tx = PgTx::<ReadMode> {

@@ -335,3 +335,66 @@ fn users_order_by_text_bytewise_whatever_the_locale() {
         .collect();
     assert_eq!(names, ["Zed", "ann", "bob"], "as SQLite orders them");
 }
+
+#[test]
+fn connections_the_server_drops_are_replaced_and_the_listener_comes_back() {
+    let Some(url) = fresh() else { return };
+    let a = PgStore::open(&url).unwrap();
+    let b = PgStore::open(&url).unwrap();
+    let flag = AtomicBool::new(false);
+    // Every connection of the pool is opened.
+    std::thread::scope(|s| {
+        for _ in 0..POOL * 2 {
+            s.spawn(|| a.read(|tx| tx.instance_value("k")).unwrap());
+        }
+    });
+    // The server ends every other session on the database (a restart, an administrator).
+    let admin = raw(&url);
+    let ended: i64 = block_on(admin.client.query_one(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        &[],
+    ))
+    .unwrap()
+    .get(0);
+    assert!(ended >= 3, "the stores' sessions were ended: {ended}");
+    // No request sees it: each transaction begins on a live connection.
+    for i in 0..POOL * 2 {
+        a.write(&flag, |tx| tx.set_instance_value("k", &i.to_string()))
+            .unwrap();
+    }
+    assert!(b.read(|tx| tx.instance_value("k")).unwrap().is_some());
+    // B's listener reconnects by itself and hears A's next enqueue.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for _ in 0..100 {
+            let woke = b.signals.jobs_ready.notified();
+            tokio::pin!(woke);
+            woke.as_mut().enable();
+            a.write(&flag, |tx| {
+                tx.enqueue_job(
+                    &NewJob {
+                        kind: "test".into(),
+                        priority: 0,
+                        payload: "{}".into(),
+                        max_attempts: 1,
+                        run_at: 0,
+                        request_id: None,
+                    },
+                    0,
+                )
+            })
+            .unwrap();
+            if tokio::time::timeout(Duration::from_millis(100), woke)
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+        panic!("B's listener never came back");
+    });
+}

@@ -166,7 +166,20 @@ async fn two_processes_serve_one_instance() {
     })
     .await;
 
-    // A waiting `latest` on A is woken by a message B captures.
+    // A waiting `latest` on A, and A's inbox stream, are woken by a message B captures.
+    let mut stream = http
+        .get(format!(
+            "{}/_emulator/v1/messages/stream?to=ann@example.com",
+            a.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.chunk().await.unwrap().is_some(),
+        "the stream's hello"
+    );
     let waiting = {
         let (http, url) = (http.clone(), a.url.clone());
         tokio::spawn(async move {
@@ -194,6 +207,21 @@ async fn two_processes_serve_one_instance() {
         started.elapsed() < Duration::from_secs(10),
         "woken by the notification, not by the end of the wait"
     );
+    let event = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut text = String::new();
+        while !text.contains("event: message") {
+            let chunk = stream
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        text
+    })
+    .await
+    .expect("A's stream sends the message B captured");
+    assert!(event.contains("ann@example.com"), "{event}");
 }
 
 /// 16 clients over two processes create users (each with a webhook event) and send sign-in

@@ -33,8 +33,12 @@ pub struct App {
     /// Whether the emulator listens on loopback only (the control API needs no key then).
     pub loopback: bool,
     settings: RwLock<Arc<Settings>>,
-    /// Woken after every committed write, so `/messages/latest?wait_ms=` can wait for a message.
-    pub committed: Notify,
+    /// The store's [`Store::instance_epoch`] the settings were read at: on a shared store,
+    /// another process's change is read again at the next use.
+    settings_epoch: std::sync::atomic::AtomicU64,
+    /// Woken after every committed write (and, on a shared store, another process's commits to
+    /// the inbox), so `/messages/latest?wait_ms=` can wait for a message.
+    pub committed: Arc<Notify>,
     /// Outgoing HTTP for webhook deliveries: 15 s timeout, no redirects.
     pub http: reqwest::Client,
     /// Where emails also go, when set (`--smtp-url`).
@@ -97,6 +101,10 @@ impl App {
         loopback: bool,
         opts: InstanceOptions,
     ) -> Result<Arc<Self>, OpenError> {
+        let settings_epoch = store.instance_epoch();
+        let committed = store.committed.clone();
+        // On a shared store processes starting together serialize here: the first creates the
+        // instance and its keys, the others read them.
         let (instance_id, secret_key, signing_key, webhook_secret, settings) =
             store.write(|tx| -> Result<_, OpenError> {
                 let instance_id = match tx.instance_value(K_INSTANCE_ID)? {
@@ -193,7 +201,8 @@ impl App {
             },
             loopback,
             settings: RwLock::new(Arc::new(settings)),
-            committed: Notify::new(),
+            settings_epoch: std::sync::atomic::AtomicU64::new(settings_epoch),
+            committed,
             http,
             smtp,
             stopping: tokio::sync::watch::Sender::new(false),
@@ -206,16 +215,24 @@ impl App {
                 .name("latchkey-keygen".into())
                 .spawn(move || {
                     // Persist first, then publish: no token is ever signed by a key that a
-                    // crash could lose.
-                    let key = SigningKey::generate(kid).and_then(|k| {
-                        if let Some(app) = weak.upgrade() {
-                            app.store
-                                .write(|tx| {
-                                    tx.set_instance_value(K_SIGNING_KEY, k.to_stored().expose())
-                                })
-                                .map_err(|e| keys::KeyError::Generate(e.to_string()))?;
-                        }
-                        Ok(k)
+                    // crash could lose. A process sharing the store may have stored one first:
+                    // then that one is the instance's key, and this one is dropped.
+                    let key = SigningKey::generate(kid.clone()).and_then(|k| {
+                        let Some(app) = weak.upgrade() else {
+                            return Ok(k);
+                        };
+                        app.store
+                            .write(|tx| -> Result<SigningKey, OpenError> {
+                                match tx.instance_value(K_SIGNING_KEY)? {
+                                    Some(stored) => Ok(SigningKey::from_stored(kid, &stored)?),
+                                    None => {
+                                        let stored = k.to_stored();
+                                        tx.set_instance_value(K_SIGNING_KEY, stored.expose())?;
+                                        Ok(k)
+                                    }
+                                }
+                            })
+                            .map_err(|e| keys::KeyError::Generate(e.to_string()))
                     });
                     if let Err(e) = &key {
                         tracing::error!(error = %e, "could not create the signing key");
@@ -228,10 +245,50 @@ impl App {
     }
 
     pub fn settings(&self) -> Arc<Settings> {
+        let epoch = self.store.instance_epoch();
+        if epoch
+            != self
+                .settings_epoch
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
+            self.reload_settings(epoch);
+        }
         self.settings
             .read()
             .map(|s| Arc::clone(&s))
             .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// Reads the settings another process stored (a shared store told us they changed). On a
+    /// failure the settings in hand stay, and the next use tries again.
+    fn reload_settings(&self, epoch: u64) {
+        let stored = self.store.read(|tx| tx.instance_value(K_SETTINGS));
+        let next = match stored {
+            Ok(Some(json)) => match serde_json::from_str::<Settings>(&json) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "the stored settings are invalid");
+                    return;
+                }
+            },
+            Ok(None) => Settings::default(),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the settings");
+                return;
+            }
+        };
+        self.settings_epoch
+            .store(epoch, std::sync::atomic::Ordering::Release);
+        match self.settings.write() {
+            Ok(mut s) => *s = Arc::new(next),
+            Err(p) => *p.into_inner() = Arc::new(next),
+        }
+    }
+
+    /// Moves the emulator's clock forward by `ms` (for every process sharing the store) and
+    /// wakes what waits on it; returns the new time.
+    pub fn advance_clock(&self, ms: i64) -> Result<i64, DomainError> {
+        Ok(self.store.advance_clock(&self.clock, ms)?)
     }
 
     /// Validates, stores and applies new settings.

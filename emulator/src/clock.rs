@@ -40,6 +40,12 @@ impl Clock {
         self.now_ms()
     }
 
+    /// Raises the offset to `ms` if it is behind (another process moved the shared clock);
+    /// returns whether it moved.
+    pub fn raise_offset_to(&self, ms: i64) -> bool {
+        self.offset_ms.fetch_max(ms, Ordering::Relaxed) < ms
+    }
+
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)
     }

@@ -43,6 +43,7 @@ use serve::ServerLimits;
 
 pub use app::OpenError;
 pub use clock::Clock;
+pub use domain::transfer::ImportError;
 pub use domain::DomainError;
 pub use keys::KeyError;
 pub use store::StoreError;
@@ -70,6 +71,80 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error("--import: {0}")]
+    Import(#[from] ImportError),
+}
+
+/// Where an instance's data lives, for [`export`] and [`import`].
+#[derive(Clone)]
+pub enum Database {
+    /// A SQLite data directory (`--data-dir`).
+    DataDir(PathBuf),
+    /// A PostgreSQL database (`--database-url`).
+    Url(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DataDir(d) => write!(f, "DataDir({})", d.display()),
+            // The URL may carry a password.
+            Self::Url(_) => f.write_str("Url(…)"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    #[error("no emulator database in {0}")]
+    NoDatabase(PathBuf),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the document cannot be imported: {0}")]
+    Import(#[from] ImportError),
+    #[error("cannot write the document: {0}")]
+    Encode(String),
+}
+
+fn open_database(db: &Database, create: bool) -> Result<store::Store, TransferError> {
+    match db {
+        Database::Url(url) => Ok(store::Store::open_postgres(url)?),
+        Database::DataDir(dir) => {
+            let file = dir.join(DB_FILE);
+            if !create && !file.exists() {
+                return Err(TransferError::NoDatabase(dir.clone()));
+            }
+            private_data_dir(dir, &file).map_err(|e| TransferError::DataDir {
+                path: dir.clone(),
+                source: e,
+            })?;
+            Ok(store::Store::open(&file)?)
+        }
+    }
+}
+
+/// The instance in `db` as one versioned JSON document: users (with password digests,
+/// identifications, metadata), webhook endpoints (with their secrets) and settings. Keep it
+/// as private as the database: it holds secrets.
+pub fn export(db: &Database) -> Result<String, TransferError> {
+    let store = open_database(db, false)?;
+    let doc = store.read(|tx| domain::transfer::export(tx))?;
+    serde_json::to_string_pretty(&doc).map_err(|e| TransferError::Encode(e.to_string()))
+}
+
+/// Applies an [`export`] document to the instance in `db` (created if new) in one
+/// transaction: everything or, with the reason and where in the document, nothing. Returns
+/// how many users and webhook endpoints were added.
+pub fn import(db: &Database, document: &str) -> Result<(usize, usize), TransferError> {
+    let doc = domain::transfer::parse(document)?;
+    let store = open_database(db, true)?;
+    let counts = store.write(|tx| domain::transfer::import(tx, &doc))?;
+    Ok((counts.users, counts.webhook_endpoints))
 }
 
 /// Configures an emulator. Defaults: 127.0.0.1, an ephemeral port, in-memory storage.
@@ -78,6 +153,11 @@ pub struct EmulatorBuilder {
     host: IpAddr,
     port: u16,
     data_dir: Option<PathBuf>,
+    /// PostgreSQL instead of SQLite (`postgres://…`).
+    database_url: Option<Secret>,
+    /// An export document to apply before serving (fixtures): it holds password digests and
+    /// webhook secrets, so `Debug` leaves it out.
+    import: Option<Secret>,
     options: InstanceOptions,
     clock: Option<Arc<Clock>>,
     webhook_url: Option<String>,
@@ -91,6 +171,8 @@ impl Default for EmulatorBuilder {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             data_dir: None,
+            database_url: None,
+            import: None,
             options: InstanceOptions::default(),
             clock: None,
             webhook_url: None,
@@ -107,9 +189,26 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Keep the database and keys in this directory (created if missing).
+    /// Keep the database and keys in this directory (created if missing); SQLite.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
+        self.database_url = None;
+        self
+    }
+
+    /// Keep everything in this PostgreSQL database (`postgres://user@host/db` or
+    /// `host=… dbname=…`), which other emulator processes may share. The first process creates
+    /// the instance and its keys; the others use them.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(Secret::new(url));
+        self.data_dir = None;
+        self
+    }
+
+    /// Applies this [`export`] document (fixtures) in one transaction before serving; a start
+    /// with a document that cannot be applied whole fails, saying where.
+    pub fn import(mut self, document: impl Into<String>) -> Self {
+        self.import = Some(Secret::new(document.into()));
         self
     }
 
@@ -205,9 +304,15 @@ impl EmulatorBuilder {
         let local = listener
             .local_addr()
             .map_err(|e| StartError::Bind { addr, source: e })?;
-        let store = match &self.data_dir {
-            None => store::Store::in_memory()?,
-            Some(dir) => {
+        let fixtures = self
+            .import
+            .as_ref()
+            .map(|d| domain::transfer::parse(d.expose()))
+            .transpose()?;
+        let store = match (&self.database_url, &self.data_dir) {
+            (Some(url), _) => store::Store::open_postgres(url.expose())?,
+            (None, None) => store::Store::in_memory()?,
+            (None, Some(dir)) => {
                 let db = dir.join(DB_FILE);
                 private_data_dir(dir, &db).map_err(|e| StartError::DataDir {
                     path: dir.clone(),
@@ -217,10 +322,14 @@ impl EmulatorBuilder {
             }
         };
         let clock = self.clock.unwrap_or_else(|| Arc::new(Clock::system()));
+        store.attach_clock(clock.clone())?;
         let host = match local.ip() {
             IpAddr::V6(ip) => format!("[{ip}]:{}", local.port()),
             IpAddr::V4(ip) => format!("{ip}:{}", local.port()),
         };
+        if let Some(doc) = &fixtures {
+            store.write(|tx| domain::transfer::import(tx, doc))?;
+        }
         let app = App::open(store, clock, &host, local.ip().is_loopback(), self.options)?;
         if let Some(url) = &self.webhook_url {
             app.ensure_endpoint(url)?;

@@ -22,6 +22,49 @@ struct Cli {
 enum Command {
     /// Start the emulator (Frontend API, Backend API, control API on one port).
     Start(StartArgs),
+    /// Write the instance (users with password digests, identifications and metadata; webhook
+    /// endpoints; settings) as one versioned JSON document. It holds secrets: keep it private.
+    Export(ExportArgs),
+    /// Apply an export document to an instance in one transaction: all of it, or nothing and
+    /// where it cannot be applied.
+    Import(ImportArgs),
+}
+
+/// Which database export and import work on.
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// The SQLite data directory.
+    #[arg(long, default_value = ".latchkey", env = "LATCHKEY_DATA_DIR")]
+    data_dir: PathBuf,
+    /// A PostgreSQL database instead (postgres://user@host/db).
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn database(&self) -> latchkey_emulator::Database {
+        match &self.database_url {
+            Some(url) => latchkey_emulator::Database::Url(url.clone()),
+            None => latchkey_emulator::Database::DataDir(self.data_dir.clone()),
+        }
+    }
+}
+
+#[derive(Parser)]
+struct ExportArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Write the document here (created 0600) instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Parser)]
+struct ImportArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// The export document.
+    file: PathBuf,
 }
 
 #[derive(Parser)]
@@ -45,6 +88,15 @@ struct StartArgs {
     /// Directory for the database and keys.
     #[arg(long, default_value = ".latchkey", env = "LATCHKEY_DATA_DIR")]
     data_dir: PathBuf,
+    /// Keep everything in this PostgreSQL database (postgres://user@host/db) instead of
+    /// --data-dir; several processes may share it.
+    #[arg(
+        long,
+        env = "LATCHKEY_DATABASE_URL",
+        hide_env_values = true,
+        conflicts_with = "ephemeral"
+    )]
+    database_url: Option<String>,
     /// Keep everything in memory; nothing survives a restart.
     #[arg(long, env = "LATCHKEY_EPHEMERAL")]
     ephemeral: bool,
@@ -64,6 +116,9 @@ struct StartArgs {
     /// Deliver every webhook event to this URL, signed with the instance's webhook secret.
     #[arg(long, env = "LATCHKEY_WEBHOOK_URL")]
     webhook_url: Option<String>,
+    /// Apply this export document (fixtures) before serving, e.g. with --ephemeral.
+    #[arg(long, value_name = "FILE", env = "LATCHKEY_IMPORT")]
+    import: Option<PathBuf>,
     /// Print the URLs and keys as one JSON line.
     #[arg(long, env = "LATCHKEY_JSON")]
     json: bool,
@@ -91,6 +146,70 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Start(args) => runtime.block_on(start(args)),
+        Command::Export(args) => export(args),
+        Command::Import(args) => import(args),
+    }
+}
+
+fn export(args: ExportArgs) -> ExitCode {
+    let doc = match latchkey_emulator::export(&args.db.database()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("auth-emulator export: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let written = match &args.output {
+        None => {
+            println!("{doc}");
+            Ok(())
+        }
+        Some(path) => write_private(path, doc.as_bytes()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("auth-emulator export: cannot write the document: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `bytes` to a new or truncated file only its owner can read (it holds secrets).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")
+}
+
+fn import(args: ImportArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "auth-emulator import: cannot read {}: {e}",
+                args.file.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match latchkey_emulator::import(&args.db.database(), &text) {
+        Ok((users, endpoints)) => {
+            println!("imported {users} users and {endpoints} webhook endpoints");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("auth-emulator import: {e}; nothing was imported");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -104,6 +223,8 @@ async fn start(args: StartArgs) -> ExitCode {
         .max_connections(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
     builder = if args.ephemeral {
         builder.ephemeral()
+    } else if let Some(url) = &args.database_url {
+        builder.database_url(url)
     } else {
         builder.data_dir(&args.data_dir)
     };
@@ -118,6 +239,15 @@ async fn start(args: StartArgs) -> ExitCode {
     }
     if let Some(u) = args.webhook_url {
         builder = builder.webhook_url(u);
+    }
+    if let Some(path) = &args.import {
+        match std::fs::read_to_string(path) {
+            Ok(doc) => builder = builder.import(doc),
+            Err(e) => {
+                eprintln!("auth-emulator: cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let mut emu = match builder.start().await {
         Ok(e) => e,
@@ -140,7 +270,8 @@ async fn start(args: StartArgs) -> ExitCode {
             "publishable_key": emu.publishable_key(),
             "secret_key": emu.secret_key(),
             "webhook_secret": emu.webhook_secret(),
-            "data_dir": if args.ephemeral { None } else { Some(args.data_dir.display().to_string()) },
+            "data_dir": if args.ephemeral || args.database_url.is_some() { None } else { Some(args.data_dir.display().to_string()) },
+            "database": if args.database_url.is_some() { "postgresql" } else if args.ephemeral { "memory" } else { "sqlite" },
         });
         println!("{line}");
     } else {
@@ -153,7 +284,9 @@ async fn start(args: StartArgs) -> ExitCode {
         println!("  Publishable key  {}", emu.publishable_key());
         println!("  Secret key       {}", emu.secret_key());
         println!("  Webhook secret   {}", emu.webhook_secret());
-        if args.ephemeral {
+        if args.database_url.is_some() {
+            println!("  Data             PostgreSQL (--database-url)");
+        } else if args.ephemeral {
             println!("  Data             in memory (--ephemeral)");
         } else {
             println!("  Data             {}", args.data_dir.display());

@@ -35,6 +35,12 @@ pub fn password_digest_in(data_dir: &Path, user_id: &str) -> Result<Option<Strin
         .map(|h| h.expose().to_owned()))
 }
 
+/// Creates a new, empty PostgreSQL database on the server `url` points at and returns its URL
+/// (each test's emulator gets a database of its own).
+pub fn fresh_postgres_database(url: &str) -> Result<String, StoreError> {
+    crate::store::pg::create_database(url)
+}
+
 /// Whether a client (`client_…`) is stored.
 pub fn client_exists(emu: &Emulator, client_id: &str) -> Result<bool, StoreError> {
     Ok(emu.app.store.read(|tx| tx.client(client_id))?.is_some())

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod sign_up;
 pub mod tokens;
+pub mod transfer;
 pub mod users;
 pub mod views;
 pub mod webhooks;

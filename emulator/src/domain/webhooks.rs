@@ -16,7 +16,7 @@ pub const MAX_ENDPOINTS: usize = 50;
 const SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
 /// A custom endpoint secret: `whsec_` and the base64 of 24 to 64 random bytes.
-fn check_secret(secret: &str) -> Result<(), DomainError> {
+pub(crate) fn check_secret(secret: &str) -> Result<(), DomainError> {
     let bad = |reason: &str| DomainError::ParamFormat {
         param: "secret",
         reason: reason.into(),

@@ -332,10 +332,8 @@ async fn advance_time(
                 "Give either seconds or ms, a non-negative number: the clock only moves forward.",
             )),
         };
-    app.clock.advance_ms(ms);
-    // Timers and waiters re-check the clock.
-    app.committed.notify_waiters();
-    app.store.jobs_ready.notify_waiters();
+    // Every process sharing the store moves with it; timers and waiters re-check the clock.
+    app.advance_clock(ms)?;
     Ok(Json(time_json(&app)))
 }
 

@@ -65,7 +65,9 @@ pub fn start(app: Arc<App>, general_workers: usize) -> Result<Workers, DomainErr
     let now = app.clock.now_ms();
     app.store.write(|tx| -> Result<(), DomainError> {
         tx.requeue_running_jobs(now)?;
-        if tx.list_jobs(Some("queued"), Some("cleanup"), 1)?.is_empty() {
+        // Another process sharing the store may be running the cleanup job right now.
+        let pending = |state| tx.list_jobs(Some(state), Some("cleanup"), 1);
+        if pending("queued")?.is_empty() && pending("running")?.is_empty() {
             let settings = app.settings();
             let env = app.env(&settings, now, None, &RequestInfo::NONE);
             outbox::record(

@@ -1,14 +1,17 @@
-//! SQLite storage: one connection in WAL mode, RAII transactions, numbered embedded migrations.
+//! Storage: SQLite (one connection in WAL mode, RAII transactions, numbered embedded
+//! migrations) or PostgreSQL (`pg/`, for an instance several processes share), behind the same
+//! traits.
 //!
 //! All SQL lives under this folder. A closure passed to [`Store::write`] runs inside one
-//! `BEGIN IMMEDIATE` transaction that commits only when it returns `Ok`; any error (or a panic)
-//! rolls it back, so no request leaves half-written state.
+//! transaction (`BEGIN IMMEDIATE` on SQLite) that commits only when it returns `Ok`; any error
+//! (or a panic) rolls it back, so no request leaves half-written state.
 
 mod attempts;
 mod clients;
 mod instance;
 mod jobs;
 mod messages;
+pub mod pg;
 pub mod records;
 mod sessions;
 mod users;
@@ -16,7 +19,9 @@ mod webhooks;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::clock::Clock;
 
 use tokio::sync::Notify;
 
@@ -66,7 +71,154 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
 pub struct Store {
+    backend: Backend,
+    /// Woken after a commit that enqueued jobs (and when the clock moves), in this process or,
+    /// on PostgreSQL, in any process on the database: what job workers wait on, so ordinary API
+    /// writes do not wake them.
+    pub jobs_ready: Arc<Notify>,
+    /// Woken after commits that change the inbox in another process (PostgreSQL); the app
+    /// wakes it after its own commits.
+    pub committed: Arc<Notify>,
+}
+
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(pg::PgStore),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.backend {
+            Backend::Sqlite(_) => "Store(SQLite)",
+            Backend::Postgres(_) => "Store(PostgreSQL)",
+        })
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database file and migrates it.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self::sqlite(SqliteStore::open(path)?))
+    }
+
+    /// A private in-memory SQLite database.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Ok(Self::sqlite(SqliteStore::in_memory()?))
+    }
+
+    /// Connects to PostgreSQL (`postgres://…` or `host=… dbname=…`) and migrates it.
+    pub fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        let pg = pg::PgStore::open(url)?;
+        Ok(Self {
+            jobs_ready: pg.signals.jobs_ready.clone(),
+            committed: pg.signals.committed.clone(),
+            backend: Backend::Postgres(pg),
+        })
+    }
+
+    fn sqlite(s: SqliteStore) -> Self {
+        Self {
+            jobs_ready: s.jobs_ready.clone(),
+            committed: Arc::new(Notify::new()),
+            backend: Backend::Sqlite(s),
+        }
+    }
+
+    /// Runs `f` in a write transaction, committing only on `Ok`.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.write(f),
+            Backend::Postgres(p) => {
+                let enqueued = AtomicBool::new(false);
+                let out = p.write(&enqueued, f)?;
+                if enqueued.load(Ordering::Relaxed) {
+                    self.jobs_ready.notify_waiters();
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Runs `f` in a read transaction; nothing it does is committed.
+    pub fn read<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.read(f),
+            Backend::Postgres(p) => p.read(f),
+        }
+    }
+
+    /// Makes `clock` follow the offset every process shares (PostgreSQL); a SQLite store's
+    /// clock is its process's own.
+    pub fn attach_clock(&self, clock: Arc<Clock>) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(p) => p.attach_clock(clock),
+        }
+    }
+
+    /// Moves `clock` forward by `ms` — for every process on the database on PostgreSQL —
+    /// and wakes the job workers.
+    pub fn advance_clock(&self, clock: &Clock, ms: i64) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => {
+                clock.advance_ms(ms);
+            }
+            Backend::Postgres(p) => {
+                p.advance_clock(ms.max(0))?;
+            }
+        }
+        self.jobs_ready.notify_waiters();
+        self.committed.notify_waiters();
+        Ok(clock.now_ms())
+    }
+
+    /// Changes when the instance's stored values (settings, keys) were changed by another
+    /// process; constant on SQLite.
+    pub fn instance_epoch(&self) -> u64 {
+        match &self.backend {
+            Backend::Sqlite(_) => 0,
+            Backend::Postgres(p) => p.signals.settings_epoch.load(Ordering::Acquire),
+        }
+    }
+
+    /// Runs raw SQL (tests that plant rows as an older emulator wrote them).
+    #[cfg(test)]
+    pub(crate) fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.execute_batch(sql),
+            Backend::Postgres(p) => p.execute_batch(sql),
+        }
+    }
+
+    /// The schema version of the open database.
+    #[cfg(test)]
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.schema_version(),
+            Backend::Postgres(p) => p.schema_version(),
+        }
+    }
+
+    /// The columns of `table` in the open SQLite database.
+    #[cfg(test)]
+    pub fn column_names(&self, table: &str) -> Result<Vec<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.column_names(table),
+            Backend::Postgres(_) => Err(StoreError::Corrupt("SQLite only".into())),
+        }
+    }
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
     /// The one connection that writes.
     conn: Mutex<Connection>,
     /// Read-only connections (file databases only).
@@ -74,15 +226,8 @@ pub struct Store {
     next_reader: std::sync::atomic::AtomicUsize,
     /// Set by a transaction that enqueued a job.
     enqueued: AtomicBool,
-    /// Woken after a commit that enqueued jobs (and when the clock moves): what job workers wait
-    /// on, so ordinary API writes do not wake them.
-    pub jobs_ready: Notify,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Store")
-    }
+    /// Woken after a commit that enqueued jobs.
+    jobs_ready: Arc<Notify>,
 }
 
 /// What the domain reads, whatever the store: one narrow trait per area, speaking the records
@@ -179,7 +324,7 @@ impl<M> SqliteTx<'_, M> {
 /// writes).
 const READERS: usize = 4;
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the database file and migrates it, with a small pool of
     /// read-only connections so reads do not queue behind the writer.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -215,7 +360,7 @@ impl Store {
             readers: Vec::new(),
             next_reader: std::sync::atomic::AtomicUsize::new(0),
             enqueued: AtomicBool::new(false),
-            jobs_ready: Notify::new(),
+            jobs_ready: Arc::new(Notify::new()),
         })
     }
 

@@ -128,6 +128,9 @@ pub trait UsersReads {
 
     fn idents_of(&self, user_id: &str) -> Result<Vec<Identification>, StoreError>;
 
+    /// One identification by its id, whoever's it is.
+    fn ident(&self, id: &str) -> Result<Option<Identification>, StoreError>;
+
     fn ident_by_value(
         &self,
         kind: IdentKind,
@@ -185,6 +188,16 @@ impl<M> UsersReads for SqliteTx<'_, M> {
         ))?;
         let rows = stmt.query_map([user_id], ident_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn ident(&self, id: &str) -> Result<Option<Identification>, StoreError> {
+        Ok(self
+            .row(
+                &format!("SELECT {IDENT_COLUMNS} FROM identifications WHERE id = ?1"),
+                [id],
+                ident_from_row,
+            )
+            .optional()?)
     }
 
     fn ident_by_value(

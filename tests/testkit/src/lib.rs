@@ -44,9 +44,39 @@ pub fn signing_key() -> &'static str {
     })
 }
 
-/// An in-memory emulator on `127.0.0.1:0` with the [`signing_key`], to configure further.
+/// The variable naming a PostgreSQL server to run the tests' emulators on (a role that may
+/// create databases). Unset: SQLite in memory.
+pub const DATABASE_URL_VAR: &str = "LATCHKEY_TEST_DATABASE_URL";
+
+/// Which store [`builder`] puts emulators on: `"postgresql"` when [`DATABASE_URL_VAR`] is set,
+/// else `"sqlite"`.
+pub fn store_kind() -> &'static str {
+    if std::env::var_os(DATABASE_URL_VAR).is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    }
+}
+
+/// A fresh instance's store for [`builder`]: a new database of its own on the server
+/// [`DATABASE_URL_VAR`] names, or `None` (SQLite in memory) when it is unset.
+pub fn fresh_database_url() -> Option<String> {
+    let base = std::env::var(DATABASE_URL_VAR).ok()?;
+    Some(
+        latchkey_emulator::testing::fresh_postgres_database(&base)
+            .expect("a fresh PostgreSQL database for the test"),
+    )
+}
+
+/// An emulator on `127.0.0.1:0` with the [`signing_key`], to configure further: in memory, or
+/// in a fresh PostgreSQL database of its own when [`DATABASE_URL_VAR`] is set (so one suite
+/// runs against both stores).
 pub fn builder() -> EmulatorBuilder {
-    Emulator::builder().ephemeral().signing_key(signing_key())
+    let b = Emulator::builder().ephemeral().signing_key(signing_key());
+    match fresh_database_url() {
+        Some(url) => b.database_url(url),
+        None => b,
+    }
 }
 
 /// [`start_from`] the default [`builder`].

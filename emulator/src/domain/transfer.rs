@@ -1,0 +1,425 @@
+//! Moving an instance between stores, and seeding fixtures: one versioned JSON document with
+//! the users (password digests, identifications, metadata), the webhook endpoints and the
+//! settings. `auth-emulator export` writes it; `auth-emulator import` and `start --import`
+//! apply it in one transaction, or refuse it whole, saying where it cannot be applied.
+//!
+//! Sessions, clients, messages, jobs and delivery logs are not part of it: they are an
+//! instance's traffic, not its fixtures (a user signs in again after a move).
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::passwords;
+use super::settings::Settings;
+use crate::secret::Secret;
+use crate::store::records::{IdentKind, Identification, UserRecord};
+use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
+use latchkey_protocol::{EventType, Strategy};
+
+/// The document's format version; a document of another version is refused.
+pub const VERSION: u32 = 1;
+
+/// The stored settings' key in the instance (the app's `K_SETTINGS`).
+const SETTINGS_KEY: &str = "settings";
+
+/// The whole document. No `Debug`: it holds password digests and webhook secrets.
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// Always [`VERSION`] when written.
+    pub latchkey_export: u32,
+    /// The instance's settings, as `GET /_emulator/v1/instance` shows them; absent: unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Value>,
+    #[serde(default)]
+    pub users: Vec<UserDoc>,
+    #[serde(default)]
+    pub webhook_endpoints: Vec<EndpointDoc>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UserDoc {
+    pub id: String,
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// A PHC string: argon2id/argon2i, or bcrypt (`$2b$…`).
+    #[serde(default)]
+    pub password_digest: Option<String>,
+    #[serde(default)]
+    pub public_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub private_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub unsafe_metadata: Map<String, Value>,
+    #[serde(default)]
+    pub banned: bool,
+    #[serde(default)]
+    pub locked: bool,
+    #[serde(default)]
+    pub primary_email_address_id: Option<String>,
+    #[serde(default)]
+    pub primary_phone_number_id: Option<String>,
+    #[serde(default)]
+    pub password_last_updated_at: Option<i64>,
+    #[serde(default)]
+    pub last_sign_in_at: Option<i64>,
+    #[serde(default)]
+    pub last_active_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[serde(default)]
+    pub identifications: Vec<IdentDoc>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentDoc {
+    pub id: String,
+    /// `email_address` or `phone_number`.
+    pub kind: IdentKind,
+    pub value: String,
+    pub verification_strategy: Strategy,
+    pub verified: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointDoc {
+    pub id: String,
+    pub url: String,
+    /// Event types; empty: every event.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// `whsec_…`
+    pub secret: String,
+    pub created_at: i64,
+}
+
+/// Why a document cannot be applied, and where in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the document is not an export: {0}")]
+    Parse(String),
+    #[error("{at}: {problem}")]
+    Refused { at: String, problem: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn refuse(at: impl Into<String>, problem: impl Into<String>) -> ImportError {
+    ImportError::Refused {
+        at: at.into(),
+        problem: problem.into(),
+    }
+}
+
+/// The instance's users, webhook endpoints and settings as one document (users and endpoints
+/// in the order they were created).
+pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
+    let mut users = Vec::new();
+    let page = 500;
+    let mut offset = 0;
+    loop {
+        let q = UserQuery {
+            order_by: Some(crate::store::UserOrder {
+                field: crate::store::UserOrderField::CreatedAt,
+                descending: false,
+            }),
+            limit: page,
+            offset,
+            ..UserQuery::default()
+        };
+        let batch = tx.list_users(&q)?;
+        let n = batch.len();
+        users.extend(batch.into_iter().map(|u| user_doc(u.user, u.idents)));
+        if (n as i64) < page {
+            break;
+        }
+        offset += page;
+    }
+    let webhook_endpoints = tx
+        .endpoints()?
+        .into_iter()
+        .map(|e| EndpointDoc {
+            id: e.id,
+            url: e.url,
+            events: e.events,
+            secret: e.secret.expose().to_owned(),
+            created_at: e.created_at,
+        })
+        .collect();
+    let settings = match tx.instance_value(SETTINGS_KEY)? {
+        Some(json) => Some(
+            serde_json::from_str::<Value>(&json)
+                .map_err(|e| StoreError::Corrupt(format!("settings: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(Document {
+        latchkey_export: VERSION,
+        settings,
+        users,
+        webhook_endpoints,
+    })
+}
+
+fn user_doc(u: UserRecord, idents: Vec<Identification>) -> UserDoc {
+    UserDoc {
+        id: u.id,
+        external_id: u.external_id,
+        username: u.username,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        password_digest: u.password_hash.map(|h| h.expose().to_owned()),
+        public_metadata: u.public_metadata,
+        private_metadata: u.private_metadata,
+        unsafe_metadata: u.unsafe_metadata,
+        banned: u.banned,
+        locked: u.locked,
+        primary_email_address_id: u.primary_email_address_id,
+        primary_phone_number_id: u.primary_phone_number_id,
+        password_last_updated_at: u.password_last_updated_at,
+        last_sign_in_at: u.last_sign_in_at,
+        last_active_at: u.last_active_at,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+        identifications: idents
+            .into_iter()
+            .map(|i| IdentDoc {
+                id: i.id,
+                kind: i.kind,
+                value: i.value,
+                verification_strategy: i.verification_strategy,
+                verified: i.verified,
+                created_at: i.created_at,
+                updated_at: i.updated_at,
+            })
+            .collect(),
+    }
+}
+
+/// Parses a document (refusing another version, unknown fields, malformed values — serde says
+/// at which line and column).
+pub fn parse(text: &str) -> Result<Document, ImportError> {
+    let raw: Value = serde_json::from_str(text).map_err(|e| ImportError::Parse(e.to_string()))?;
+    match raw.get("latchkey_export").and_then(Value::as_u64) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => {
+            return Err(refuse(
+                "latchkey_export",
+                format!("version {v}; this auth-emulator reads version {VERSION}"),
+            ))
+        }
+        None => return Err(refuse("latchkey_export", "missing: not a Latchkey export")),
+    }
+    serde_json::from_str(text).map_err(|e| ImportError::Parse(e.to_string()))
+}
+
+/// Applies `doc` in the caller's transaction: every user, endpoint and the settings, or
+/// nothing (the first problem is returned and the transaction rolls back). Nothing in it may
+/// collide with what the instance holds already.
+pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
+    if doc.latchkey_export != VERSION {
+        return Err(refuse(
+            "latchkey_export",
+            format!(
+                "version {}; this auth-emulator reads version {VERSION}",
+                doc.latchkey_export
+            ),
+        ));
+    }
+    if let Some(settings) = &doc.settings {
+        let parsed: Settings = serde_json::from_value(settings.clone())
+            .map_err(|e| refuse("settings", e.to_string()))?;
+        parsed.validate().map_err(|e| refuse("settings", e))?;
+        let json = serde_json::to_string(&parsed).map_err(|e| refuse("settings", e.to_string()))?;
+        tx.set_instance_value(SETTINGS_KEY, &json)?;
+    }
+    let mut user_ids = HashSet::new();
+    let mut ident_ids = HashSet::new();
+    let mut values = HashSet::new();
+    let mut usernames = HashSet::new();
+    for (n, u) in doc.users.iter().enumerate() {
+        let at = |field: &str| format!("users[{n}].{field}");
+        if !u.id.starts_with("user_") || u.id.len() < 6 {
+            return Err(refuse(
+                at("id"),
+                format!("{:?} is not a user id (user_…)", u.id),
+            ));
+        }
+        if !user_ids.insert(u.id.as_str()) || tx.user(&u.id)?.is_some() {
+            return Err(refuse(at("id"), format!("{} exists already", u.id)));
+        }
+        if let Some(name) = &u.username {
+            if !usernames.insert(name.as_str()) || tx.user_by_username(name)?.is_some() {
+                return Err(refuse(at("username"), format!("{name:?} is taken")));
+            }
+        }
+        let digest = match &u.password_digest {
+            None => None,
+            Some(d) => {
+                let hasher = if d.starts_with("$argon2id$") {
+                    "argon2id"
+                } else if d.starts_with("$argon2i$") {
+                    "argon2i"
+                } else {
+                    "bcrypt"
+                };
+                Some(
+                    passwords::import_digest(hasher, d)
+                        .map_err(|e| refuse(at("password_digest"), e.to_string()))?,
+                )
+            }
+        };
+        let mut record = UserRecord::new(u.id.clone(), u.created_at);
+        record.external_id = u.external_id.clone();
+        record.username = u.username.clone();
+        record.first_name = u.first_name.clone();
+        record.last_name = u.last_name.clone();
+        record.password_hash = digest;
+        record.public_metadata = u.public_metadata.clone();
+        record.private_metadata = u.private_metadata.clone();
+        record.unsafe_metadata = u.unsafe_metadata.clone();
+        record.banned = u.banned;
+        record.locked = u.locked;
+        record.primary_email_address_id = u.primary_email_address_id.clone();
+        record.primary_phone_number_id = u.primary_phone_number_id.clone();
+        record.password_last_updated_at = u.password_last_updated_at;
+        record.last_sign_in_at = u.last_sign_in_at;
+        record.last_active_at = u.last_active_at;
+        record.updated_at = u.updated_at;
+        tx.save_user(&record)?;
+        for (k, i) in u.identifications.iter().enumerate() {
+            let at = |field: &str| format!("users[{n}].identifications[{k}].{field}");
+            if !i.id.starts_with("idn_")
+                || !ident_ids.insert(i.id.as_str())
+                || tx.ident(&i.id)?.is_some()
+            {
+                return Err(refuse(
+                    at("id"),
+                    format!("{:?} is not a new identification id (idn_…)", i.id),
+                ));
+            }
+            let value = match i.kind {
+                IdentKind::EmailAddress => i.value.trim().to_lowercase(),
+                IdentKind::PhoneNumber => i.value.trim().to_owned(),
+            };
+            if value.is_empty() {
+                return Err(refuse(at("value"), "is empty"));
+            }
+            if !values.insert((i.kind.as_str(), value.clone()))
+                || tx.ident_by_value(i.kind, &value)?.is_some()
+            {
+                return Err(refuse(
+                    at("value"),
+                    format!("{value:?} belongs to another user"),
+                ));
+            }
+            tx.save_ident(&Identification {
+                id: i.id.clone(),
+                user_id: u.id.clone(),
+                kind: i.kind,
+                value,
+                verification_strategy: i.verification_strategy,
+                verified: i.verified,
+                created_at: i.created_at,
+                updated_at: i.updated_at,
+            })?;
+        }
+        for (field, primary, kind) in [
+            (
+                "primary_email_address_id",
+                &u.primary_email_address_id,
+                IdentKind::EmailAddress,
+            ),
+            (
+                "primary_phone_number_id",
+                &u.primary_phone_number_id,
+                IdentKind::PhoneNumber,
+            ),
+        ] {
+            if let Some(p) = primary {
+                if !u
+                    .identifications
+                    .iter()
+                    .any(|i| &i.id == p && i.kind == kind)
+                {
+                    return Err(refuse(
+                        at(field),
+                        format!("{p} is not one of the user's {}s", kind.as_str()),
+                    ));
+                }
+            }
+        }
+    }
+    let existing = tx.endpoints()?;
+    if existing.len() + doc.webhook_endpoints.len() > super::webhooks::MAX_ENDPOINTS {
+        return Err(refuse(
+            "webhook_endpoints",
+            format!(
+                "an instance has at most {} endpoints; it has {} and the document adds {}",
+                super::webhooks::MAX_ENDPOINTS,
+                existing.len(),
+                doc.webhook_endpoints.len()
+            ),
+        ));
+    }
+    let mut endpoint_ids: HashSet<&str> = existing.iter().map(|e| e.id.as_str()).collect();
+    for (n, e) in doc.webhook_endpoints.iter().enumerate() {
+        let at = |field: &str| format!("webhook_endpoints[{n}].{field}");
+        if !e.id.starts_with("ep_") || !endpoint_ids.insert(e.id.as_str()) {
+            return Err(refuse(
+                at("id"),
+                format!("{:?} is not a new endpoint id (ep_…)", e.id),
+            ));
+        }
+        let url_ok = (e.url.starts_with("http://") || e.url.starts_with("https://"))
+            && e.url.len() <= 2048
+            && !e.url.chars().any(char::is_whitespace);
+        if !url_ok {
+            return Err(refuse(at("url"), "must be an http:// or https:// URL"));
+        }
+        if let Some((k, bad)) = e
+            .events
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.parse::<EventType>().is_err())
+        {
+            return Err(refuse(
+                format!("webhook_endpoints[{n}].events[{k}]"),
+                format!("{bad:?} is not an event type"),
+            ));
+        }
+        super::webhooks::check_secret(&e.secret)
+            .map_err(|x| refuse(at("secret"), x.to_string()))?;
+        tx.insert_endpoint(&EndpointRecord {
+            id: e.id.clone(),
+            url: e.url.clone(),
+            events: e.events.clone(),
+            secret: Secret::new(e.secret.clone()),
+            created_at: e.created_at,
+        })?;
+    }
+    Ok(Counts {
+        users: doc.users.len(),
+        webhook_endpoints: doc.webhook_endpoints.len(),
+    })
+}
+
+/// What an import added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub users: usize,
+    pub webhook_endpoints: usize,
+}

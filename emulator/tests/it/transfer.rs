@@ -1,0 +1,220 @@
+//! `export` / `import`: an instance moves from SQLite to PostgreSQL and back (to another SQLite
+//! data directory when no PostgreSQL server is configured) and is the same instance — the same
+//! document, and its users sign in with the same passwords; a document that cannot be applied
+//! whole is refused, saying where, with nothing applied; `--import` seeds an in-memory start.
+
+use latchkey_emulator::{Database, Emulator, EmulatorBuilder};
+use latchkey_testkit::{signing_key, Kit};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const USERS: [(&str, &str); 3] = [
+    ("ann@example.com", "ann-password-1"),
+    ("bob@example.com", "bob-password-2"),
+    ("cid@example.com", "cid-password-3"),
+];
+
+fn on(db: &Database) -> EmulatorBuilder {
+    let b = Emulator::builder().signing_key(signing_key());
+    match db {
+        Database::DataDir(dir) => b.data_dir(dir),
+        Database::Url(url) => b.database_url(url),
+    }
+}
+
+/// A store other than SQLite when the suite has a PostgreSQL server, else a second data dir.
+fn other_store() -> Database {
+    match latchkey_testkit::fresh_database_url() {
+        Some(url) => Database::Url(url),
+        None => Database::DataDir(latchkey_testkit::temp_path("transfer-other")),
+    }
+}
+
+fn doc(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+async fn users_sign_in(kit: &Kit) {
+    for (email, password) in USERS {
+        let s = kit.sign_in(email, password).await;
+        assert!(s.user_id.starts_with("user_"));
+        let wrong = latchkey_testkit::send(
+            kit.request(Method::POST, "/v1/client/sign_ins?_is_native=true")
+                .form(&[("identifier", email), ("password", "not-the-password")]),
+        )
+        .await;
+        assert_eq!(wrong.status, 422, "a wrong password still fails");
+    }
+    let instance = kit.control(Method::GET, "/instance", None).await;
+    assert_eq!(instance.ok()["settings"]["password_min_length"], 10);
+}
+
+#[tokio::test]
+async fn an_instance_moves_from_sqlite_to_postgresql_and_back() {
+    let first = Database::DataDir(latchkey_testkit::temp_path("transfer-first"));
+    let kit = latchkey_testkit::start_from(on(&first)).await;
+    kit.set_settings(json!({"password_min_length": 10})).await;
+    for (email, password) in USERS {
+        kit.create_user(email, password).await;
+    }
+    let ann = kit
+        .bapi(Method::GET, "/v1/users?email_address=ann@example.com", None)
+        .await;
+    let ann_id = ann.ok()[0]["id"].as_str().unwrap().to_owned();
+    kit.bapi(
+        Method::PATCH,
+        &format!("/v1/users/{ann_id}/metadata"),
+        Some(json!({"public_metadata": {"plan": "pro"}, "private_metadata": {"n": 1}})),
+    )
+    .await
+    .ok();
+    let ep = kit
+        .control(
+            Method::POST,
+            "/webhooks/endpoints",
+            Some(json!({"url": "http://127.0.0.1:9/hook", "events": ["user.created"]})),
+        )
+        .await;
+    assert_eq!(ep.status, 200, "{}", ep.body);
+    kit.shutdown().await;
+
+    let exported = latchkey_emulator::export(&first).unwrap();
+    let original = doc(&exported);
+    assert_eq!(original["latchkey_export"], 1);
+    assert_eq!(original["users"].as_array().unwrap().len(), 3);
+    assert_eq!(original["webhook_endpoints"].as_array().unwrap().len(), 1);
+    assert!(original["users"][0]["password_digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("$argon2id$"));
+
+    // Into the other store: the same document comes back out, and the users sign in.
+    let second = other_store();
+    assert_eq!(
+        latchkey_emulator::import(&second, &exported).unwrap(),
+        (3, 1)
+    );
+    let moved = latchkey_emulator::export(&second).unwrap();
+    assert_eq!(
+        doc(&moved),
+        original,
+        "the instance is the same after the move"
+    );
+    let kit = latchkey_testkit::start_from(on(&second)).await;
+    users_sign_in(&kit).await;
+    let ann = kit
+        .bapi(Method::GET, &format!("/v1/users/{ann_id}"), None)
+        .await;
+    assert_eq!(ann.ok()["public_metadata"], json!({"plan": "pro"}));
+    assert_eq!(ann.ok()["private_metadata"], json!({"n": 1}));
+    let eps = kit.control(Method::GET, "/webhooks/endpoints", None).await;
+    assert_eq!(eps.ok()["data"][0]["url"], "http://127.0.0.1:9/hook");
+    kit.shutdown().await;
+
+    // And back to SQLite. (The sign-ins above changed last_sign_in_at, so compare to the
+    // document as the second store has it now.)
+    let now = latchkey_emulator::export(&second).unwrap();
+    let third = Database::DataDir(latchkey_testkit::temp_path("transfer-third"));
+    latchkey_emulator::import(&third, &now).unwrap();
+    assert_eq!(doc(&latchkey_emulator::export(&third).unwrap()), doc(&now));
+    let kit = latchkey_testkit::start_from(on(&third)).await;
+    users_sign_in(&kit).await;
+    kit.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_document_that_cannot_be_applied_whole_is_refused_saying_where() {
+    let db = Database::DataDir(latchkey_testkit::temp_path("transfer-refused"));
+    let digest = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$YmFzZTY0aGFzaGJhc2U2NGhhc2g";
+    let user = |id: &str, email: &str| {
+        json!({"id": id, "created_at": 1, "updated_at": 1, "password_digest": digest,
+               "primary_email_address_id": format!("idn_{id}"),
+               "identifications": [{"id": format!("idn_{id}"), "kind": "email_address",
+                   "value": email, "verification_strategy": "admin", "verified": true,
+                   "created_at": 1, "updated_at": 1}]})
+    };
+    let good = json!({"latchkey_export": 1, "users": [user("user_a", "a@example.com")]});
+    latchkey_emulator::import(&db, &good.to_string()).unwrap();
+
+    // The second user's email is the first (already imported) user's: nothing of it applies.
+    let clash = json!({"latchkey_export": 1, "users": [
+        user("user_b", "b@example.com"), user("user_c", "A@example.com")]});
+    let err = latchkey_emulator::import(&db, &clash.to_string()).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("users[1].identifications[0].value"), "{msg}");
+    let now = doc(&latchkey_emulator::export(&db).unwrap());
+    let ids: Vec<_> = now["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("user_a")], "user_b was not imported either");
+
+    for (bad, at) in [
+        (json!({"latchkey_export": 2}), "latchkey_export"),
+        (json!({"users": []}), "latchkey_export"),
+        (
+            json!({"latchkey_export": 1, "users": [{"id": "user_d", "created_at": 1,
+                "updated_at": 1, "password_digest": "plaintext"}]}),
+            "users[0].password_digest",
+        ),
+        (
+            json!({"latchkey_export": 1, "settings": {"password_min_length": 0}}),
+            "settings",
+        ),
+        (
+            json!({"latchkey_export": 1, "webhook_endpoints": [{"id": "ep_1",
+                "url": "ftp://x", "secret": "whsec_x", "created_at": 1}]}),
+            "webhook_endpoints[0].url",
+        ),
+    ] {
+        let msg = latchkey_emulator::import(&db, &bad.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(at), "{bad}: {msg}");
+    }
+    let unknown = json!({"latchkey_export": 1, "userz": []});
+    let msg = latchkey_emulator::import(&db, &unknown.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("userz") && msg.contains("line"), "{msg}");
+}
+
+#[tokio::test]
+async fn an_ephemeral_start_is_seeded_from_fixtures() {
+    let source = Database::DataDir(latchkey_testkit::temp_path("transfer-fixtures"));
+    let kit = latchkey_testkit::start_from(on(&source)).await;
+    kit.set_settings(json!({"password_min_length": 10})).await;
+    for (email, password) in USERS {
+        kit.create_user(email, password).await;
+    }
+    kit.shutdown().await;
+    let fixtures = latchkey_emulator::export(&source).unwrap();
+    assert!(
+        fixtures.contains("$argon2id$"),
+        "the fixtures carry digests"
+    );
+    let shown = format!(
+        "{:?}",
+        Emulator::builder()
+            .import(fixtures.clone())
+            .database_url("postgres://u:hunter2@db/x")
+    );
+    assert!(
+        !shown.contains("$argon2id$") && !shown.contains("hunter2"),
+        "the builder's Debug shows neither fixtures nor the database password: {shown}"
+    );
+    let kit =
+        latchkey_testkit::start_from(latchkey_testkit::builder().import(fixtures.clone())).await;
+    users_sign_in(&kit).await;
+    kit.shutdown().await;
+    // A start whose fixtures cannot be applied fails, and says why.
+    let broken = fixtures.replace("\"latchkey_export\": 1", "\"latchkey_export\": 9");
+    let err = latchkey_testkit::builder()
+        .import(broken)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("latchkey_export"), "{err}");
+}

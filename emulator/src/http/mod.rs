@@ -23,6 +23,27 @@ use crate::domain::RequestInfo;
 use error::ApiError;
 use params::BODY_LIMIT;
 
+/// `body` as a JSON response, with the session tokens whose stand-ins it carries signed and put
+/// in place (see [`crate::domain::tokens::Unsigned`]). Called once the operation's transaction is
+/// over, so no signature is made under the write lock.
+fn signed_json(
+    app: &App,
+    unsigned: crate::domain::tokens::Unsigned,
+    body: &impl serde::Serialize,
+) -> Result<Response, crate::domain::DomainError> {
+    let mut bytes = serde_json::to_vec(body)
+        .map_err(|e| crate::domain::DomainError::Internal(e.to_string()))?;
+    app.sign_tokens(unsigned, &mut bytes)?;
+    Ok((
+        [(
+            CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response())
+}
+
 /// The whole emulator as one router (`_method` overrides are applied before routing by
 /// [`method_override`], which wraps this router).
 pub fn router(app: Arc<App>) -> Router {

@@ -93,24 +93,14 @@ async fn mint(app: &App, id: &str, template: Option<&str>) -> Result<Response, A
     // Reads only: the claims come from a read transaction, the signature after it.
     app.signing_key.wait().await.map_err(DomainError::from)?;
     let unsigned = tokens::Unsigned::new();
-    let mut body = read(app, |tx, env| {
+    let token = read(app, |tx, env| {
         let s = sessions::get(tx, id)?;
-        let jwt = tokens::mint_for_session(tx, &env.with_tokens(&unsigned), &s, template)?;
-        serde_json::to_vec(&latchkey_protocol::Token {
+        Ok(latchkey_protocol::Token {
             object: "token".into(),
-            jwt,
+            jwt: tokens::mint_for_session(tx, &env.with_tokens(&unsigned), &s, template)?,
         })
-        .map_err(|e| DomainError::Internal(e.to_string()))
     })?;
-    app.sign_tokens(unsigned, &mut body)?;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response())
+    Ok(crate::http::signed_json(app, unsigned, &token)?)
 }
 
 pub(super) async fn token(

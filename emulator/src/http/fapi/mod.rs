@@ -206,29 +206,18 @@ pub(super) async fn run_from<T: Serialize>(
         })
         .await?;
     // Committed: serialize, and sign what the response shows, with no lock held.
-    let result = result.and_then(|(out, client)| {
-        let mut body = match shape {
-            Shape::Bare => serde_json::to_vec(&out),
-            Shape::Envelope => serde_json::to_vec(&Envelope {
+    let result = result.and_then(|(out, client)| match shape {
+        Shape::Bare => super::signed_json(app, unsigned, &out),
+        Shape::Envelope => super::signed_json(
+            app,
+            unsigned,
+            &Envelope {
                 response: out,
                 client,
-            }),
-        }
-        .map_err(|e| DomainError::Internal(e.to_string()))?;
-        app.sign_tokens(unsigned, &mut body)?;
-        Ok(body)
+            },
+        ),
     });
-    let mut response = match result {
-        Ok(body) => (
-            [(
-                axum::http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
-    };
+    let mut response = result.unwrap_or_else(|e| ApiError::from(e).into_response());
     let value = match &header {
         TokenHeader::Keep => req.token.clone().unwrap_or_default(),
         TokenHeader::Set(t) => t.expose().to_owned(),

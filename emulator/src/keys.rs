@@ -33,6 +33,7 @@ pub struct SigningKey {
     rng: SystemRandom,
     /// `base64url({"alg":"RS256","kid":…,"typ":"JWT"}) + "."`: the same for every token.
     header_b64: String,
+    public_pem: String,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -60,12 +61,24 @@ impl SigningKey {
         let header = serde_json::json!({"alg": "RS256", "kid": kid, "typ": "JWT"});
         let mut header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
         header_b64.push('.');
+        let spki: PublicKeyX509Der<'static> = pair
+            .public_key()
+            .as_der()
+            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let b64 = STANDARD.encode(spki.as_ref());
+        let mut public_pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            public_pem.push_str(&String::from_utf8_lossy(chunk));
+            public_pem.push('\n');
+        }
+        public_pem.push_str("-----END PUBLIC KEY-----\n");
         Ok(Self {
             kid,
             pkcs8_der,
             pair,
             rng: SystemRandom::new(),
             header_b64,
+            public_pem,
         })
     }
 
@@ -82,19 +95,8 @@ impl SigningKey {
     }
 
     /// The PEM of the public key (SubjectPublicKeyInfo), for networkless verification.
-    pub fn public_key_pem(&self) -> String {
-        let spki: Result<PublicKeyX509Der<'static>, _> = self.pair.public_key().as_der();
-        // Encoding the public half of a key aws-lc-rs has already parsed cannot fail.
-        let b64 = spki
-            .map(|d| STANDARD.encode(d.as_ref()))
-            .unwrap_or_default();
-        let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-        for chunk in b64.as_bytes().chunks(64) {
-            pem.push_str(&String::from_utf8_lossy(chunk));
-            pem.push('\n');
-        }
-        pem.push_str("-----END PUBLIC KEY-----\n");
-        pem
+    pub fn public_key_pem(&self) -> &str {
+        &self.public_pem
     }
 
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]

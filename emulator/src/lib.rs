@@ -441,7 +441,7 @@ impl Emulator {
 
     /// The PEM of the token-signing public key (waits for the key on a first start).
     pub fn public_key_pem(&self) -> Result<String, KeyError> {
-        Ok(self.app.signing_key.get()?.public_key_pem())
+        Ok(self.app.signing_key.get()?.public_key_pem().to_owned())
     }
 
     /// The emulator's clock, to advance or to share (e.g. as an SDK's time source).

@@ -254,7 +254,7 @@ async fn instance_json(app: &App) -> Value {
         .signing_key
         .wait()
         .await
-        .map(|k| k.public_key_pem())
+        .map(|k| k.public_key_pem().to_owned())
         .ok();
     json!({
         "object": "instance",

@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn pem_and_jwk_of_one_key_agree() {
         let key = SigningKey::generate("ins_k".into()).unwrap();
-        let from_pem = RsaPublicKey::from_pem(&key.public_key_pem()).unwrap();
+        let from_pem = RsaPublicKey::from_pem(key.public_key_pem()).unwrap();
         let from_jwk = RsaPublicKey::from_jwk(&key.jwk()).unwrap();
         assert_eq!(from_pem.n, from_jwk.n);
         assert_eq!(from_pem.e, vec![1, 0, 1]);

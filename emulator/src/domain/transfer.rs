@@ -11,12 +11,12 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::passwords;
 use super::settings::Settings;
+use super::{passwords, users};
 use crate::secret::Secret;
 use crate::store::records::{IdentKind, Identification, UserRecord};
 use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
-use latchkey_protocol::{EventType, Strategy};
+use latchkey_protocol::Strategy;
 
 /// The document's format version; a document of another version is refused.
 pub const VERSION: u32 = 1;
@@ -261,8 +261,15 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
         if !user_ids.insert(u.id.as_str()) || tx.user(&u.id)?.is_some() {
             return Err(refuse(at("id"), format!("{} exists already", u.id)));
         }
-        if let Some(name) = &u.username {
-            if !usernames.insert(name.as_str()) || tx.user_by_username(name)?.is_some() {
+        // Normalized as the API stores them, so sign-in finds what was imported.
+        let username = u
+            .username
+            .as_deref()
+            .map(users::validate_username)
+            .transpose()
+            .map_err(|e| refuse(at("username"), e.to_string()))?;
+        if let Some(name) = &username {
+            if !usernames.insert(name.clone()) || tx.user_by_username(name)?.is_some() {
                 return Err(refuse(at("username"), format!("{name:?} is taken")));
             }
         }
@@ -284,7 +291,7 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
         };
         let mut record = UserRecord::new(u.id.clone(), u.created_at);
         record.external_id = u.external_id.clone();
-        record.username = u.username.clone();
+        record.username = username;
         record.first_name = u.first_name.clone();
         record.last_name = u.last_name.clone();
         record.password_hash = digest;
@@ -312,12 +319,10 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 ));
             }
             let value = match i.kind {
-                IdentKind::EmailAddress => i.value.trim().to_lowercase(),
-                IdentKind::PhoneNumber => i.value.trim().to_owned(),
-            };
-            if value.is_empty() {
-                return Err(refuse(at("value"), "is empty"));
+                IdentKind::EmailAddress => users::normalize_email(&i.value),
+                IdentKind::PhoneNumber => users::normalize_phone(&i.value),
             }
+            .map_err(|e| refuse(at("value"), e.to_string()))?;
             if !values.insert((i.kind.as_str(), value.clone()))
                 || tx.ident_by_value(i.kind, &value)?.is_some()
             {
@@ -384,28 +389,18 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 format!("{:?} is not a new endpoint id (ep_…)", e.id),
             ));
         }
-        let url_ok = (e.url.starts_with("http://") || e.url.starts_with("https://"))
-            && e.url.len() <= 2048
-            && !e.url.chars().any(char::is_whitespace);
-        if !url_ok {
-            return Err(refuse(at("url"), "must be an http:// or https:// URL"));
-        }
-        if let Some((k, bad)) = e
-            .events
-            .iter()
-            .enumerate()
-            .find(|(_, t)| t.parse::<EventType>().is_err())
-        {
-            return Err(refuse(
-                format!("webhook_endpoints[{n}].events[{k}]"),
-                format!("{bad:?} is not an event type"),
-            ));
+        let url =
+            super::webhooks::check_url(&e.url).map_err(|x| refuse(at("url"), x.to_string()))?;
+        for (k, t) in e.events.iter().enumerate() {
+            super::webhooks::check_event_type(t).map_err(|x| {
+                refuse(format!("webhook_endpoints[{n}].events[{k}]"), x.to_string())
+            })?;
         }
         super::webhooks::check_secret(&e.secret)
             .map_err(|x| refuse(at("secret"), x.to_string()))?;
         tx.insert_endpoint(&EndpointRecord {
             id: e.id.clone(),
-            url: e.url.clone(),
+            url: url.to_owned(),
             events: e.events.clone(),
             secret: Secret::new(e.secret.clone()),
             created_at: e.created_at,

@@ -32,6 +32,36 @@ pub(crate) fn check_secret(secret: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// An endpoint URL as stored: trimmed, `http://` or `https://` with something after it, no
+/// whitespace, at most 2,048 bytes.
+pub(crate) fn check_url(url: &str) -> Result<&str, DomainError> {
+    let url = url.trim();
+    let valid = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2048
+        && !url.chars().any(char::is_whitespace)
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
+    if valid {
+        Ok(url)
+    } else {
+        Err(DomainError::ParamFormat {
+            param: "url",
+            reason: "must be an http:// or https:// URL".into(),
+        })
+    }
+}
+
+/// One of the event types the emulator emits (`EventType::ALL`).
+pub(crate) fn check_event_type(event: &str) -> Result<(), DomainError> {
+    if event.parse::<EventType>().is_ok() {
+        return Ok(());
+    }
+    let all: Vec<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+    Err(DomainError::ParamValue {
+        param: "events",
+        reason: format!("{event:?} is not an event type ({})", all.join(", ")),
+    })
+}
+
 pub fn create_endpoint(
     tx: &Tx<'_>,
     now: i64,
@@ -39,25 +69,8 @@ pub fn create_endpoint(
     events: Vec<String>,
     secret: Option<Secret>,
 ) -> Result<EndpointRecord, DomainError> {
-    let url = url.trim();
-    let valid = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2048
-        && !url.chars().any(char::is_whitespace)
-        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty());
-    if !valid {
-        return Err(DomainError::ParamFormat {
-            param: "url",
-            reason: "must be an http:// or https:// URL".into(),
-        });
-    }
-    // The event types the emulator emits are `EventType::ALL`.
-    if let Some(bad) = events.iter().find(|e| e.parse::<EventType>().is_err()) {
-        let all: Vec<_> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-        return Err(DomainError::ParamValue {
-            param: "events",
-            reason: format!("{bad:?} is not an event type ({})", all.join(", ")),
-        });
-    }
+    let url = check_url(url)?;
+    events.iter().try_for_each(|e| check_event_type(e))?;
     if tx.endpoints()?.len() >= MAX_ENDPOINTS {
         return Err(DomainError::ParamValue {
             param: "url",

@@ -43,7 +43,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(Box<dyn std::error::Error + Send + Sync>),
     #[error(
-        "the database at {path} was written by a newer auth-emulator (schema version {found}, this build knows {known}); upgrade auth-emulator or use another --data-dir"
+        "the database at {path} was written by a newer auth-emulator (schema version {found}, this build knows {known}); upgrade auth-emulator or use another --data-dir or --database-url"
     )]
     TooNew {
         path: String,
@@ -58,6 +58,16 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         Self::Database(Box::new(e))
     }
+}
+
+/// A `LIKE … ESCAPE '\\'` pattern matching values that contain `text` literally (its `\\`, `%` and
+/// `_` escaped), the same on both stores.
+fn like_contains(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// Numbered migrations, applied in order, each in its own transaction with the version bump.

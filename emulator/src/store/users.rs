@@ -348,7 +348,7 @@ fn user_filter(q: &UserQuery) -> (String, Vec<SqlValue>) {
     any_of(&mut clauses, "id IN ({})", &q.user_id);
     any_of(&mut clauses, "external_id IN ({})", &q.external_id);
     if let Some(text) = q.query.as_deref().filter(|t| !t.is_empty()) {
-        let like = format!("%{}%", text.replace('%', "\\%").replace('_', "\\_"));
+        let like = super::like_contains(text);
         clauses.push(
             "(id LIKE ?1q ESCAPE '\\' OR username LIKE ?1q ESCAPE '\\' OR first_name LIKE ?1q ESCAPE '\\'
               OR last_name LIKE ?1q ESCAPE '\\' OR external_id LIKE ?1q ESCAPE '\\'

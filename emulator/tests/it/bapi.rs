@@ -434,3 +434,33 @@ async fn put_metadata_replaces_the_fields_given_and_null_booleans_read_as_false(
     assert_eq!(r.ok()["total_count"], 1);
     assert_eq!(r.body["data"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_user_query_matches_backslash_percent_and_underscore_literally() {
+    let h = start().await;
+    for (email, first) in [
+        ("lit@example.com", r"a\b_c%d"),
+        ("wild@example.com", "axbxcxd"),
+    ] {
+        h.bapi(
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email_address": [email], "first_name": first, "password": "password123"})),
+        )
+        .await
+        .ok();
+    }
+    for query in [r"a%5Cb", "b_c", "c%25d", r"a%5Cb_c%25d"] {
+        let r = h
+            .bapi(Method::GET, &format!("/v1/users?query={query}"), None)
+            .await;
+        let found: Vec<_> = r
+            .ok()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["first_name"].clone())
+            .collect();
+        assert_eq!(found, [json!(r"a\b_c%d")], "query {query}");
+    }
+}

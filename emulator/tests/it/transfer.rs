@@ -182,6 +182,56 @@ async fn a_document_that_cannot_be_applied_whole_is_refused_saying_where() {
 }
 
 #[tokio::test]
+async fn imported_identifiers_and_usernames_are_stored_as_the_api_stores_them() {
+    let db = Database::DataDir(latchkey_testkit::temp_path("transfer-normalized"));
+    let ident = |id: &str, kind: &str, value: &str| {
+        json!({"id": id, "kind": kind, "value": value, "verification_strategy": "admin",
+               "verified": true, "created_at": 1, "updated_at": 1})
+    };
+    let user = |username: &str, idents: Value| {
+        json!({"id": "user_n", "created_at": 1, "updated_at": 1, "username": username,
+               "identifications": idents})
+    };
+    let good = json!({"latchkey_export": 1, "users": [user("Ann_Admin", json!([
+        ident("idn_e", "email_address", " Ann@Example.COM "),
+        ident("idn_p", "phone_number", "+1 (201) 555-0100")]))]});
+    latchkey_emulator::import(&db, &good.to_string()).unwrap();
+    let now = doc(&latchkey_emulator::export(&db).unwrap());
+    let u = &now["users"][0];
+    assert_eq!(u["username"], "ann_admin");
+    let values: Vec<_> = u["identifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].clone())
+        .collect();
+    assert_eq!(values, [json!("ann@example.com"), json!("+12015550100")]);
+
+    let fresh = Database::DataDir(latchkey_testkit::temp_path("transfer-unnormal"));
+    for (bad, at) in [
+        (
+            json!({"latchkey_export": 1, "users": [user("ann_admin", json!([
+                ident("idn_p", "phone_number", "555-0100")]))]}),
+            "users[0].identifications[0].value",
+        ),
+        (
+            json!({"latchkey_export": 1, "users": [user("a", json!([]))]}),
+            "users[0].username",
+        ),
+        (
+            json!({"latchkey_export": 1, "webhook_endpoints": [{"id": "ep_1",
+                "url": "http://", "secret": "whsec_x", "created_at": 1}]}),
+            "webhook_endpoints[0].url",
+        ),
+    ] {
+        let msg = latchkey_emulator::import(&fresh, &bad.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(at), "{bad}: {msg}");
+    }
+}
+
+#[tokio::test]
 async fn an_ephemeral_start_is_seeded_from_fixtures() {
     let source = Database::DataDir(latchkey_testkit::temp_path("transfer-fixtures"));
     let kit = latchkey_testkit::start_from(on(&source)).await;

@@ -174,12 +174,7 @@ fn user_filter(q: &UserQuery, args: &mut Args) -> String {
     any_of(&mut clauses, "id = ANY({})", q.user_id.clone());
     any_of(&mut clauses, "external_id = ANY({})", q.external_id.clone());
     if let Some(text) = q.query.as_deref().filter(|t| !t.is_empty()) {
-        let like = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = crate::store::like_contains(text);
         let p = args.push(like);
         clauses.push(format!(
             "(id ILIKE {p} OR username ILIKE {p} OR first_name ILIKE {p}

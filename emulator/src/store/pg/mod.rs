@@ -192,14 +192,39 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// The label of a database URL for messages: without its password.
+/// The label of a database for messages: its name and host, read from the parsed connection
+/// string, so no password (in `user:pw@`, `password=` or `?password=`) can reach one.
 fn label(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://…@{host}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return "a PostgreSQL database".into();
+    };
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    format!(
+        "PostgreSQL database {:?} on {host}",
+        config.get_dbname().unwrap_or("postgres")
+    )
+}
+
+#[cfg(test)]
+mod label_tests {
+    #[test]
+    fn a_database_label_carries_no_password_in_any_form() {
+        for url in [
+            "postgres://latchkey:s3cret@db.internal:5432/lk",
+            "postgres://latchkey@db.internal/lk?password=s3cret",
+            "host=db.internal dbname=lk user=latchkey password=s3cret",
+        ] {
+            let label = super::label(url);
+            assert!(!label.contains("s3cret"), "{url} gave {label}");
+            assert!(
+                label.contains("\"lk\"") && label.contains("db.internal"),
+                "{label}"
+            );
+        }
     }
 }
 

@@ -72,7 +72,6 @@ const K_INSTANCE_ID: &str = "instance_id";
 const K_SECRET_KEY: &str = "secret_key";
 const K_SIGNING_KEY: &str = "signing_key";
 const K_WEBHOOK_SECRET: &str = "webhook_secret";
-const K_SETTINGS: &str = "settings";
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -151,7 +150,7 @@ impl App {
                         s
                     }
                 };
-                let settings = match tx.instance_value(K_SETTINGS)? {
+                let settings = match tx.instance_value(crate::domain::settings::STORE_KEY)? {
                     Some(json) => serde_json::from_str::<Settings>(&json)
                         .map_err(|e| OpenError::Settings(e.to_string()))?,
                     None => Settings::default(),
@@ -262,7 +261,9 @@ impl App {
     /// Reads the settings another process stored (a shared store told us they changed). On a
     /// failure the settings in hand stay, and the next use tries again.
     fn reload_settings(&self, epoch: u64) {
-        let stored = self.store.read(|tx| tx.instance_value(K_SETTINGS));
+        let stored = self
+            .store
+            .read(|tx| tx.instance_value(crate::domain::settings::STORE_KEY));
         let next = match stored {
             Ok(Some(json)) => match serde_json::from_str::<Settings>(&json) {
                 Ok(s) => s,
@@ -296,7 +297,7 @@ impl App {
         let json =
             serde_json::to_string(&next).map_err(|e| DomainError::Internal(e.to_string()))?;
         self.store
-            .write(|tx| tx.set_instance_value(K_SETTINGS, &json))?;
+            .write(|tx| tx.set_instance_value(crate::domain::settings::STORE_KEY, &json))?;
         match self.settings.write() {
             Ok(mut s) => *s = Arc::new(next),
             Err(p) => *p.into_inner() = Arc::new(next),

@@ -62,6 +62,9 @@ fn default_token_lifetime() -> i64 {
 
 /// Claims the emulator sets on every session token; a template may not set them, or verifiers
 /// would disagree about whom a token is for and until when.
+/// Where the instance's settings are stored (an instance value, as JSON).
+pub const STORE_KEY: &str = "settings";
+
 pub const RESERVED_CLAIMS: &[&str] = &[
     "iss", "sub", "sid", "iat", "nbf", "exp", "azp", "v", "fva", "sts", "act", "o", "jti",
 ];

@@ -21,10 +21,7 @@ use latchkey_protocol::Strategy;
 /// The document's format version; a document of another version is refused.
 pub const VERSION: u32 = 1;
 
-/// The stored settings' key in the instance (the app's `K_SETTINGS`).
-const SETTINGS_KEY: &str = "settings";
-
-/// The whole document. No `Debug`: it holds password digests and webhook secrets.
+/// The whole document. Its digests and webhook secrets are [`Secret`]s: no `Debug` shows them.
 #[derive(Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
@@ -53,7 +50,7 @@ pub struct UserDoc {
     pub last_name: Option<String>,
     /// A PHC string: argon2id/argon2i, or bcrypt (`$2b$…`).
     #[serde(default)]
-    pub password_digest: Option<String>,
+    pub password_digest: Option<Secret>,
     #[serde(default)]
     pub public_metadata: Map<String, Value>,
     #[serde(default)]
@@ -102,7 +99,7 @@ pub struct EndpointDoc {
     #[serde(default)]
     pub events: Vec<String>,
     /// `whsec_…`
-    pub secret: String,
+    pub secret: Secret,
     pub created_at: i64,
 }
 
@@ -155,11 +152,11 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
             id: e.id,
             url: e.url,
             events: e.events,
-            secret: e.secret.expose().to_owned(),
+            secret: e.secret.clone(),
             created_at: e.created_at,
         })
         .collect();
-    let settings = match tx.instance_value(SETTINGS_KEY)? {
+    let settings = match tx.instance_value(super::settings::STORE_KEY)? {
         Some(json) => Some(
             serde_json::from_str::<Value>(&json)
                 .map_err(|e| StoreError::Corrupt(format!("settings: {e}")))?,
@@ -181,7 +178,7 @@ fn user_doc(u: UserRecord, idents: Vec<Identification>) -> UserDoc {
         username: u.username,
         first_name: u.first_name,
         last_name: u.last_name,
-        password_digest: u.password_hash.map(|h| h.expose().to_owned()),
+        password_digest: u.password_hash,
         public_metadata: u.public_metadata,
         private_metadata: u.private_metadata,
         unsafe_metadata: u.unsafe_metadata,
@@ -244,7 +241,7 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
             .map_err(|e| refuse("settings", e.to_string()))?;
         parsed.validate().map_err(|e| refuse("settings", e))?;
         let json = serde_json::to_string(&parsed).map_err(|e| refuse("settings", e.to_string()))?;
-        tx.set_instance_value(SETTINGS_KEY, &json)?;
+        tx.set_instance_value(super::settings::STORE_KEY, &json)?;
     }
     let mut user_ids = HashSet::new();
     let mut ident_ids = HashSet::new();
@@ -276,6 +273,7 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
         let digest = match &u.password_digest {
             None => None,
             Some(d) => {
+                let d = d.expose();
                 let hasher = if d.starts_with("$argon2id$") {
                     "argon2id"
                 } else if d.starts_with("$argon2i$") {
@@ -396,13 +394,13 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 refuse(format!("webhook_endpoints[{n}].events[{k}]"), x.to_string())
             })?;
         }
-        super::webhooks::check_secret(&e.secret)
+        super::webhooks::check_secret(e.secret.expose())
             .map_err(|x| refuse(at("secret"), x.to_string()))?;
         tx.insert_endpoint(&EndpointRecord {
             id: e.id.clone(),
             url: url.to_owned(),
             events: e.events.clone(),
-            secret: Secret::new(e.secret.clone()),
+            secret: e.secret.clone(),
             created_at: e.created_at,
         })?;
     }

@@ -203,6 +203,9 @@ pub struct SignInFactor {
     pub phone_number_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// A second factor's: the one to offer first (the user's default second-factor phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

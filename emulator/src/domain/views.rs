@@ -428,6 +428,7 @@ fn factor(
             .filter(|i| i.kind == IdentKind::PhoneNumber)
             .map(|i| i.id.clone()),
         primary,
+        default: None,
     }
 }
 

@@ -632,16 +632,20 @@ impl Inner {
     }
 
     /// The error a non-2xx reply stands for.
-    fn reply_error(reply: &Reply) -> Error {
+    fn reply_error(&self, reply: &Reply) -> Error {
         if (300..400).contains(&reply.status) {
             return transport::unexpected_redirect(reply.status);
         }
         match serde_json::from_slice::<ErrorEnvelope>(&reply.body) {
-            Ok(env) if !env.errors.is_empty() => Error::Api(ApiError {
-                status: reply.status,
-                errors: env.errors,
-                trace_id: env.clerk_trace_id,
-            }),
+            Ok(env) if !env.errors.is_empty() => Error::from_api(
+                ApiError {
+                    status: reply.status,
+                    errors: env.errors,
+                    trace_id: env.clerk_trace_id,
+                },
+                reply.retry_after,
+                self.clock.now_ms(),
+            ),
             Ok(_) => Error::decode(
                 reply.status,
                 &reply.body,
@@ -658,7 +662,7 @@ impl Inner {
         if !(200..300).contains(&reply.status) {
             // An error answer may still have created a client (and handed out its token).
             self.persist().await?;
-            return Err(Self::reply_error(&reply));
+            return Err(self.reply_error(&reply));
         }
         let env: ClientEnvelope<T> = serde_json::from_slice(&reply.body)
             .map_err(|e| Error::decode(reply.status, &reply.body, e))?;
@@ -683,7 +687,7 @@ impl Inner {
             self.persist().await?;
         }
         if !(200..300).contains(&reply.status) {
-            return Err(Self::reply_error(&reply));
+            return Err(self.reply_error(&reply));
         }
         serde_json::from_slice(&reply.body).map_err(|e| Error::decode(reply.status, &reply.body, e))
     }
@@ -710,6 +714,21 @@ impl Inner {
         call: Call,
     ) -> Result<T, Error> {
         match self.envelope(call).await {
+            Err(Error::Api(e)) if e.status == 401 => {
+                self.session_gone(session_id).await;
+                Err(Error::Api(e))
+            }
+            other => other,
+        }
+    }
+
+    /// A session-scoped call answered with a bare body (no `client`); a 401 ends the session.
+    pub(crate) async fn session_bare<T: DeserializeOwned>(
+        &self,
+        session_id: &str,
+        call: Call,
+    ) -> Result<T, Error> {
+        match self.bare(call, None).await {
             Err(Error::Api(e)) if e.status == 401 => {
                 self.session_gone(session_id).await;
                 Err(Error::Api(e))

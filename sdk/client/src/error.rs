@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use latchkey_protocol::{ClerkError, ErrorCode};
 
@@ -17,6 +18,23 @@ pub enum Error {
     /// The Frontend API answered with an error envelope.
     #[error(transparent)]
     Api(#[from] ApiError),
+    /// The account is locked after too many failed sign-in attempts (`user_locked`). `until` is
+    /// when the lock lifts (`None`: the server did not say, or it never lifts by itself).
+    #[error("the account is locked{}", until_text(*until))]
+    Locked {
+        until: Option<SystemTime>,
+        #[source]
+        error: ApiError,
+    },
+    /// Too many requests (HTTP 429), still refused after the retries of the
+    /// [`RetryPolicy`](crate::RetryPolicy), which honour `Retry-After`. `retry_after` is what the
+    /// last answer asked for.
+    #[error("rate limited by the Frontend API{}", retry_text(*retry_after))]
+    RateLimited {
+        retry_after: Option<Duration>,
+        #[source]
+        error: ApiError,
+    },
     /// The Frontend API could not be reached, or did not answer in time, and nothing cached
     /// could stand in.
     #[error("offline: the Frontend API could not be reached")]
@@ -53,22 +71,71 @@ pub enum Error {
     Config(String),
 }
 
+fn until_text(until: Option<SystemTime>) -> String {
+    match until.and_then(|u| u.duration_since(SystemTime::now()).ok()) {
+        Some(left) => format!(" for another {} s", left.as_secs()),
+        None => String::new(),
+    }
+}
+
+fn retry_text(after: Option<Duration>) -> String {
+    match after {
+        Some(d) => format!("; retry after {} s", d.as_secs()),
+        None => String::new(),
+    }
+}
+
 impl Error {
-    /// The first Clerk error code of a server error (`form_password_incorrect`, …).
-    pub fn code(&self) -> Option<&str> {
+    /// The server's answer behind an error, whichever variant carries it ([`Error::Api`],
+    /// [`Error::Locked`], [`Error::RateLimited`]).
+    pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(e) => e.code(),
+            Error::Api(e)
+            | Error::Locked { error: e, .. }
+            | Error::RateLimited { error: e, .. } => Some(e),
             _ => None,
         }
+    }
+
+    /// The first Clerk error code of a server error (`form_password_incorrect`, …).
+    pub fn code(&self) -> Option<&str> {
+        self.api_error().and_then(ApiError::code)
     }
 
     /// [`Error::code`] as an [`ErrorCode`], `None` also for a code `latchkey-protocol` does not
     /// know.
     pub fn error_code(&self) -> Option<ErrorCode> {
-        match self {
-            Error::Api(e) => e.error_code(),
-            _ => None,
+        self.api_error().and_then(ApiError::error_code)
+    }
+
+    /// The typed error of a server answer: `user_locked` is [`Error::Locked`] (its lift time
+    /// read from `meta.lockout_expires_in_seconds`, else `meta.duration_in_seconds`, counted
+    /// from `now_ms`), HTTP 429 is [`Error::RateLimited`], anything else [`Error::Api`].
+    pub(crate) fn from_api(e: ApiError, retry_after: Option<Duration>, now_ms: i64) -> Self {
+        if e.status == 429 {
+            return Error::RateLimited {
+                retry_after,
+                error: e,
+            };
         }
+        if e.has_code(ErrorCode::UserLocked) {
+            let secs = e
+                .errors
+                .iter()
+                .find(|x| x.code == ErrorCode::UserLocked.as_str())
+                .and_then(|x| {
+                    ["lockout_expires_in_seconds", "duration_in_seconds"]
+                        .iter()
+                        .find_map(|k| x.meta.get(*k).and_then(serde_json::Value::as_u64))
+                });
+            let until = secs.map(|s| {
+                let now = SystemTime::UNIX_EPOCH
+                    + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
+                now + Duration::from_secs(s)
+            });
+            return Error::Locked { until, error: e };
+        }
+        Error::Api(e)
     }
 
     pub fn is_offline(&self) -> bool {

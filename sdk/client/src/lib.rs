@@ -25,13 +25,19 @@
 //!   (`Loading`, `SignedOut`, `SignedIn { session, user }`), changed only on real transitions.
 //! - Flows: [`sign_in`](flows::sign_in) (password, email code, SMS code, password reset),
 //!   [`sign_up`](flows::sign_up) (email + password with a code, phone with an SMS code, username),
-//!   and [`account`](flows::account) (sessions, sign-out, profile, deletion).
+//!   [`account`](flows::account) (sessions, sign-out, profile, email addresses and phone
+//!   numbers, passwords, profile image, sessions on other devices, deletion), and
+//!   [`mfa`](flows::mfa) (authenticator-app enrolment with a QR code, backup codes, SMS second
+//!   factor); a sign-in that [`NeedsSecondFactor`](SignInStatus::NeedsSecondFactor) continues
+//!   with [`SignInAttempt::attempt_totp`] and friends.
 //! - Storage: [`SessionStore`] with [`KeyringStore`] (default), [`FileStore`], [`MemoryStore`].
 //!   A stored session is bound to the Frontend API it came from: an SDK built for another one
 //!   starts signed out, never sends it the old client token, and reports
 //!   [`StoreError::OtherFrontendApi`] from [`Latchkey::restore_warning`].
 //! - Errors: one [`Error`] enum that keeps the server's codes, offline, transport, decoding,
-//!   storage and configuration apart.
+//!   storage and configuration apart; a locked account is [`Error::Locked`] (with when the lock
+//!   lifts) and a rate limit that outlasted the retries (which honour `Retry-After`) is
+//!   [`Error::RateLimited`].
 //!
 //! Every type that holds a credential ([`ClientToken`], [`SessionToken`], stores, forms) hides it
 //! from `Debug`; read it with `.expose()`.
@@ -49,8 +55,9 @@ mod transport;
 pub use client::Latchkey;
 pub use config::{Builder, RetryPolicy, SystemClock, TimeSource};
 pub use error::{ApiError, Cause, Error, RawBody, StoreError};
-pub use flows::account::UserUpdate;
-pub use flows::sign_in::{CodeFactor, SignInAttempt, SignInStatus};
+pub use flows::account::{Activity, Image, SessionActivity, UserUpdate};
+pub use flows::mfa::{qr_svg, BackupCodes, OneTimeSecret, TotpEnrolment};
+pub use flows::sign_in::{CodeFactor, SecondFactor, SignInAttempt, SignInStatus};
 pub use flows::sign_up::{SignUpAttempt, SignUpForm, SignUpStatus, SignUpStep};
 pub use secret::{ClientToken, SessionToken};
 pub use session::AuthState;

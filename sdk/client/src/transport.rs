@@ -26,6 +26,42 @@ pub(crate) struct Call {
     pub session_id: Option<String>,
     /// Safe to repeat after an answer was lost (reads, token mints, deletes).
     pub idempotent: bool,
+    /// A file sent as `multipart/form-data` instead of the form (profile images).
+    pub upload: Option<Upload>,
+}
+
+/// One file of a `multipart/form-data` body.
+#[derive(Clone)]
+pub(crate) struct Upload {
+    pub field: &'static str,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Upload {
+    /// The body and its `Content-Type` (with a random boundary that the bytes do not contain).
+    fn encode(&self) -> (String, Vec<u8>) {
+        let boundary = loop {
+            let b = format!("latchkey-{:032x}", rand::random::<u128>());
+            if !self.bytes.windows(b.len()).any(|w| w == b.as_bytes()) {
+                break b;
+            }
+        };
+        let name: String = self
+            .file_name
+            .chars()
+            .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+            .collect();
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{name}\"\r\nContent-Type: {}\r\n\r\n",
+            self.field, self.content_type
+        )
+        .into_bytes();
+        body.extend_from_slice(&self.bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={boundary}"), body)
+    }
 }
 
 impl fmt::Debug for Call {
@@ -37,6 +73,7 @@ impl fmt::Debug for Call {
             .field("form_keys", &keys)
             .field("session_id", &self.session_id)
             .field("idempotent", &self.idempotent)
+            .field("upload_len", &self.upload.as_ref().map(|u| u.bytes.len()))
             .finish()
     }
 }
@@ -49,6 +86,7 @@ impl Call {
             form: Vec::new(),
             session_id: None,
             idempotent,
+            upload: None,
         }
     }
 
@@ -83,6 +121,11 @@ impl Call {
             Some(v) => self.form(key, v),
             None => self,
         }
+    }
+
+    pub fn upload(mut self, upload: Upload) -> Self {
+        self.upload = Some(upload);
+        self
     }
 
     pub fn session(mut self, id: Option<String>) -> Self {
@@ -203,7 +246,12 @@ impl Transport {
                 Err(_) => tracing::warn!("the stored client token is not a valid header value"),
             }
         }
-        if call.method != Method::GET {
+        if let Some(upload) = &call.upload {
+            let (content_type, body) = upload.encode();
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body);
+        } else if call.method != Method::GET {
             req = req.form(&call.form);
         }
         let response = req.send().await.map_err(classify)?;
@@ -326,6 +374,36 @@ mod tests {
             rotation(&headers(Some("Bearer tok"))),
             Rotation::Replace(ClientToken::new("Bearer tok"))
         );
+    }
+
+    #[test]
+    fn uploads_are_multipart_with_a_boundary_the_file_does_not_contain() {
+        let upload = Upload {
+            field: "file",
+            file_name: "me\".png".into(),
+            content_type: "image/png".into(),
+            bytes: b"\x89PNG\r\n--latchkey-".to_vec(),
+        };
+        let (ct, body) = upload.encode();
+        let boundary = ct
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap_or_default();
+        assert!(
+            boundary.starts_with("latchkey-") && boundary.len() > 20,
+            "{ct}"
+        );
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.starts_with(&format!("--{boundary}\r\n")), "{text}");
+        assert!(
+            text.contains("name=\"file\"; filename=\"me.png\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("Content-Type: image/png\r\n\r\n\u{fffd}PNG"),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("\r\n--{boundary}--\r\n")), "{text}");
+        assert_eq!(text.matches(boundary).count(), 2);
     }
 
     #[test]

@@ -2,5 +2,6 @@
 //! flow has steps, a type whose status says what comes next.
 
 pub mod account;
+pub mod mfa;
 pub mod sign_in;
 pub mod sign_up;

@@ -110,6 +110,53 @@ impl TryFrom<Strategy> for CodeFactor {
     }
 }
 
+/// A second factor: what a user with two-step verification proves after the first factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SecondFactor {
+    /// A code from an authenticator app (TOTP); needs no preparation.
+    Totp,
+    /// One of the user's single-use backup codes; needs no preparation.
+    BackupCode,
+    /// A code sent by SMS to the user's second-factor phone (prepare it first).
+    PhoneCode,
+    /// A code emailed to the user (prepare it first).
+    EmailCode,
+}
+
+impl SecondFactor {
+    /// The wire strategy (`totp`, `backup_code`, `phone_code`, `email_code`).
+    pub fn strategy(&self) -> &'static str {
+        Strategy::from(*self).as_str()
+    }
+
+    /// Whether a code must be sent first ([`SignInAttempt::prepare_second_factor`]).
+    pub fn needs_preparation(&self) -> bool {
+        matches!(self, Self::PhoneCode | Self::EmailCode)
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s.parse::<Strategy>().ok()? {
+            Strategy::Totp => Some(Self::Totp),
+            Strategy::BackupCode => Some(Self::BackupCode),
+            Strategy::PhoneCode => Some(Self::PhoneCode),
+            Strategy::EmailCode => Some(Self::EmailCode),
+            _ => None,
+        }
+    }
+}
+
+impl From<SecondFactor> for Strategy {
+    fn from(f: SecondFactor) -> Self {
+        match f {
+            SecondFactor::Totp => Strategy::Totp,
+            SecondFactor::BackupCode => Strategy::BackupCode,
+            SecondFactor::PhoneCode => Strategy::PhoneCode,
+            SecondFactor::EmailCode => Strategy::EmailCode,
+        }
+    }
+}
+
 /// A sign-in in progress. Each step sends one request and updates the attempt; a failed step
 /// (wrong password, wrong code) leaves it as it was, ready for another try.
 #[derive(Debug, Clone)]
@@ -139,6 +186,25 @@ impl SignInAttempt {
     /// The factors the user can prove.
     pub fn first_factors(&self) -> &[SignInFactor] {
         &self.raw.supported_first_factors
+    }
+
+    /// The second factors the user can prove once the status is
+    /// [`NeedsSecondFactor`](SignInStatus::NeedsSecondFactor), in the server's order.
+    pub fn second_factors(&self) -> Vec<SecondFactor> {
+        let mut out = Vec::new();
+        for f in &self.raw.supported_second_factors {
+            if let Some(f) = SecondFactor::parse(&f.strategy) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+        }
+        out
+    }
+
+    /// The second factors as sent (with `phone_number_id`, `safe_identifier`, `default`).
+    pub fn second_factor_options(&self) -> &[SignInFactor] {
+        &self.raw.supported_second_factors
     }
 
     /// The code factor that has been prepared (a code was sent) and awaits the code.
@@ -218,6 +284,73 @@ impl SignInAttempt {
                 },
             );
         self.run(call).await
+    }
+
+    /// Sends a second-factor code: [`SecondFactor::PhoneCode`] to the user's default
+    /// second-factor phone, [`SecondFactor::EmailCode`] to their primary email address. TOTP and
+    /// backup codes need no preparation.
+    pub async fn prepare_second_factor(
+        &mut self,
+        factor: SecondFactor,
+    ) -> Result<SignInStatus, Error> {
+        self.prepare_second_factor_to(factor, None).await
+    }
+
+    /// [`prepare_second_factor`](Self::prepare_second_factor) to a given phone number or email
+    /// address (an id from [`second_factor_options`](Self::second_factor_options)).
+    pub async fn prepare_second_factor_to(
+        &mut self,
+        factor: SecondFactor,
+        identification_id: Option<&str>,
+    ) -> Result<SignInStatus, Error> {
+        let id_key = match factor {
+            SecondFactor::PhoneCode => "phone_number_id",
+            SecondFactor::EmailCode => "email_address_id",
+            SecondFactor::Totp | SecondFactor::BackupCode => {
+                return Err(Error::InvalidState(format!(
+                    "{} needs no preparation: attempt it directly",
+                    factor.strategy()
+                )))
+            }
+        };
+        let call = Call::post(self.path("prepare_second_factor"))
+            .form("strategy", factor.strategy())
+            .form_opt(id_key, identification_id);
+        self.run(call).await
+    }
+
+    /// Proves a second factor with its code: a TOTP code, a backup code, or the code of a
+    /// prepared phone or email second factor. Completes the sign-in.
+    #[tracing::instrument(skip_all, fields(strategy = factor.strategy()))]
+    pub async fn attempt_second_factor(
+        &mut self,
+        factor: SecondFactor,
+        code: &str,
+    ) -> Result<SignInStatus, Error> {
+        let call = Call::post(self.path("attempt_second_factor"))
+            .form("strategy", factor.strategy())
+            .form("code", code.trim());
+        self.run(call).await
+    }
+
+    /// [`attempt_second_factor`](Self::attempt_second_factor) with an authenticator-app code.
+    pub async fn attempt_totp(&mut self, code: &str) -> Result<SignInStatus, Error> {
+        self.attempt_second_factor(SecondFactor::Totp, code).await
+    }
+
+    /// [`attempt_second_factor`](Self::attempt_second_factor) with a backup code (used up).
+    pub async fn attempt_backup_code(&mut self, code: &str) -> Result<SignInStatus, Error> {
+        self.attempt_second_factor(SecondFactor::BackupCode, code)
+            .await
+    }
+
+    /// The second factor that was prepared (a code was sent) and awaits its code.
+    pub fn pending_second_factor(&self) -> Option<SecondFactor> {
+        let v = self.raw.second_factor_verification.as_ref()?;
+        if v.status != VerificationStatus::Unverified {
+            return None;
+        }
+        SecondFactor::parse(&v.strategy).filter(SecondFactor::needs_preparation)
     }
 
     /// Fetches the attempt again.
@@ -321,5 +454,16 @@ mod tests {
         }
         assert_eq!(CodeFactor::parse(Strategy::Password.as_str()), None);
         assert_eq!(CodeFactor::parse("oauth_google"), None);
+        for f in [
+            SecondFactor::Totp,
+            SecondFactor::BackupCode,
+            SecondFactor::PhoneCode,
+            SecondFactor::EmailCode,
+        ] {
+            assert_eq!(SecondFactor::parse(f.strategy()), Some(f));
+        }
+        assert_eq!(SecondFactor::parse("password"), None);
+        assert!(SecondFactor::PhoneCode.needs_preparation());
+        assert!(!SecondFactor::Totp.needs_preparation());
     }
 }

@@ -2,6 +2,7 @@
 //! requests, typed errors, retries, redirects, unreachable servers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use latchkey::{Error, Latchkey, MemoryStore, RetryPolicy, SessionStore, StoreKey};
 use serde_json::{json, Value};
@@ -193,6 +194,11 @@ async fn retries_honour_retry_after_and_stop_at_long_waits() {
     script.push(busy(429).header("retry-after", "3600"));
     let err = lk.refresh_client().await.unwrap_err();
     assert_eq!(err.code(), Some("too_many_requests"));
+    let Error::RateLimited { retry_after, .. } = &err else {
+        panic!("a 429 is the typed RateLimited error: {err:?}")
+    };
+    assert_eq!(*retry_after, Some(Duration::from_secs(3600)));
+    assert!(err.to_string().contains("retry after 3600 s"), "{err}");
     assert_eq!(script.seen().len(), 4);
 
     // A 500 on a request that must not run twice is not retried; on a read it is.

@@ -185,3 +185,27 @@ async fn password_reset_by_email_code_signs_out_the_other_devices() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_locked_account_is_the_typed_locked_error() {
+    let h = start().await;
+    let user = h.create_user("lee@example.com", "lk-Test-pass-4921").await;
+    let id = user["id"].as_str().unwrap();
+    let r = h
+        .bapi(Method::POST, &format!("/v1/users/{id}/lock"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let lk = h.sdk().await;
+    let err = lk
+        .sign_in_with_password("lee@example.com", "lk-Test-pass-4921")
+        .await
+        .unwrap_err();
+    let Error::Locked { until, error } = &err else {
+        panic!("user_locked is Error::Locked: {err:?}")
+    };
+    assert_eq!(error.code(), Some("user_locked"));
+    // Locked by the Backend API: no lockout period, so the SDK does not invent an end.
+    assert_eq!(*until, None);
+    assert_eq!(err.code(), Some("user_locked"));
+    assert!(lk.current().is_signed_out());
+}

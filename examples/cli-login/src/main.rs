@@ -23,7 +23,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use latchkey::protocol::ErrorCode;
 use latchkey::{
-    AuthState, Error, FileStore, KeyringStore, Latchkey, SignInStatus, SignUpForm, SignUpStep,
+    AuthState, Error, FileStore, KeyringStore, Latchkey, SecondFactor, SignInAttempt, SignInStatus,
+    SignUpForm, SignUpStep,
 };
 
 #[derive(Parser)]
@@ -201,9 +202,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
-            if password {
+            let mut attempt = if password {
                 let pw = prompt_secret("Password: ").await?;
-                lk.sign_in_with_password(&email, &pw).await?;
+                lk.sign_in_with_password(&email, &pw).await?
             } else {
                 let mut attempt = lk.sign_in_with_email_code(&email).await?;
                 while attempt.status() == SignInStatus::NeedsFirstFactor {
@@ -215,12 +216,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
                         }
                     }
                 }
-                if attempt.status() != SignInStatus::Complete {
-                    return Err(Error::InvalidState(format!(
-                        "sign-in stopped at {:?}",
-                        attempt.status()
-                    )));
-                }
+                attempt
+            };
+            if attempt.status() == SignInStatus::NeedsSecondFactor {
+                second_factor(&mut attempt).await?;
+            }
+            if attempt.status() != SignInStatus::Complete {
+                return Err(Error::InvalidState(format!(
+                    "sign-in stopped at {:?}",
+                    attempt.status()
+                )));
             }
             print_signed_in(&lk.current());
         }
@@ -313,6 +318,49 @@ async fn describe_store(store: &Store) -> String {
             }
         }
     }
+}
+
+/// Two-step verification: an authenticator code (or a backup code) where the user has an app,
+/// else a code by SMS (or email).
+async fn second_factor(attempt: &mut SignInAttempt) -> Result<(), Error> {
+    let factors = attempt.second_factors();
+    let by_app = factors.contains(&SecondFactor::Totp);
+    let sent = [SecondFactor::PhoneCode, SecondFactor::EmailCode]
+        .into_iter()
+        .find(|f| factors.contains(f));
+    if !by_app {
+        let Some(f) = sent else {
+            return Err(Error::InvalidState(
+                "this account's second factor cannot be used from the terminal".into(),
+            ));
+        };
+        attempt.prepare_second_factor(f).await?;
+    }
+    while attempt.status() == SignInStatus::NeedsSecondFactor {
+        let label = if by_app {
+            "Authenticator code (or a backup code): "
+        } else {
+            "Code sent for two-step verification: "
+        };
+        let code = prompt_secret(label).await?;
+        let code = code.trim();
+        // Authenticator codes are six digits; backup codes are not.
+        let factor = match (by_app, sent) {
+            (true, _) if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) => {
+                SecondFactor::Totp
+            }
+            (true, _) => SecondFactor::BackupCode,
+            (false, Some(f)) => f,
+            (false, None) => SecondFactor::BackupCode,
+        };
+        if let Err(e) = attempt.attempt_second_factor(factor, code).await {
+            eprintln!("{}", describe(&e));
+            if !retryable_code_error(&e) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn prompt(label: &str) -> Result<String, Error> {

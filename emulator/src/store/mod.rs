@@ -11,6 +11,7 @@ mod clients;
 mod instance;
 mod jobs;
 mod messages;
+pub(crate) mod mfa;
 pub mod pg;
 pub mod records;
 mod sessions;
@@ -32,6 +33,7 @@ pub use clients::{ClientsReads, ClientsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
 pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
 pub use messages::{MessagesReads, MessagesWrites};
+pub use mfa::{MfaReads, MfaWrites};
 pub use sessions::SessionQuery;
 pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
@@ -79,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
+    (5, include_str!("migrations/0005_second_factors.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -251,6 +254,7 @@ pub trait Read:
     + MessagesReads
     + JobsReads
     + WebhooksReads
+    + MfaReads
 {
 }
 
@@ -264,6 +268,7 @@ impl<T> Read for T where
         + MessagesReads
         + JobsReads
         + WebhooksReads
+        + MfaReads
 {
 }
 
@@ -278,6 +283,7 @@ pub trait Write:
     + MessagesWrites
     + JobsWrites
     + WebhooksWrites
+    + MfaWrites
 {
 }
 
@@ -292,6 +298,7 @@ impl<T> Write for T where
         + MessagesWrites
         + JobsWrites
         + WebhooksWrites
+        + MfaWrites
 {
 }
 

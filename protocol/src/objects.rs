@@ -397,18 +397,3 @@ impl std::fmt::Debug for BackupCodes {
             .finish_non_exhaustive()
     }
 }
-
-/// A session's reverification (`/v1/client/sessions/{id}/verify…`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SessionVerification {
-    pub object: String,
-    /// `first_factor`, `second_factor` or `multi_factor`.
-    pub level: String,
-    /// `needs_first_factor`, `needs_second_factor` or `complete`.
-    pub status: String,
-    pub supported_first_factors: Option<Vec<SignInFactor>>,
-    pub supported_second_factors: Option<Vec<SignInFactor>>,
-    pub first_factor_verification: Option<Verification>,
-    pub second_factor_verification: Option<Verification>,
-    pub session: Session,
-}

@@ -7,9 +7,9 @@
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use super::clients::ClientCtx;
 use super::messages::{self, Template, TEST_CODE};
 use super::sign_up::check_code;
-use super::clients::ClientCtx;
 use super::{accounts, events, ids, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{
@@ -103,7 +103,12 @@ pub mod totp {
 
     /// The step, within [`DRIFT_STEPS`] of now, whose code `code` is and that is later than
     /// `last_used` (a code once accepted is refused again, and so is any older one).
-    pub fn matching_step(key: &[u8], code: &str, now_ms: i64, last_used: Option<i64>) -> Option<i64> {
+    pub fn matching_step(
+        key: &[u8],
+        code: &str,
+        now_ms: i64,
+        last_used: Option<i64>,
+    ) -> Option<i64> {
         let code = code.trim();
         if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
             return None;
@@ -182,7 +187,11 @@ pub mod totp {
                 );
             }
             let code = code_at_step(RFC_KEY, step, 6);
-            assert_eq!(matching_step(RFC_KEY, &code, now, Some(step)), None, "replay");
+            assert_eq!(
+                matching_step(RFC_KEY, &code, now, Some(step)),
+                None,
+                "replay"
+            );
             let earlier = code_at_step(RFC_KEY, step - 1, 6);
             assert_eq!(
                 matching_step(RFC_KEY, &earlier, now, Some(step)),
@@ -461,7 +470,11 @@ fn create_totp(
     m.updated_at = env.now;
     tx.save_mfa(&m)?;
     u.mfa = Some(m);
-    let uri = otpauth_uri(&env.settings.application_name, &u.identifier(), &record.secret);
+    let uri = otpauth_uri(
+        &env.settings.application_name,
+        &u.identifier(),
+        &record.secret,
+    );
     Ok(TotpView {
         record,
         uri: Some(uri),
@@ -504,7 +517,14 @@ fn verify_totp_enrolment(
                 None => DomainError::NotFound("totp"),
             })
         }
-        Some(false) => return Ok(Err(wrong_second_factor(tx, env, &u.user.id, DomainError::CodeIncorrect)?)),
+        Some(false) => {
+            return Ok(Err(wrong_second_factor(
+                tx,
+                env,
+                &u.user.id,
+                DomainError::CodeIncorrect,
+            )?))
+        }
         Some(true) => {}
     }
     let mut m = record_of(u, env.now);
@@ -526,11 +546,7 @@ fn verify_totp_enrolment(
 }
 
 /// Removes the user's TOTP (`DELETE /v1/me/totp`, `DELETE /v1/users/{id}/totp`): its id.
-fn delete_totp(
-    tx: &Tx<'_>,
-    env: &Env<'_>,
-    u: &mut UserWithIdents,
-) -> Result<String, DomainError> {
+fn delete_totp(tx: &Tx<'_>, env: &Env<'_>, u: &mut UserWithIdents) -> Result<String, DomainError> {
     let mut m = record_of(u, env.now);
     let t = m.totp.take().ok_or(DomainError::NotFound("totp"))?;
     save(tx, env, u, m)?;
@@ -631,7 +647,11 @@ fn update_phone(
             }
         }
         Some(false) => {
-            if let Some(p) = m.phones.iter_mut().find(|p| p.identification_id == phone.id) {
+            if let Some(p) = m
+                .phones
+                .iter_mut()
+                .find(|p| p.identification_id == phone.id)
+            {
                 p.default = false;
             }
         }
@@ -672,7 +692,12 @@ fn verify_by_admin(
         save_quietly(tx, env, u)?;
         return Ok(Ok(Strategy::BackupCode));
     }
-    Ok(Err(wrong_second_factor(tx, env, &u.user.id, DomainError::CodeIncorrect)?))
+    Ok(Err(wrong_second_factor(
+        tx,
+        env,
+        &u.user.id,
+        DomainError::CodeIncorrect,
+    )?))
 }
 
 // --- entry points: the signed-in user (`/v1/me…`) and the Backend API ----------------------
@@ -853,7 +878,14 @@ pub fn prepare_code(
         ids::six_digit_code()
     };
     if !test {
-        messages::send_code(tx, env, kind, &ident.value, Template::VerificationCode, &code)?;
+        messages::send_code(
+            tx,
+            env,
+            kind,
+            &ident.value,
+            Template::VerificationCode,
+            &code,
+        )?;
     }
     Ok(PendingCode {
         strategy,
@@ -879,7 +911,10 @@ pub fn attempt(
     if !supported.iter().any(|(s, _, _)| *s == strategy) {
         return Err(DomainError::ParamValue {
             param: "strategy",
-            reason: format!("{:?} is not a second factor of this user", strategy.as_str()),
+            reason: format!(
+                "{:?} is not a second factor of this user",
+                strategy.as_str()
+            ),
         });
     }
     let attempts = |p: &Option<SecondFactor>| match p {
@@ -896,7 +931,12 @@ pub fn attempt(
                 attempts: attempts(pending),
             });
             if !ok {
-                return Ok(Err(wrong_second_factor(tx, env, &u.user.id, DomainError::CodeIncorrect)?));
+                return Ok(Err(wrong_second_factor(
+                    tx,
+                    env,
+                    &u.user.id,
+                    DomainError::CodeIncorrect,
+                )?));
             }
             save_quietly(tx, env, u)?;
         }
@@ -911,7 +951,12 @@ pub fn attempt(
                 attempts: attempts(pending),
             });
             if !ok {
-                return Ok(Err(wrong_second_factor(tx, env, &u.user.id, DomainError::CodeIncorrect)?));
+                return Ok(Err(wrong_second_factor(
+                    tx,
+                    env,
+                    &u.user.id,
+                    DomainError::CodeIncorrect,
+                )?));
             }
             // One code fewer: `backup_code_enabled` may have changed.
             u.user.updated_at = env.now;

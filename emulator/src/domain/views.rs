@@ -8,8 +8,8 @@ use latchkey_protocol::{NextAction, SignInStatus, SignUpStatus, Strategy, Verifi
 use super::settings::Settings;
 use super::{sign_up, DomainError, Env};
 use crate::store::records::{
-    ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SecondFactor,
-    SessionRecord, SessionStatus, SignInState, SignUpState, UserWithIdents,
+    ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SecondFactor, SessionRecord,
+    SessionStatus, SignInState, SignUpState, UserWithIdents,
 };
 use crate::store::ReadTx;
 
@@ -606,10 +606,7 @@ pub fn totp(t: &super::mfa::TotpView) -> wire::Totp {
         object: "totp".into(),
         id: t.record.id.clone(),
         // Shown only while enrolling (in the response of `POST /v1/me/totp`).
-        secret: t
-            .uri
-            .as_ref()
-            .map(|_| t.record.secret.expose().to_owned()),
+        secret: t.uri.as_ref().map(|_| t.record.secret.expose().to_owned()),
         uri: t.uri.as_ref().map(|u| u.expose().to_owned()),
         verified: t.record.verified,
         backup_codes: t.backup_codes.clone(),
@@ -619,7 +616,10 @@ pub fn totp(t: &super::mfa::TotpView) -> wire::Totp {
 }
 
 /// A new set of backup codes, with the codes (shown this once).
-pub fn backup_codes(set: &crate::store::records::BackupCodesRecord, codes: &[String]) -> wire::BackupCodes {
+pub fn backup_codes(
+    set: &crate::store::records::BackupCodesRecord,
+    codes: &[String],
+) -> wire::BackupCodes {
     wire::BackupCodes {
         object: "backup_code".into(),
         id: set.id.clone(),

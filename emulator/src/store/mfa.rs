@@ -1,40 +1,24 @@
-//! Second factors (`user_mfa`: one JSON document per user) and session reverifications
-//! (`session_verifications`: one JSON document per session).
+//! Second factors (`user_mfa`: one JSON document per user).
 
 use rusqlite::{params, OptionalExtension};
 
-use super::records::{MfaRecord, SessionVerificationState};
+use super::records::MfaRecord;
 use super::{SqliteTx, StoreError, WriteMode};
 
-/// Reads of second factors and reverifications.
+/// Reads of second factors.
 pub trait MfaReads {
     fn mfa(&self, user_id: &str) -> Result<Option<MfaRecord>, StoreError>;
-
-    fn session_verification(
-        &self,
-        session_id: &str,
-    ) -> Result<Option<SessionVerificationState>, StoreError>;
 }
 
-/// Changes to second factors and reverifications.
+/// Changes to second factors.
 pub trait MfaWrites: MfaReads {
     /// Inserts or replaces the user's document.
     fn save_mfa(&self, m: &MfaRecord) -> Result<(), StoreError>;
-
-    fn save_session_verification(&self, v: &SessionVerificationState) -> Result<(), StoreError>;
 }
 
 pub(super) fn mfa_from_text(user_id: &str, text: &str) -> Result<MfaRecord, StoreError> {
     serde_json::from_str(text)
         .map_err(|e| StoreError::Corrupt(format!("second factors of {user_id}: {e}")))
-}
-
-pub(super) fn verification_from_text(
-    session_id: &str,
-    text: &str,
-) -> Result<SessionVerificationState, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Corrupt(format!("reverification of {session_id}: {e}")))
 }
 
 pub(super) fn to_text<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
@@ -52,21 +36,6 @@ impl<M> MfaReads for SqliteTx<'_, M> {
             .optional()?;
         text.map(|t| mfa_from_text(user_id, &t)).transpose()
     }
-
-    fn session_verification(
-        &self,
-        session_id: &str,
-    ) -> Result<Option<SessionVerificationState>, StoreError> {
-        let text: Option<String> = self
-            .row(
-                "SELECT state FROM session_verifications WHERE session_id = ?1",
-                [session_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        text.map(|t| verification_from_text(session_id, &t))
-            .transpose()
-    }
 }
 
 impl MfaWrites for SqliteTx<'_, WriteMode> {
@@ -76,15 +45,6 @@ impl MfaWrites for SqliteTx<'_, WriteMode> {
              ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,
              updated_at = excluded.updated_at",
             params![m.user_id, to_text(m)?, m.updated_at],
-        )?;
-        Ok(())
-    }
-
-    fn save_session_verification(&self, v: &SessionVerificationState) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO session_verifications (session_id, state, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (session_id) DO UPDATE SET state = excluded.state",
-            params![v.session_id, to_text(v)?, v.created_at],
         )?;
         Ok(())
     }

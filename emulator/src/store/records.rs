@@ -290,23 +290,6 @@ pub struct SecondFactorPhone {
     pub default: bool,
 }
 
-/// A session's reverification (`/v1/client/sessions/{id}/verify…`): which level it asked
-/// for, where it stands, and the factor verifications made so far.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionVerificationState {
-    pub session_id: String,
-    /// `first_factor`, `second_factor` or `multi_factor`.
-    pub level: String,
-    /// `needs_first_factor`, `needs_second_factor` or `complete`.
-    pub status: SignInStatus,
-    #[serde(default)]
-    pub first_factor: Option<FirstFactor>,
-    #[serde(default)]
-    pub second_factor: Option<SecondFactor>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FirstFactor {

@@ -70,7 +70,10 @@ async fn enrol_totp(h: &Harness, c: &mut Native<'_>) -> (String, Vec<String>) {
         .await;
     let t = &r.ok()["response"];
     assert_eq!(t["verified"], true);
-    assert!(t["secret"].is_null(), "the secret is shown only while enrolling");
+    assert!(
+        t["secret"].is_null(),
+        "the secret is shown only while enrolling"
+    );
     let codes: Vec<String> = t["backup_codes"]
         .as_array()
         .unwrap()
@@ -135,9 +138,7 @@ async fn totp_enrolment_then_sign_in_asks_for_the_second_factor() {
     assert_eq!(me["totp_enabled"], true);
     assert_eq!(me["backup_code_enabled"], true);
     assert!(me["mfa_enabled_at"].as_i64().unwrap() > 1_600_000_000_000);
-    let bapi_user = h
-        .bapi(Method::GET, &format!("/v1/users/{uid}"), None)
-        .await;
+    let bapi_user = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
     assert_eq!(bapi_user.ok()["totp_enabled"], true);
     assert_eq!(bapi_user.body["two_factor_enabled"], true);
 
@@ -201,12 +202,14 @@ async fn totp_accepts_one_step_of_drift_and_refuses_replays_and_old_codes() {
         assert_eq!(r.body["errors"][0]["meta"]["param_name"], "code");
     }
     let si_now = c
-        .get(&format!("/v1/client/sign_ins/{}", si["id"].as_str().unwrap()))
+        .get(&format!(
+            "/v1/client/sign_ins/{}",
+            si["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(si_now.ok()["response"]["status"], "needs_second_factor");
     assert_eq!(
-        si_now.body["response"]["second_factor_verification"]["attempts"],
-        3,
+        si_now.body["response"]["second_factor_verification"]["attempts"], 3,
         "every wrong attempt is counted"
     );
     // 30 s behind: accepted.
@@ -270,7 +273,13 @@ async fn a_backup_code_signs_in_once() {
         .header("authorization", c.token.clone().unwrap())
         .form(&[("x", "")][..0]);
     let r = latchkey_testkit::send(req).await;
-    validate(fapi_spec(), "POST", "/v1/me/backup_codes", r.status, &r.body);
+    validate(
+        fapi_spec(),
+        "POST",
+        "/v1/me/backup_codes",
+        r.status,
+        &r.body,
+    );
     let set = &r.ok()["response"];
     assert_eq!(set["object"], "backup_code");
     let fresh: Vec<String> = set["codes"]
@@ -301,7 +310,10 @@ async fn an_sms_code_to_a_reserved_phone_is_a_second_factor() {
             Some(json!({"email_address": [email], "phone_number": [phone], "password": PASSWORD})),
         )
         .await;
-    let phone_id = u.ok()["phone_numbers"][0]["id"].as_str().unwrap().to_owned();
+    let phone_id = u.ok()["phone_numbers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut c = h.fapi();
     c.sign_in(email, PASSWORD).await;
     // clerk-js tunnels PATCH as POST ?_method=PATCH.
@@ -316,7 +328,10 @@ async fn an_sms_code_to_a_reserved_phone_is_a_second_factor() {
         .await;
     let p = &r.ok()["response"];
     assert_eq!(p["reserved_for_second_factor"], true);
-    assert_eq!(p["default_second_factor"], true, "the first reserved is the default");
+    assert_eq!(
+        p["default_second_factor"], true,
+        "the first reserved is the default"
+    );
     assert!(p["backup_codes"].is_null());
     let me = c.get("/v1/me").await.ok()["response"].clone();
     assert_eq!(me["two_factor_enabled"], true);
@@ -376,7 +391,11 @@ async fn the_backend_api_checks_and_removes_second_factors() {
     let path = |p: &str| format!("/v1/users/{uid}/{p}");
     // Without TOTP: 400.
     let r = h
-        .bapi(Method::POST, &path("verify_totp"), Some(json!({"code": "123456"})))
+        .bapi(
+            Method::POST,
+            &path("verify_totp"),
+            Some(json!({"code": "123456"})),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
 
@@ -385,17 +404,32 @@ async fn the_backend_api_checks_and_removes_second_factors() {
     let now = now_ms(&h).await;
     let code = code_at(&totp_of(&secret), now);
     let r = h
-        .bapi(Method::POST, &path("verify_totp"), Some(json!({"code": code})))
+        .bapi(
+            Method::POST,
+            &path("verify_totp"),
+            Some(json!({"code": code})),
+        )
         .await;
     assert_eq!(r.ok(), &json!({"verified": true, "code_type": "totp"}));
     // The same code again is a replay.
-    h.bapi(Method::POST, &path("verify_totp"), Some(json!({"code": code})))
-        .await
-        .err(422, "form_code_incorrect");
+    h.bapi(
+        Method::POST,
+        &path("verify_totp"),
+        Some(json!({"code": code})),
+    )
+    .await
+    .err(422, "form_code_incorrect");
     let r = h
-        .bapi(Method::POST, &path("verify_totp"), Some(json!({"code": codes[0]})))
+        .bapi(
+            Method::POST,
+            &path("verify_totp"),
+            Some(json!({"code": codes[0]})),
+        )
         .await;
-    assert_eq!(r.ok(), &json!({"verified": true, "code_type": "backup_code"}));
+    assert_eq!(
+        r.ok(),
+        &json!({"verified": true, "code_type": "backup_code"})
+    );
 
     let r = h.bapi(Method::DELETE, &path("backup_code"), None).await;
     assert_eq!(r.ok(), &json!({"user_id": uid}));
@@ -446,9 +480,15 @@ async fn bad_second_factor_input_is_refused_and_changes_nothing() {
     c.post("/v1/me/backup_codes", &[])
         .await
         .err(400, "request_invalid_for_status");
-    c.call_with(Method::POST, "DELETE", "/v1/me/totp?_method=DELETE", &[], &[])
-        .await
-        .err(404, "resource_not_found");
+    c.call_with(
+        Method::POST,
+        "DELETE",
+        "/v1/me/totp?_method=DELETE",
+        &[],
+        &[],
+    )
+    .await
+    .err(404, "resource_not_found");
     c.post("/v1/me/totp/attempt_verification", &[])
         .await
         .err(422, "form_param_nil");
@@ -479,9 +519,13 @@ async fn bad_second_factor_input_is_refused_and_changes_nothing() {
     )
     .await
     .err(422, "form_param_format_invalid");
-    h.bapi(Method::POST, &format!("/v1/users/{uid}/verify_totp"), Some(json!({})))
-        .await
-        .err(422, "form_param_nil");
+    h.bapi(
+        Method::POST,
+        &format!("/v1/users/{uid}/verify_totp"),
+        Some(json!({})),
+    )
+    .await
+    .err(422, "form_param_nil");
     let u = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
     assert_eq!(u.ok()["updated_at"], updated_at, "nothing was written");
     assert_eq!(u.body["totp_enabled"], true);
@@ -495,12 +539,18 @@ async fn bad_second_factor_input_is_refused_and_changes_nothing() {
     c2.post(&attempt_path, &[("code", "123456")])
         .await
         .err(422, "form_param_nil");
-    c2.post(&attempt_path, &[("strategy", "password"), ("code", "123456")])
-        .await
-        .err(422, "form_param_value_invalid");
-    c2.post(&attempt_path, &[("strategy", "carrier_pigeon"), ("code", "1")])
-        .await
-        .err(422, "form_param_value_invalid");
+    c2.post(
+        &attempt_path,
+        &[("strategy", "password"), ("code", "123456")],
+    )
+    .await
+    .err(422, "form_param_value_invalid");
+    c2.post(
+        &attempt_path,
+        &[("strategy", "carrier_pigeon"), ("code", "1")],
+    )
+    .await
+    .err(422, "form_param_value_invalid");
     // phone_code is no factor of this user; totp needs no preparation.
     let prepare_path = format!("/v1/client/sign_ins/{id}/prepare_second_factor");
     c2.post(&prepare_path, &[("strategy", "phone_code")])
@@ -527,4 +577,105 @@ async fn bad_second_factor_input_is_refused_and_changes_nothing() {
     )
     .await
     .err(400, "request_invalid_for_status");
+}
+
+#[tokio::test]
+async fn second_factors_survive_export_and_import() {
+    use latchkey_emulator::{Database, Emulator};
+    let on = |db: &Database| {
+        let b = Emulator::builder().signing_key(latchkey_testkit::signing_key());
+        match db {
+            Database::DataDir(dir) => b.data_dir(dir),
+            Database::Url(url) => b.database_url(url),
+        }
+    };
+    let first = Database::DataDir(latchkey_testkit::temp_path("mfa-transfer-first"));
+    let email = "mfa-move@example.com";
+    let phone = "+14155552672";
+    let kit = latchkey_testkit::start_from(on(&first)).await;
+    let h = Harness { kit };
+    h.set_settings(json!({"phone_number": {"enabled": true}}))
+        .await;
+    let u = h
+        .bapi(
+            Method::POST,
+            "/v1/users",
+            Some(json!({"email_address": [email], "phone_number": [phone], "password": PASSWORD})),
+        )
+        .await;
+    let uid = u.ok()["id"].as_str().unwrap().to_owned();
+    let phone_id = u.body["phone_numbers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut c = h.fapi();
+    c.sign_in(email, PASSWORD).await;
+    let (secret, codes) = enrol_totp(&h, &mut c).await;
+    c.call(
+        Method::PATCH,
+        &format!("/v1/me/phone_numbers/{phone_id}"),
+        &[("reserved_for_second_factor", "true")],
+    )
+    .await
+    .ok();
+    h.kit.shutdown().await;
+
+    let exported = latchkey_emulator::export(&first).unwrap();
+    let original: Value = serde_json::from_str(&exported).unwrap();
+    let factors = &original["users"][0]["second_factors"];
+    assert_eq!(factors["totp"]["secret"], secret.as_str());
+    assert_eq!(
+        factors["backup_codes"]["digests"].as_array().unwrap().len(),
+        10
+    );
+    assert!(
+        !exported.contains(&codes[0]),
+        "backup codes leave only as digests"
+    );
+    assert_eq!(factors["phones"][0]["identification_id"], phone_id.as_str());
+
+    let second = match latchkey_testkit::fresh_database_url() {
+        Some(url) => Database::Url(url),
+        None => Database::DataDir(latchkey_testkit::temp_path("mfa-transfer-second")),
+    };
+    latchkey_emulator::import(&second, &exported).unwrap();
+    let moved: Value = serde_json::from_str(&latchkey_emulator::export(&second).unwrap()).unwrap();
+    assert_eq!(moved, original);
+    let h = Harness {
+        kit: latchkey_testkit::start_from(on(&second)).await,
+    };
+    let u = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
+    assert_eq!(u.ok()["totp_enabled"], true);
+    assert_eq!(
+        u.body["phone_numbers"][0]["reserved_for_second_factor"],
+        true
+    );
+    // The moved secret and backup codes still work.
+    let (mut c, si) = sign_in_needing_second_factor(&h, email).await;
+    attempt(&mut c, &si, "backup_code", &codes[1]).await.ok();
+    h.advance(60).await;
+    let now = now_ms(&h).await;
+    let r = h
+        .bapi(
+            Method::POST,
+            &format!("/v1/users/{uid}/verify_totp"),
+            Some(json!({"code": code_at(&totp_of(&secret), now)})),
+        )
+        .await;
+    assert_eq!(r.ok()["code_type"], "totp");
+    // A reservation of a phone the user does not have is refused, saying where.
+    let mut bad = original.clone();
+    bad["users"][0]["id"] = json!("user_other");
+    bad["users"][0]["identifications"] = json!([]);
+    bad["users"][0]["primary_email_address_id"] = Value::Null;
+    bad["users"][0]["primary_phone_number_id"] = Value::Null;
+    bad["users"][0]["username"] = Value::Null;
+    let third = Database::DataDir(latchkey_testkit::temp_path("mfa-transfer-bad"));
+    let err = latchkey_emulator::import(&third, &bad.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("users[0].second_factors.phones[0].identification_id"),
+        "{err}"
+    );
+    h.kit.shutdown().await;
 }

@@ -8,10 +8,3 @@ CREATE TABLE user_mfa (
 
 -- When a second factor was last verified on the session (NULL: never; `fva` says -1).
 ALTER TABLE sessions ADD COLUMN second_factor_at INTEGER;
-
--- A session's reverification in progress (`/v1/client/sessions/{id}/verify…`).
-CREATE TABLE session_verifications (
-    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
-    state      TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-) STRICT;

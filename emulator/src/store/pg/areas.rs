@@ -8,15 +8,16 @@ use tokio_postgres::Row;
 use super::{Mode, PgTx, WriteMode};
 use crate::secret::Secret;
 use crate::store::records::{
-    ClientRecord, IdentKind, Identification, Message, MessageKind, SessionRecord, SessionStatus,
-    MfaRecord, SessionVerificationState, SignInState, SignUpState, UserRecord, UserWithIdents,
+    ClientRecord, IdentKind, Identification, Message, MessageKind, MfaRecord, SessionRecord,
+    SessionStatus, SignInState, SignUpState, UserRecord, UserWithIdents,
 };
 use crate::store::webhooks::AttemptRecord;
 use crate::store::{
     json_map, json_text, AttemptQuery, AttemptsReads, AttemptsWrites, ClientsReads, ClientsWrites,
-    EndpointRecord, InstanceReads, MfaReads, MfaWrites, InstanceWrites, JobRecord, JobsReads, JobsWrites, MessagesReads,
-    MessagesWrites, NewJob, SessionQuery, SessionsReads, SessionsWrites, StoreError, UserOrder,
-    UserOrderField, UserQuery, UsersReads, UsersWrites, WebhooksReads, WebhooksWrites,
+    EndpointRecord, InstanceReads, InstanceWrites, JobRecord, JobsReads, JobsWrites, MessagesReads,
+    MessagesWrites, MfaReads, MfaWrites, NewJob, SessionQuery, SessionsReads, SessionsWrites,
+    StoreError, UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites, WebhooksReads,
+    WebhooksWrites,
 };
 use latchkey_protocol::Strategy;
 
@@ -1090,21 +1091,6 @@ impl<M: Mode> MfaReads for PgTx<'_, M> {
         text.map(|t| crate::store::mfa::mfa_from_text(user_id, &t))
             .transpose()
     }
-
-    fn session_verification(
-        &self,
-        session_id: &str,
-    ) -> Result<Option<SessionVerificationState>, StoreError> {
-        let text: Option<String> = self
-            .opt(
-                "SELECT state FROM session_verifications WHERE session_id = $1",
-                &[&session_id],
-            )?
-            .map(|r| get(&r, 0))
-            .transpose()?;
-        text.map(|t| crate::store::mfa::verification_from_text(session_id, &t))
-            .transpose()
-    }
 }
 
 impl MfaWrites for PgTx<'_, WriteMode> {
@@ -1115,16 +1101,6 @@ impl MfaWrites for PgTx<'_, WriteMode> {
              ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,
              updated_at = excluded.updated_at",
             &[&m.user_id, &state, &m.updated_at],
-        )?;
-        Ok(())
-    }
-
-    fn save_session_verification(&self, v: &SessionVerificationState) -> Result<(), StoreError> {
-        let state = crate::store::mfa::to_text(v)?;
-        self.exec(
-            "INSERT INTO session_verifications (session_id, state, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (session_id) DO UPDATE SET state = excluded.state",
-            &[&v.session_id, &state, &v.created_at],
         )?;
         Ok(())
     }

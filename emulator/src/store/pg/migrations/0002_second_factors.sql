@@ -6,9 +6,3 @@ CREATE TABLE user_mfa (
 );
 
 ALTER TABLE sessions ADD COLUMN second_factor_at BIGINT;
-
-CREATE TABLE session_verifications (
-    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
-    state      TEXT NOT NULL,
-    created_at BIGINT NOT NULL
-);

@@ -128,6 +128,7 @@ pub mod totp {
 
     #[cfg(test)]
     mod tests {
+        #![allow(clippy::unwrap_used)]
         use super::*;
 
         /// RFC 6238 Appendix B: the SHA-1 secret is the ASCII "12345678901234567890".

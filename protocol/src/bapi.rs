@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::{expose_opt, ClientToken, Password};
+use crate::secret::{expose_opt, ClientToken, OneTimeCode, Password};
 
 /// A field that may be a single value or a list.
 #[derive(Deserialize)]
@@ -193,6 +193,33 @@ pub struct VerifyPassword {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordVerified {
     pub verified: bool,
+}
+
+/// `POST /v1/users/{id}/verify_totp`: a TOTP code or a backup code of the user. The code is
+/// required; a body without one is the server's to refuse (422 `form_param_nil`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VerifyTotp {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub code: Option<OneTimeCode>,
+}
+
+/// The answer to [`VerifyTotp`] when the code is right (a wrong one is 422
+/// `form_code_incorrect`; a user without TOTP, 400).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpVerified {
+    pub verified: bool,
+    /// `totp` or `backup_code`.
+    pub code_type: String,
+}
+
+/// The answer of `DELETE /v1/users/{id}/mfa`, `/totp` and `/backup_code`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserIdObject {
+    pub user_id: String,
 }
 
 /// `POST /v1/clients/verify`: the client a Frontend API client token belongs to.

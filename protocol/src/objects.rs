@@ -45,6 +45,10 @@ pub struct PhoneNumber {
     pub reserved_for_second_factor: bool,
     #[serde(default)]
     pub default_second_factor: bool,
+    /// Only ever `null` here (Clerk fills it right after a phone is reserved, in no response
+    /// a client relies on).
+    #[serde(default)]
+    pub backup_codes: Option<Vec<String>>,
     pub verification: Option<Verification>,
     #[serde(default)]
     pub linked_to: Vec<Value>,
@@ -203,7 +207,7 @@ pub struct SignInFactor {
     pub phone_number_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
-    /// A second factor's: the one to offer first (the user's default second-factor phone).
+    /// A second factor: the one used unless the user picks another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<bool>,
 }
@@ -348,4 +352,48 @@ pub struct Jwk {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Jwks {
     pub keys: Vec<Jwk>,
+}
+
+/// An authenticator-app enrolment (`/v1/me/totp`): `secret` and `uri` while it is being set
+/// up, `backup_codes` once, right after it is verified. `Debug` shows none of the three.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Totp {
+    pub object: String,
+    pub id: String,
+    pub secret: Option<String>,
+    pub uri: Option<String>,
+    pub verified: bool,
+    #[serde(default)]
+    pub backup_codes: Option<Vec<String>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for Totp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Totp")
+            .field("id", &self.id)
+            .field("verified", &self.verified)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new set of backup codes (`POST /v1/me/backup_codes`), shown this once. `Debug` leaves
+/// the codes out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupCodes {
+    pub object: String,
+    pub id: String,
+    pub codes: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for BackupCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupCodes")
+            .field("id", &self.id)
+            .field("codes", &self.codes.len())
+            .finish_non_exhaustive()
+    }
 }

@@ -80,6 +80,11 @@ secret_string!(
 );
 
 secret_string!(
+    /// A one-time code: a TOTP code or a backup code (`POST /v1/users/{id}/verify_totp`).
+    OneTimeCode
+);
+
+secret_string!(
     /// A webhook signing secret (`whsec_…`).
     WebhookSecret
 );

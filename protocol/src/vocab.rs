@@ -275,6 +275,8 @@ impl Strategy {
             Self::Ticket => "verification_ticket",
             Self::Saml => "verification_saml",
             Self::EmailLink => "verification_email_link",
+            Self::Totp => "verification_totp",
+            Self::BackupCode => "verification_backup_code",
             _ => "verification_otp",
         }
     }

@@ -46,6 +46,10 @@ def implemented(src):
                 errors.append(f"{f}: cannot read the route {call.strip()!r}")
                 continue
             path = path.group(1)
+            # A trailing-slash alias is the same operation (clerk-js posts to
+            # `/v1/me/backup_codes/`); the spec spells it without.
+            if len(path) > 1:
+                path = path.rstrip("/")
             if path.startswith("/_emulator"):
                 continue
             # A surface is one file (`fapi.rs`) or one folder (`fapi/`, one file per resource).

@@ -2,8 +2,9 @@
 // client, networked token verification (JWKS from apiUrl + secretKey) and authenticateRequest.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createClerkClient, verifyToken } from '@clerk/backend';
-import { startEmulator, fapiSignIn, fapiMint, jwtPayload, jwtHeader, uniqueEmail, PASSWORD } from './emulator.mjs';
+import { startEmulator, fapiSignIn, fapiMint, jwtPayload, jwtHeader, uniqueEmail, control, PASSWORD } from './emulator.mjs';
 
 let emu;
 let clerk;
@@ -396,5 +397,87 @@ describe('sessions and tokens', { timeout: 120_000 }, () => {
     assert.deepEqual(list.data, []);
     assert.notEqual((await clerk.sessions.getSession(s.sessionId)).status, 'active');
     await assert.rejects(fapiSignIn(emu.url, email), /HTTP 403: .*"code":"user_banned"/);
+  });
+});
+
+// --- second factors --------------------------------------------------------------------------
+
+/** RFC 6238 TOTP (HMAC-SHA-1, 6 digits, 30 s) written here, independent of the emulator's. */
+function totp(base32Secret, unixMs) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32Secret.replace(/=+$/, '').toUpperCase()) {
+    bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixMs / 1000 / 30)));
+  const hash = createHmac('sha1', key).update(counter).digest();
+  const offset = hash[hash.length - 1] & 0x0f;
+  const value = (hash.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, '0');
+}
+
+/** A native Frontend API call with the client token. */
+async function fapi(clientToken, method, path, form = {}) {
+  const res = await fetch(`${emu.url}${path}?_is_native=true`, {
+    method,
+    headers: { authorization: clientToken, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body.response;
+}
+
+/** Enrols an authenticator app for a new user through the Frontend API: user id, secret, backup codes. */
+async function userWithTotp(tag) {
+  const email = uniqueEmail(tag);
+  const user = await clerk.users.createUser({ emailAddress: [email], password: PASSWORD });
+  const s = await fapiSignIn(emu.url, email);
+  const created = await fapi(s.clientToken, 'POST', '/v1/me/totp');
+  assert.match(created.uri, /^otpauth:\/\/totp\//);
+  const now = (await control(emu.url, 'GET', '/time')).now;
+  const verified = await fapi(s.clientToken, 'POST', '/v1/me/totp/attempt_verification', {
+    code: totp(created.secret, now),
+  });
+  assert.equal(verified.verified, true);
+  return { userId: user.id, secret: created.secret, backupCodes: verified.backup_codes };
+}
+
+describe('second factors', { timeout: 120_000 }, () => {
+  test('verifyTOTP with a TOTP code and a backup code; a wrong or replayed code is 422', async () => {
+    const { userId, secret, backupCodes } = await userWithTotp('totp');
+    assert.equal((await clerk.users.getUser(userId)).totpEnabled, true);
+    await control(emu.url, 'POST', '/time/advance', { seconds: 30 });
+    const code = totp(secret, (await control(emu.url, 'GET', '/time')).now);
+    const ok = await clerk.users.verifyTOTP({ userId, code });
+    assert.equal(ok.verified, true);
+    assert.equal(ok.code_type ?? ok.codeType, 'totp');
+    await rejectsWithClerkError(clerk.users.verifyTOTP({ userId, code }), 422, 'form_code_incorrect');
+    const backup = await clerk.users.verifyTOTP({ userId, code: backupCodes[0] });
+    assert.equal(backup.code_type ?? backup.codeType, 'backup_code');
+    await rejectsWithClerkError(clerk.users.verifyTOTP({ userId, code: backupCodes[0] }), 422, 'form_code_incorrect');
+  });
+
+  test('deleteUserBackupCodes, deleteUserTOTP, disableUserMFA', async () => {
+    const { userId } = await userWithTotp('mfa-off');
+    await clerk.users.deleteUserBackupCodes(userId);
+    let user = await clerk.users.getUser(userId);
+    assert.equal(user.backupCodeEnabled, false);
+    assert.equal(user.twoFactorEnabled, true);
+    await clerk.users.deleteUserTOTP(userId);
+    user = await clerk.users.getUser(userId);
+    assert.equal(user.totpEnabled, false);
+    assert.equal(user.twoFactorEnabled, false);
+    await rejectsWithClerkError(clerk.users.deleteUserTOTP(userId), 404, 'resource_not_found');
+
+    const again = await userWithTotp('mfa-all');
+    assert.equal((await clerk.users.getUser(again.userId)).twoFactorEnabled, true);
+    await clerk.users.disableUserMFA(again.userId);
+    user = await clerk.users.getUser(again.userId);
+    assert.equal(user.twoFactorEnabled, false);
+    assert.equal(user.backupCodeEnabled, false);
+    await rejectsWithClerkError(clerk.users.verifyTOTP({ userId: again.userId, code: '123456' }), 400, 'request_invalid_for_status');
   });
 });

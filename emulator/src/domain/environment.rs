@@ -31,12 +31,29 @@ fn off() -> Value {
     attribute(&Attribute::off(), &[], &[])
 }
 
+/// `attr` offered as a second factor with `strategies` (see `domain/mfa.rs`).
+fn second_factor(mut attr: Value, strategies: &[Strategy]) -> Value {
+    attr["used_for_second_factor"] = json!(true);
+    attr["second_factors"] = json!(strategies);
+    attr
+}
+
+/// An attribute that is only a second factor (authenticator app, backup codes): always on.
+fn only_second_factor(strategy: Strategy) -> Value {
+    let on = Attribute {
+        enabled: true,
+        ..Attribute::off()
+    };
+    second_factor(attribute(&on, &[], &[]), &[strategy])
+}
+
 pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
     let password = Attribute {
         enabled: true,
         required: s.password_required,
         used_for_first_factor: true,
         verify_at_sign_up: false,
+        used_for_second_factor: false,
     };
     let mut first_factors = vec![Strategy::Password];
     let mut strategies = Vec::new();
@@ -52,6 +69,27 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         strategies.push("username");
     }
     let requirements: Vec<Vec<&str>> = strategies.iter().map(|x| vec![*x]).collect();
+    // Second factors (see `domain/mfa.rs`): TOTP and backup codes always, SMS codes where phone
+    // numbers are on, emailed codes where the instance turns them on.
+    let mut second_factors = vec![Strategy::Totp, Strategy::BackupCode];
+    let mut email_address = attribute(
+        &s.email_address,
+        &[Strategy::EmailCode],
+        &[Strategy::EmailCode],
+    );
+    if s.email_address.enabled && s.email_address.used_for_second_factor {
+        email_address = second_factor(email_address, &[Strategy::EmailCode]);
+        second_factors.push(Strategy::EmailCode);
+    }
+    let mut phone_number = attribute(
+        &s.phone_number,
+        &[Strategy::PhoneCode],
+        &[Strategy::PhoneCode],
+    );
+    if s.phone_number.enabled {
+        phone_number = second_factor(phone_number, &[Strategy::PhoneCode]);
+        second_factors.push(Strategy::PhoneCode);
+    }
     json!({
         "auth_config": {
             "object": "auth_config",
@@ -65,7 +103,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "identification_requirements": requirements,
             "identification_strategies": strategies,
             "first_factors": first_factors,
-            "second_factors": [],
+            "second_factors": second_factors,
             "email_address_verification_strategies": [Strategy::EmailCode],
             "single_session_mode": s.single_session_mode,
             "enhanced_email_deliverability": false,
@@ -73,7 +111,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "cookieless_dev": false,
             "url_based_session_syncing": false,
             "claimed_at": null,
-            "reverification": false,
+            "reverification": true,
             "native_settings": {
                 "object": "native_settings",
                 "api_enabled": true,
@@ -130,16 +168,16 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         },
         "user_settings": {
             "attributes": {
-                "email_address": attribute(&s.email_address, &[Strategy::EmailCode], &[Strategy::EmailCode]),
-                "phone_number": attribute(&s.phone_number, &[Strategy::PhoneCode], &[Strategy::PhoneCode]),
+                "email_address": email_address,
+                "phone_number": phone_number,
                 "username": attribute(&s.username, &[], &[]),
                 "web3_wallet": off(),
                 "first_name": attribute(&s.first_name, &[], &[]),
                 "last_name": attribute(&s.last_name, &[], &[]),
                 "password": attribute(&password, &[], &[]),
-                "authenticator_app": off(),
+                "authenticator_app": only_second_factor(Strategy::Totp),
                 "ticket": off(),
-                "backup_code": off(),
+                "backup_code": only_second_factor(Strategy::BackupCode),
                 "passkey": off(),
             },
             "social": {},

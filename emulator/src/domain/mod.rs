@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod messages;
+pub mod mfa;
 pub mod outbox;
 pub mod passwords;
 pub mod sessions;

@@ -18,6 +18,21 @@ pub fn create(
     user: &mut UserRecord,
     strategy: Strategy,
 ) -> Result<SessionRecord, DomainError> {
+    create_verified(tx, env, client, user, strategy, env.now, None)
+}
+
+/// [`create`] for a sign-in whose first factor was verified at `first_factor_at` and second
+/// factor (if the user has one) at `second_factor_at`: the session's factor ages (`fva`) start
+/// from them.
+pub fn create_verified(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    user: &mut UserRecord,
+    strategy: Strategy,
+    first_factor_at: i64,
+    second_factor_at: Option<i64>,
+) -> Result<SessionRecord, DomainError> {
     let now = env.now;
     let active: Vec<SessionRecord> = active_of_client(tx, now, &client.record.id)?;
     if env.settings.single_session_mode && !active.is_empty() {
@@ -31,7 +46,8 @@ pub fn create(
         client_id: client.record.id.clone(),
         user_id: user.id.clone(),
         status: SessionStatus::Active,
-        first_factor_at: now,
+        first_factor_at,
+        second_factor_at,
         last_active_at: now,
         expire_at: now + env.settings.session_lifetime_secs * 1000,
         abandon_at: now + ABANDON_AFTER_MS,

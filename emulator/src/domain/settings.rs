@@ -15,6 +15,9 @@ pub struct Attribute {
     pub used_for_first_factor: bool,
     /// Must be verified (by code) at sign-up.
     pub verify_at_sign_up: bool,
+    /// Email addresses only: an emailed code may stand in for the second factor of a user
+    /// who has one (off by default, as on a new Clerk instance).
+    pub used_for_second_factor: bool,
 }
 
 impl Default for Attribute {
@@ -30,6 +33,7 @@ impl Attribute {
             required: false,
             used_for_first_factor: false,
             verify_at_sign_up: false,
+            used_for_second_factor: false,
         }
     }
 
@@ -39,6 +43,7 @@ impl Attribute {
             required,
             used_for_first_factor: true,
             verify_at_sign_up: verify,
+            used_for_second_factor: false,
         }
     }
 }

@@ -4,10 +4,11 @@
 use super::clients::ClientCtx;
 use super::messages::{self, Template, TEST_CODE};
 use super::sign_up::check_code;
-use super::{ids, passwords, sessions, users, Committed, DomainError, Env};
+use super::{ids, mfa, passwords, sessions, users, Committed, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{
-    FirstFactor, IdentKind, MessageKind, PendingCode, SessionStatus, SignInState, UserWithIdents,
+    FirstFactor, IdentKind, MessageKind, PendingCode, SecondFactor, SessionStatus, SignInState,
+    UserWithIdents,
 };
 use crate::store::{ReadTx, Tx};
 use latchkey_protocol::{EventType, SignInStatus, Strategy, VerificationStatus};
@@ -36,6 +37,8 @@ pub fn create(
         identifier: None,
         user_id: None,
         first_factor: None,
+        first_factor_at: None,
+        second_factor: None,
         created_session_id: None,
         abandon_at: env.now + ABANDON_AFTER_MS,
         created_at: env.now,
@@ -336,8 +339,9 @@ pub fn reset_password(
     Ok(())
 }
 
-/// Creates the session of a signed-in `user` (already loaded by the caller) and completes the
-/// sign-in.
+/// After the first factor: a user with two-factor sign-in on (see [`mfa::two_factor_enabled`])
+/// now `needs_second_factor`, and no session exists until it is verified; anyone else is
+/// signed in (the session is created and the sign-in completes).
 fn complete(
     tx: &Tx<'_>,
     env: &Env<'_>,
@@ -346,8 +350,70 @@ fn complete(
     user: &mut UserWithIdents,
     strategy: Strategy,
 ) -> Result<(), DomainError> {
+    state.first_factor_at = Some(env.now);
+    if mfa::two_factor_enabled(user) {
+        state.status = SignInStatus::NeedsSecondFactor;
+        return Ok(());
+    }
     let session = sessions::create(tx, env, client, &mut user.user, strategy)?;
     state.status = SignInStatus::Complete;
     state.created_session_id = Some(session.id);
     Ok(())
+}
+
+/// `prepare_second_factor`: sends a code for `phone_code` (to `ident_id`, else the default
+/// second-factor phone) or `email_code` (where the instance offers it).
+pub fn prepare_second_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+    strategy: Strategy,
+    ident_id: Option<&str>,
+) -> Result<(), DomainError> {
+    ensure_status(state, env.now, SignInStatus::NeedsSecondFactor)?;
+    let user = user_of(tx, state)?;
+    let pending = mfa::prepare_code(tx, env, &user, strategy, ident_id)?;
+    state.second_factor = Some(SecondFactor::Code(pending));
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// `attempt_second_factor` (`totp`, `phone_code`, `email_code`, `backup_code`): a right code
+/// creates the session, exactly as a first factor does for a user without a second one. Wrong
+/// attempts are committed before the error returns.
+pub fn attempt_second_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    strategy: Strategy,
+    code: Option<&str>,
+) -> Committed<()> {
+    ensure_status(state, env.now, SignInStatus::NeedsSecondFactor)?;
+    let code = code
+        .filter(|c| !c.trim().is_empty())
+        .ok_or(DomainError::ParamMissing("code"))?;
+    let mut user = user_of(tx, state)?;
+    if let Err(e) = mfa::attempt(tx, env, &mut user, &mut state.second_factor, strategy, code)? {
+        tx.save_sign_in(state)?;
+        return Ok(Err(e));
+    }
+    // The client's `last_authentication_strategy` is the first factor's.
+    let first = match &state.first_factor {
+        Some(FirstFactor::Code(p)) => p.strategy,
+        _ => Strategy::Password,
+    };
+    let session = sessions::create_verified(
+        tx,
+        env,
+        client,
+        &mut user.user,
+        first,
+        state.first_factor_at.unwrap_or(env.now),
+        Some(env.now),
+    )?;
+    state.status = SignInStatus::Complete;
+    state.created_session_id = Some(session.id);
+    tx.save_sign_in(state)?;
+    Ok(Ok(()))
 }

@@ -39,7 +39,6 @@ pub fn claims(
             (t.lifetime_secs.clamp(1, MAX_TEMPLATE_LIFETIME_SECS), extra)
         }
     };
-    let minutes_since = |ms: i64| (env.now - ms).max(0) / 60_000;
     Ok(SessionClaims {
         iss: env.issuer.to_owned(),
         sub: session.user_id.clone(),
@@ -48,7 +47,7 @@ pub fn claims(
         nbf: iat - 10,
         exp: iat + lifetime,
         v: 2,
-        fva: [minutes_since(session.first_factor_at), -1],
+        fva: super::views::factor_ages(session, env.now),
         azp: env.origin.map(str::to_owned),
         sts: None,
         act: None,

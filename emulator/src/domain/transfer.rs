@@ -14,7 +14,10 @@ use serde_json::{Map, Value};
 use super::settings::Settings;
 use super::{passwords, users};
 use crate::secret::Secret;
-use crate::store::records::{IdentKind, Identification, UserRecord};
+use crate::store::records::{
+    BackupCodesRecord, IdentKind, Identification, MfaRecord, SecondFactorPhone, TotpRecord,
+    UserRecord,
+};
 use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
 use latchkey_protocol::Strategy;
 
@@ -75,6 +78,57 @@ pub struct UserDoc {
     pub updated_at: i64,
     #[serde(default)]
     pub identifications: Vec<IdentDoc>,
+    /// The user's second factors: TOTP secret, backup-code digests, second-factor phones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_factors: Option<SecondFactorsDoc>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorsDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_codes: Option<BackupCodesDoc>,
+    /// Phone identifications reserved for the second factor.
+    #[serde(default)]
+    pub phones: Vec<SecondFactorPhoneDoc>,
+    #[serde(default)]
+    pub enabled_at: Option<i64>,
+    #[serde(default)]
+    pub disabled_at: Option<i64>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TotpDoc {
+    pub id: String,
+    /// Base32, as the user's authenticator app holds it.
+    pub secret: Secret,
+    pub verified: bool,
+    #[serde(default)]
+    pub last_used_step: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupCodesDoc {
+    pub id: String,
+    pub salt: Secret,
+    /// Hex SHA-256 digests of the unused codes (see `domain/mfa.rs`).
+    pub digests: Vec<Secret>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorPhoneDoc {
+    pub identification_id: String,
+    #[serde(default)]
+    pub default: bool,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -139,7 +193,7 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
         };
         let batch = tx.list_users(&q)?;
         let n = batch.len();
-        users.extend(batch.into_iter().map(|u| user_doc(u.user, u.idents)));
+        users.extend(batch.into_iter().map(|u| user_doc(u.user, u.idents, u.mfa)));
         if (n as i64) < page {
             break;
         }
@@ -171,8 +225,111 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
     })
 }
 
-fn user_doc(u: UserRecord, idents: Vec<Identification>) -> UserDoc {
+fn second_factors_doc(m: MfaRecord) -> SecondFactorsDoc {
+    SecondFactorsDoc {
+        totp: m.totp.map(|t| TotpDoc {
+            id: t.id,
+            secret: t.secret,
+            verified: t.verified,
+            last_used_step: t.last_used_step,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }),
+        backup_codes: m.backup_codes.map(|b| BackupCodesDoc {
+            id: b.id,
+            salt: b.salt,
+            digests: b.digests,
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+        }),
+        phones: m
+            .phones
+            .into_iter()
+            .map(|p| SecondFactorPhoneDoc {
+                identification_id: p.identification_id,
+                default: p.default,
+            })
+            .collect(),
+        enabled_at: m.enabled_at,
+        disabled_at: m.disabled_at,
+    }
+}
+
+/// The record of a document's second factors, checked (`at` names the field in errors).
+fn second_factors_record(
+    u: &UserDoc,
+    d: &SecondFactorsDoc,
+    at: &dyn Fn(&str) -> String,
+) -> Result<MfaRecord, ImportError> {
+    if let Some(t) = &d.totp {
+        let key = super::mfa::totp::base32_decode(t.secret.expose());
+        if key.is_none_or(|k| k.len() < 10) {
+            return Err(refuse(
+                at("second_factors.totp.secret"),
+                "not a base32 TOTP secret of at least 80 bits",
+            ));
+        }
+    }
+    if let Some(b) = &d.backup_codes {
+        let hex64 = |s: &Secret| {
+            s.expose().len() == 64 && s.expose().bytes().all(|c| c.is_ascii_hexdigit())
+        };
+        if b.salt.expose().is_empty() || !b.digests.iter().all(hex64) {
+            return Err(refuse(
+                at("second_factors.backup_codes"),
+                "needs a salt and hex SHA-256 digests",
+            ));
+        }
+    }
+    for (k, p) in d.phones.iter().enumerate() {
+        if !u
+            .identifications
+            .iter()
+            .any(|i| i.id == p.identification_id && i.kind == IdentKind::PhoneNumber)
+        {
+            return Err(refuse(
+                at(&format!("second_factors.phones[{k}].identification_id")),
+                format!(
+                    "{} is not one of the user's phone numbers",
+                    p.identification_id
+                ),
+            ));
+        }
+    }
+    Ok(MfaRecord {
+        user_id: u.id.clone(),
+        totp: d.totp.as_ref().map(|t| TotpRecord {
+            id: t.id.clone(),
+            secret: t.secret.clone(),
+            verified: t.verified,
+            last_used_step: t.last_used_step,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }),
+        backup_codes: d.backup_codes.as_ref().map(|b| BackupCodesRecord {
+            id: b.id.clone(),
+            salt: b.salt.clone(),
+            digests: b.digests.clone(),
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+        }),
+        phones: d
+            .phones
+            .iter()
+            .map(|p| SecondFactorPhone {
+                identification_id: p.identification_id.clone(),
+                default: p.default,
+            })
+            .collect(),
+        enabled_at: d.enabled_at,
+        disabled_at: d.disabled_at,
+        updated_at: u.updated_at,
+    })
+}
+
+fn user_doc(u: UserRecord, idents: Vec<Identification>, mfa: Option<MfaRecord>) -> UserDoc {
     UserDoc {
+        second_factors: mfa.map(second_factors_doc),
         id: u.id,
         external_id: u.external_id,
         username: u.username,
@@ -364,6 +521,12 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                     ));
                 }
             }
+        }
+    }
+    for (n, u) in doc.users.iter().enumerate() {
+        if let Some(d) = &u.second_factors {
+            let at = |field: &str| format!("users[{n}].{field}");
+            tx.save_mfa(&second_factors_record(u, d, &at)?)?;
         }
     }
     let existing = tx.endpoints()?;

@@ -213,7 +213,11 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
     for i in &idents {
         tx.save_ident(i)?;
     }
-    let created = UserWithIdents { user, idents };
+    let created = UserWithIdents {
+        user,
+        idents,
+        mfa: None,
+    };
     events::user(tx, env, EventType::UserCreated, &created)?;
     Ok(created)
 }

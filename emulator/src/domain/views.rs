@@ -8,7 +8,7 @@ use latchkey_protocol::{NextAction, SignInStatus, SignUpStatus, Strategy, Verifi
 use super::settings::Settings;
 use super::{sign_up, DomainError, Env};
 use crate::store::records::{
-    ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SessionRecord,
+    ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SecondFactor, SessionRecord,
     SessionStatus, SignInState, SignUpState, UserWithIdents,
 };
 use crate::store::ReadTx;
@@ -45,14 +45,25 @@ pub fn email(ident: &Identification) -> wire::EmailAddress {
     }
 }
 
-pub fn phone(ident: &Identification) -> wire::PhoneNumber {
+/// A phone number of `u`, with whether it is reserved for the second factor (and the default
+/// one).
+pub fn phone_of(u: &UserWithIdents, ident: &Identification) -> wire::PhoneNumber {
+    let flags = super::mfa::second_factor_phones(u)
+        .into_iter()
+        .find(|(p, _)| p.id == ident.id)
+        .map(|(_, default)| default);
+    phone_flagged(ident, flags)
+}
+
+fn phone_flagged(ident: &Identification, second_factor: Option<bool>) -> wire::PhoneNumber {
     wire::PhoneNumber {
         id: ident.id.clone(),
         object: "phone_number".into(),
         phone_number: ident.value.clone(),
         reserved: false,
-        reserved_for_second_factor: false,
-        default_second_factor: false,
+        reserved_for_second_factor: second_factor.is_some(),
+        default_second_factor: second_factor == Some(true),
+        backup_codes: None,
         verification: Some(verification_of(ident)),
         linked_to: Vec::new(),
         created_at: ident.created_at,
@@ -75,11 +86,11 @@ pub fn user(u: &UserWithIdents, settings: &Settings, backend: bool) -> wire::Use
         primary_phone_number_id: r.primary_phone_number_id.clone(),
         primary_web3_wallet_id: None,
         password_enabled: r.password_hash.is_some(),
-        two_factor_enabled: false,
-        totp_enabled: false,
-        backup_code_enabled: false,
+        two_factor_enabled: super::mfa::two_factor_enabled(u),
+        totp_enabled: super::mfa::totp_enabled(u),
+        backup_code_enabled: super::mfa::backup_code_enabled(u),
         email_addresses: u.emails().map(email).collect(),
-        phone_numbers: u.phones().map(phone).collect(),
+        phone_numbers: u.phones().map(|p| phone_of(u, p)).collect(),
         web3_wallets: Vec::new(),
         passkeys: Vec::new(),
         external_accounts: Vec::new(),
@@ -101,8 +112,8 @@ pub fn user(u: &UserWithIdents, settings: &Settings, backend: bool) -> wire::Use
         delete_self_enabled: settings.delete_self_enabled,
         create_organization_enabled: false,
         last_active_at: r.last_active_at,
-        mfa_enabled_at: None,
-        mfa_disabled_at: None,
+        mfa_enabled_at: u.mfa.as_ref().and_then(|m| m.enabled_at),
+        mfa_disabled_at: u.mfa.as_ref().and_then(|m| m.disabled_at),
         legal_accepted_at: None,
     }
 }
@@ -117,6 +128,17 @@ pub fn public_user_data(u: &UserWithIdents) -> wire::PublicUserData {
         user_id: Some(u.user.id.clone()),
         username: u.user.username.clone(),
     }
+}
+
+/// `fva` and `factor_verification_age`: minutes since the session's first factor and since its
+/// second factor were last verified, -1 for a second factor never verified on it (the user
+/// had none when signing in, or has none since).
+pub fn factor_ages(s: &SessionRecord, now: i64) -> [i64; 2] {
+    let minutes_since = |ms: i64| (now - ms).max(0) / 60_000;
+    [
+        minutes_since(s.first_factor_at),
+        s.second_factor_at.map_or(-1, minutes_since),
+    ]
 }
 
 fn session_base(s: &SessionRecord, now: i64) -> wire::Session {
@@ -157,7 +179,7 @@ pub fn session_fapi(
         object: "token".into(),
         jwt,
     });
-    view.factor_verification_age = Some(vec![(env.now - s.first_factor_at).max(0) / 60_000, -1]);
+    view.factor_verification_age = Some(factor_ages(s, env.now).to_vec());
     view.public_user_data = Some(public_user_data(&u));
     view.user = Some(user(&u, env.settings, false));
     Ok(Some(view))
@@ -305,6 +327,7 @@ pub fn sign_in(
         None => None,
     };
     let mut factors = Vec::new();
+    let mut second_factors = Vec::new();
     let mut user_data = None;
     if let Some(u) = &user {
         // The identifier the user typed is shown as is; other identifications are masked.
@@ -358,6 +381,9 @@ pub fn sign_in(
                 ));
             }
         }
+        if s.first_factor_at.is_some() {
+            second_factors = second_factors_of(env, u, &safe);
+        }
         user_data = Some(serde_json::json!({
             "first_name": u.user.first_name,
             "last_name": u.user.last_name,
@@ -402,14 +428,57 @@ pub fn sign_in(
         .into(),
         supported_identifiers: identifiers,
         supported_first_factors: factors,
-        supported_second_factors: Vec::new(),
+        supported_second_factors: second_factors,
         first_factor_verification,
-        second_factor_verification: None,
+        second_factor_verification: s
+            .second_factor
+            .as_ref()
+            .map(|f| second_factor_verification(f, env.now)),
         identifier: s.identifier.clone(),
         user_data,
         created_session_id: s.created_session_id.clone(),
         abandon_at: s.abandon_at,
     })
+}
+
+/// `supported_second_factors` of `u`, each identification shown as `safe` shows it.
+pub fn second_factors_of(
+    env: &Env<'_>,
+    u: &UserWithIdents,
+    safe: &dyn Fn(&Identification) -> String,
+) -> Vec<wire::SignInFactor> {
+    super::mfa::supported_second_factors(env, u)
+        .into_iter()
+        .map(|(strategy, ident, default)| {
+            let mut f = factor(strategy, ident.map(safe), ident, None);
+            f.default = default;
+            f
+        })
+        .collect()
+}
+
+/// A second-factor verification: `verification_totp`, `verification_backup_code` (whose
+/// status is only ever `unverified` or `verified`) or `verification_otp`.
+pub fn second_factor_verification(f: &SecondFactor, now: i64) -> wire::Verification {
+    let done = |strategy: Strategy, verified: bool, attempts: i64| wire::Verification {
+        object: Some(strategy.verification_object().into()),
+        status: if verified {
+            VerificationStatus::Verified
+        } else {
+            VerificationStatus::Unverified
+        }
+        .into(),
+        strategy: strategy.into(),
+        attempts: Some(attempts),
+        expire_at: None,
+    };
+    match f {
+        SecondFactor::Totp { verified, attempts } => done(Strategy::Totp, *verified, *attempts),
+        SecondFactor::BackupCode { verified, attempts } => {
+            done(Strategy::BackupCode, *verified, *attempts)
+        }
+        SecondFactor::Code(p) => code_verification(p, now),
+    }
 }
 
 fn factor(
@@ -528,5 +597,34 @@ pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
         created_user_id: s.created_user_id.clone(),
         abandon_at: s.abandon_at,
         legal_accepted_at: None,
+    }
+}
+
+/// A TOTP enrolment as `/v1/me/totp` shows it.
+pub fn totp(t: &super::mfa::TotpView) -> wire::Totp {
+    wire::Totp {
+        object: "totp".into(),
+        id: t.record.id.clone(),
+        // Shown only while enrolling (in the response of `POST /v1/me/totp`).
+        secret: t.uri.as_ref().map(|_| t.record.secret.expose().to_owned()),
+        uri: t.uri.as_ref().map(|u| u.expose().to_owned()),
+        verified: t.record.verified,
+        backup_codes: t.backup_codes.clone(),
+        created_at: t.record.created_at,
+        updated_at: t.record.updated_at,
+    }
+}
+
+/// A new set of backup codes, with the codes (shown this once).
+pub fn backup_codes(
+    set: &crate::store::records::BackupCodesRecord,
+    codes: &[String],
+) -> wire::BackupCodes {
+    wire::BackupCodes {
+        object: "backup_code".into(),
+        id: set.id.clone(),
+        codes: codes.to_vec(),
+        created_at: set.created_at,
+        updated_at: set.updated_at,
     }
 }

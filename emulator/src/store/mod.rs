@@ -11,6 +11,7 @@ mod clients;
 mod instance;
 mod jobs;
 mod messages;
+pub(crate) mod mfa;
 pub mod pg;
 pub mod records;
 mod sessions;
@@ -32,6 +33,7 @@ pub use clients::{ClientsReads, ClientsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
 pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
 pub use messages::{MessagesReads, MessagesWrites};
+pub use mfa::{MfaReads, MfaWrites};
 pub use sessions::SessionQuery;
 pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
@@ -79,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
+    (5, include_str!("migrations/0005_second_factors.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -251,6 +254,7 @@ pub trait Read:
     + MessagesReads
     + JobsReads
     + WebhooksReads
+    + MfaReads
 {
 }
 
@@ -264,6 +268,7 @@ impl<T> Read for T where
         + MessagesReads
         + JobsReads
         + WebhooksReads
+        + MfaReads
 {
 }
 
@@ -278,6 +283,7 @@ pub trait Write:
     + MessagesWrites
     + JobsWrites
     + WebhooksWrites
+    + MfaWrites
 {
 }
 
@@ -292,6 +298,7 @@ impl<T> Write for T where
         + MessagesWrites
         + JobsWrites
         + WebhooksWrites
+        + MfaWrites
 {
 }
 
@@ -623,6 +630,69 @@ mod tests {
         assert!(
             !columns.iter().any(|c| c.starts_with("last_token")),
             "no stored token is left behind: {columns:?}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn migration_5_keeps_sessions_and_adds_second_factors_that_go_with_their_user() {
+        use records::{MfaRecord, SecondFactorPhone};
+        let dir = std::env::temp_dir().join(format!("lk-mig5-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+                 INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+                    last_active_at, expire_at, abandon_at, created_at, updated_at)
+                    VALUES ('sess_1', 'client_1', 'user_1', 'active', 5, 5, 9, 9, 5, 5);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 5);
+        let s = store.read(|tx| tx.session("sess_1")).unwrap().unwrap();
+        assert_eq!(
+            (s.first_factor_at, s.second_factor_at),
+            (5, None),
+            "a session from before has verified no second factor"
+        );
+        store
+            .write(|tx| {
+                let mut s = tx.session("sess_1")?.unwrap();
+                s.first_factor_at = 6;
+                s.second_factor_at = Some(7);
+                tx.save_session(&s)?;
+                tx.save_mfa(&MfaRecord {
+                    user_id: "user_1".into(),
+                    totp: None,
+                    backup_codes: None,
+                    phones: vec![SecondFactorPhone {
+                        identification_id: "idn_1".into(),
+                        default: true,
+                    }],
+                    enabled_at: Some(7),
+                    disabled_at: None,
+                    updated_at: 7,
+                })
+            })
+            .unwrap();
+        let s = store.read(|tx| tx.session("sess_1")).unwrap().unwrap();
+        assert_eq!((s.first_factor_at, s.second_factor_at), (6, Some(7)));
+        let u = store
+            .read(|tx| tx.user_with_idents("user_1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.mfa.unwrap().enabled_at, Some(7));
+        store.write(|tx| tx.delete_user("user_1")).unwrap();
+        assert!(
+            store.read(|tx| tx.mfa("user_1")).unwrap().is_none(),
+            "second factors go with their user"
         );
         std::fs::remove_dir_all(dir).ok();
     }

@@ -106,6 +106,8 @@ pub struct Identification {
 pub struct UserWithIdents {
     pub user: UserRecord,
     pub idents: Vec<Identification>,
+    /// The user's second factors, loaded with the user (`None`: never enrolled any).
+    pub mfa: Option<MfaRecord>,
 }
 
 impl UserWithIdents {
@@ -163,6 +165,9 @@ pub struct SessionRecord {
     pub user_id: String,
     pub status: SessionStatus,
     pub first_factor_at: i64,
+    /// When a second factor was last verified on this session; `None` (`-1` in `fva`) when
+    /// never: the user had no second factor when signing in.
+    pub second_factor_at: Option<i64>,
     pub last_active_at: i64,
     pub expire_at: i64,
     pub abandon_at: i64,
@@ -207,9 +212,82 @@ pub struct SignInState {
     pub user_id: Option<String>,
     /// The verification of the first factor: a password attempt or a pending code.
     pub first_factor: Option<FirstFactor>,
+    /// When the first factor was verified (a user with a second factor: the session, created
+    /// after the second, remembers it as its `first_factor_at`).
+    #[serde(default)]
+    pub first_factor_at: Option<i64>,
+    /// The verification of the second factor, once `needs_second_factor`.
+    #[serde(default)]
+    pub second_factor: Option<SecondFactor>,
     pub created_session_id: Option<String>,
     pub abandon_at: i64,
     pub created_at: i64,
+}
+
+/// A second-factor verification in progress: a TOTP or backup-code attempt (nothing to
+/// prepare), or a code sent by SMS or email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SecondFactor {
+    Totp { verified: bool, attempts: i64 },
+    BackupCode { verified: bool, attempts: i64 },
+    Code(PendingCode),
+}
+
+/// A user's second factors: one document per user (table `user_mfa`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaRecord {
+    pub user_id: String,
+    #[serde(default)]
+    pub totp: Option<TotpRecord>,
+    #[serde(default)]
+    pub backup_codes: Option<BackupCodesRecord>,
+    /// Phone numbers reserved for the second factor (identification ids); a phone that no
+    /// longer exists or is unverified counts for nothing.
+    #[serde(default)]
+    pub phones: Vec<SecondFactorPhone>,
+    /// When two-factor sign-in last went on, and off.
+    #[serde(default)]
+    pub enabled_at: Option<i64>,
+    #[serde(default)]
+    pub disabled_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// An authenticator-app secret (RFC 6238).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TotpRecord {
+    pub id: String,
+    /// The shared secret, base32 (RFC 4648, no padding) as the user's app holds it.
+    pub secret: Secret,
+    /// Whether a code from the app was shown once (enrolment complete).
+    pub verified: bool,
+    /// The last time step whose code was accepted: no code of it or of an earlier step is
+    /// accepted again.
+    #[serde(default)]
+    pub last_used_step: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A set of single-use backup codes, kept as salted digests only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupCodesRecord {
+    pub id: String,
+    /// Hex; the same for every code of the set.
+    pub salt: Secret,
+    /// Hex SHA-256 of salt and code, one per unused code.
+    pub digests: Vec<Secret>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorPhone {
+    pub identification_id: String,
+    /// The phone a second-factor code goes to unless another is asked for.
+    #[serde(default)]
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use super::records::{SessionRecord, SessionStatus};
 use super::{corrupt, SqliteTx, StoreError, WriteMode};
 
 const COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, last_active_at,
-    expire_at, abandon_at, created_at, updated_at";
+    expire_at, abandon_at, created_at, updated_at, second_factor_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
     let status: String = r.get(3)?;
@@ -22,6 +22,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         abandon_at: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
+        second_factor_at: r.get(10)?,
     })
 }
 
@@ -105,8 +106,10 @@ impl SessionsWrites for SqliteTx<'_, WriteMode> {
     fn save_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
-                "INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                 first_factor_at = excluded.first_factor_at,
+                 second_factor_at = excluded.second_factor_at,
                  last_active_at = excluded.last_active_at, expire_at = excluded.expire_at,
                  abandon_at = excluded.abandon_at, updated_at = excluded.updated_at"
             ),
@@ -120,7 +123,8 @@ impl SessionsWrites for SqliteTx<'_, WriteMode> {
                 s.expire_at,
                 s.abandon_at,
                 s.created_at,
-                s.updated_at
+                s.updated_at,
+                s.second_factor_at
             ],
         )?;
         Ok(())

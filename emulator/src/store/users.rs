@@ -2,7 +2,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 use super::records::{IdentKind, Identification, UserRecord, UserWithIdents};
-use super::{corrupt, json_map, json_text, SqliteTx, StoreError, WriteMode};
+use super::{corrupt, json_map, json_text, MfaReads, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
 use latchkey_protocol::Strategy;
 
@@ -169,7 +169,8 @@ impl<M> UsersReads for SqliteTx<'_, M> {
             return Ok(None);
         };
         let idents = self.idents_of(id)?;
-        Ok(Some(UserWithIdents { user, idents }))
+        let mfa = self.mfa(id)?;
+        Ok(Some(UserWithIdents { user, idents, mfa }))
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -238,7 +239,8 @@ impl<M> UsersReads for SqliteTx<'_, M> {
             .into_iter()
             .map(|user| {
                 let idents = self.idents_of(&user.id)?;
-                Ok(UserWithIdents { user, idents })
+                let mfa = self.mfa(&user.id)?;
+                Ok(UserWithIdents { user, idents, mfa })
             })
             .collect()
     }

@@ -3,6 +3,7 @@
 
 mod clients;
 mod sessions;
+mod user_mfa;
 mod users;
 mod webhooks;
 
@@ -38,6 +39,19 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/users/{id}/unban", post(users::unban))
         .route("/v1/users/{id}/lock", post(users::lock))
         .route("/v1/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/v1/users/{id}/mfa",
+            axum::routing::delete(user_mfa::disable_mfa),
+        )
+        .route(
+            "/v1/users/{id}/totp",
+            axum::routing::delete(user_mfa::delete_totp),
+        )
+        .route(
+            "/v1/users/{id}/backup_code",
+            axum::routing::delete(user_mfa::delete_backup_codes),
+        )
+        .route("/v1/users/{id}/verify_totp", post(user_mfa::verify_totp))
         .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/{id}", get(sessions::get))
         .route("/v1/sessions/{id}/revoke", post(sessions::revoke))

@@ -4,6 +4,7 @@
 
 mod client;
 mod me;
+mod me_mfa;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
@@ -81,6 +82,29 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/client/sessions/{id}/end", post(sessions::end))
         .route("/v1/client/sessions/{id}/remove", post(sessions::remove))
         .route("/v1/me", get(me::get).patch(me::update).delete(me::delete))
+        .route(
+            "/v1/client/sign_ins/{id}/prepare_second_factor",
+            post(sign_ins::prepare_second),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_second_factor",
+            post(sign_ins::attempt_second),
+        )
+        .route(
+            "/v1/me/totp",
+            post(me_mfa::create_totp).delete(me_mfa::delete_totp),
+        )
+        .route(
+            "/v1/me/totp/attempt_verification",
+            post(me_mfa::verify_totp),
+        )
+        // clerk-js posts to the trailing-slash form.
+        .route("/v1/me/backup_codes", post(me_mfa::create_backup_codes))
+        .route("/v1/me/backup_codes/", post(me_mfa::create_backup_codes))
+        .route(
+            "/v1/me/phone_numbers/{id}",
+            axum::routing::patch(me_mfa::update_phone),
+        )
 }
 
 /// What a native request says about itself.

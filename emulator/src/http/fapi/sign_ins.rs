@@ -125,3 +125,41 @@ pub(super) async fn reset_password(
     })
     .await
 }
+
+pub(super) async fn prepare_second(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let strategy = p.required_named("strategy")?;
+    let ident = p
+        .string("phone_number_id")
+        .or_else(|| p.string("email_address_id"));
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_in::load(tx, c, &id)?;
+        sign_in::prepare_second_factor(tx, env, &mut state, strategy, ident.as_deref())?;
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}
+
+pub(super) async fn attempt_second(
+    State(app): State<Arc<App>>,
+    req: Native,
+    Path(id): Path<String>,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let strategy: Strategy = p.required_named("strategy")?;
+    let code = p.string("code");
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        let mut state = sign_in::load(tx, c, &id)?;
+        if let Err(e) =
+            sign_in::attempt_second_factor(tx, env, c, &mut state, strategy, code.as_deref())?
+        {
+            return Ok(Err(e));
+        }
+        Ok(Ok(views::sign_in(tx, env, &state)?))
+    })
+    .await
+}

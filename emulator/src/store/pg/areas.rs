@@ -8,15 +8,16 @@ use tokio_postgres::Row;
 use super::{Mode, PgTx, WriteMode};
 use crate::secret::Secret;
 use crate::store::records::{
-    ClientRecord, IdentKind, Identification, Message, MessageKind, SessionRecord, SessionStatus,
-    SignInState, SignUpState, UserRecord, UserWithIdents,
+    ClientRecord, IdentKind, Identification, Message, MessageKind, MfaRecord, SessionRecord,
+    SessionStatus, SignInState, SignUpState, UserRecord, UserWithIdents,
 };
 use crate::store::webhooks::AttemptRecord;
 use crate::store::{
     json_map, json_text, AttemptQuery, AttemptsReads, AttemptsWrites, ClientsReads, ClientsWrites,
     EndpointRecord, InstanceReads, InstanceWrites, JobRecord, JobsReads, JobsWrites, MessagesReads,
-    MessagesWrites, NewJob, SessionQuery, SessionsReads, SessionsWrites, StoreError, UserOrder,
-    UserOrderField, UserQuery, UsersReads, UsersWrites, WebhooksReads, WebhooksWrites,
+    MessagesWrites, MfaReads, MfaWrites, NewJob, SessionQuery, SessionsReads, SessionsWrites,
+    StoreError, UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites, WebhooksReads,
+    WebhooksWrites,
 };
 use latchkey_protocol::Strategy;
 
@@ -200,7 +201,8 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
             return Ok(None);
         };
         let idents = self.idents_of(id)?;
-        Ok(Some(UserWithIdents { user, idents }))
+        let mfa = self.mfa(id)?;
+        Ok(Some(UserWithIdents { user, idents, mfa }))
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -270,7 +272,8 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
             .into_iter()
             .map(|user| {
                 let idents = self.idents_of(&user.id)?;
-                Ok(UserWithIdents { user, idents })
+                let mfa = self.mfa(&user.id)?;
+                Ok(UserWithIdents { user, idents, mfa })
             })
             .collect()
     }
@@ -463,7 +466,7 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
 // --- sessions ------------------------------------------------------------------------------
 
 const SESSION_COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, last_active_at,
-    expire_at, abandon_at, created_at, updated_at";
+    expire_at, abandon_at, created_at, updated_at, second_factor_at";
 
 fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
     let status: String = get(r, 3)?;
@@ -480,6 +483,7 @@ fn session_from_row(r: &Row) -> Result<SessionRecord, StoreError> {
         abandon_at: get(r, 7)?,
         created_at: get(r, 8)?,
         updated_at: get(r, 9)?,
+        second_factor_at: get(r, 10)?,
     })
 }
 
@@ -541,8 +545,10 @@ impl SessionsWrites for PgTx<'_, WriteMode> {
     fn save_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
-                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                 first_factor_at = excluded.first_factor_at,
+                 second_factor_at = excluded.second_factor_at,
                  last_active_at = excluded.last_active_at, expire_at = excluded.expire_at,
                  abandon_at = excluded.abandon_at, updated_at = excluded.updated_at"
             ),
@@ -557,6 +563,7 @@ impl SessionsWrites for PgTx<'_, WriteMode> {
                 &s.abandon_at,
                 &s.created_at,
                 &s.updated_at,
+                &s.second_factor_at,
             ],
         )?;
         Ok(())
@@ -1068,6 +1075,32 @@ impl WebhooksWrites for PgTx<'_, WriteMode> {
                 &request_id,
                 &now,
             ],
+        )?;
+        Ok(())
+    }
+}
+
+// --- second factors ------------------------------------------------------------------------
+
+impl<M: Mode> MfaReads for PgTx<'_, M> {
+    fn mfa(&self, user_id: &str) -> Result<Option<MfaRecord>, StoreError> {
+        let text: Option<String> = self
+            .opt("SELECT state FROM user_mfa WHERE user_id = $1", &[&user_id])?
+            .map(|r| get(&r, 0))
+            .transpose()?;
+        text.map(|t| crate::store::mfa::mfa_from_text(user_id, &t))
+            .transpose()
+    }
+}
+
+impl MfaWrites for PgTx<'_, WriteMode> {
+    fn save_mfa(&self, m: &MfaRecord) -> Result<(), StoreError> {
+        let state = crate::store::mfa::to_text(m)?;
+        self.exec(
+            "INSERT INTO user_mfa (user_id, state, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,
+             updated_at = excluded.updated_at",
+            &[&m.user_id, &state, &m.updated_at],
         )?;
         Ok(())
     }

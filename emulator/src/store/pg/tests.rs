@@ -41,8 +41,7 @@ fn raw(url: &str) -> Conn {
 fn migration_1_creates_every_table_and_bumps_the_version() {
     let Some(url) = fresh() else { return };
     let store = PgStore::open(&url).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
-    assert_eq!(latest_version(), 1);
+    assert_eq!(store.schema_version().unwrap(), latest_version());
     store.read(|tx| tx.user("user_none")).unwrap();
     store
         .write(&AtomicBool::new(false), |tx| {
@@ -51,10 +50,62 @@ fn migration_1_creates_every_table_and_bumps_the_version() {
         .unwrap();
     // A second open (another process starting later) applies nothing again.
     let again = PgStore::open(&url).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), latest_version());
     assert_eq!(
         again.read(|tx| tx.instance_value("k")).unwrap().as_deref(),
         Some("v")
+    );
+}
+
+#[test]
+fn migration_2_keeps_sessions_and_adds_second_factors_that_go_with_their_user() {
+    use crate::store::records::{MfaRecord, SecondFactorPhone};
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 1).unwrap();
+    conn.batch(
+        "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+         INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+            last_active_at, expire_at, abandon_at, created_at, updated_at)
+            VALUES ('sess_1', 'client_1', 'user_1', 'active', 5, 5, 9, 9, 5, 5);",
+    )
+    .unwrap();
+    let store = PgStore::open(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let s = store.read(|tx| tx.session("sess_1")).unwrap().unwrap();
+    assert_eq!((s.first_factor_at, s.second_factor_at), (5, None));
+    let flag = AtomicBool::new(false);
+    store
+        .write(&flag, |tx| {
+            let mut s = tx.session("sess_1")?.unwrap();
+            s.second_factor_at = Some(7);
+            s.first_factor_at = 6;
+            tx.save_session(&s)?;
+            tx.save_mfa(&MfaRecord {
+                user_id: "user_1".into(),
+                totp: None,
+                backup_codes: None,
+                phones: vec![SecondFactorPhone {
+                    identification_id: "idn_1".into(),
+                    default: true,
+                }],
+                enabled_at: Some(7),
+                disabled_at: None,
+                updated_at: 7,
+            })
+        })
+        .unwrap();
+    let s = store.read(|tx| tx.session("sess_1")).unwrap().unwrap();
+    assert_eq!((s.first_factor_at, s.second_factor_at), (6, Some(7)));
+    let u = store
+        .read(|tx| tx.user_with_idents("user_1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.mfa.unwrap().phones[0].identification_id, "idn_1");
+    store.write(&flag, |tx| tx.delete_user("user_1")).unwrap();
+    assert!(
+        store.read(|tx| tx.mfa("user_1")).unwrap().is_none(),
+        "gone with the user"
     );
 }
 

@@ -34,7 +34,10 @@ use serde::Serialize;
 use crate::secret::SecretKey;
 
 pub use sessions::{SessionListParams, Sessions};
-pub use users::{CreateUser, MetadataUpdate, UpdateUser, UserListParams, Users};
+pub use users::{
+    CreateUser, MetadataUpdate, OneTimeCode, TotpVerified, UpdateUser, UserIdObject,
+    UserListParams, Users,
+};
 
 /// A Backend API call failed.
 #[derive(Debug, thiserror::Error)]

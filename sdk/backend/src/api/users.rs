@@ -1,7 +1,9 @@
 //! `/v1/users`.
 
 pub use latchkey_protocol::bapi::{CreateUser, MetadataUpdate, UpdateUser};
-use latchkey_protocol::bapi::{PasswordVerified, VerifyPassword};
+use latchkey_protocol::bapi::{PasswordVerified, VerifyPassword, VerifyTotp};
+pub use latchkey_protocol::bapi::{TotpVerified, UserIdObject};
+pub use latchkey_protocol::secret::OneTimeCode;
 use latchkey_protocol::{DeletedObject, ErrorCode, TotalCount, User};
 use reqwest::Method;
 
@@ -157,6 +159,66 @@ impl<'a> Users<'a> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// `POST /v1/users/{id}/verify_totp`: whether `code` is a current TOTP code of the user, or
+    /// one of their unused backup codes (which it then uses up). `Ok(None)` when the server says
+    /// it is neither (422 `form_code_incorrect`); a user without TOTP (400) and other failures
+    /// are errors.
+    pub async fn verify_totp(
+        &self,
+        user_id: &str,
+        code: &OneTimeCode,
+    ) -> Result<Option<TotpVerified>, ApiError> {
+        let sent = self
+            .client
+            .send_json::<TotpVerified>(
+                Method::POST,
+                &format!("/v1/users/{}/verify_totp", segment(user_id)),
+                &VerifyTotp {
+                    code: Some(code.clone()),
+                },
+            )
+            .await;
+        match sent {
+            Ok(v) => Ok(Some(v)),
+            Err(e)
+                if e.status() == Some(422)
+                    && e.errors()
+                        .iter()
+                        .any(|c| matches!(c.error_code(), Some(ErrorCode::FormCodeIncorrect))) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `DELETE /v1/users/{id}/mfa`: turns every second factor of the user off (TOTP, backup
+    /// codes, phones reserved for the second factor).
+    pub async fn disable_mfa(&self, user_id: &str) -> Result<UserIdObject, ApiError> {
+        self.delete_part(user_id, "mfa").await
+    }
+
+    /// `DELETE /v1/users/{id}/totp`: removes the user's authenticator app (404 without one).
+    pub async fn delete_totp(&self, user_id: &str) -> Result<UserIdObject, ApiError> {
+        self.delete_part(user_id, "totp").await
+    }
+
+    /// `DELETE /v1/users/{id}/backup_code`: removes the user's backup codes (404 without any).
+    pub async fn delete_backup_codes(&self, user_id: &str) -> Result<UserIdObject, ApiError> {
+        self.delete_part(user_id, "backup_code").await
+    }
+
+    async fn delete_part(&self, user_id: &str, part: &str) -> Result<UserIdObject, ApiError> {
+        self.client
+            .request(
+                Method::DELETE,
+                &format!("/v1/users/{}/{part}", segment(user_id)),
+                &[],
+                None,
+            )
+            .await
     }
 
     pub async fn delete(&self, user_id: &str) -> Result<DeletedObject, ApiError> {

@@ -466,3 +466,93 @@ async fn throttling_and_unavailability_are_retried_honouring_retry_after() {
         .unwrap();
     assert_eq!(proxy.seen().len(), 12);
 }
+
+/// Enrols an authenticator app for `email` through the Frontend API (native mode): the base32
+/// secret and the backup codes.
+async fn enrol_totp(env: &Env, email: &str) -> (String, Vec<String>) {
+    use reqwest::Method;
+    let signed_in = env.sign_in(email).await;
+    let call = |path: &str, form: Vec<(&'static str, String)>| {
+        env.request(Method::POST, &format!("{path}?_is_native=true"))
+            .header("authorization", signed_in.client_token.clone())
+            .form(&form)
+    };
+    let r = latchkey_testkit::send(call("/v1/me/totp", vec![])).await;
+    let secret = r.ok()["response"]["secret"].as_str().unwrap().to_owned();
+    let code = totp_now(env, &secret).await;
+    let r = latchkey_testkit::send(call(
+        "/v1/me/totp/attempt_verification",
+        vec![("code", code)],
+    ))
+    .await;
+    let codes = r.ok()["response"]["backup_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (secret, codes)
+}
+
+/// The TOTP code of `secret` at the emulator's time (computed by `totp-rs`).
+async fn totp_now(env: &Env, secret: &str) -> String {
+    let now = env.control(reqwest::Method::GET, "/time", None).await.ok()["now"]
+        .as_i64()
+        .unwrap();
+    let key = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, key)
+        .unwrap()
+        .generate(u64::try_from(now / 1000).unwrap())
+}
+
+#[tokio::test]
+async fn totp_and_backup_codes_are_checked_and_removed() {
+    use latchkey_backend::api::OneTimeCode;
+    let env = start().await;
+    let user = env.create_user("totp@example.com").await;
+    let users = env.bapi.users();
+    let none = users
+        .verify_totp(&user.id, &OneTimeCode::from("123456"))
+        .await
+        .unwrap_err();
+    assert_eq!(none.status(), Some(400), "no TOTP yet: {none}");
+
+    let (secret, codes) = enrol_totp(&env, "totp@example.com").await;
+    assert!(users.get(&user.id).await.unwrap().totp_enabled);
+    env.advance(30).await;
+    let code = OneTimeCode::from(totp_now(&env, &secret).await);
+    let v = users.verify_totp(&user.id, &code).await.unwrap().unwrap();
+    assert_eq!((v.verified, v.code_type.as_str()), (true, "totp"));
+    assert!(
+        users.verify_totp(&user.id, &code).await.unwrap().is_none(),
+        "a TOTP code is accepted once"
+    );
+    let backup = OneTimeCode::from(codes[0].as_str());
+    let v = users.verify_totp(&user.id, &backup).await.unwrap().unwrap();
+    assert_eq!(v.code_type, "backup_code");
+    assert!(users
+        .verify_totp(&user.id, &backup)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!format!("{backup:?}").contains(&codes[0]));
+
+    assert_eq!(
+        users.delete_backup_codes(&user.id).await.unwrap().user_id,
+        user.id
+    );
+    assert!(!users.get(&user.id).await.unwrap().backup_code_enabled);
+    users.delete_totp(&user.id).await.unwrap();
+    let gone = users.delete_totp(&user.id).await.unwrap_err();
+    assert_eq!(gone.status(), Some(404), "{gone}");
+    let u = users.get(&user.id).await.unwrap();
+    assert!(!u.two_factor_enabled && u.mfa_disabled_at.is_some());
+
+    enrol_totp(&env, "totp@example.com").await;
+    assert!(users.get(&user.id).await.unwrap().two_factor_enabled);
+    assert_eq!(users.disable_mfa(&user.id).await.unwrap().user_id, user.id);
+    let u = users.get(&user.id).await.unwrap();
+    assert!(!u.two_factor_enabled && !u.totp_enabled && !u.backup_code_enabled);
+}

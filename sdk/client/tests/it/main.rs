@@ -4,6 +4,7 @@
 
 mod binding;
 mod keyring;
+mod mfa;
 mod offline;
 mod redaction;
 mod rotation;

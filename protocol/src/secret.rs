@@ -84,6 +84,12 @@ secret_string!(
     WebhookSecret
 );
 
+secret_string!(
+    /// A testing token (Backend API `POST /v1/testing_tokens`), passed to the Frontend API as
+    /// `__clerk_testing_token`.
+    TestingTokenValue
+);
+
 /// Writes a secret into a request body: the one place a request type exposes it, named at the
 /// field with `#[serde(serialize_with = "…")]`.
 pub fn expose<T: ExposeSecret, S: Serializer>(secret: &T, s: S) -> Result<S::Ok, S::Error> {

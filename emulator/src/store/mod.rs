@@ -12,6 +12,7 @@ mod instance;
 mod jobs;
 mod messages;
 pub mod pg;
+mod protection;
 pub mod records;
 mod sessions;
 mod users;
@@ -32,6 +33,7 @@ pub use clients::{ClientsReads, ClientsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
 pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
 pub use messages::{MessagesReads, MessagesWrites};
+pub use protection::{ProtectionReads, ProtectionWrites};
 pub use sessions::SessionQuery;
 pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
@@ -79,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
+    (7, include_str!("migrations/0007_attack_protection.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -251,6 +254,7 @@ pub trait Read:
     + MessagesReads
     + JobsReads
     + WebhooksReads
+    + ProtectionReads
 {
 }
 
@@ -264,6 +268,7 @@ impl<T> Read for T where
         + MessagesReads
         + JobsReads
         + WebhooksReads
+        + ProtectionReads
 {
 }
 
@@ -278,6 +283,7 @@ pub trait Write:
     + MessagesWrites
     + JobsWrites
     + WebhooksWrites
+    + ProtectionWrites
 {
 }
 
@@ -292,6 +298,7 @@ impl<T> Write for T where
         + MessagesWrites
         + JobsWrites
         + WebhooksWrites
+        + ProtectionWrites
 {
 }
 
@@ -623,6 +630,69 @@ mod tests {
         assert!(
             !columns.iter().any(|c| c.starts_with("last_token")),
             "no stored token is left behind: {columns:?}"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn migration_7_adds_protection_tables_that_forget_a_deleted_user() {
+        use records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
+        let dir = std::env::temp_dir().join(format!("lk-mig7-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        let lockout = LockoutRecord {
+            user_id: "user_1".into(),
+            failed_attempts: 3,
+            locked_until: Some(99),
+            updated_at: 5,
+        };
+        let counter = RateCounterRecord {
+            key: "k".into(),
+            window_start: 10,
+            window_end: 20,
+            count: 2,
+        };
+        store
+            .write(|tx| {
+                tx.save_lockout(&lockout)?;
+                tx.save_rate_counter(&counter)?;
+                tx.save_testing_token(&TestingTokenRecord {
+                    token_hash: "h".into(),
+                    expires_at: 30,
+                    created_at: 1,
+                })
+            })
+            .unwrap();
+        assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), Some(lockout));
+        assert_eq!(store.read(|tx| tx.rate_counter("k")).unwrap(), Some(counter));
+        let removed = store
+            .write(|tx| {
+                Ok::<_, StoreError>((
+                    tx.delete_rate_counters_ended_before(21)?,
+                    tx.delete_testing_tokens_expired_before(30)?,
+                    tx.delete_user("user_1")?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(removed, (1, 0, true), "a token expiring at the cutoff stays");
+        assert_eq!(
+            store.read(|tx| tx.lockout("user_1")).unwrap(),
+            None,
+            "a deleted user's lockout goes with them"
         );
         std::fs::remove_dir_all(dir).ok();
     }

@@ -54,7 +54,10 @@ use crate::clock::Clock;
 
 /// Numbered PostgreSQL migrations, applied in order, each in its own transaction with the
 /// version bump (`latchkey_schema`).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (4, include_str!("migrations/0004_attack_protection.sql")),
+];
 
 /// The advisory lock every write transaction holds: one writer at a time across processes.
 const WRITE_LOCK: i64 = 0x4c61_7463_686b_6579; // "Latchkey"

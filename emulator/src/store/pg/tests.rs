@@ -41,8 +41,7 @@ fn raw(url: &str) -> Conn {
 fn migration_1_creates_every_table_and_bumps_the_version() {
     let Some(url) = fresh() else { return };
     let store = PgStore::open(&url).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
-    assert_eq!(latest_version(), 1);
+    assert_eq!(store.schema_version().unwrap(), latest_version());
     store.read(|tx| tx.user("user_none")).unwrap();
     store
         .write(&AtomicBool::new(false), |tx| {
@@ -51,11 +50,60 @@ fn migration_1_creates_every_table_and_bumps_the_version() {
         .unwrap();
     // A second open (another process starting later) applies nothing again.
     let again = PgStore::open(&url).unwrap();
-    assert_eq!(again.schema_version().unwrap(), 1);
+    assert_eq!(again.schema_version().unwrap(), latest_version());
     assert_eq!(
         again.read(|tx| tx.instance_value("k")).unwrap().as_deref(),
         Some("v")
     );
+}
+
+#[test]
+fn migration_4_adds_protection_tables_that_forget_a_deleted_user() {
+    use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 1).unwrap();
+    conn.batch("INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1)")
+        .unwrap();
+    let store = PgStore::open(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    let lockout = LockoutRecord {
+        user_id: "user_1".into(),
+        failed_attempts: 3,
+        locked_until: Some(99),
+        updated_at: 5,
+    };
+    let counter = RateCounterRecord {
+        key: "k".into(),
+        window_start: 10,
+        window_end: 20,
+        count: 2,
+    };
+    store
+        .write(&AtomicBool::new(false), |tx| {
+            tx.save_lockout(&lockout)?;
+            tx.save_rate_counter(&counter)?;
+            tx.save_testing_token(&TestingTokenRecord {
+                token_hash: "h".into(),
+                expires_at: 30,
+                created_at: 1,
+            })
+        })
+        .unwrap();
+    assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), Some(lockout));
+    assert_eq!(store.read(|tx| tx.rate_counter("k")).unwrap(), Some(counter));
+    assert!(store.read(|tx| tx.testing_token("h")).unwrap().is_some());
+    let removed = store
+        .write(&AtomicBool::new(false), |tx| {
+            Ok::<_, StoreError>((
+                tx.delete_rate_counters_ended_before(21)?,
+                tx.delete_testing_tokens_expired_before(30)?,
+                tx.delete_user("user_1")?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(removed, (1, 0, true), "a token expiring at the cutoff stays");
+    assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), None);
 }
 
 #[test]

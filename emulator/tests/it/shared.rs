@@ -90,7 +90,7 @@ async fn two_processes_serve_one_instance() {
     let (status, user) = json_of(
         http.post(format!("{}/v1/users", a.url))
             .bearer_auth(&secret)
-            .json(&json!({"email_address": ["ann@example.com"], "password": "password123"})),
+            .json(&json!({"email_address": ["ann@example.com"], "password": "lk-Test-pass-4921"})),
     )
     .await;
     assert_eq!(status, 200, "{user}");
@@ -98,7 +98,7 @@ async fn two_processes_serve_one_instance() {
         .post(format!("{}/v1/client/sign_ins?_is_native=true", b.url))
         .form(&[
             ("identifier", "ann@example.com"),
-            ("password", "password123"),
+            ("password", "lk-Test-pass-4921"),
             ("strategy", "password"),
         ])
         .send()
@@ -267,7 +267,7 @@ async fn a_killed_process_loses_nothing_acknowledged() {
                 let r = http
                     .post(format!("{url}/v1/users"))
                     .header("authorization", AUTH)
-                    .json(&json!({"email_address": [email], "password": "password123"}))
+                    .json(&json!({"email_address": [email], "password": "lk-Test-pass-4921"}))
                     .send()
                     .await;
                 if !matches!(&r, Ok(res) if res.status() == 200) {

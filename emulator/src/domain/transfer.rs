@@ -75,6 +75,18 @@ pub struct UserDoc {
     pub updated_at: i64,
     #[serde(default)]
     pub identifications: Vec<IdentDoc>,
+    /// Failed verifications in a row and a lockout (see `domain/attack.rs`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout: Option<LockoutDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutDoc {
+    pub failed_attempts: i64,
+    /// Locked until then (ms, emulator clock).
+    #[serde(default)]
+    pub locked_until: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -139,7 +151,16 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
         };
         let batch = tx.list_users(&q)?;
         let n = batch.len();
-        users.extend(batch.into_iter().map(|u| user_doc(u.user, u.idents)));
+        for u in batch {
+            let lockout = tx.lockout(&u.user.id)?.map(|l| LockoutDoc {
+                failed_attempts: l.failed_attempts,
+                locked_until: l.locked_until,
+            });
+            users.push(UserDoc {
+                lockout,
+                ..user_doc(u.user, u.idents)
+            });
+        }
         if (n as i64) < page {
             break;
         }
@@ -203,6 +224,7 @@ fn user_doc(u: UserRecord, idents: Vec<Identification>) -> UserDoc {
                 updated_at: i.updated_at,
             })
             .collect(),
+        lockout: None,
     }
 }
 
@@ -305,6 +327,20 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
         record.last_active_at = u.last_active_at;
         record.updated_at = u.updated_at;
         tx.save_user(&record)?;
+        if let Some(l) = &u.lockout {
+            if l.failed_attempts < 0 {
+                return Err(refuse(
+                    format!("users[{n}].lockout.failed_attempts"),
+                    "must not be negative",
+                ));
+            }
+            tx.save_lockout(&crate::store::records::LockoutRecord {
+                user_id: record.id.clone(),
+                failed_attempts: l.failed_attempts,
+                locked_until: l.locked_until,
+                updated_at: record.updated_at,
+            })?;
+        }
         for (k, i) in u.identifications.iter().enumerate() {
             let at = |field: &str| format!("users[{n}].identifications[{k}].{field}");
             if !i.id.starts_with("idn_")

@@ -17,9 +17,7 @@ use super::clients::ClientCtx;
 use super::settings::{Limit, RateLimits};
 use super::{ids, DomainError, Env};
 use crate::secret::Secret;
-use crate::store::records::{
-    LockoutRecord, RateCounterRecord, TestingTokenRecord, UserRecord,
-};
+use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord, UserRecord};
 use crate::store::{ReadTx, Tx};
 
 // --- lockout -------------------------------------------------------------------------------
@@ -295,7 +293,12 @@ pub fn count_refused(tx: &Tx<'_>, env: &Env<'_>, check: &RateCheck) -> Result<()
     Ok(())
 }
 
-fn next_count(key: &str, c: Option<RateCounterRecord>, now: i64, limit: Limit) -> RateCounterRecord {
+fn next_count(
+    key: &str,
+    c: Option<RateCounterRecord>,
+    now: i64,
+    limit: Limit,
+) -> RateCounterRecord {
     match c {
         Some(mut c) => {
             c.count += 1;
@@ -352,7 +355,10 @@ pub fn testing_token_valid(
 
 /// Removes expired testing tokens and ended rate-limit windows (cleanup).
 pub fn cleanup(tx: &Tx<'_>, now: i64) -> Result<usize, DomainError> {
-    Ok(tx.delete_rate_counters_ended_before(now)? + tx.delete_testing_tokens_expired_before(now)?)
+    Ok(
+        tx.delete_rate_counters_ended_before(now)?
+            + tx.delete_testing_tokens_expired_before(now)?,
+    )
 }
 
 #[cfg(test)]

@@ -524,7 +524,13 @@ mod tests {
     #[test]
     fn common_passwords_are_pwned_unless_the_check_is_off() {
         let s = Settings::default();
-        for pw in ["password123", "Password1", "12345678", "hunter22", "iloveyou"] {
+        for pw in [
+            "password123",
+            "Password1",
+            "12345678",
+            "hunter22",
+            "iloveyou",
+        ] {
             assert!(
                 matches!(check_new(pw, &s, &[]), Err(DomainError::PasswordPwned)),
                 "{pw}"
@@ -554,7 +560,10 @@ mod tests {
         };
         assert!(!suggestions.is_empty());
         for (code, message) in &suggestions {
-            assert!(code.chars().next().is_some_and(char::is_lowercase), "{code}");
+            assert!(
+                code.chars().next().is_some_and(char::is_lowercase),
+                "{code}"
+            );
             assert!(!message.is_empty());
         }
         assert!(check_new("correct-Horse-battery-staple-71", &on, &[]).is_ok());

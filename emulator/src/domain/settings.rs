@@ -340,8 +340,7 @@ impl Settings {
             return Err("password_settings.min_zxcvbn_strength must be from 0 to 4".into());
         }
         if p.allowed_special_characters.is_empty()
-            || p
-                .allowed_special_characters
+            || p.allowed_special_characters
                 .chars()
                 .any(|c| c.is_alphanumeric() || c.is_whitespace())
         {
@@ -349,12 +348,15 @@ impl Settings {
         }
         let lockout = &self.attack_protection.user_lockout;
         if !(1..=100_000).contains(&lockout.max_attempts) {
-            return Err("attack_protection.user_lockout.max_attempts must be from 1 to 100000".into());
+            return Err(
+                "attack_protection.user_lockout.max_attempts must be from 1 to 100000".into(),
+            );
         }
         // Up to a year.
         if !(1..=525_600).contains(&lockout.duration_in_minutes) {
             return Err(
-                "attack_protection.user_lockout.duration_in_minutes must be from 1 to 525600".into(),
+                "attack_protection.user_lockout.duration_in_minutes must be from 1 to 525600"
+                    .into(),
             );
         }
         let r = &self.rate_limits;

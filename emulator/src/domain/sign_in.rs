@@ -95,8 +95,7 @@ pub fn create(
                         attempts: 1,
                     });
                     complete(tx, env, client, &mut state, &mut user, Strategy::Password)?;
-                } else if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password)
-                {
+                } else if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password) {
                     prepare_factor(tx, env, &mut state, &user, strategy, None)?;
                 }
             }

@@ -677,8 +677,14 @@ mod tests {
                 })
             })
             .unwrap();
-        assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), Some(lockout));
-        assert_eq!(store.read(|tx| tx.rate_counter("k")).unwrap(), Some(counter));
+        assert_eq!(
+            store.read(|tx| tx.lockout("user_1")).unwrap(),
+            Some(lockout)
+        );
+        assert_eq!(
+            store.read(|tx| tx.rate_counter("k")).unwrap(),
+            Some(counter)
+        );
         let removed = store
             .write(|tx| {
                 Ok::<_, StoreError>((
@@ -688,7 +694,11 @@ mod tests {
                 ))
             })
             .unwrap();
-        assert_eq!(removed, (1, 0, true), "a token expiring at the cutoff stays");
+        assert_eq!(
+            removed,
+            (1, 0, true),
+            "a token expiring at the cutoff stays"
+        );
         assert_eq!(
             store.read(|tx| tx.lockout("user_1")).unwrap(),
             None,

@@ -137,7 +137,8 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
     )
     .await
     .ok();
-    h.create_user("exists@example.com", "lk-Test-pass-4921").await;
+    h.create_user("exists@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
     let sid = c.sign_in("exists@example.com", "lk-Test-pass-4921").await;
     let token = c.token.clone().unwrap();

@@ -214,7 +214,9 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
     assert_eq!(h.emu.publishable_key(), pk);
     let inst = h.control(Method::GET, "/instance", None).await;
     assert_eq!(inst.ok()["publishable_key"], pk.as_str());
-    let id = h.create_user("strong@example.com", "lk-Test-pass-4921").await["id"]
+    let id = h
+        .create_user("strong@example.com", "lk-Test-pass-4921")
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -224,7 +226,9 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
     };
     assert_eq!(stored(&h, &id), PRODUCTION);
     // A production-cost hash still signs in.
-    h.fapi().sign_in("strong@example.com", "lk-Test-pass-4921").await;
+    h.fapi()
+        .sign_in("strong@example.com", "lk-Test-pass-4921")
+        .await;
 
     let d = start().await;
     assert_eq!(

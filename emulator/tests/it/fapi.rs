@@ -15,7 +15,9 @@ async fn client_id(c: &mut Native<'_>) -> String {
 #[tokio::test]
 async fn method_in_the_query_turns_a_post_into_a_patch() {
     let h = start().await;
-    let uid = h.create_user("patch@example.com", "lk-Test-pass-4921").await["id"]
+    let uid = h
+        .create_user("patch@example.com", "lk-Test-pass-4921")
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -54,7 +56,8 @@ async fn method_in_the_query_turns_a_post_into_a_patch() {
 #[tokio::test]
 async fn method_in_a_form_body_turns_a_post_into_a_delete_or_a_get() {
     let h = start().await;
-    h.create_user("tunnel@example.com", "lk-Test-pass-4921").await;
+    h.create_user("tunnel@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
     let sid = c.sign_in("tunnel@example.com", "lk-Test-pass-4921").await;
     let id = client_id(&mut c).await;
@@ -104,7 +107,9 @@ async fn post_and_put_client_start_a_new_client_and_leave_the_old_one_alone() {
     h.create_user("fresh-client@example.com", "lk-Test-pass-4921")
         .await;
     let mut c = h.fapi();
-    let sid = c.sign_in("fresh-client@example.com", "lk-Test-pass-4921").await;
+    let sid = c
+        .sign_in("fresh-client@example.com", "lk-Test-pass-4921")
+        .await;
     let old_token = c.token.clone().unwrap();
     let old_id = client_id(&mut c).await;
     let mut ids = vec![old_id.clone()];

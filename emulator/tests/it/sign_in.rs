@@ -290,7 +290,9 @@ async fn banned_and_locked_users_cannot_sign_in_and_lose_their_sessions() {
     h.bapi(Method::POST, &format!("/v1/users/{uid}/unlock"), None)
         .await
         .ok();
-    h.fapi().sign_in("bad@example.com", "lk-Test-pass-4921").await;
+    h.fapi()
+        .sign_in("bad@example.com", "lk-Test-pass-4921")
+        .await;
 }
 
 #[tokio::test]
@@ -322,7 +324,8 @@ async fn signing_in_twice_on_one_client_and_single_session_mode() {
     assert_eq!(client.body["response"]["last_active_session_id"], second);
 
     h.set_settings(json!({"single_session_mode": true})).await;
-    h.create_user("three@example.com", "lk-Test-pass-4921").await;
+    h.create_user("three@example.com", "lk-Test-pass-4921")
+        .await;
     c.post(
         "/v1/client/sign_ins",
         &[
@@ -340,7 +343,8 @@ async fn signing_in_twice_on_one_client_and_single_session_mode() {
 #[tokio::test]
 async fn an_unknown_strategy_is_422_form_param_value_invalid_and_changes_nothing() {
     let h = start().await;
-    h.create_user("strat@example.com", "lk-Test-pass-4921").await;
+    h.create_user("strat@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
     #[track_caller]
     fn refused(r: &Resp, name: &str) {

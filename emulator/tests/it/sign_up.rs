@@ -192,7 +192,8 @@ async fn a_code_expires_when_the_clock_passes_ten_minutes() {
 #[tokio::test]
 async fn duplicate_identifiers_and_weak_passwords_are_refused() {
     let h = start().await;
-    h.create_user("taken@example.com", "lk-Other-pass-7305").await;
+    h.create_user("taken@example.com", "lk-Other-pass-7305")
+        .await;
     let mut c = h.fapi();
     let r = c
         .post(
@@ -215,7 +216,10 @@ async fn duplicate_identifiers_and_weak_passwords_are_refused() {
     let r = c
         .post(
             "/v1/client/sign_ups",
-            &[("email_address", "not-an-email"), ("password", "lk-Other-pass-7305")],
+            &[
+                ("email_address", "not-an-email"),
+                ("password", "lk-Other-pass-7305"),
+            ],
         )
         .await;
     r.err(422, "form_param_format_invalid");

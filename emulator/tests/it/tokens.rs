@@ -41,7 +41,9 @@ async fn session_tokens_verify_from_the_jwks_alone_and_carry_the_v2_claims() {
 
     // A token from a different key does not verify against these keys.
     let other = start_with_own_key().await;
-    other.create_user("tok@example.com", "lk-Test-pass-4921").await;
+    other
+        .create_user("tok@example.com", "lk-Test-pass-4921")
+        .await;
     let mut oc = other.fapi();
     let osid = oc.sign_in("tok@example.com", "lk-Test-pass-4921").await;
     let foreign = oc.jwt(&osid).await;
@@ -274,7 +276,8 @@ async fn a_fresh_instance_serves_at_once_and_signs_once_its_key_exists() {
     // No key given: the emulator generates one in the background while it already answers.
     let h = start_with_own_key().await;
     h.fapi().get("/v1/health").await.ok();
-    h.create_user("fresh@example.com", "lk-Test-pass-4921").await;
+    h.create_user("fresh@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
     let sid = c.sign_in("fresh@example.com", "lk-Test-pass-4921").await;
     let claims = verify_jwt(&h.jwks().await, &c.jwt(&sid).await).unwrap();

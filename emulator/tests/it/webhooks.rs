@@ -161,7 +161,9 @@ async fn endpoints_filter_event_types_and_validate_input() {
     let rx = Receiver::start().await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     h.create_user("only@example.com", "lk-Test-pass-4921").await;
-    h.fapi().sign_in("only@example.com", "lk-Test-pass-4921").await;
+    h.fapi()
+        .sign_in("only@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     let types: Vec<Value> = rx.got().iter().map(|d| d.json()["type"].clone()).collect();
     assert_eq!(types, vec![json!("user.created")]);
@@ -210,7 +212,8 @@ async fn a_receiver_that_fails_three_times_gets_four_attempts_on_svix_schedule()
     let rx = Receiver::start().await;
     rx.script(&[500, 503, 400]);
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("retry@example.com", "lk-Test-pass-4921").await;
+    h.create_user("retry@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     assert_eq!(rx.got().len(), 1, "attempt 1 right away");
     for (step, secs) in [5, 300, 1800].into_iter().enumerate() {
@@ -301,7 +304,8 @@ async fn replay_sends_one_message_to_one_endpoint_again_with_its_svix_id() {
     let h = start().await;
     let rx = Receiver::start().await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("again@example.com", "lk-Test-pass-4921").await;
+    h.create_user("again@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     let log = attempts_of(&h, "user.created").await;
     let id = log[0]["id"].as_i64().unwrap();
@@ -534,7 +538,9 @@ async fn removing_a_session_sends_session_removed_and_ending_one_does_not() {
     let h = start().await;
     let rx = Receiver::start().await;
     let (_, secret) = endpoint(&h, &rx.url, json!(["session.removed"])).await;
-    let uid = h.create_user("removed@example.com", "lk-Test-pass-4921").await["id"]
+    let uid = h
+        .create_user("removed@example.com", "lk-Test-pass-4921")
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -570,7 +576,8 @@ async fn a_receiver_that_hangs_up_without_answering_is_a_failed_attempt_retried_
     let h = start().await;
     let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::HangUp).await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("hangup@example.com", "lk-Test-pass-4921").await;
+    h.create_user("hangup@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     assert_eq!(rx.count(), 1);
     let log = attempts_of(&h, "user.created").await;
@@ -643,7 +650,8 @@ async fn a_receiver_that_never_answers_times_out_after_15_s_and_is_retried() {
     let h = start().await;
     let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::Silent).await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("silent@example.com", "lk-Test-pass-4921").await;
+    h.create_user("silent@example.com", "lk-Test-pass-4921")
+        .await;
     rx.wait_for(1).await;
     let r = h
         .control(
@@ -682,7 +690,8 @@ async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_be
     let rx = Receiver::start().await;
     rx.always(500);
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("early@example.com", "lk-Test-pass-4921").await;
+    h.create_user("early@example.com", "lk-Test-pass-4921")
+        .await;
     exhaust(&h).await;
     h.advance(3600).await;
     h.create_user("late@example.com", "lk-Test-pass-4921").await;

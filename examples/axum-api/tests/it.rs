@@ -49,8 +49,10 @@ impl Running {
             .bapi(
                 Method::POST,
                 "/v1/users",
-                Some(json!({"email_address": [email], "password": "lk-Test-pass-4921",
-                    "private_metadata": {"internal": "yes"}})),
+                Some(
+                    json!({"email_address": [email], "password": "lk-Test-pass-4921",
+                    "private_metadata": {"internal": "yes"}}),
+                ),
             )
             .await;
         assert_eq!(user.status, 200, "{}", user.body);
@@ -307,7 +309,9 @@ async fn serve_binary(env: &[(&str, String)]) -> Served {
 impl Running {
     /// A browser-style sign-in from `origin`: the session's token carries `azp` = origin.
     async fn browser_token(&self, email: &str, origin: &str) -> String {
-        self.kit.sign_in_from(email, "lk-Test-pass-4921", origin).await
+        self.kit
+            .sign_in_from(email, "lk-Test-pass-4921", origin)
+            .await
     }
 }
 

@@ -36,7 +36,8 @@ async fn main() {
     let kit =
         latchkey_testkit::start_from(Emulator::builder().ephemeral().clock(clock.clone())).await;
     let url = kit.url().to_owned();
-    kit.create_user("bench@example.com", "lk-Test-pass-4921").await;
+    kit.create_user("bench@example.com", "lk-Test-pass-4921")
+        .await;
 
     // Sign in once; keep the store to start from.
     let store = Arc::new(MemoryStore::new());

@@ -12,10 +12,7 @@ use crate::domain::attack;
 use crate::http::error::ApiError;
 use crate::http::Rq;
 
-pub(super) async fn create(
-    State(app): State<Arc<App>>,
-    Rq(rq): Rq,
-) -> Result<Response, ApiError> {
+pub(super) async fn create(State(app): State<Arc<App>>, Rq(rq): Rq) -> Result<Response, ApiError> {
     write(&app, &rq, |tx, env| {
         let (token, expires_at) = attack::create_testing_token(tx, env)?;
         // `expires_at` in Unix seconds, as the Backend API spec's example has it.

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{run, run_limited, Native, Shape};
-use crate::domain::attack::{RateBucket, RateSubject};
 use crate::app::App;
+use crate::domain::attack::{RateBucket, RateSubject};
 use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::views;
 use crate::http::error::ApiError;

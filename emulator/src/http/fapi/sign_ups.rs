@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{run, run_limited, Native, Shape};
+use crate::app::App;
 use crate::domain::attack::{RateBucket, RateSubject};
 use crate::domain::passwords::PasswordResults;
-use crate::app::App;
 use crate::domain::sign_up::{self, SignUpInput};
 use crate::domain::views;
 use crate::http::error::ApiError;
@@ -41,7 +41,10 @@ pub(super) async fn create(
         .clone()
         .or_else(|| input.phone_number.clone())
         .or_else(|| input.username.clone());
-    let limit = (RateBucket::SignUpCreate, RateSubject::Identifier(identifier));
+    let limit = (
+        RateBucket::SignUpCreate,
+        RateSubject::Identifier(identifier),
+    );
     run_limited(&app, &req, Shape::Envelope, ahead, limit, |tx, env, c| {
         let state = sign_up::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_up(env, &state)))

@@ -12,7 +12,6 @@ use crate::store::records::{
     SignInState, SignUpState, UserRecord, UserWithIdents,
 };
 use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
-use crate::store::{ProtectionReads, ProtectionWrites};
 use crate::store::webhooks::AttemptRecord;
 use crate::store::{
     json_map, json_text, AttemptQuery, AttemptsReads, AttemptsWrites, ClientsReads, ClientsWrites,
@@ -20,6 +19,7 @@ use crate::store::{
     MessagesWrites, NewJob, SessionQuery, SessionsReads, SessionsWrites, StoreError, UserOrder,
     UserOrderField, UserQuery, UsersReads, UsersWrites, WebhooksReads, WebhooksWrites,
 };
+use crate::store::{ProtectionReads, ProtectionWrites};
 use latchkey_protocol::Strategy;
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, StoreError> {
@@ -1134,7 +1134,12 @@ impl ProtectionWrites for PgTx<'_, WriteMode> {
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (user_id) DO UPDATE SET failed_attempts = excluded.failed_attempts,
                  locked_until = excluded.locked_until, updated_at = excluded.updated_at",
-            &[&r.user_id, &r.failed_attempts, &r.locked_until, &r.updated_at],
+            &[
+                &r.user_id,
+                &r.failed_attempts,
+                &r.locked_until,
+                &r.updated_at,
+            ],
         )?;
         Ok(())
     }

@@ -90,8 +90,14 @@ fn migration_4_adds_protection_tables_that_forget_a_deleted_user() {
             })
         })
         .unwrap();
-    assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), Some(lockout));
-    assert_eq!(store.read(|tx| tx.rate_counter("k")).unwrap(), Some(counter));
+    assert_eq!(
+        store.read(|tx| tx.lockout("user_1")).unwrap(),
+        Some(lockout)
+    );
+    assert_eq!(
+        store.read(|tx| tx.rate_counter("k")).unwrap(),
+        Some(counter)
+    );
     assert!(store.read(|tx| tx.testing_token("h")).unwrap().is_some());
     let removed = store
         .write(&AtomicBool::new(false), |tx| {
@@ -102,7 +108,11 @@ fn migration_4_adds_protection_tables_that_forget_a_deleted_user() {
             ))
         })
         .unwrap();
-    assert_eq!(removed, (1, 0, true), "a token expiring at the cutoff stays");
+    assert_eq!(
+        removed,
+        (1, 0, true),
+        "a token expiring at the cutoff stays"
+    );
     assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), None);
 }
 

@@ -35,7 +35,8 @@ async fn switching_the_frontend_api_signs_out_without_sending_the_token(
 ) {
     let a = start().await;
     let lk = a.sdk_with(store.clone()).await;
-    a.sign_up(&lk, "bound@example.com", "lk-Test-pass-4921").await;
+    a.sign_up(&lk, "bound@example.com", "lk-Test-pass-4921")
+        .await;
     let old_token = store.load(StoreKey::ClientToken).unwrap().unwrap();
     let device = lk.device_id().unwrap().to_owned();
     drop(lk);

@@ -15,7 +15,9 @@ async fn the_stored_client_token_still_works_after_the_emulator_restarts_on_its_
     h.fapi_url = front.url.clone();
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
-    let sid = h.sign_up(&lk, "keep@example.com", "lk-Test-pass-4921").await;
+    let sid = h
+        .sign_up(&lk, "keep@example.com", "lk-Test-pass-4921")
+        .await;
     lk.session_token().await.unwrap();
     h.kit.shutdown().await;
 

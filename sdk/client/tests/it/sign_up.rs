@@ -152,7 +152,8 @@ async fn phone_sign_up_with_an_sms_code_and_a_username_when_enabled() {
 #[tokio::test]
 async fn taken_identifiers_and_weak_passwords_are_server_errors_with_their_codes() {
     let h = start().await;
-    h.create_user("taken@example.com", "lk-Other-pass-7305").await;
+    h.create_user("taken@example.com", "lk-Other-pass-7305")
+        .await;
     let lk = h.sdk().await;
     let err = lk
         .sign_up(

@@ -210,7 +210,8 @@ async fn a_session_revoked_through_the_backend_api_signs_out_at_the_next_refresh
 #[tokio::test]
 async fn the_background_refresher_notices_a_revocation_by_itself() {
     let h = start().await;
-    h.create_user("bgrev@example.com", "lk-Test-pass-4921").await;
+    h.create_user("bgrev@example.com", "lk-Test-pass-4921")
+        .await;
     let lk = sdk_builder(&h.fapi_url, &h.clock)
         .store(MemoryStore::new())
         .poll_interval(Duration::from_millis(20))

@@ -166,6 +166,8 @@ pub fn describe_duration(secs: i64) -> String {
 // --- rate limits -----------------------------------------------------------------------------
 
 /// What a rate-limited Frontend API request does (the limits of [`RateLimits`]).
+// The names are the `rate_limits` settings' keys.
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateBucket {
     /// `POST /v1/client/sign_ins`.

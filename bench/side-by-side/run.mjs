@@ -318,7 +318,7 @@ const jsonBody = (o) => ({ headers: { "content-type": "application/json" }, body
 
 // ---------------------------------------------------------------- the two systems
 
-const PASSWORD = "password123";
+const PASSWORD = "lk-Test-pass-4921";
 const RUN_TAG = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 let emailSeq = 0;
 const nextEmail = (kind) => `${kind}${RUN_TAG}n${emailSeq++}@example.com`;

@@ -18,7 +18,7 @@ type Res<T> = Result<T, BoxError>;
 
 const READY_RUNS: usize = 10;
 const USERS: usize = 50;
-const PASSWORD: &str = "password123";
+const PASSWORD: &str = "lk-Test-pass-4921";
 const SIGN_INS: usize = 500;
 const SEQUENTIAL_MINTS: usize = 2000;
 const CONCURRENT_TASKS: usize = 16;

@@ -94,7 +94,7 @@ async fn main() {
         let r = kit
             .request(Method::POST, "/v1/users")
             .bearer_auth(kit.emu.secret_key())
-            .json(&json!({"email_address": [format!("lat{i}@example.com")], "password": "password123"}))
+            .json(&json!({"email_address": [format!("lat{i}@example.com")], "password": "lk-Test-pass-4921"}))
             .send()
             .await
             .unwrap();
@@ -129,7 +129,7 @@ async fn main() {
             .request(Method::POST, "/v1/client/sign_ups?_is_native=true")
             .form(&[
                 ("email_address", email.as_str()),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ])
             .send()

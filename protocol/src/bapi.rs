@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::{expose_opt, ClientToken, OneTimeCode, Password};
+use crate::secret::{expose_opt, ClientToken, OneTimeCode, Password, TestingTokenValue};
 
 /// A field that may be a single value or a list.
 #[derive(Deserialize)]
@@ -231,6 +231,16 @@ pub struct VerifyClient {
         serialize_with = "expose_opt"
     )]
     pub token: Option<ClientToken>,
+}
+
+/// `POST /v1/testing_tokens`: a token that lets Frontend API requests carrying it as
+/// `__clerk_testing_token` skip rate limits (and bot protection). `expires_at` is in Unix
+/// **seconds**, as the Backend API spec's example shows (unlike object timestamps).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TestingToken {
+    pub object: String,
+    pub token: TestingTokenValue,
+    pub expires_at: i64,
 }
 
 #[cfg(test)]

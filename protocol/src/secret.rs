@@ -89,6 +89,12 @@ secret_string!(
     WebhookSecret
 );
 
+secret_string!(
+    /// A testing token (Backend API `POST /v1/testing_tokens`), passed to the Frontend API as
+    /// `__clerk_testing_token`.
+    TestingTokenValue
+);
+
 /// Writes a secret into a request body: the one place a request type exposes it, named at the
 /// field with `#[serde(serialize_with = "…")]`.
 pub fn expose<T: ExposeSecret, S: Serializer>(secret: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -113,14 +119,14 @@ mod tests {
 
     #[test]
     fn debug_hides_the_value_and_only_expose_writes_it() {
-        let p: Password = serde_json::from_str(r#""hunter22""#).unwrap();
+        let p: Password = serde_json::from_str(r#""lk-Hidden-pass-3318""#).unwrap();
         assert_eq!(format!("{p:?}"), "Password([redacted])");
-        assert_eq!(p.expose(), "hunter22");
+        assert_eq!(p.expose(), "lk-Hidden-pass-3318");
         let t = ClientToken::from("tok_secret");
         assert!(!format!("{t:?}").contains("tok_secret"));
         let mut out = Vec::new();
         expose(&p, &mut serde_json::Serializer::new(&mut out)).unwrap();
-        assert_eq!(out, b"\"hunter22\"");
+        assert_eq!(out, b"\"lk-Hidden-pass-3318\"");
         assert!(serde_json::from_str::<Password>("12").is_err());
     }
 }

@@ -318,6 +318,18 @@ wire_enum! {
         IncorrectPassword = "incorrect_password",
         FormPasswordPwned = "form_password_pwned",
         FormPasswordLengthTooShort = "form_password_length_too_short",
+        /// Longer than the instance's `password_settings.max_length`.
+        FormPasswordLengthTooLong = "form_password_length_too_long",
+        /// More than 72 bytes (what bcrypt-compatible digests can hold).
+        FormPasswordSizeInBytesExceeded = "form_password_size_in_bytes_exceeded",
+        /// A required character class (digit, upper/lower case, special character) is missing.
+        FormPasswordValidationFailed = "form_password_validation_failed",
+        /// zxcvbn scores it below `min_zxcvbn_strength`; `meta.zxcvbn.suggestions` says why.
+        FormPasswordNotStrongEnough = "form_password_not_strong_enough",
+        /// The password is (or contains) one of the user's identifiers.
+        FormPasswordMatchesIdentifier = "form_password_matches_identifier",
+        /// Enumeration protection: an unknown identifier and a wrong password look the same.
+        FormPasswordOrIdentifierIncorrect = "form_password_or_identifier_incorrect",
         FormCodeIncorrect = "form_code_incorrect",
         /// A required parameter is missing.
         FormParamNil = "form_param_nil",

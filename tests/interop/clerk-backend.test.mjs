@@ -34,6 +34,41 @@ async function rejectsWithClerkError(promise, status, code) {
   });
 }
 
+describe('testing tokens', { timeout: 120_000 }, () => {
+  test('testingTokens.createTestingToken: a token that skips the Frontend API rate limits', { timeout: 60_000 }, async () => {
+    const t = await clerk.testingTokens.createTestingToken();
+    assert.equal(t.object, 'testing_token');
+    assert.equal(typeof t.token, 'string');
+    // This @clerk/backend hands the JSON back as it came (its deserializer has no testing_token
+    // case), so the field is `expires_at`; a later one may map it to `expiresAt`.
+    const expiresAt = t.expiresAt ?? t.expires_at;
+    const nowSecs = Math.floor(Date.now() / 1000);
+    assert.ok(Math.abs(expiresAt - (nowSecs + 3600)) < 120, `expires_at in Unix seconds: ${expiresAt}`);
+    await control(emu.url, 'PATCH', '/instance', {
+      settings: { rate_limits: { enabled: true, sign_in_create: { max: 1, window_secs: 60 } } },
+    });
+    try {
+      const signIn = (query) => fetch(`${emu.url}/v1/client/sign_ins?_is_native=true${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ identifier: uniqueEmail('nobody') }),
+      });
+      for (let i = 0; i < 3; i++) {
+        const r = await signIn(`&__clerk_testing_token=${encodeURIComponent(t.token)}`);
+        assert.equal(r.status, 422, 'the testing token is not counted');
+      }
+      assert.equal((await signIn('')).status, 422);
+      const limited = await signIn('');
+      assert.equal(limited.status, 429);
+      assert.match(limited.headers.get('retry-after'), /^\d+$/);
+      const body = await limited.json();
+      assert.equal(body.errors[0].code, 'too_many_requests');
+    } finally {
+      await control(emu.url, 'PATCH', '/instance', { settings: { rate_limits: { enabled: false } } });
+    }
+  });
+});
+
 describe('users', { timeout: 120_000 }, () => {
   test('createUser → getUser → updateUser → updateUserMetadata → ban/unban → deleteUser', { timeout: 60_000 }, async () => {
     const email = uniqueEmail('alice');
@@ -139,7 +174,8 @@ describe('users', { timeout: 120_000 }, () => {
     );
     const locked = await clerk.users.lockUser(user.id);
     assert.equal(locked.locked, true);
-    await assert.rejects(fapiSignIn(emu.url, email), /HTTP 403: .*"code":"user_locked"/);
+    // 422 with the lockout's duration in meta, as Clerk's own lockout fixture.
+    await assert.rejects(fapiSignIn(emu.url, email), /HTTP 422: .*"code":"user_locked"/);
     const unlocked = await clerk.users.unlockUser(user.id);
     assert.equal(unlocked.locked, false);
     const s = await fapiSignIn(emu.url, email);

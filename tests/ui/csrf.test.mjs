@@ -119,7 +119,7 @@ test('a page on another site cannot change the emulator or read its codes', asyn
   const res = await fetch(`${emulator.url}/v1/client/sign_ups?_is_native=true`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ email_address: 'victim@example.com', password: 'password123', strategy: 'email_code' }),
+    body: new URLSearchParams({ email_address: 'victim@example.com', password: 'lk-Test-pass-4921', strategy: 'email_code' }),
   });
   assert.equal(res.status, 200);
   const before = await snapshot();
@@ -140,7 +140,7 @@ test('a page on another site cannot change the emulator or read its codes', asyn
   await fetch(`${emulator.url}/v1/client/sign_ups?_is_native=true`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ email_address: 'later@example.com', password: 'password123', strategy: 'email_code' }),
+    body: new URLSearchParams({ email_address: 'later@example.com', password: 'lk-Test-pass-4921', strategy: 'email_code' }),
   });
   await control('POST', '/jobs/wait_idle', { timeout_ms: 10_000 });
   assert.deepEqual(stolen, [], 'nothing reached the attacker');

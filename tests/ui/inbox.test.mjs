@@ -34,7 +34,7 @@ async function signUp(email) {
   const res = await fetch(`${emulator.url}/v1/client/sign_ups?_is_native=true`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ email_address: email, password: 'password123', strategy: 'email_code' }),
+    body: new URLSearchParams({ email_address: email, password: 'lk-Test-pass-4921', strategy: 'email_code' }),
   });
   assert.equal(res.status, 200, `sign-up for ${email}: ${await res.text()}`);
 }

@@ -65,7 +65,13 @@ pub fn create_by_admin(
         }
         (Some(pw), None) => {
             if !input.skip_password_checks {
-                passwords::check_strength(pw.expose(), env.settings.password_min_length)?;
+                let identifiers: Vec<&str> = emails
+                    .iter()
+                    .chain(&phones)
+                    .chain(&username)
+                    .map(String::as_str)
+                    .collect();
+                passwords::check_new(pw.expose(), env.settings, &identifiers)?;
             }
             Some(env.hash_password(pw.expose())?)
         }
@@ -154,7 +160,9 @@ pub fn update_by_admin(
     }
     if let Some(pw) = &change.password {
         if !change.skip_password_checks {
-            passwords::check_strength(pw.expose(), env.settings.password_min_length)?;
+            let mut identifiers: Vec<&str> = u.idents.iter().map(|i| i.value.as_str()).collect();
+            identifiers.extend(r.username.as_deref());
+            passwords::check_new(pw.expose(), env.settings, &identifiers)?;
         }
         r.password_hash = Some(env.hash_password(pw.expose())?);
         r.password_last_updated_at = Some(env.now);
@@ -268,14 +276,25 @@ pub fn set_banned(
     set_flag(tx, env, id, |u| u.banned = banned, banned)
 }
 
-/// Locks or unlocks a user; a lock revokes every session.
+/// Locks a user as a lockout does (see [`super::attack::lock`]) or unlocks them, forgetting
+/// their failed attempts; a lock revokes every session.
 pub fn set_locked(
     tx: &Tx<'_>,
     env: &Env<'_>,
     id: &str,
     locked: bool,
 ) -> Result<UserWithIdents, DomainError> {
-    set_flag(tx, env, id, |u| u.locked = locked, locked)
+    let mut u = get(tx, id)?;
+    if locked {
+        super::attack::lock(tx, env, &mut u.user)?;
+    } else {
+        super::attack::unlock(tx, &mut u.user)?;
+    }
+    save_updated(tx, env, &mut u)?;
+    if locked {
+        sessions::end_all_of_user(tx, env, id, SessionStatus::Revoked)?;
+    }
+    Ok(u)
 }
 
 fn set_flag(

@@ -20,6 +20,8 @@ pub struct Removed {
     pub attempts: usize,
     pub clients: usize,
     pub jobs: usize,
+    /// Ended rate-limit windows and expired testing tokens.
+    pub protection: usize,
 }
 
 /// Removes abandoned attempts, session-less clients past their lifetime and old finished jobs,
@@ -30,6 +32,7 @@ pub fn run(tx: &Tx<'_>, env: &Env<'_>) -> Result<Removed, DomainError> {
         clients: tx.delete_sessionless_clients_idle_before(now - SESSIONLESS_CLIENT_LIFETIME_MS)?,
         attempts: tx.delete_attempts_created_before(now - ATTEMPT_LIFETIME_MS)?,
         jobs: tx.delete_finished_jobs(now - FINISHED_JOB_LIFETIME_MS)?,
+        protection: super::attack::cleanup(tx, now)?,
     };
     outbox::record(tx, env, &outbox::Effect::Cleanup, now + INTERVAL_MS)?;
     Ok(removed)

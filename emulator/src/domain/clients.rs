@@ -44,6 +44,11 @@ impl ClientCtx {
         self.save(now)
     }
 
+    /// Whether this request made the client (it came with no token, or one that is unknown).
+    pub fn is_new(&self) -> bool {
+        self.fresh
+    }
+
     /// Marks the client changed at `now`; [`ClientCtx::flush`] stores it.
     pub fn save(&mut self, now: i64) -> Result<(), DomainError> {
         self.record.updated_at = now;

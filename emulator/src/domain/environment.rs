@@ -90,6 +90,8 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         phone_number = second_factor(phone_number, &[Strategy::PhoneCode]);
         second_factors.push(Strategy::PhoneCode);
     }
+    let p = &s.password_settings;
+    let a = &s.attack_protection;
     json!({
         "auth_config": {
             "object": "auth_config",
@@ -200,18 +202,18 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
                 "block_disposable_email_domains": {"enabled": false},
             },
             "password_settings": {
-                "disable_hibp": true,
-                "disable_password_reverification": true,
+                "disable_hibp": p.disable_hibp,
+                "disable_password_reverification": p.disable_password_reverification,
                 "min_length": s.password_min_length,
-                "max_length": 72,
-                "require_special_char": false,
-                "require_numbers": false,
-                "require_uppercase": false,
-                "require_lowercase": false,
-                "show_zxcvbn": false,
-                "min_zxcvbn_strength": 0,
-                "enforce_hibp_on_sign_in": false,
-                "allowed_special_characters": "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+                "max_length": p.max_length,
+                "require_special_char": p.require_special_char,
+                "require_numbers": p.require_numbers,
+                "require_uppercase": p.require_uppercase,
+                "require_lowercase": p.require_lowercase,
+                "show_zxcvbn": p.show_zxcvbn,
+                "min_zxcvbn_strength": p.min_zxcvbn_strength,
+                "enforce_hibp_on_sign_in": p.enforce_hibp_on_sign_in,
+                "allowed_special_characters": p.allowed_special_characters,
             },
             "username_settings": {
                 "min_length": 4,
@@ -225,10 +227,14 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
                 "create_organizations_limit": null,
             },
             "attack_protection": {
-                "user_lockout": {"enabled": false, "max_attempts": 100, "duration_in_minutes": 60},
-                "pii": {"enabled": false},
-                "email_link": {"require_same_client": false},
-                "enumeration_protection": {"enabled": false},
+                "user_lockout": {
+                    "enabled": a.user_lockout.enabled,
+                    "max_attempts": a.user_lockout.max_attempts,
+                    "duration_in_minutes": a.user_lockout.duration_in_minutes,
+                },
+                "pii": {"enabled": a.pii.enabled},
+                "email_link": {"require_same_client": a.email_link.require_same_client},
+                "enumeration_protection": {"enabled": a.enumeration_protection.enabled},
             },
             "passkey_settings": {
                 "allow_autofill": false,

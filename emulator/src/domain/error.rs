@@ -15,6 +15,30 @@ pub enum DomainError {
     PasswordIncorrect,
     #[error("password must be at least {min} characters")]
     PasswordTooShort { min: usize },
+    #[error("password must be at most {max} characters")]
+    PasswordTooLong { max: usize },
+    #[error("password must be at most {max} bytes")]
+    PasswordTooManyBytes { max: usize },
+    #[error("password lacks a required character class")]
+    PasswordValidation {
+        missing: Vec<super::passwords::CharClass>,
+    },
+    #[error("password is not strong enough")]
+    PasswordNotStrongEnough {
+        warning: Option<String>,
+        /// zxcvbn's suggestions: `(code, message)`.
+        suggestions: Vec<(String, String)>,
+    },
+    #[error("password is on the list of compromised passwords")]
+    PasswordPwned,
+    #[error("password matches an identifier")]
+    PasswordMatchesIdentifier,
+    /// Enumeration protection: an unknown identifier and a wrong password look alike.
+    #[error("identifier or password is incorrect")]
+    PasswordOrIdentifierIncorrect,
+    /// A Frontend API rate limit: try again in `retry_after_secs`.
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: i64 },
     #[error("incorrect code")]
     CodeIncorrect,
     #[error("too many failed attempts")]
@@ -31,8 +55,10 @@ pub enum DomainError {
     ParamValue { param: &'static str, reason: String },
     #[error("{0}")]
     InvalidState(String),
+    /// Locked out (see `domain/attack.rs`): for `expires_in_secs` more, or until unlocked
+    /// (`None`).
     #[error("the user is locked")]
-    UserLocked,
+    UserLocked { expires_in_secs: Option<i64> },
     #[error("the user is banned")]
     UserBanned,
     #[error("a session already exists on this client")]

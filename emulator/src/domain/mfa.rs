@@ -14,7 +14,7 @@ use super::{accounts, events, ids, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{
     BackupCodesRecord, IdentKind, Identification, MessageKind, MfaRecord, PendingCode,
-    SecondFactor, SecondFactorPhone, SessionRecord, TotpRecord, UserWithIdents,
+    SecondFactor, SecondFactorPhone, SessionRecord, TotpRecord, UserRecord, UserWithIdents,
 };
 use crate::store::Tx;
 use latchkey_protocol::{EventType, Strategy, VerificationStatus};
@@ -522,7 +522,7 @@ fn verify_totp_enrolment(
             return Ok(Err(wrong_second_factor(
                 tx,
                 env,
-                &u.user.id,
+                &u.user,
                 DomainError::CodeIncorrect,
             )?))
         }
@@ -696,7 +696,7 @@ fn verify_by_admin(
     Ok(Err(wrong_second_factor(
         tx,
         env,
-        &u.user.id,
+        &u.user,
         DomainError::CodeIncorrect,
     )?))
 }
@@ -800,15 +800,17 @@ pub fn verify_code_by_admin(
 
 /// The one place every wrong second-factor attempt goes through (sign-in, reverification,
 /// TOTP enrolment, the Backend API's check), whatever made it wrong (`refusal`: a wrong code,
-/// too many attempts, an expired code): it returns the refusal to give. Attempts are committed
-/// by the callers, so counting them here (user lockout) needs nothing else.
+/// too many attempts, an expired code): it counts towards the user's lockout
+/// ([`attack::failed_attempt`](super::attack::failed_attempt)) and returns the refusal to give
+/// (`user_locked` when this attempt locked the user). Attempts are committed by the callers, so
+/// the count survives the refusal.
 pub fn wrong_second_factor(
-    _tx: &Tx<'_>,
-    _env: &Env<'_>,
-    _user_id: &str,
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &UserRecord,
     refusal: DomainError,
 ) -> Result<DomainError, DomainError> {
-    Ok(refusal)
+    super::attack::failed_attempt(tx, env, user, refusal)
 }
 
 /// Sends a second-factor code (`prepare_second_factor`): `phone_code` to a phone reserved for
@@ -908,6 +910,7 @@ pub fn attempt(
     strategy: Strategy,
     code: &str,
 ) -> super::Committed<()> {
+    super::attack::ensure_not_locked(tx, env, &u.user)?;
     let supported = supported_second_factors(env, u);
     if !supported.iter().any(|(s, _, _)| *s == strategy) {
         return Err(DomainError::ParamValue {
@@ -935,7 +938,7 @@ pub fn attempt(
                 return Ok(Err(wrong_second_factor(
                     tx,
                     env,
-                    &u.user.id,
+                    &u.user,
                     DomainError::CodeIncorrect,
                 )?));
             }
@@ -955,7 +958,7 @@ pub fn attempt(
                 return Ok(Err(wrong_second_factor(
                     tx,
                     env,
-                    &u.user.id,
+                    &u.user,
                     DomainError::CodeIncorrect,
                 )?));
             }
@@ -978,9 +981,10 @@ pub fn attempt(
                 if matches!(refusal, DomainError::AlreadyVerified) {
                     return Err(refusal);
                 }
-                return Ok(Err(wrong_second_factor(tx, env, &u.user.id, refusal)?));
+                return Ok(Err(wrong_second_factor(tx, env, &u.user, refusal)?));
             }
         }
     }
+    super::attack::succeeded(tx, &u.user)?;
     Ok(Ok(()))
 }

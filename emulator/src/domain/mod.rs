@@ -3,6 +3,7 @@
 //! the store's transaction methods.
 
 pub mod accounts;
+pub mod attack;
 pub mod cleanup;
 pub mod clients;
 pub mod environment;

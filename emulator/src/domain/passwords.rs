@@ -3,6 +3,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use super::settings::Settings;
 use super::DomainError;
 use crate::secret::Secret;
 
@@ -243,18 +244,145 @@ pub fn import_digest(hasher: &str, digest: &str) -> Result<Secret, DomainError> 
     }
 }
 
-/// Checks a new password against the instance's rules.
-pub fn check_strength(password: &str, min: usize) -> Result<(), DomainError> {
-    if password.chars().count() < min {
+/// The bundled list of common passwords (see the header of `common-passwords.txt`: zxcvbn's
+/// 30,000 most common passwords of a corpus of leaked ones).
+const COMMON_PASSWORDS: &str = include_str!("common-passwords.txt");
+
+/// Whether `password` is on the list of common passwords (compared in lower case, as the list
+/// is). The set is built once per process from the bundled bytes: immutable data, the same for
+/// every emulator, so it is a table, not shared state.
+pub fn is_common(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| {
+        COMMON_PASSWORDS
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+    set.contains(password.to_lowercase().as_str())
+}
+
+/// Bytes a password may have: what bcrypt-compatible digests hold (Clerk's limit too).
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// Checks a new password (sign-up, reset, Backend API create and update, `/v1/me`) against the
+/// instance's `password_settings`. `identifiers` are the user's email addresses, phone numbers
+/// and username, which the password may not be (nor contain, when at least 4 long), and which
+/// zxcvbn counts as known.
+///
+/// The order, first failure wins: too short, over 72 bytes, over `max_length`, a missing
+/// character class, an identifier, on the common-password list (unless `disable_hibp`), then
+/// zxcvbn below `min_zxcvbn_strength` (only with `show_zxcvbn`, as on Clerk).
+pub fn check_new(
+    password: &str,
+    settings: &Settings,
+    identifiers: &[&str],
+) -> Result<(), DomainError> {
+    let rules = &settings.password_settings;
+    let min = settings.password_min_length;
+    let chars = password.chars().count();
+    if chars < min {
         return Err(DomainError::PasswordTooShort { min });
     }
-    if password.len() > 72 * 4 {
-        return Err(DomainError::ParamFormat {
-            param: "password",
-            reason: "is too long".into(),
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::PasswordTooManyBytes {
+            max: MAX_PASSWORD_BYTES,
         });
     }
+    if chars > rules.max_length {
+        return Err(DomainError::PasswordTooLong {
+            max: rules.max_length,
+        });
+    }
+    let mut missing = Vec::new();
+    if rules.require_lowercase && !password.chars().any(char::is_lowercase) {
+        missing.push(CharClass::Lowercase);
+    }
+    if rules.require_uppercase && !password.chars().any(char::is_uppercase) {
+        missing.push(CharClass::Uppercase);
+    }
+    if rules.require_numbers && !password.chars().any(|c| c.is_ascii_digit()) {
+        missing.push(CharClass::Number);
+    }
+    if rules.require_special_char
+        && !password
+            .chars()
+            .any(|c| rules.allowed_special_characters.contains(c))
+    {
+        missing.push(CharClass::Special);
+    }
+    if !missing.is_empty() {
+        return Err(DomainError::PasswordValidation { missing });
+    }
+    let lower = password.to_lowercase();
+    if identifiers.iter().any(|i| {
+        let i = i.trim().to_lowercase();
+        !i.is_empty() && (lower == i || (i.chars().count() >= 4 && lower.contains(&i)))
+    }) {
+        return Err(DomainError::PasswordMatchesIdentifier);
+    }
+    if !rules.disable_hibp && is_common(password) {
+        return Err(DomainError::PasswordPwned);
+    }
+    if rules.show_zxcvbn && rules.min_zxcvbn_strength > 0 {
+        let entropy = zxcvbn::zxcvbn(password, identifiers);
+        if u8::from(entropy.score()) < rules.min_zxcvbn_strength {
+            let feedback = entropy.feedback();
+            return Err(DomainError::PasswordNotStrongEnough {
+                warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+                suggestions: feedback
+                    .map(|f| {
+                        f.suggestions()
+                            .iter()
+                            .map(|s| (suggestion_code(s), s.to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        }
+    }
     Ok(())
+}
+
+/// Whether a sign-in with `password` must be refused with `form_password_pwned`
+/// (`enforce_hibp_on_sign_in`, with the compromised-password check on): the user then resets
+/// the password, as Clerk's UI makes them.
+pub fn refused_on_sign_in(password: &str, settings: &Settings) -> bool {
+    let rules = &settings.password_settings;
+    rules.enforce_hibp_on_sign_in && !rules.disable_hibp && is_common(password)
+}
+
+/// A zxcvbn suggestion's `code` in `meta.zxcvbn.suggestions`: its name in lower camel case
+/// (`useAFewWordsAvoidCommonPhrases`), the style of the zxcvbn-ts keys clerk-js uses. Clerk's
+/// exact strings are not documented [U]; clients show `message`.
+fn suggestion_code(s: &zxcvbn::feedback::Suggestion) -> String {
+    let name = format!("{s:?}");
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => name,
+    }
+}
+
+/// A character class `password_settings` can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharClass {
+    Lowercase,
+    Uppercase,
+    Number,
+    Special,
+}
+
+impl CharClass {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Lowercase => "a lowercase letter",
+            Self::Uppercase => "an uppercase letter",
+            Self::Number => "a number",
+            Self::Special => "a special character",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -348,12 +476,96 @@ mod tests {
         assert!(h.verify("new password", &made));
     }
 
+    fn settings(patch: serde_json::Value) -> Settings {
+        Settings::default().patched(&patch).unwrap()
+    }
+
     #[test]
-    fn minimum_length() {
+    fn each_rule_refuses_with_its_own_error() {
+        let s = Settings::default();
         assert!(matches!(
-            check_strength("short", 8),
+            check_new("short", &s, &[]),
             Err(DomainError::PasswordTooShort { min: 8 })
         ));
-        assert!(check_strength("long enough", 8).is_ok());
+        assert!(check_new("lk-Test-pass-4921", &s, &[]).is_ok());
+        let bytes = "é".repeat(37);
+        assert!(matches!(
+            check_new(&bytes, &s, &[]),
+            Err(DomainError::PasswordTooManyBytes { max: 72 })
+        ));
+        let s40 = settings(serde_json::json!({"password_settings": {"max_length": 20}}));
+        assert!(matches!(
+            check_new("lk-Test-pass-4921-and-more", &s40, &[]),
+            Err(DomainError::PasswordTooLong { max: 20 })
+        ));
+        let classes = settings(serde_json::json!({"password_settings": {
+            "require_numbers": true, "require_uppercase": true,
+            "require_lowercase": true, "require_special_char": true}}));
+        let Err(DomainError::PasswordValidation { missing }) =
+            check_new("ALLUPPERCASEWORDS", &classes, &[])
+        else {
+            panic!("classes are checked");
+        };
+        assert_eq!(
+            missing,
+            vec![CharClass::Lowercase, CharClass::Number, CharClass::Special]
+        );
+        assert!(check_new("lk-Test-pass-4921", &classes, &[]).is_ok());
+        assert!(matches!(
+            check_new("jane.doe@example.com", &s, &["jane.doe@example.com"]),
+            Err(DomainError::PasswordMatchesIdentifier)
+        ));
+        assert!(matches!(
+            check_new("my-janedoe-pass", &s, &["JaneDoe"]),
+            Err(DomainError::PasswordMatchesIdentifier)
+        ));
+    }
+
+    #[test]
+    fn common_passwords_are_pwned_unless_the_check_is_off() {
+        let s = Settings::default();
+        for pw in [
+            "password123",
+            "Password1",
+            "12345678",
+            "hunter22",
+            "iloveyou",
+        ] {
+            assert!(
+                matches!(check_new(pw, &s, &[]), Err(DomainError::PasswordPwned)),
+                "{pw}"
+            );
+        }
+        assert!(!is_common("lk-Test-pass-4921"));
+        let off = settings(serde_json::json!({"password_settings": {"disable_hibp": true}}));
+        assert!(check_new("password123", &off, &[]).is_ok());
+        assert!(!refused_on_sign_in("password123", &s), "off by default");
+        let enforce =
+            settings(serde_json::json!({"password_settings": {"enforce_hibp_on_sign_in": true}}));
+        assert!(refused_on_sign_in("password123", &enforce));
+        assert!(!refused_on_sign_in("lk-Test-pass-4921", &enforce));
+    }
+
+    #[test]
+    fn the_strength_check_applies_only_when_shown_and_says_why() {
+        let weak = "abcdefgh1";
+        let off = settings(serde_json::json!({"password_settings": {"min_zxcvbn_strength": 4}}));
+        assert!(check_new(weak, &off, &[]).is_ok(), "show_zxcvbn is off");
+        let on = settings(serde_json::json!({"password_settings":
+            {"show_zxcvbn": true, "min_zxcvbn_strength": 3}}));
+        let Err(DomainError::PasswordNotStrongEnough { suggestions, .. }) =
+            check_new(weak, &on, &[])
+        else {
+            panic!("a weak password is refused");
+        };
+        assert!(!suggestions.is_empty());
+        for (code, message) in &suggestions {
+            assert!(
+                code.chars().next().is_some_and(char::is_lowercase),
+                "{code}"
+            );
+            assert!(!message.is_empty());
+        }
+        assert!(check_new("correct-Horse-battery-staple-71", &on, &[]).is_ok());
     }
 }

@@ -122,6 +122,149 @@ pub struct Settings {
     /// webhook carries them for the app to send ("bring your own infrastructure").
     pub delivered_by_clerk: bool,
     pub jwt_templates: std::collections::BTreeMap<String, JwtTemplate>,
+    /// What a new password must be (`user_settings.password_settings` of the environment).
+    /// Its `min_length` is `password_min_length` (a patch of either sets both).
+    pub password_settings: PasswordSettings,
+    /// Lockout and enumeration protection (`user_settings.attack_protection`).
+    pub attack_protection: AttackProtection,
+    /// Frontend API rate limits: off unless switched on (see [`RateLimits`]).
+    pub rate_limits: RateLimits,
+}
+
+/// `password_settings`, with the defaults of a new Clerk development instance: no character
+/// classes required, the strength check off, the compromised-password check on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// Always equal to [`Settings::password_min_length`].
+    pub min_length: usize,
+    /// At most this many characters (and never more than 72 bytes).
+    pub max_length: usize,
+    pub require_special_char: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    /// The characters that count as special for `require_special_char`.
+    pub allowed_special_characters: String,
+    /// The zxcvbn strength check: when on, a new password must score at least
+    /// `min_zxcvbn_strength` (0–4). Off, the score is not looked at (as on Clerk, where the
+    /// setting is "show_zxcvbn" in the environment and the minimum applies only with it).
+    pub show_zxcvbn: bool,
+    pub min_zxcvbn_strength: u8,
+    /// True turns the compromised-password check off.
+    pub disable_hibp: bool,
+    /// A sign-in with a compromised password is refused with `form_password_pwned` (the user
+    /// must reset it), when the check is on.
+    pub enforce_hibp_on_sign_in: bool,
+    pub disable_password_reverification: bool,
+}
+
+/// Clerk's list of special characters.
+pub const SPECIAL_CHARACTERS: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self {
+            min_length: 8,
+            max_length: 72,
+            require_special_char: false,
+            require_numbers: false,
+            require_uppercase: false,
+            require_lowercase: false,
+            allowed_special_characters: SPECIAL_CHARACTERS.into(),
+            show_zxcvbn: false,
+            min_zxcvbn_strength: 0,
+            disable_hibp: false,
+            enforce_hibp_on_sign_in: false,
+            disable_password_reverification: true,
+        }
+    }
+}
+
+/// `attack_protection`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttackProtection {
+    pub user_lockout: UserLockout,
+    pub enumeration_protection: Toggle,
+    /// Reported in the environment; the emulator does not act on it.
+    pub pii: Toggle,
+    /// Reported in the environment; the emulator does not act on it.
+    pub email_link: EmailLinkProtection,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Toggle {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailLinkProtection {
+    pub require_same_client: bool,
+}
+
+/// Locks a user out for `duration_in_minutes` after `max_attempts` failed verifications in a
+/// row. Clerk's development defaults: on, 100 attempts, 60 minutes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UserLockout {
+    pub enabled: bool,
+    pub max_attempts: i64,
+    pub duration_in_minutes: i64,
+}
+
+impl Default for UserLockout {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_attempts: 100,
+            duration_in_minutes: 60,
+        }
+    }
+}
+
+/// One rate limit: at most `max` requests in a window of `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub max: i64,
+    pub window_secs: i64,
+}
+
+/// Frontend API rate limits, counted per client (per IP for a request with no client yet) and
+/// per identifier, in fixed windows by the emulator clock. Off by default: hitting them in CI
+/// is the most common complaint about testing against the hosted service.
+///
+/// The limits are the ones Clerk documents (clerk.com/docs/guides/how-clerk-works/system-limits,
+/// "Rate limits", Frontend API requests: create sign-in and create sign-up 5 requests per 10
+/// seconds, attempt sign-in first/second factor and attempt sign-up verification 3 per 10
+/// seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub sign_in_create: Limit,
+    pub sign_in_attempt: Limit,
+    pub sign_up_create: Limit,
+    pub sign_up_attempt: Limit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        let every_10s = |max| Limit {
+            max,
+            window_secs: 10,
+        };
+        Self {
+            enabled: false,
+            sign_in_create: every_10s(5),
+            sign_in_attempt: every_10s(3),
+            sign_up_create: every_10s(5),
+            sign_up_attempt: every_10s(3),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -150,6 +293,9 @@ impl Default for Settings {
             delete_self_enabled: true,
             delivered_by_clerk: true,
             jwt_templates: Default::default(),
+            password_settings: PasswordSettings::default(),
+            attack_protection: AttackProtection::default(),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -159,6 +305,21 @@ impl Settings {
     pub fn patched(&self, patch: &Value) -> Result<Self, String> {
         let mut current = serde_json::to_value(self).map_err(|e| e.to_string())?;
         merge(&mut current, patch);
+        // `password_min_length` and `password_settings.min_length` are one setting: the one
+        // the patch names wins (both named must agree; `validate` checks).
+        let legacy = patch.get("password_min_length").cloned();
+        let nested = patch
+            .get("password_settings")
+            .and_then(|p| p.get("min_length"))
+            .cloned();
+        match (legacy, nested) {
+            (None, Some(v)) => current["password_min_length"] = v,
+            (Some(_), Some(_)) => {}
+            // Settings stored before `password_settings` existed hold only the legacy field.
+            (_, None) => {
+                current["password_settings"]["min_length"] = current["password_min_length"].clone()
+            }
+        }
         let next: Settings = serde_json::from_value(current).map_err(|e| e.to_string())?;
         next.validate()?;
         Ok(next)
@@ -170,6 +331,51 @@ impl Settings {
         }
         if self.password_min_length < 1 || self.password_min_length > 72 {
             return Err("password_min_length must be between 1 and 72".into());
+        }
+        let p = &self.password_settings;
+        if p.min_length != self.password_min_length {
+            return Err(
+                "password_settings.min_length and password_min_length must be the same".into(),
+            );
+        }
+        if p.max_length < p.min_length || p.max_length > 72 {
+            return Err("password_settings.max_length must be from min_length to 72".into());
+        }
+        if p.min_zxcvbn_strength > 4 {
+            return Err("password_settings.min_zxcvbn_strength must be from 0 to 4".into());
+        }
+        if p.allowed_special_characters.is_empty()
+            || p.allowed_special_characters
+                .chars()
+                .any(|c| c.is_alphanumeric() || c.is_whitespace())
+        {
+            return Err("password_settings.allowed_special_characters must be one or more characters that are neither letters, digits nor spaces".into());
+        }
+        let lockout = &self.attack_protection.user_lockout;
+        if !(1..=100_000).contains(&lockout.max_attempts) {
+            return Err(
+                "attack_protection.user_lockout.max_attempts must be from 1 to 100000".into(),
+            );
+        }
+        // Up to a year.
+        if !(1..=525_600).contains(&lockout.duration_in_minutes) {
+            return Err(
+                "attack_protection.user_lockout.duration_in_minutes must be from 1 to 525600"
+                    .into(),
+            );
+        }
+        let r = &self.rate_limits;
+        for (name, l) in [
+            ("sign_in_create", r.sign_in_create),
+            ("sign_in_attempt", r.sign_in_attempt),
+            ("sign_up_create", r.sign_up_create),
+            ("sign_up_attempt", r.sign_up_attempt),
+        ] {
+            if !(1..=1_000_000).contains(&l.max) || !(1..=86_400).contains(&l.window_secs) {
+                return Err(format!(
+                    "rate_limits.{name} needs max from 1 to 1000000 and window_secs from 1 to 86400"
+                ));
+            }
         }
         for (name, v) in [
             ("session_lifetime_secs", self.session_lifetime_secs),

@@ -4,7 +4,7 @@
 use super::clients::ClientCtx;
 use super::messages::{self, Template, TEST_CODE};
 use super::sign_up::check_code;
-use super::{ids, mfa, passwords, sessions, users, Committed, DomainError, Env};
+use super::{attack, ids, mfa, passwords, sessions, users, Committed, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{
     FirstFactor, IdentKind, MessageKind, PendingCode, SecondFactor, SessionStatus, SignInState,
@@ -23,13 +23,39 @@ pub struct SignInInput {
 
 const ABANDON_AFTER_MS: i64 = 24 * 3600 * 1000;
 
-/// Starts a sign-in, replacing any earlier one on the client.
+/// Whether enumeration protection hides which identifiers have accounts.
+fn hiding_identifiers(env: &Env<'_>) -> bool {
+    env.settings
+        .attack_protection
+        .enumeration_protection
+        .enabled
+}
+
+/// A wrong password as the client may learn it: with enumeration protection, the same as an
+/// unknown identifier.
+fn wrong_password(env: &Env<'_>, e: DomainError) -> DomainError {
+    match e {
+        DomainError::PasswordIncorrect if hiding_identifiers(env) => {
+            DomainError::PasswordOrIdentifierIncorrect
+        }
+        e => e,
+    }
+}
+
+/// Starts a sign-in, replacing any earlier one on the client. A wrong password is counted
+/// towards the user's lockout and committed before the error returns.
+///
+/// With enumeration protection on, an unknown identifier is not revealed: with a password it
+/// fails as a wrong password does (`form_password_or_identifier_incorrect`); alone it starts a
+/// sign-in in `needs_first_factor` like any other (Clerk's strict protection "continues to the
+/// verification screen instead of failing"), offering the password, whose attempts then fail
+/// the same way, and codes that are never sent.
 pub fn create(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client: &mut ClientCtx,
     input: SignInInput,
-) -> Result<SignInState, DomainError> {
+) -> Committed<SignInState> {
     let mut state = SignInState {
         id: ids::new_id("sia"),
         client_id: client.record.id.clone(),
@@ -44,21 +70,37 @@ pub fn create(
         created_at: env.now,
     };
     if let Some(identifier) = input.identifier.filter(|i| !i.trim().is_empty()) {
-        let mut user = users::find_by_identifier(tx, env.settings, &identifier)?
-            .ok_or(DomainError::IdentifierNotFound)?;
-        users::ensure_may_sign_in(&user.user)?;
         state.identifier = Some(identifier.trim().to_owned());
-        state.user_id = Some(user.user.id.clone());
         state.status = SignInStatus::NeedsFirstFactor;
-        if let Some(pw) = input.password {
-            verify_password(tx, env, &mut user, &pw)??;
-            state.first_factor = Some(FirstFactor::Password {
-                verified: true,
-                attempts: 1,
-            });
-            complete(tx, env, client, &mut state, &mut user, Strategy::Password)?;
-        } else if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password) {
-            prepare_factor(tx, env, &mut state, &user, strategy, None)?;
+        match users::find_by_identifier(tx, env.settings, &identifier)? {
+            None if !hiding_identifiers(env) => return Err(DomainError::IdentifierNotFound),
+            None if input.password.is_some() => {
+                return Err(DomainError::PasswordOrIdentifierIncorrect)
+            }
+            None => {
+                if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password) {
+                    prepare_hidden(env, &mut state, strategy)?;
+                }
+            }
+            Some(mut user) => {
+                users::ensure_may_sign_in(&user.user)?;
+                attack::ensure_not_locked(tx, env, &user.user)?;
+                state.user_id = Some(user.user.id.clone());
+                if let Some(pw) = input.password {
+                    if let Err(e) = verify_password(tx, env, &mut user, &pw)? {
+                        let e = wrong_password(env, e);
+                        return Ok(Err(attack::failed_attempt(tx, env, &user.user, e)?));
+                    }
+                    password_usable_on_sign_in(env, &pw)?;
+                    state.first_factor = Some(FirstFactor::Password {
+                        verified: true,
+                        attempts: 1,
+                    });
+                    complete(tx, env, client, &mut state, &mut user, Strategy::Password)?;
+                } else if let Some(strategy) = input.strategy.filter(|s| *s != Strategy::Password) {
+                    prepare_factor(tx, env, &mut state, &user, strategy, None)?;
+                }
+            }
         }
     } else if input.password.is_some() {
         return Err(DomainError::ParamMissing("identifier"));
@@ -66,7 +108,52 @@ pub fn create(
     tx.save_sign_in(&state)?;
     client.record.sign_in_id = Some(state.id.clone());
     client.save(env.now)?;
-    Ok(state)
+    Ok(Ok(state))
+}
+
+/// A right password that `enforce_hibp_on_sign_in` refuses: it is on the common-password list,
+/// so the user must reset it (`form_password_pwned`, which Clerk's UI answers with a reset).
+fn password_usable_on_sign_in(env: &Env<'_>, pw: &Secret) -> Result<(), DomainError> {
+    if passwords::refused_on_sign_in(pw.expose(), env.settings) {
+        return Err(DomainError::PasswordPwned);
+    }
+    Ok(())
+}
+
+/// Whether `state` is a sign-in for an identifier with no account, kept up under enumeration
+/// protection.
+fn is_hidden(state: &SignInState) -> bool {
+    state.user_id.is_none() && state.status == SignInStatus::NeedsFirstFactor
+}
+
+/// "Sends" a code for a sign-in with no account under enumeration protection: the verification
+/// looks as any other, a random code nobody receives is kept, and every attempt fails.
+fn prepare_hidden(
+    env: &Env<'_>,
+    state: &mut SignInState,
+    strategy: Strategy,
+) -> Result<(), DomainError> {
+    match strategy {
+        Strategy::EmailCode
+        | Strategy::PhoneCode
+        | Strategy::ResetPasswordEmailCode
+        | Strategy::ResetPasswordPhoneCode => {}
+        other => {
+            return Err(DomainError::ParamValue {
+                param: "strategy",
+                reason: format!("{:?} is not supported", other.as_str()),
+            })
+        }
+    }
+    state.first_factor = Some(FirstFactor::Code(PendingCode {
+        strategy,
+        code: Secret::new(ids::random_base62(32)),
+        attempts: 0,
+        expire_at: env.now + env.settings.code_lifetime_secs * 1000,
+        status: VerificationStatus::Unverified,
+        identification_id: None,
+    }));
+    Ok(())
 }
 
 /// The digest a password sign-in with `identifier` would be checked against, so the caller can
@@ -161,8 +248,12 @@ pub fn prepare_first_factor(
     ident_id: Option<&str>,
 ) -> Result<(), DomainError> {
     ensure_status(state, env.now, SignInStatus::NeedsFirstFactor)?;
-    let user = user_of(tx, state)?;
-    prepare_factor(tx, env, state, &user, strategy, ident_id)?;
+    if is_hidden(state) {
+        prepare_hidden(env, state, strategy)?;
+    } else {
+        let user = user_of(tx, state)?;
+        prepare_factor(tx, env, state, &user, strategy, ident_id)?;
+    }
     tx.save_sign_in(state)?;
     Ok(())
 }
@@ -254,7 +345,8 @@ fn prepare_factor(
     Ok(())
 }
 
-/// `attempt_first_factor`. Wrong codes are counted (committed) before the error returns.
+/// `attempt_first_factor`. Wrong passwords and codes are counted (committed) before the error
+/// returns: on the attempt, and towards the user's lockout.
 pub fn attempt_first_factor(
     tx: &Tx<'_>,
     env: &Env<'_>,
@@ -265,7 +357,11 @@ pub fn attempt_first_factor(
     code: Option<&str>,
 ) -> Committed<()> {
     ensure_status(state, env.now, SignInStatus::NeedsFirstFactor)?;
+    if is_hidden(state) {
+        return attempt_hidden(tx, state, strategy, password, code, env);
+    }
     let mut user = user_of(tx, state)?;
+    attack::ensure_not_locked(tx, env, &user.user)?;
     if strategy == Strategy::Password {
         let pw = password.ok_or(DomainError::ParamMissing("password"))?;
         let attempts = match &state.first_factor {
@@ -278,8 +374,10 @@ pub fn attempt_first_factor(
                 attempts,
             });
             tx.save_sign_in(state)?;
-            return Ok(Err(e));
+            let e = wrong_password(env, e);
+            return Ok(Err(attack::failed_attempt(tx, env, &user.user, e)?));
         }
+        password_usable_on_sign_in(env, pw)?;
         state.first_factor = Some(FirstFactor::Password {
             verified: true,
             attempts,
@@ -299,6 +397,12 @@ pub fn attempt_first_factor(
     };
     if let Err(e) = check_code(pending, code, env) {
         tx.save_sign_in(state)?;
+        let e = match e {
+            DomainError::CodeIncorrect | DomainError::VerificationFailed => {
+                attack::failed_attempt(tx, env, &user.user, e)?
+            }
+            e => e,
+        };
         return Ok(Err(e));
     }
     if strategy.resets_password() {
@@ -308,6 +412,50 @@ pub fn attempt_first_factor(
     }
     tx.save_sign_in(state)?;
     Ok(Ok(()))
+}
+
+/// An attempt on a sign-in with no account (enumeration protection): a password fails as a
+/// wrong one would, a code as a wrong code would; the attempts are counted on the sign-in.
+fn attempt_hidden(
+    tx: &Tx<'_>,
+    state: &mut SignInState,
+    strategy: Strategy,
+    password: Option<&Secret>,
+    code: Option<&str>,
+    env: &Env<'_>,
+) -> Committed<()> {
+    if strategy == Strategy::Password {
+        password.ok_or(DomainError::ParamMissing("password"))?;
+        let attempts = match &state.first_factor {
+            Some(FirstFactor::Password { attempts, .. }) => attempts + 1,
+            _ => 1,
+        };
+        state.first_factor = Some(FirstFactor::Password {
+            verified: false,
+            attempts,
+        });
+        tx.save_sign_in(state)?;
+        return Ok(Err(DomainError::PasswordOrIdentifierIncorrect));
+    }
+    let code = code.ok_or(DomainError::ParamMissing("code"))?;
+    let pending = match &mut state.first_factor {
+        Some(FirstFactor::Code(p)) if p.strategy == strategy => p,
+        _ => {
+            return Err(DomainError::InvalidState(format!(
+                "prepare_first_factor with {strategy} first"
+            )))
+        }
+    };
+    // Nobody has the code; even a lucky guess fails.
+    let e = match check_code(pending, code, env) {
+        Ok(()) => {
+            pending.status = VerificationStatus::Unverified;
+            DomainError::CodeIncorrect
+        }
+        Err(e) => e,
+    };
+    tx.save_sign_in(state)?;
+    Ok(Err(e))
 }
 
 /// `reset_password` after a verified reset code: sets the password and completes the sign-in.
@@ -321,7 +469,11 @@ pub fn reset_password(
 ) -> Result<(), DomainError> {
     ensure_status(state, env.now, SignInStatus::NeedsNewPassword)?;
     let mut user = user_of(tx, state)?;
-    passwords::check_strength(password.expose(), env.settings.password_min_length)?;
+    passwords::check_new(
+        password.expose(),
+        env.settings,
+        &users::identifier_values(&user),
+    )?;
     user.user.password_hash = Some(env.hash_password(password.expose())?);
     user.user.password_last_updated_at = Some(env.now);
     user.user.updated_at = env.now;
@@ -355,6 +507,9 @@ fn complete(
         state.status = SignInStatus::NeedsSecondFactor;
         return Ok(());
     }
+    // The failures so far are forgotten once the sign-in is complete, not at a first factor
+    // that still needs a second (or a password guesser could reset the count of TOTP guesses).
+    attack::succeeded(tx, &user.user)?;
     let session = sessions::create(tx, env, client, &mut user.user, strategy)?;
     state.status = SignInStatus::Complete;
     state.created_session_id = Some(session.id);

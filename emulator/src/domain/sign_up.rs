@@ -139,7 +139,11 @@ fn apply(
         state.username = Some(name);
     }
     if let Some(pw) = input.password {
-        passwords::check_strength(pw.expose(), s.password_min_length)?;
+        let identifiers: Vec<&str> = [&state.email_address, &state.phone_number, &state.username]
+            .into_iter()
+            .filter_map(|v| v.as_deref())
+            .collect();
+        passwords::check_new(pw.expose(), s, &identifiers)?;
         state.password_hash = Some(env.hash_password(pw.expose())?);
     }
     if let Some(v) = input.first_name {

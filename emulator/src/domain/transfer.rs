@@ -81,6 +81,18 @@ pub struct UserDoc {
     /// The user's second factors: TOTP secret, backup-code digests, second-factor phones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub second_factors: Option<SecondFactorsDoc>,
+    /// Failed verifications in a row and a lockout (see `domain/attack.rs`); absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lockout: Option<LockoutDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutDoc {
+    pub failed_attempts: i64,
+    /// Locked until then (ms, emulator clock).
+    #[serde(default)]
+    pub locked_until: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -193,7 +205,16 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
         };
         let batch = tx.list_users(&q)?;
         let n = batch.len();
-        users.extend(batch.into_iter().map(|u| user_doc(u.user, u.idents, u.mfa)));
+        for u in batch {
+            let lockout = tx.lockout(&u.user.id)?.map(|l| LockoutDoc {
+                failed_attempts: l.failed_attempts,
+                locked_until: l.locked_until,
+            });
+            users.push(UserDoc {
+                lockout,
+                ..user_doc(u.user, u.idents, u.mfa)
+            });
+        }
         if (n as i64) < page {
             break;
         }
@@ -360,6 +381,7 @@ fn user_doc(u: UserRecord, idents: Vec<Identification>, mfa: Option<MfaRecord>) 
                 updated_at: i.updated_at,
             })
             .collect(),
+        lockout: None,
     }
 }
 
@@ -462,6 +484,20 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
         record.last_active_at = u.last_active_at;
         record.updated_at = u.updated_at;
         tx.save_user(&record)?;
+        if let Some(l) = &u.lockout {
+            if l.failed_attempts < 0 {
+                return Err(refuse(
+                    format!("users[{n}].lockout.failed_attempts"),
+                    "must not be negative",
+                ));
+            }
+            tx.save_lockout(&crate::store::records::LockoutRecord {
+                user_id: record.id.clone(),
+                failed_attempts: l.failed_attempts,
+                locked_until: l.locked_until,
+                updated_at: record.updated_at,
+            })?;
+        }
         for (k, i) in u.identifications.iter().enumerate() {
             let at = |field: &str| format!("users[{n}].identifications[{k}].{field}");
             if !i.id.starts_with("idn_")

@@ -250,13 +250,26 @@ pub fn delete(tx: &Tx<'_>, env: &Env<'_>, user_id: &str) -> Result<(), DomainErr
     events::user_deleted(tx, env, user_id)
 }
 
+/// A user's email addresses, phone numbers and username: what a new password may not be.
+pub fn identifier_values(u: &UserWithIdents) -> Vec<&str> {
+    u.idents
+        .iter()
+        .map(|i| i.value.as_str())
+        .chain(u.user.username.as_deref())
+        .collect()
+}
+
 /// Checks that a user may sign in.
 pub fn ensure_may_sign_in(user: &UserRecord) -> Result<(), DomainError> {
     if user.banned {
         return Err(DomainError::UserBanned);
     }
     if user.locked {
-        return Err(DomainError::UserLocked);
+        // Locked with no end (a lock of the Backend API while lockout is off, or an import);
+        // a lockout with an end is `attack::ensure_not_locked`'s.
+        return Err(DomainError::UserLocked {
+            expires_in_secs: None,
+        });
     }
     Ok(())
 }

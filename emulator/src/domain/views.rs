@@ -5,7 +5,6 @@
 use latchkey_protocol as wire;
 use latchkey_protocol::{NextAction, SignInStatus, SignUpStatus, Strategy, VerificationStatus};
 
-use super::settings::Settings;
 use super::{sign_up, DomainError, Env};
 use crate::store::records::{
     ClientRecord, FirstFactor, IdentKind, Identification, PendingCode, SecondFactor, SessionRecord,
@@ -71,10 +70,17 @@ fn phone_flagged(ident: &Identification, second_factor: Option<bool>) -> wire::P
     }
 }
 
-/// A user; `backend` adds private metadata.
-pub fn user(u: &UserWithIdents, settings: &Settings, backend: bool) -> wire::User {
+/// A user; `backend` adds private metadata. Reads the user's lockout (see `attack::lockout`).
+pub fn user(
+    tx: &ReadTx<'_>,
+    env: &Env<'_>,
+    u: &UserWithIdents,
+    backend: bool,
+) -> Result<wire::User, DomainError> {
     let r = &u.user;
-    wire::User {
+    let settings = env.settings;
+    let lockout = super::attack::lockout(tx, env, r)?;
+    Ok(wire::User {
         id: r.id.clone(),
         object: "user".into(),
         username: r.username.clone(),
@@ -104,9 +110,9 @@ pub fn user(u: &UserWithIdents, settings: &Settings, backend: bool) -> wire::Use
         external_id: r.external_id.clone(),
         last_sign_in_at: r.last_sign_in_at,
         banned: r.banned,
-        locked: r.locked,
-        lockout_expires_in_seconds: None,
-        verification_attempts_remaining: None,
+        locked: lockout.locked,
+        lockout_expires_in_seconds: lockout.expires_in_secs,
+        verification_attempts_remaining: lockout.attempts_remaining,
         created_at: r.created_at,
         updated_at: r.updated_at,
         delete_self_enabled: settings.delete_self_enabled,
@@ -115,7 +121,7 @@ pub fn user(u: &UserWithIdents, settings: &Settings, backend: bool) -> wire::Use
         mfa_enabled_at: u.mfa.as_ref().and_then(|m| m.enabled_at),
         mfa_disabled_at: u.mfa.as_ref().and_then(|m| m.disabled_at),
         legal_accepted_at: None,
-    }
+    })
 }
 
 pub fn public_user_data(u: &UserWithIdents) -> wire::PublicUserData {
@@ -181,7 +187,7 @@ pub fn session_fapi(
     });
     view.factor_verification_age = Some(factor_ages(s, env.now).to_vec());
     view.public_user_data = Some(public_user_data(&u));
-    view.user = Some(user(&u, env.settings, false));
+    view.user = Some(user(tx, env, &u, false)?);
     Ok(Some(view))
 }
 
@@ -390,6 +396,10 @@ pub fn sign_in(
             "image_url": "",
             "has_image": false,
         }));
+    } else if s.status == SignInStatus::NeedsFirstFactor {
+        // An identifier with no account under enumeration protection (see
+        // `sign_in::create`): it is offered the password, as a user with one would be.
+        factors.push(factor(Strategy::Password, None, None, None));
     }
     let first_factor_verification = match &s.first_factor {
         Some(FirstFactor::Password { verified, attempts }) => Some(wire::Verification {

@@ -11,6 +11,8 @@ use crate::domain::DomainError;
 pub struct ApiError {
     pub status: StatusCode,
     pub error: ClerkError,
+    /// A 429's `Retry-After`, in whole seconds (clerk-js and `@clerk/backend` `parseInt` it).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
         Self {
             status,
             error: ClerkError::new(code, message, long),
+            retry_after: None,
         }
     }
 
@@ -79,6 +82,16 @@ impl ApiError {
         .param(name)
     }
 
+    /// Adds `key: value` to the error's `meta`.
+    fn meta(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.error.meta.insert(key.to_owned(), value);
+        self
+    }
+
+    fn password(code: ErrorCode, message: &str, long: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message, long).param("password")
+    }
+
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,6 +139,70 @@ impl From<DomainError> for ApiError {
                 format!("Passwords must be at least {min} characters."),
             )
             .param("password"),
+            DomainError::PasswordTooLong { max } => ApiError::password(
+                ErrorCode::FormPasswordLengthTooLong,
+                "Your password is too long.",
+                format!("Passwords must be at most {max} characters."),
+            ),
+            DomainError::PasswordTooManyBytes { max } => ApiError::password(
+                ErrorCode::FormPasswordSizeInBytesExceeded,
+                "Your password is too long.",
+                format!("Passwords can be at most {max} bytes long; shorten it or use fewer special characters."),
+            ),
+            DomainError::PasswordValidation { missing } => {
+                let names: Vec<&str> = missing.iter().map(|c| c.describe()).collect();
+                ApiError::password(
+                    ErrorCode::FormPasswordValidationFailed,
+                    "Your password does not meet the requirements.",
+                    format!("Your password must contain {}.", names.join(", ")),
+                )
+            }
+            DomainError::PasswordNotStrongEnough {
+                warning,
+                suggestions,
+            } => {
+                let list: Vec<serde_json::Value> = suggestions
+                    .iter()
+                    .map(|(code, message)| serde_json::json!({"code": code, "message": message}))
+                    .collect();
+                let long = match &warning {
+                    Some(w) if !w.is_empty() => format!("Given password is not strong enough. {w}"),
+                    _ => "Given password is not strong enough.".to_owned(),
+                };
+                ApiError::password(
+                    ErrorCode::FormPasswordNotStrongEnough,
+                    "Given password is not strong enough.",
+                    long,
+                )
+                .meta("zxcvbn", serde_json::json!({"suggestions": list}))
+            }
+            DomainError::PasswordPwned => ApiError::password(
+                ErrorCode::FormPasswordPwned,
+                "Password has been found in an online data breach.",
+                "Password has been found in an online data breach. For account safety, please use a different password.",
+            ),
+            DomainError::PasswordMatchesIdentifier => ApiError::password(
+                ErrorCode::FormPasswordMatchesIdentifier,
+                "Your password must not contain your identifier.",
+                "Your password must not be or contain your email address, phone number or username.",
+            ),
+            DomainError::PasswordOrIdentifierIncorrect => ApiError::password(
+                ErrorCode::FormPasswordOrIdentifierIncorrect,
+                "Password or identifier is incorrect.",
+                "Password or identifier is incorrect. Try again, or use another method.",
+            ),
+            DomainError::RateLimited { retry_after_secs } => {
+                // The code string is [U] (clerk-wire-2 §6): clients branch on the status 429
+                // and `Retry-After`, not on it.
+                let mut e = ApiError::new(
+                    S::TOO_MANY_REQUESTS,
+                    ErrorCode::TooManyRequests,
+                    "Too many requests.",
+                    format!("Too many requests. Please try again in {retry_after_secs} seconds."),
+                );
+                e.retry_after = Some(retry_after_secs);
+                e
+            }
             DomainError::CodeIncorrect => ApiError::new(
                 unprocessable,
                 ErrorCode::FormCodeIncorrect,
@@ -166,12 +243,24 @@ impl From<DomainError> for ApiError {
                 "This request is not valid now",
                 msg,
             ),
-            DomainError::UserLocked => ApiError::new(
-                S::FORBIDDEN,
+            // 422 with the duration in both meta keys: the wire notes' fixture uses
+            // `duration_in_seconds`, the User `lockout_expires_in_seconds` [U]; sending both is
+            // harmless, and a lock with no end sends both as null.
+            DomainError::UserLocked { expires_in_secs } => ApiError::new(
+                unprocessable,
                 ErrorCode::UserLocked,
-                "Your account is locked.",
-                "Your account is locked. Contact support.",
-            ),
+                "Account locked",
+                match expires_in_secs {
+                    Some(secs) => format!(
+                        "Your account is locked. Please try again after {}.",
+                        crate::domain::attack::describe_duration(secs)
+                    ),
+                    None => "Your account is locked. Please contact support for more information."
+                        .to_owned(),
+                },
+            )
+            .meta("duration_in_seconds", serde_json::json!(expires_in_secs))
+            .meta("lockout_expires_in_seconds", serde_json::json!(expires_in_secs)),
             DomainError::UserBanned => ApiError::new(
                 S::FORBIDDEN,
                 ErrorCode::UserBanned,
@@ -234,7 +323,13 @@ impl IntoResponse for ApiError {
             errors: vec![self.error],
             clerk_trace_id: Some(trace),
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+        }
+        response
     }
 }
 
@@ -289,7 +384,38 @@ mod tests {
                 422,
                 "form_param_value_invalid",
             ),
-            (DomainError::UserLocked, 403, "user_locked"),
+            (
+                DomainError::UserLocked {
+                    expires_in_secs: Some(3600),
+                },
+                422,
+                "user_locked",
+            ),
+            (DomainError::PasswordPwned, 422, "form_password_pwned"),
+            (
+                DomainError::PasswordTooManyBytes { max: 72 },
+                422,
+                "form_password_size_in_bytes_exceeded",
+            ),
+            (
+                DomainError::PasswordValidation {
+                    missing: vec![crate::domain::passwords::CharClass::Number],
+                },
+                422,
+                "form_password_validation_failed",
+            ),
+            (
+                DomainError::PasswordOrIdentifierIncorrect,
+                422,
+                "form_password_or_identifier_incorrect",
+            ),
+            (
+                DomainError::RateLimited {
+                    retry_after_secs: 7,
+                },
+                429,
+                "too_many_requests",
+            ),
             (DomainError::UserBanned, 403, "user_banned"),
             (DomainError::SessionExists, 400, "session_exists"),
             (
@@ -315,5 +441,24 @@ mod tests {
             assert_eq!(api.error.code, code);
             assert!(!api.error.long_message.contains("secret detail"));
         }
+    }
+
+    #[test]
+    fn a_lockout_names_its_duration_and_a_rate_limit_its_retry() {
+        let locked = ApiError::from(DomainError::UserLocked {
+            expires_in_secs: Some(3600),
+        });
+        assert_eq!(
+            locked.error.long_message,
+            "Your account is locked. Please try again after 1 hour."
+        );
+        assert_eq!(locked.error.meta["duration_in_seconds"], 3600);
+        assert_eq!(locked.error.meta["lockout_expires_in_seconds"], 3600);
+        let res = ApiError::from(DomainError::RateLimited {
+            retry_after_secs: 7,
+        })
+        .into_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[axum::http::header::RETRY_AFTER], "7");
     }
 }

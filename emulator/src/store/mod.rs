@@ -13,6 +13,7 @@ mod jobs;
 mod messages;
 pub(crate) mod mfa;
 pub mod pg;
+mod protection;
 pub mod records;
 mod sessions;
 mod users;
@@ -34,6 +35,7 @@ pub use instance::{InstanceReads, InstanceWrites};
 pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
 pub use messages::{MessagesReads, MessagesWrites};
 pub use mfa::{MfaReads, MfaWrites};
+pub use protection::{ProtectionReads, ProtectionWrites};
 pub use sessions::SessionQuery;
 pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
@@ -82,6 +84,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
     (5, include_str!("migrations/0005_second_factors.sql")),
+    (7, include_str!("migrations/0007_attack_protection.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -255,6 +258,7 @@ pub trait Read:
     + JobsReads
     + WebhooksReads
     + MfaReads
+    + ProtectionReads
 {
 }
 
@@ -269,6 +273,7 @@ impl<T> Read for T where
         + JobsReads
         + WebhooksReads
         + MfaReads
+        + ProtectionReads
 {
 }
 
@@ -284,6 +289,7 @@ pub trait Write:
     + JobsWrites
     + WebhooksWrites
     + MfaWrites
+    + ProtectionWrites
 {
 }
 
@@ -299,6 +305,7 @@ impl<T> Write for T where
         + JobsWrites
         + WebhooksWrites
         + MfaWrites
+        + ProtectionWrites
 {
 }
 
@@ -635,6 +642,79 @@ mod tests {
     }
 
     #[test]
+    fn migration_7_adds_protection_tables_that_forget_a_deleted_user() {
+        use records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
+        let dir = std::env::temp_dir().join(format!("lk-mig7-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        let lockout = LockoutRecord {
+            user_id: "user_1".into(),
+            failed_attempts: 3,
+            locked_until: Some(99),
+            updated_at: 5,
+        };
+        let counter = RateCounterRecord {
+            key: "k".into(),
+            window_start: 10,
+            window_end: 20,
+            count: 2,
+        };
+        store
+            .write(|tx| {
+                tx.save_lockout(&lockout)?;
+                tx.save_rate_counter(&counter)?;
+                tx.save_testing_token(&TestingTokenRecord {
+                    token_hash: "h".into(),
+                    expires_at: 30,
+                    created_at: 1,
+                })
+            })
+            .unwrap();
+        assert_eq!(
+            store.read(|tx| tx.lockout("user_1")).unwrap(),
+            Some(lockout)
+        );
+        assert_eq!(
+            store.read(|tx| tx.rate_counter("k")).unwrap(),
+            Some(counter)
+        );
+        let removed = store
+            .write(|tx| {
+                Ok::<_, StoreError>((
+                    tx.delete_rate_counters_ended_before(21)?,
+                    tx.delete_testing_tokens_expired_before(30)?,
+                    tx.delete_user("user_1")?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            removed,
+            (1, 0, true),
+            "a token expiring at the cutoff stays"
+        );
+        assert_eq!(
+            store.read(|tx| tx.lockout("user_1")).unwrap(),
+            None,
+            "a deleted user's lockout goes with them"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
     fn migration_5_keeps_sessions_and_adds_second_factors_that_go_with_their_user() {
         use records::{MfaRecord, SecondFactorPhone};
         let dir = std::env::temp_dir().join(format!("lk-mig5-{}", rand::random::<u64>()));
@@ -655,7 +735,7 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 5);
+        assert_eq!(store.schema_version().unwrap(), latest_version());
         let s = store.read(|tx| tx.session("sess_1")).unwrap().unwrap();
         assert_eq!(
             (s.first_factor_at, s.second_factor_at),

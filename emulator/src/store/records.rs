@@ -472,3 +472,31 @@ mod tests {
         assert!(store.read(|tx| tx.client("client_1")).is_err());
     }
 }
+
+/// A user's failed first-factor verifications in a row and the lockout they led to (see
+/// `domain/attack.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutRecord {
+    pub user_id: String,
+    pub failed_attempts: i64,
+    /// Locked until then (ms, emulator clock); `None`: not locked out.
+    pub locked_until: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// Requests counted for one rate-limit key in the fixed window `[window_start, window_end)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateCounterRecord {
+    pub key: String,
+    pub window_start: i64,
+    pub window_end: i64,
+    pub count: i64,
+}
+
+/// A testing token, known by the SHA-256 (hex) of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestingTokenRecord {
+    pub token_hash: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+}

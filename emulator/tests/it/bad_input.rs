@@ -137,9 +137,10 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
     )
     .await
     .ok();
-    h.create_user("exists@example.com", "password123").await;
+    h.create_user("exists@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
-    let sid = c.sign_in("exists@example.com", "password123").await;
+    let sid = c.sign_in("exists@example.com", "lk-Test-pass-4921").await;
     let token = c.token.clone().unwrap();
     let before = counts(&h, &db).await;
     assert!(
@@ -167,7 +168,7 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
             "/v1/client/sign_ins",
             "fapi",
             FORM,
-            b"password=password123",
+            b"password=lk-Test-pass-4921",
             422,
         ),
         case(
@@ -194,7 +195,7 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
             "/v1/client/sign_ups",
             "fapi",
             FORM,
-            b"email_address=n%40example.com&password=password123&unsafe_metadata=%5B1%5D",
+            b"email_address=n%40example.com&password=lk-Test-pass-4921&unsafe_metadata=%5B1%5D",
             422,
         ),
         case(
@@ -284,7 +285,7 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
             "/v1/users",
             "bapi",
             JSON,
-            br#"{"email_address":[1],"password":"password123"}"#,
+            br#"{"email_address":[1],"password":"lk-Test-pass-4921"}"#,
             422,
         ),
         case(
@@ -347,7 +348,7 @@ async fn bad_input_gets_the_error_envelope_and_changes_nothing() {
             "/v1/users",
             "none",
             JSON,
-            br#"{"email_address":["k@example.com"],"password":"password123"}"#,
+            br#"{"email_address":["k@example.com"],"password":"lk-Test-pass-4921"}"#,
             401,
         ),
         case(

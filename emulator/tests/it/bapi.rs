@@ -50,7 +50,7 @@ async fn users_crud_filters_and_pagination() {
                 "/v1/users",
                 Some(json!({
                     "email_address": [email],
-                    "password": "password123",
+                    "password": "lk-Test-pass-4921",
                     "first_name": format!("N{i}"),
                     "external_id": format!("ext-{i}"),
                     "username": null,
@@ -150,7 +150,7 @@ async fn users_crud_filters_and_pagination() {
         .bapi(
             Method::POST,
             &format!("/v1/users/{id}/verify_password"),
-            Some(json!({"password": "password123"})),
+            Some(json!({"password": "lk-Test-pass-4921"})),
         )
         .await;
     assert_eq!(r.ok(), &json!({"verified": true}));
@@ -176,17 +176,17 @@ async fn users_crud_filters_and_pagination() {
         .await
         .err(404, "resource_not_found");
     // The email is free again.
-    h.create_user("ann@example.com", "password123").await;
+    h.create_user("ann@example.com", "lk-Test-pass-4921").await;
 }
 
 #[tokio::test]
 async fn create_user_validation() {
     let h = start().await;
-    h.create_user("dup@example.com", "password123").await;
+    h.create_user("dup@example.com", "lk-Test-pass-4921").await;
     h.bapi(
         Method::POST,
         "/v1/users",
-        Some(json!({"email_address": ["DUP@example.com"], "password": "password123"})),
+        Some(json!({"email_address": ["DUP@example.com"], "password": "lk-Test-pass-4921"})),
     )
     .await
     .err(422, "form_identifier_exists");
@@ -258,7 +258,7 @@ async fn create_user_validation() {
     h.bapi(
         Method::POST,
         "/v1/users",
-        Some(json!({"email_address": "nope", "password": "password123"})),
+        Some(json!({"email_address": "nope", "password": "lk-Test-pass-4921"})),
     )
     .await
     .err(422, "form_param_format_invalid");
@@ -318,12 +318,12 @@ fn bcrypt_hash(pw: &str) -> String {
 #[tokio::test]
 async fn sessions_list_get_revoke_and_clients() {
     let h = start().await;
-    let u = h.create_user("s@example.com", "password123").await;
+    let u = h.create_user("s@example.com", "lk-Test-pass-4921").await;
     let uid = u["id"].as_str().unwrap();
     let mut c1 = h.fapi();
-    let s1 = c1.sign_in("s@example.com", "password123").await;
+    let s1 = c1.sign_in("s@example.com", "lk-Test-pass-4921").await;
     let mut c2 = h.fapi();
-    let s2 = c2.sign_in("s@example.com", "password123").await;
+    let s2 = c2.sign_in("s@example.com", "lk-Test-pass-4921").await;
     let r = h
         .bapi(Method::GET, &format!("/v1/sessions?user_id={uid}"), None)
         .await;
@@ -392,7 +392,7 @@ async fn put_metadata_replaces_the_fields_given_and_null_booleans_read_as_false(
             Method::POST,
             "/v1/users",
             Some(json!({
-                "email_address": ["put@example.com"], "password": "password123",
+                "email_address": ["put@example.com"], "password": "lk-Test-pass-4921",
                 "skip_password_checks": null, "skip_password_requirement": null,
                 "public_metadata": {"a": 1, "b": {"c": 2}}, "private_metadata": {"keep": true}
             })),
@@ -445,7 +445,7 @@ async fn a_user_query_matches_backslash_percent_and_underscore_literally() {
         h.bapi(
             Method::POST,
             "/v1/users",
-            Some(json!({"email_address": [email], "first_name": first, "password": "password123"})),
+            Some(json!({"email_address": [email], "first_name": first, "password": "lk-Test-pass-4921"})),
         )
         .await
         .ok();

@@ -25,7 +25,7 @@ async fn create_user(http: &reqwest::Client, url: &str, secret: &str, email: &st
     let r = http
         .post(format!("{url}/v1/users"))
         .header("authorization", format!("Bearer {secret}"))
-        .json(&json!({"email_address": [email], "password": "password123"}))
+        .json(&json!({"email_address": [email], "password": "lk-Test-pass-4921"}))
         .send()
         .await
         .unwrap();
@@ -214,7 +214,9 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
     assert_eq!(h.emu.publishable_key(), pk);
     let inst = h.control(Method::GET, "/instance", None).await;
     assert_eq!(inst.ok()["publishable_key"], pk.as_str());
-    let id = h.create_user("strong@example.com", "password123").await["id"]
+    let id = h
+        .create_user("strong@example.com", "lk-Test-pass-4921")
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -224,14 +226,16 @@ async fn the_builder_sets_the_publishable_key_and_the_hash_cost() {
     };
     assert_eq!(stored(&h, &id), PRODUCTION);
     // A production-cost hash still signs in.
-    h.fapi().sign_in("strong@example.com", "password123").await;
+    h.fapi()
+        .sign_in("strong@example.com", "lk-Test-pass-4921")
+        .await;
 
     let d = start().await;
     assert_eq!(
         d.emu.publishable_key(),
         pk_for(d.emu.url().strip_prefix("http://").unwrap())
     );
-    let id = d.create_user("fast@example.com", "password123").await["id"]
+    let id = d.create_user("fast@example.com", "lk-Test-pass-4921").await["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -59,7 +59,7 @@ async fn reset_clears_data_but_keeps_keys_and_settings() {
     let h = start().await;
     h.set_settings(json!({"application_name": "Acme"})).await;
     let mut c = h.fapi();
-    c.sign_up("r@example.com", "password123").await;
+    c.sign_up("r@example.com", "lk-Test-pass-4921").await;
     let jwks = h.jwks().await;
     h.control(Method::POST, "/reset", None).await.ok();
     let n = h.bapi(Method::GET, "/v1/users/count", None).await;
@@ -109,7 +109,7 @@ async fn messages_filter_by_recipient_and_kind_and_can_be_deleted() {
                 "/v1/client/sign_ups",
                 &[
                     ("email_address", email),
-                    ("password", "password123"),
+                    ("password", "lk-Test-pass-4921"),
                     ("strategy", "email_code"),
                 ],
             )
@@ -209,7 +209,7 @@ async fn latest_waits_for_a_message_to_arrive() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "wait@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ],
         )
@@ -262,7 +262,7 @@ async fn limit_cuts_a_longer_list_to_the_newest() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "many@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
             ],
         )
         .await;

@@ -73,7 +73,7 @@ async fn committed_work_survives_sigkill() {
         let r = http
             .post(format!("{}/v1/users", p.url))
             .header("authorization", auth)
-            .json(&json!({"email_address": [email], "password": "password123"}))
+            .json(&json!({"email_address": [email], "password": "lk-Test-pass-4921"}))
             .send()
             .await;
         if !matches!(&r, Ok(res) if res.status() == 200) {

@@ -15,12 +15,14 @@ async fn client_id(c: &mut Native<'_>) -> String {
 #[tokio::test]
 async fn method_in_the_query_turns_a_post_into_a_patch() {
     let h = start().await;
-    let uid = h.create_user("patch@example.com", "password123").await["id"]
+    let uid = h
+        .create_user("patch@example.com", "lk-Test-pass-4921")
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let mut c = h.fapi();
-    c.sign_in("patch@example.com", "password123").await;
+    c.sign_in("patch@example.com", "lk-Test-pass-4921").await;
     let r = c
         .call_with(
             Method::POST,
@@ -54,9 +56,10 @@ async fn method_in_the_query_turns_a_post_into_a_patch() {
 #[tokio::test]
 async fn method_in_a_form_body_turns_a_post_into_a_delete_or_a_get() {
     let h = start().await;
-    h.create_user("tunnel@example.com", "password123").await;
+    h.create_user("tunnel@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
-    let sid = c.sign_in("tunnel@example.com", "password123").await;
+    let sid = c.sign_in("tunnel@example.com", "lk-Test-pass-4921").await;
     let id = client_id(&mut c).await;
 
     // `_method=GET` in the body (Android): this client, not the new one a plain POST makes.
@@ -101,10 +104,12 @@ async fn method_in_a_form_body_turns_a_post_into_a_delete_or_a_get() {
 #[tokio::test]
 async fn post_and_put_client_start_a_new_client_and_leave_the_old_one_alone() {
     let h = start().await;
-    h.create_user("fresh-client@example.com", "password123")
+    h.create_user("fresh-client@example.com", "lk-Test-pass-4921")
         .await;
     let mut c = h.fapi();
-    let sid = c.sign_in("fresh-client@example.com", "password123").await;
+    let sid = c
+        .sign_in("fresh-client@example.com", "lk-Test-pass-4921")
+        .await;
     let old_token = c.token.clone().unwrap();
     let old_id = client_id(&mut c).await;
     let mut ids = vec![old_id.clone()];
@@ -153,7 +158,7 @@ async fn frontend_requests_answer_with_their_request_id_and_the_jobs_they_cause_
             "/v1/client/sign_ups",
             &[
                 ("email_address", "rid-fapi@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ],
             &[("x-request-id", "req_fapi_sign_up")],

@@ -1,6 +1,7 @@
 //! Integration tests for the emulator: one binary, modules by surface.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod attack;
 mod bad_input;
 mod bapi;
 mod cli;

@@ -679,3 +679,42 @@ async fn second_factors_survive_export_and_import() {
     );
     h.kit.shutdown().await;
 }
+
+#[tokio::test]
+async fn wrong_second_factor_codes_count_towards_the_lockout_and_a_right_one_waits_for_it() {
+    let h = start().await;
+    h.set_settings(json!({"attack_protection": {"user_lockout": {
+        "max_attempts": 3, "duration_in_minutes": 60}}}))
+        .await;
+    let mut c = h.fapi();
+    signed_in_user(&h, &mut c, "lock2fa@example.com").await;
+    let (secret, _) = enrol_totp(&h, &mut c).await;
+    let (mut c, si) = sign_in_needing_second_factor(&h, "lock2fa@example.com").await;
+    attempt(&mut c, &si, "totp", "000000")
+        .await
+        .err(422, "form_code_incorrect");
+    // A new sign-in with the right password does not forget the wrong second-factor code.
+    let (mut c, si) = sign_in_needing_second_factor(&h, "lock2fa@example.com").await;
+    attempt(&mut c, &si, "totp", "000000")
+        .await
+        .err(422, "form_code_incorrect");
+    // The third wrong code reaches max_attempts: the refusal is the lockout.
+    let r = attempt(&mut c, &si, "backup_code", "wrongcode").await;
+    r.err(422, "user_locked");
+    assert_eq!(
+        r.body["errors"][0]["meta"]["lockout_expires_in_seconds"],
+        3600
+    );
+    h.advance(30).await;
+    let now = mid_step(&h).await;
+    let right = code_at(&totp_of(&secret), now);
+    attempt(&mut c, &si, "totp", &right)
+        .await
+        .err(422, "user_locked");
+    // The lock lifts by the clock; the same sign-in then completes.
+    h.advance(3600).await;
+    let now = mid_step(&h).await;
+    let right = code_at(&totp_of(&secret), now);
+    let r = attempt(&mut c, &si, "totp", &right).await;
+    assert_eq!(r.ok()["response"]["status"], "complete", "{}", r.body);
+}

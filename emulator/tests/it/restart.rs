@@ -8,7 +8,7 @@ async fn users_sessions_and_keys_survive_a_restart_on_the_same_data_dir() {
     let h = start_from(latchkey_emulator::Emulator::builder().data_dir(&dir)).await;
     let secret = h.emu.secret_key().to_owned();
     let mut c = h.fapi();
-    let sid = c.sign_up("keep@example.com", "password123").await;
+    let sid = c.sign_up("keep@example.com", "lk-Test-pass-4921").await;
     let token = c.token.clone().unwrap();
     let jwt = c.jwt(&sid).await;
     let jwks = h.jwks().await;

@@ -6,7 +6,7 @@ use crate::support::*;
 #[tokio::test]
 async fn the_client_token_rotates_when_sessions_change() {
     let h = start().await;
-    h.create_user("rot@example.com", "password123").await;
+    h.create_user("rot@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
     let r = c.get("/v1/client").await;
     let first = c
@@ -21,7 +21,7 @@ async fn the_client_token_rotates_when_sessions_change() {
     // Nothing changed: the same token comes back.
     c.get("/v1/client").await;
     assert_eq!(c.token.as_deref(), Some(first.as_str()));
-    let sid = c.sign_in("rot@example.com", "password123").await;
+    let sid = c.sign_in("rot@example.com", "lk-Test-pass-4921").await;
     let second = c.token.clone().unwrap();
     assert_ne!(first, second, "signing in rotates the token");
     // A device that missed the rotation is still recognised and handed a current token.
@@ -40,11 +40,11 @@ async fn the_client_token_rotates_when_sessions_change() {
 #[tokio::test]
 async fn touch_end_and_remove() {
     let h = start().await;
-    h.create_user("a@example.com", "password123").await;
-    h.create_user("b@example.com", "password123").await;
+    h.create_user("a@example.com", "lk-Test-pass-4921").await;
+    h.create_user("b@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    let a = c.sign_in("a@example.com", "password123").await;
-    let b = c.sign_in("b@example.com", "password123").await;
+    let a = c.sign_in("a@example.com", "lk-Test-pass-4921").await;
+    let b = c.sign_in("b@example.com", "lk-Test-pass-4921").await;
     let r = c.post(&format!("/v1/client/sessions/{a}/touch"), &[]).await;
     assert_eq!(r.ok()["response"]["id"], a);
     assert_eq!(r.body["client"]["last_active_session_id"], a);
@@ -77,14 +77,14 @@ async fn touch_end_and_remove() {
 #[tokio::test]
 async fn signing_out_everywhere_and_deleting_the_client() {
     let h = start().await;
-    h.create_user("out@example.com", "password123").await;
+    h.create_user("out@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    let sid = c.sign_in("out@example.com", "password123").await;
+    let sid = c.sign_in("out@example.com", "lk-Test-pass-4921").await;
     let r = c.call(Method::DELETE, "/v1/client/sessions", &[]).await;
     assert_eq!(r.ok()["response"]["sessions"], json!([]));
     c.token(&sid).await.err(401, "authentication_invalid");
 
-    let sid = c.sign_in("out@example.com", "password123").await;
+    let sid = c.sign_in("out@example.com", "lk-Test-pass-4921").await;
     let old_token = c.token.clone().unwrap();
     let r = c.call(Method::DELETE, "/v1/client", &[]).await;
     assert_eq!(
@@ -110,7 +110,7 @@ async fn me_reads_updates_and_deletes_the_signed_in_user() {
     let h = start().await;
     let mut c = h.fapi();
     c.get("/v1/me").await.err(401, "signed_out");
-    let sid = c.sign_up("me@example.com", "password123").await;
+    let sid = c.sign_up("me@example.com", "lk-Test-pass-4921").await;
     let r = c.get("/v1/me").await;
     assert_eq!(
         r.ok()["response"]["email_addresses"][0]["email_address"],
@@ -150,9 +150,9 @@ async fn me_reads_updates_and_deletes_the_signed_in_user() {
 async fn a_client_token_from_another_emulator_is_not_accepted() {
     let a = start().await;
     let b = start().await;
-    a.create_user("x@example.com", "password123").await;
+    a.create_user("x@example.com", "lk-Test-pass-4921").await;
     let mut ca = a.fapi();
-    ca.sign_in("x@example.com", "password123").await;
+    ca.sign_in("x@example.com", "lk-Test-pass-4921").await;
     let token = ca.token.clone().unwrap();
     let mut cb = b.fapi();
     cb.token = Some(token.clone());
@@ -197,9 +197,9 @@ async fn origin_together_with_a_client_token_is_rejected() {
 #[tokio::test]
 async fn sessions_expire_after_seven_days_by_the_clock() {
     let h = start().await;
-    h.create_user("week@example.com", "password123").await;
+    h.create_user("week@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    let sid = c.sign_in("week@example.com", "password123").await;
+    let sid = c.sign_in("week@example.com", "lk-Test-pass-4921").await;
     h.advance(7 * 24 * 3600 - 60).await;
     c.token(&sid).await.ok();
     h.advance(120).await;

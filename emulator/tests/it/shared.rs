@@ -90,7 +90,7 @@ async fn two_processes_serve_one_instance() {
     let (status, user) = json_of(
         http.post(format!("{}/v1/users", a.url))
             .bearer_auth(&secret)
-            .json(&json!({"email_address": ["ann@example.com"], "password": "password123"})),
+            .json(&json!({"email_address": ["ann@example.com"], "password": "lk-Test-pass-4921"})),
     )
     .await;
     assert_eq!(status, 200, "{user}");
@@ -98,7 +98,7 @@ async fn two_processes_serve_one_instance() {
         .post(format!("{}/v1/client/sign_ins?_is_native=true", b.url))
         .form(&[
             ("identifier", "ann@example.com"),
-            ("password", "password123"),
+            ("password", "lk-Test-pass-4921"),
             ("strategy", "password"),
         ])
         .send()
@@ -267,7 +267,7 @@ async fn a_killed_process_loses_nothing_acknowledged() {
                 let r = http
                     .post(format!("{url}/v1/users"))
                     .header("authorization", AUTH)
-                    .json(&json!({"email_address": [email], "password": "password123"}))
+                    .json(&json!({"email_address": [email], "password": "lk-Test-pass-4921"}))
                     .send()
                     .await;
                 if !matches!(&r, Ok(res) if res.status() == 200) {
@@ -384,4 +384,62 @@ async fn a_killed_process_loses_nothing_acknowledged() {
             .unwrap_or(0) as usize
     };
     assert!(done_of("deliver_webhook") >= users.len() + emails.len());
+}
+
+/// Lockout and rate-limit counters live in the database: what one process counts, another
+/// refuses on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_and_rate_limit_counters_are_shared_by_the_processes() {
+    let Some(db) = database() else { return };
+    let (a, b) = start_two(&db, &[]);
+    let secret = a.ready["secret_key"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let (status, body) = json_of(http.patch(format!("{}/_emulator/v1/instance", a.url)).json(
+        &json!({"settings": {
+            "attack_protection": {"user_lockout": {"max_attempts": 2}},
+            "rate_limits": {"enabled": true, "sign_in_create": {"max": 4, "window_secs": 60}},
+        }}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, user) = json_of(
+        http.post(format!("{}/v1/users", a.url))
+            .bearer_auth(&secret)
+            .json(&json!({"email_address": ["shared-lock@example.com"], "password": "lk-Test-pass-4921"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{user}");
+    let sign_in = |url: &str, password: &str| {
+        http.post(format!("{url}/v1/client/sign_ins?_is_native=true"))
+            .form(&[
+                ("identifier", "shared-lock@example.com"),
+                ("password", password),
+            ])
+    };
+    // B sees the settings; one wrong password on A, one on B: locked (max 2).
+    eventually("B applies A's settings", async || {
+        let (_, env) = json_of(http.get(format!("{}/v1/environment", b.url))).await;
+        env["user_settings"]["attack_protection"]["user_lockout"]["max_attempts"] == 2
+    })
+    .await;
+    let (status, body) = json_of(sign_in(&a.url, "lk-Wrong-pass-1")).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("form_password_incorrect"))
+    );
+    let (status, body) = json_of(sign_in(&b.url, "lk-Wrong-pass-2")).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (422, Some("user_locked")),
+        "{body}"
+    );
+    let (status, body) = json_of(sign_in(&a.url, "lk-Test-pass-4921")).await;
+    assert_eq!(body["errors"][0]["code"], "user_locked", "{status} {body}");
+    // Four sign-in attempts of this identifier so far (A, B, A, here B): the fifth, on either, is
+    // over the limit of 4 a minute.
+    let (status, _) = json_of(sign_in(&b.url, "lk-Test-pass-4921")).await;
+    assert_eq!(status, 422);
+    let res = sign_in(&a.url, "lk-Test-pass-4921").send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
 }

@@ -65,7 +65,7 @@ async fn graceful_stop_on(signal: &str) {
     let r = http
         .post(format!("{url}/v1/users"))
         .header("authorization", &auth)
-        .json(&json!({"email_address": ["early@example.com"], "password": "password123"}))
+        .json(&json!({"email_address": ["early@example.com"], "password": "lk-Test-pass-4921"}))
         .send()
         .await
         .unwrap();
@@ -88,7 +88,7 @@ async fn graceful_stop_on(signal: &str) {
     // A request in flight: headers sent, and the server has asked for the body (100 Continue,
     // sent when the handler starts reading it).
     let body =
-        json!({"email_address": ["late@example.com"], "password": "password123"}).to_string();
+        json!({"email_address": ["late@example.com"], "password": "lk-Test-pass-4921"}).to_string();
     let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
     sock.write_all(
         format!(

@@ -6,14 +6,14 @@ use crate::support::*;
 #[tokio::test]
 async fn identifier_and_password_complete_in_one_call() {
     let h = start().await;
-    let user = h.create_user("sam@example.com", "password123").await;
+    let user = h.create_user("sam@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
     let r = c
         .post(
             "/v1/client/sign_ins",
             &[
                 ("identifier", "Sam@Example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
             ],
         )
         .await;
@@ -40,7 +40,7 @@ async fn identifier_and_password_complete_in_one_call() {
 #[tokio::test]
 async fn wrong_password_and_unknown_identifier_fail_with_their_codes() {
     let h = start().await;
-    h.create_user("sam@example.com", "password123").await;
+    h.create_user("sam@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
     c.post(
         "/v1/client/sign_ins",
@@ -83,7 +83,7 @@ async fn wrong_password_and_unknown_identifier_fail_with_their_codes() {
     let r = c
         .post(
             &attempt,
-            &[("strategy", "password"), ("password", "password123")],
+            &[("strategy", "password"), ("password", "lk-Test-pass-4921")],
         )
         .await;
     assert_eq!(r.ok()["response"]["status"], "complete");
@@ -100,7 +100,7 @@ async fn wrong_password_and_unknown_identifier_fail_with_their_codes() {
 #[tokio::test]
 async fn email_code_sign_in() {
     let h = start().await;
-    h.create_user("code@example.com", "password123").await;
+    h.create_user("code@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
     let r = c
         .post(
@@ -138,7 +138,7 @@ async fn phone_code_sign_in_with_a_test_number() {
     h.bapi(
         Method::POST,
         "/v1/users",
-        Some(json!({"phone_number": ["+12015550123"], "password": "password123"})),
+        Some(json!({"phone_number": ["+12015550123"], "password": "lk-Test-pass-4921"})),
     )
     .await
     .ok();
@@ -247,10 +247,10 @@ async fn password_reset_by_email_code() {
 #[tokio::test]
 async fn banned_and_locked_users_cannot_sign_in_and_lose_their_sessions() {
     let h = start().await;
-    let u = h.create_user("bad@example.com", "password123").await;
+    let u = h.create_user("bad@example.com", "lk-Test-pass-4921").await;
     let uid = u["id"].as_str().unwrap();
     let mut c = h.fapi();
-    let sid = c.sign_in("bad@example.com", "password123").await;
+    let sid = c.sign_in("bad@example.com", "lk-Test-pass-4921").await;
     let r = h
         .bapi(Method::POST, &format!("/v1/users/{uid}/ban"), None)
         .await;
@@ -265,7 +265,7 @@ async fn banned_and_locked_users_cannot_sign_in_and_lose_their_sessions() {
             "/v1/client/sign_ins",
             &[
                 ("identifier", "bad@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
             ],
         )
         .await
@@ -281,35 +281,38 @@ async fn banned_and_locked_users_cannot_sign_in_and_lose_their_sessions() {
             "/v1/client/sign_ins",
             &[
                 ("identifier", "bad@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
             ],
         )
         .await
-        .err(403, "user_locked");
+        // 422, as Clerk's lockout fixture (clerk-wire-2 §6).
+        .err(422, "user_locked");
     h.bapi(Method::POST, &format!("/v1/users/{uid}/unlock"), None)
         .await
         .ok();
-    h.fapi().sign_in("bad@example.com", "password123").await;
+    h.fapi()
+        .sign_in("bad@example.com", "lk-Test-pass-4921")
+        .await;
 }
 
 #[tokio::test]
 async fn signing_in_twice_on_one_client_and_single_session_mode() {
     let h = start().await;
-    h.create_user("one@example.com", "password123").await;
-    h.create_user("two@example.com", "password123").await;
+    h.create_user("one@example.com", "lk-Test-pass-4921").await;
+    h.create_user("two@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    c.sign_in("one@example.com", "password123").await;
+    c.sign_in("one@example.com", "lk-Test-pass-4921").await;
     c.post(
         "/v1/client/sign_ins",
         &[
             ("identifier", "one@example.com"),
-            ("password", "password123"),
+            ("password", "lk-Test-pass-4921"),
         ],
     )
     .await
     .err(400, "identifier_already_signed_in");
     // Multi-session (the default): a second user joins the client.
-    let second = c.sign_in("two@example.com", "password123").await;
+    let second = c.sign_in("two@example.com", "lk-Test-pass-4921").await;
     let client = c.get("/v1/client").await;
     assert_eq!(
         client.ok()["response"]["sessions"]
@@ -321,12 +324,13 @@ async fn signing_in_twice_on_one_client_and_single_session_mode() {
     assert_eq!(client.body["response"]["last_active_session_id"], second);
 
     h.set_settings(json!({"single_session_mode": true})).await;
-    h.create_user("three@example.com", "password123").await;
+    h.create_user("three@example.com", "lk-Test-pass-4921")
+        .await;
     c.post(
         "/v1/client/sign_ins",
         &[
             ("identifier", "three@example.com"),
-            ("password", "password123"),
+            ("password", "lk-Test-pass-4921"),
         ],
     )
     .await
@@ -339,7 +343,8 @@ async fn signing_in_twice_on_one_client_and_single_session_mode() {
 #[tokio::test]
 async fn an_unknown_strategy_is_422_form_param_value_invalid_and_changes_nothing() {
     let h = start().await;
-    h.create_user("strat@example.com", "password123").await;
+    h.create_user("strat@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
     #[track_caller]
     fn refused(r: &Resp, name: &str) {
@@ -402,7 +407,7 @@ async fn an_unknown_strategy_is_422_form_param_value_invalid_and_changes_nothing
             "/v1/client/sign_ups",
             &[
                 ("email_address", "new-strat@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "carrier_pigeon"),
             ],
         )
@@ -413,7 +418,7 @@ async fn an_unknown_strategy_is_422_form_param_value_invalid_and_changes_nothing
             "/v1/client/sign_ups",
             &[
                 ("email_address", "new-strat@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
             ],
         )
         .await;

@@ -98,7 +98,7 @@ async fn wrong_codes_count_and_exhaust_the_verification() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "a@example.com"),
-                ("password", "password1"),
+                ("password", "lk-Other-pass-7305"),
             ],
         )
         .await;
@@ -163,7 +163,7 @@ async fn a_code_expires_when_the_clock_passes_ten_minutes() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "late@example.com"),
-                ("password", "password1"),
+                ("password", "lk-Other-pass-7305"),
                 ("strategy", "email_code"),
             ],
         )
@@ -192,14 +192,15 @@ async fn a_code_expires_when_the_clock_passes_ten_minutes() {
 #[tokio::test]
 async fn duplicate_identifiers_and_weak_passwords_are_refused() {
     let h = start().await;
-    h.create_user("taken@example.com", "password1").await;
+    h.create_user("taken@example.com", "lk-Other-pass-7305")
+        .await;
     let mut c = h.fapi();
     let r = c
         .post(
             "/v1/client/sign_ups",
             &[
                 ("email_address", "TAKEN@example.com"),
-                ("password", "password1"),
+                ("password", "lk-Other-pass-7305"),
             ],
         )
         .await;
@@ -215,7 +216,10 @@ async fn duplicate_identifiers_and_weak_passwords_are_refused() {
     let r = c
         .post(
             "/v1/client/sign_ups",
-            &[("email_address", "not-an-email"), ("password", "password1")],
+            &[
+                ("email_address", "not-an-email"),
+                ("password", "lk-Other-pass-7305"),
+            ],
         )
         .await;
     r.err(422, "form_param_format_invalid");
@@ -239,7 +243,7 @@ async fn test_email_addresses_verify_with_424242_and_receive_nothing() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", email),
-                ("password", "password1"),
+                ("password", "lk-Other-pass-7305"),
                 ("strategy", "email_code"),
             ],
         )
@@ -278,7 +282,7 @@ async fn phone_sign_up_with_sms_code_and_username_when_enabled() {
             "/v1/client/sign_ups",
             &[
                 ("phone_number", "+1 (415) 555-2671"),
-                ("password", "password1"),
+                ("password", "lk-Other-pass-7305"),
             ],
         )
         .await;
@@ -317,7 +321,7 @@ async fn phone_sign_up_with_sms_code_and_username_when_enabled() {
         .await;
     assert_eq!(r.ok()["response"]["status"], "complete");
     // The username now signs in.
-    h.fapi().sign_in("jane_doe", "password1").await;
+    h.fapi().sign_in("jane_doe", "lk-Other-pass-7305").await;
 }
 
 #[tokio::test]
@@ -330,7 +334,7 @@ async fn restricted_sign_up_mode_refuses_sign_ups() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "x@example.com"),
-                ("password", "password1"),
+                ("password", "lk-Other-pass-7305"),
             ],
         )
         .await;

@@ -118,7 +118,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "smtp@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ],
         )
@@ -142,7 +142,7 @@ async fn emails_go_to_the_smtp_server_unless_delivery_is_off() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "byo@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ],
         )
@@ -180,7 +180,7 @@ async fn a_failing_smtp_server_is_retried_but_the_inbox_has_the_message_at_once(
             "/v1/client/sign_ups",
             &[
                 ("email_address", "down@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ],
         )

@@ -6,9 +6,9 @@ use crate::support::*;
 #[tokio::test]
 async fn session_tokens_verify_from_the_jwks_alone_and_carry_the_v2_claims() {
     let h = start().await;
-    let u = h.create_user("tok@example.com", "password123").await;
+    let u = h.create_user("tok@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    let sid = c.sign_in("tok@example.com", "password123").await;
+    let sid = c.sign_in("tok@example.com", "lk-Test-pass-4921").await;
     let jwt = c.jwt(&sid).await;
     let jwks = h.jwks().await;
     let key = &jwks["keys"][0];
@@ -41,9 +41,11 @@ async fn session_tokens_verify_from_the_jwks_alone_and_carry_the_v2_claims() {
 
     // A token from a different key does not verify against these keys.
     let other = start_with_own_key().await;
-    other.create_user("tok@example.com", "password123").await;
+    other
+        .create_user("tok@example.com", "lk-Test-pass-4921")
+        .await;
     let mut oc = other.fapi();
-    let osid = oc.sign_in("tok@example.com", "password123").await;
+    let osid = oc.sign_in("tok@example.com", "lk-Test-pass-4921").await;
     let foreign = oc.jwt(&osid).await;
     assert!(verify_jwt(&jwks, &foreign).is_err());
     // A tampered payload fails.
@@ -55,9 +57,9 @@ async fn session_tokens_verify_from_the_jwks_alone_and_carry_the_v2_claims() {
 #[tokio::test]
 async fn advancing_the_clock_expires_tokens_and_minting_again_gives_a_fresh_one() {
     let h = start().await;
-    h.create_user("exp@example.com", "password123").await;
+    h.create_user("exp@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    let sid = c.sign_in("exp@example.com", "password123").await;
+    let sid = c.sign_in("exp@example.com", "lk-Test-pass-4921").await;
     let jwks = h.jwks().await;
     let first = verify_jwt(&jwks, &c.jwt(&sid).await).unwrap();
     h.advance(61).await;
@@ -85,7 +87,7 @@ async fn advancing_the_clock_expires_tokens_and_minting_again_gives_a_fresh_one(
 async fn a_sign_in_signs_once_and_reading_the_client_reuses_its_fresh_token() {
     use latchkey_emulator::testing::tokens_signed;
     let h = start().await;
-    h.create_user("once@example.com", "password123").await;
+    h.create_user("once@example.com", "lk-Test-pass-4921").await;
     let jwks = h.jwks().await;
     let mut c = h.fapi();
     let before = tokens_signed(&h.emu);
@@ -94,7 +96,7 @@ async fn a_sign_in_signs_once_and_reading_the_client_reuses_its_fresh_token() {
             "/v1/client/sign_ins",
             &[
                 ("identifier", "once@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
             ],
         )
         .await;
@@ -167,9 +169,9 @@ async fn a_sign_in_signs_once_and_reading_the_client_reuses_its_fresh_token() {
 #[tokio::test]
 async fn a_revoked_session_can_no_longer_mint_tokens() {
     let h = start().await;
-    h.create_user("rev@example.com", "password123").await;
+    h.create_user("rev@example.com", "lk-Test-pass-4921").await;
     let mut c = h.fapi();
-    let sid = c.sign_in("rev@example.com", "password123").await;
+    let sid = c.sign_in("rev@example.com", "lk-Test-pass-4921").await;
     c.token(&sid).await.ok();
     let r = h
         .bapi(Method::POST, &format!("/v1/sessions/{sid}/revoke"), None)
@@ -196,12 +198,12 @@ async fn jwt_templates_add_claims_and_set_the_lifetime() {
         .bapi(
             Method::POST,
             "/v1/users",
-            Some(json!({"email_address": ["tpl@example.com"], "password": "password123", "public_metadata": {"role": "admin"}})),
+            Some(json!({"email_address": ["tpl@example.com"], "password": "lk-Test-pass-4921", "public_metadata": {"role": "admin"}})),
         )
         .await;
     u.ok();
     let mut c = h.fapi();
-    let sid = c.sign_in("tpl@example.com", "password123").await;
+    let sid = c.sign_in("tpl@example.com", "lk-Test-pass-4921").await;
     let r = c
         .post(&format!("/v1/client/sessions/{sid}/tokens/backend"), &[])
         .await;
@@ -274,9 +276,10 @@ async fn a_fresh_instance_serves_at_once_and_signs_once_its_key_exists() {
     // No key given: the emulator generates one in the background while it already answers.
     let h = start_with_own_key().await;
     h.fapi().get("/v1/health").await.ok();
-    h.create_user("fresh@example.com", "password123").await;
+    h.create_user("fresh@example.com", "lk-Test-pass-4921")
+        .await;
     let mut c = h.fapi();
-    let sid = c.sign_in("fresh@example.com", "password123").await;
+    let sid = c.sign_in("fresh@example.com", "lk-Test-pass-4921").await;
     let claims = verify_jwt(&h.jwks().await, &c.jwt(&sid).await).unwrap();
     assert_eq!(claims["sid"], sid);
 }

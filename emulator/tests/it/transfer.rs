@@ -114,6 +114,11 @@ async fn an_instance_moves_from_sqlite_to_postgresql_and_back() {
     // And back to SQLite. (The sign-ins above changed last_sign_in_at, so compare to the
     // document as the second store has it now.)
     let now = latchkey_emulator::export(&second).unwrap();
+    assert_eq!(
+        doc(&now)["users"][0]["lockout"],
+        json!({"failed_attempts": 1, "locked_until": null}),
+        "the wrong password of users_sign_in counts towards a lockout, and moves along"
+    );
     let third = Database::DataDir(latchkey_testkit::temp_path("transfer-third"));
     latchkey_emulator::import(&third, &now).unwrap();
     assert_eq!(doc(&latchkey_emulator::export(&third).unwrap()), doc(&now));

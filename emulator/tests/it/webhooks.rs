@@ -78,7 +78,7 @@ async fn lifecycle_events_arrive_signed_and_shaped_as_the_spec_says() {
     let rx = Receiver::start().await;
     let (_, secret) = endpoint(&h, &rx.url, json!([])).await;
     let mut c = h.fapi();
-    let sid = c.sign_up("hook@example.com", "password123").await;
+    let sid = c.sign_up("hook@example.com", "lk-Test-pass-4921").await;
     let uid = h
         .bapi(
             Method::GET,
@@ -100,7 +100,7 @@ async fn lifecycle_events_arrive_signed_and_shaped_as_the_spec_says() {
     c.post(&format!("/v1/client/sessions/{sid}/end"), &[])
         .await
         .ok();
-    let sid2 = c.sign_in("hook@example.com", "password123").await;
+    let sid2 = c.sign_in("hook@example.com", "lk-Test-pass-4921").await;
     h.bapi(Method::POST, &format!("/v1/sessions/{sid2}/revoke"), None)
         .await
         .ok();
@@ -160,8 +160,10 @@ async fn endpoints_filter_event_types_and_validate_input() {
     let h = start().await;
     let rx = Receiver::start().await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("only@example.com", "password123").await;
-    h.fapi().sign_in("only@example.com", "password123").await;
+    h.create_user("only@example.com", "lk-Test-pass-4921").await;
+    h.fapi()
+        .sign_in("only@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     let types: Vec<Value> = rx.got().iter().map(|d| d.json()["type"].clone()).collect();
     assert_eq!(types, vec![json!("user.created")]);
@@ -210,7 +212,8 @@ async fn a_receiver_that_fails_three_times_gets_four_attempts_on_svix_schedule()
     let rx = Receiver::start().await;
     rx.script(&[500, 503, 400]);
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("retry@example.com", "password123").await;
+    h.create_user("retry@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     assert_eq!(rx.got().len(), 1, "attempt 1 right away");
     for (step, secs) in [5, 300, 1800].into_iter().enumerate() {
@@ -255,7 +258,7 @@ async fn a_receiver_that_always_fails_is_exhausted_after_eight_attempts_then_rec
     rx.always(500);
     endpoint(&h, &rx.url, json!(["user.created"])).await;
     let t0 = h.emu.clock().now_ms();
-    h.create_user("dead@example.com", "password123").await;
+    h.create_user("dead@example.com", "lk-Test-pass-4921").await;
     h.wait_idle().await;
     for secs in [5, 300, 1800, 7200, 18000, 36000, 36000, 100_000] {
         h.advance(secs).await;
@@ -301,7 +304,8 @@ async fn replay_sends_one_message_to_one_endpoint_again_with_its_svix_id() {
     let h = start().await;
     let rx = Receiver::start().await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("again@example.com", "password123").await;
+    h.create_user("again@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     let log = attempts_of(&h, "user.created").await;
     let id = log[0]["id"].as_i64().unwrap();
@@ -336,7 +340,7 @@ async fn the_request_id_travels_into_jobs_and_deliveries() {
         .post(format!("{}/v1/users", h.emu.url()))
         .header("authorization", format!("Bearer {}", h.emu.secret_key()))
         .header("x-request-id", "req_from_the_test")
-        .json(&json!({"email_address": ["rid@example.com"], "password": "password123"}))
+        .json(&json!({"email_address": ["rid@example.com"], "password": "lk-Test-pass-4921"}))
         .send()
         .await
         .unwrap();
@@ -377,7 +381,7 @@ async fn a_verification_email_is_not_stuck_behind_a_webhook_backlog() {
     rx.delay(Duration::from_millis(300));
     endpoint(&h, &rx.url, json!([])).await;
     for i in 0..30 {
-        h.create_user(&format!("bulk{i}@example.com"), "password123")
+        h.create_user(&format!("bulk{i}@example.com"), "lk-Test-pass-4921")
             .await;
     }
     // ~9 s of webhook work is queued behind two workers; the email must not wait for it.
@@ -387,7 +391,7 @@ async fn a_verification_email_is_not_stuck_behind_a_webhook_backlog() {
             "/v1/client/sign_ups",
             &[
                 ("email_address", "urgent@example.com"),
-                ("password", "password123"),
+                ("password", "lk-Test-pass-4921"),
                 ("strategy", "email_code"),
             ],
         )
@@ -445,7 +449,7 @@ async fn phone_code_for<'h>(h: &'h Harness, phone: &str) -> (Native<'h>, String,
     let r = c
         .post(
             "/v1/client/sign_ups",
-            &[("phone_number", phone), ("password", "password123")],
+            &[("phone_number", phone), ("password", "lk-Test-pass-4921")],
         )
         .await;
     let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
@@ -534,16 +538,18 @@ async fn removing_a_session_sends_session_removed_and_ending_one_does_not() {
     let h = start().await;
     let rx = Receiver::start().await;
     let (_, secret) = endpoint(&h, &rx.url, json!(["session.removed"])).await;
-    let uid = h.create_user("removed@example.com", "password123").await["id"]
+    let uid = h
+        .create_user("removed@example.com", "lk-Test-pass-4921")
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let mut c = h.fapi();
-    let ended = c.sign_in("removed@example.com", "password123").await;
+    let ended = c.sign_in("removed@example.com", "lk-Test-pass-4921").await;
     c.post(&format!("/v1/client/sessions/{ended}/end"), &[])
         .await
         .ok();
-    let removed = c.sign_in("removed@example.com", "password123").await;
+    let removed = c.sign_in("removed@example.com", "lk-Test-pass-4921").await;
     let r = c
         .post(&format!("/v1/client/sessions/{removed}/remove"), &[])
         .await;
@@ -570,7 +576,8 @@ async fn a_receiver_that_hangs_up_without_answering_is_a_failed_attempt_retried_
     let h = start().await;
     let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::HangUp).await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("hangup@example.com", "password123").await;
+    h.create_user("hangup@example.com", "lk-Test-pass-4921")
+        .await;
     h.wait_idle().await;
     assert_eq!(rx.count(), 1);
     let log = attempts_of(&h, "user.created").await;
@@ -604,7 +611,7 @@ async fn a_slow_receiver_is_waited_for_and_its_late_2xx_is_a_success() {
     let rx = Receiver::start().await;
     rx.hold();
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("slow@example.com", "password123").await;
+    h.create_user("slow@example.com", "lk-Test-pass-4921").await;
     rx.wait_for(1).await;
     // While the receiver holds its answer the delivery is in flight: running, not yet logged.
     let running = h
@@ -643,7 +650,8 @@ async fn a_receiver_that_never_answers_times_out_after_15_s_and_is_retried() {
     let h = start().await;
     let rx = crate::receiver::Mute::start(crate::receiver::MuteMode::Silent).await;
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("silent@example.com", "password123").await;
+    h.create_user("silent@example.com", "lk-Test-pass-4921")
+        .await;
     rx.wait_for(1).await;
     let r = h
         .control(
@@ -682,10 +690,11 @@ async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_be
     let rx = Receiver::start().await;
     rx.always(500);
     endpoint(&h, &rx.url, json!(["user.created"])).await;
-    h.create_user("early@example.com", "password123").await;
+    h.create_user("early@example.com", "lk-Test-pass-4921")
+        .await;
     exhaust(&h).await;
     h.advance(3600).await;
-    h.create_user("late@example.com", "password123").await;
+    h.create_user("late@example.com", "lk-Test-pass-4921").await;
     exhaust(&h).await;
     assert_eq!(rx.got().len(), 16, "eight attempts each");
     let dead = h

@@ -49,12 +49,14 @@ impl Running {
             .bapi(
                 Method::POST,
                 "/v1/users",
-                Some(json!({"email_address": [email], "password": "password123",
-                    "private_metadata": {"internal": "yes"}})),
+                Some(
+                    json!({"email_address": [email], "password": "lk-Test-pass-4921",
+                    "private_metadata": {"internal": "yes"}}),
+                ),
             )
             .await;
         assert_eq!(user.status, 200, "{}", user.body);
-        let signed_in = self.kit.sign_in(email, "password123").await;
+        let signed_in = self.kit.sign_in(email, "lk-Test-pass-4921").await;
         (user.body["id"].as_str().unwrap().to_owned(), signed_in.jwt)
     }
 }
@@ -184,7 +186,7 @@ async fn real_emulator_deliveries_are_verified_decoded_and_recorded_once() {
             Method::POST,
             "/v1/users",
             Some(
-                json!({"email_address": ["hooked@example.com"], "password": "password123",
+                json!({"email_address": ["hooked@example.com"], "password": "lk-Test-pass-4921",
                 "first_name": "Hook"}),
             ),
         )
@@ -307,7 +309,9 @@ async fn serve_binary(env: &[(&str, String)]) -> Served {
 impl Running {
     /// A browser-style sign-in from `origin`: the session's token carries `azp` = origin.
     async fn browser_token(&self, email: &str, origin: &str) -> String {
-        self.kit.sign_in_from(email, "password123", origin).await
+        self.kit
+            .sign_in_from(email, "lk-Test-pass-4921", origin)
+            .await
     }
 }
 

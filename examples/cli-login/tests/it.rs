@@ -13,7 +13,7 @@ use latchkey_emulator::Emulator;
 use latchkey_testkit::{Kit, Method};
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "password123";
+const PASSWORD: &str = "lk-Test-pass-4921";
 const APP_ID: &str = "dev.latchkey.cli-login-tests";
 
 struct Run {

@@ -80,8 +80,9 @@ fn main() {
         let kit =
             latchkey_testkit::start_from(latchkey_emulator::Emulator::builder().ephemeral()).await;
         kit.emu.public_key_pem().unwrap(); // wait for the signing key
-        kit.create_user("bench@example.com", "password123").await;
-        let signed_in = kit.sign_in("bench@example.com", "password123").await;
+        kit.create_user("bench@example.com", "lk-Test-pass-4921")
+            .await;
+        let signed_in = kit.sign_in("bench@example.com", "lk-Test-pass-4921").await;
         (kit, signed_in.jwt)
     });
     let emu = &kit.emu;

@@ -19,10 +19,10 @@ mod tests {
         assert_eq!(k.expose(), "sk_test_abcdef");
         let w = WebhookSecret::new("whsec_xyz");
         assert!(!format!("{w:?}").contains("xyz"));
-        let p = Password::from("hunter22");
+        let p = Password::from("lk-Hidden-pass-3318");
         assert!(!format!("{p:?}").contains("hunter"));
         let mut out = Vec::new();
         expose(&p, &mut serde_json::Serializer::new(&mut out)).ok();
-        assert_eq!(out, b"\"hunter22\"");
+        assert_eq!(out, b"\"lk-Hidden-pass-3318\"");
     }
 }

@@ -36,12 +36,13 @@ async fn main() {
     let kit =
         latchkey_testkit::start_from(Emulator::builder().ephemeral().clock(clock.clone())).await;
     let url = kit.url().to_owned();
-    kit.create_user("bench@example.com", "password123").await;
+    kit.create_user("bench@example.com", "lk-Test-pass-4921")
+        .await;
 
     // Sign in once; keep the store to start from.
     let store = Arc::new(MemoryStore::new());
     let lk = builder(&url, &clock).store(store.clone()).build().unwrap();
-    lk.sign_in_with_password("bench@example.com", "password123")
+    lk.sign_in_with_password("bench@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     lk.session_token().await.unwrap();

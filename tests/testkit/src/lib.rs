@@ -6,8 +6,8 @@
 //! ```no_run
 //! # async fn demo() {
 //! let kit = latchkey_testkit::start().await;
-//! kit.create_user("jane@example.com", "password123").await;
-//! let signed_in = kit.sign_in("jane@example.com", "password123").await;
+//! kit.create_user("jane@example.com", "lk-Test-pass-4921").await;
+//! let signed_in = kit.sign_in("jane@example.com", "lk-Test-pass-4921").await;
 //! kit.advance(61).await; // that session token has expired
 //! # let _ = signed_in; }
 //! ```
@@ -23,6 +23,11 @@ use std::sync::OnceLock;
 pub use latchkey_emulator::{Clock, Emulator, EmulatorBuilder};
 pub use reqwest::Method;
 use serde_json::{json, Value};
+
+/// A password every default password rule accepts (length, not on the common-password list):
+/// what tests sign up and sign in with. Tests must not use common passwords (`password123`…):
+/// the emulator refuses them with `form_password_pwned`, as a new Clerk instance does.
+pub const PASSWORD: &str = "lk-Test-pass-4921";
 
 /// How long a helper lets the emulator take for something that should happen at once (a guard
 /// against hanging, not a measurement).

@@ -3,6 +3,7 @@
 
 mod clients;
 mod sessions;
+mod testing_tokens;
 mod user_mfa;
 mod users;
 mod webhooks;
@@ -67,6 +68,7 @@ pub fn router() -> Router<Arc<App>> {
             post(webhooks::svix_app).delete(webhooks::delete_svix_app),
         )
         .route("/v1/webhooks/svix_url", post(webhooks::svix_app))
+        .route("/v1/testing_tokens", post(testing_tokens::create))
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {

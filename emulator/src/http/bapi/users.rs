@@ -19,10 +19,14 @@ use crate::http::params::{BapiJson, Params};
 use crate::http::Rq;
 use crate::secret::Secret;
 use crate::store::records::UserWithIdents;
-use crate::store::{UserOrder, UserOrderField, UserQuery};
+use crate::store::{ReadTx, UserOrder, UserOrderField, UserQuery};
 
-fn user_json(u: &UserWithIdents, env: &Env<'_>) -> Json<latchkey_protocol::User> {
-    Json(views::user(u, env.settings, true))
+fn user_json(
+    tx: &ReadTx<'_>,
+    u: &UserWithIdents,
+    env: &Env<'_>,
+) -> Result<Json<latchkey_protocol::User>, crate::domain::DomainError> {
+    Ok(Json(views::user(tx, env, u, true)?))
 }
 
 fn user_query(p: &Params) -> Result<UserQuery, ApiError> {
@@ -65,11 +69,11 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let query = user_query(&query_params(&q)?)?;
     read(&app, |tx, env| {
-        let users: Vec<_> = tx
+        let users = tx
             .list_users(&query)?
             .iter()
-            .map(|u| views::user(u, env.settings, true))
-            .collect();
+            .map(|u| views::user(tx, env, u, true))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Json(users).into_response())
     })
 }
@@ -111,7 +115,7 @@ pub(super) async fn create(
     };
     write_with_passwords(&app, &rq, input.password.as_ref(), |tx, env| {
         let created = accounts::create_by_admin(tx, env, &input)?;
-        Ok(user_json(&created, env).into_response())
+        Ok(user_json(tx, &created, env)?.into_response())
     })
     .await
 }
@@ -121,7 +125,7 @@ pub(super) async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     read(&app, |tx, env| {
-        Ok(user_json(&accounts::get(tx, &id)?, env).into_response())
+        Ok(user_json(tx, &accounts::get(tx, &id)?, env)?.into_response())
     })
 }
 
@@ -147,7 +151,7 @@ pub(super) async fn update(
     };
     write_with_passwords(&app, &rq, change.password.as_ref(), |tx, env| {
         let u = accounts::update_by_admin(tx, env, &id, &change)?;
-        Ok(user_json(&u, env).into_response())
+        Ok(user_json(tx, &u, env)?.into_response())
     })
     .await
 }
@@ -184,7 +188,7 @@ pub(super) async fn merge_metadata(
             body.private_metadata.as_ref(),
             body.unsafe_metadata.as_ref(),
         )?;
-        Ok(user_json(&u, env).into_response())
+        Ok(user_json(tx, &u, env)?.into_response())
     })
     .await
 }
@@ -204,7 +208,7 @@ pub(super) async fn replace_metadata(
     };
     write(&app, &rq, |tx, env| {
         let u = accounts::replace_metadata(tx, env, &id, &with)?;
-        Ok(user_json(&u, env).into_response())
+        Ok(user_json(tx, &u, env)?.into_response())
     })
     .await
 }
@@ -243,7 +247,7 @@ async fn set_flag(
             Flag::Banned(on) => accounts::set_banned(tx, env, id, on)?,
             Flag::Locked(on) => accounts::set_locked(tx, env, id, on)?,
         };
-        Ok(user_json(&u, env).into_response())
+        Ok(user_json(tx, &u, env)?.into_response())
     })
     .await
 }

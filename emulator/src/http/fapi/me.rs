@@ -16,7 +16,7 @@ pub(super) async fn get(State(app): State<Arc<App>>, req: Native) -> Result<Resp
     let sid = req.session_id.clone();
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;
-        Ok(Ok(views::user(&u, env.settings, false)))
+        Ok(Ok(views::user(tx, env, &u, false)?))
     })
     .await
 }
@@ -36,7 +36,7 @@ pub(super) async fn update(
     };
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let u = accounts::update_self(tx, env, c, sid.as_deref(), &change)?;
-        Ok(Ok(views::user(&u, env.settings, false)))
+        Ok(Ok(views::user(tx, env, &u, false)?))
     })
     .await
 }

@@ -26,7 +26,7 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::domain::clients::{self, ClientCtx, TokenHeader};
 use crate::domain::passwords::PasswordResults;
-use crate::domain::{environment, tokens, views, Committed, DomainError, Env};
+use crate::domain::{attack, environment, tokens, views, Committed, DomainError, Env};
 use crate::store::Tx;
 
 pub fn router() -> Router<Arc<App>> {
@@ -113,11 +113,14 @@ pub struct Native {
     pub(super) token: Option<String>,
     pub(super) origin: Option<String>,
     pub(super) session_id: Option<String>,
+    /// `__clerk_testing_token`, as `@clerk/testing` appends it to every Frontend API request.
+    pub(super) testing_token: Option<crate::secret::Secret>,
 }
 
 #[derive(Deserialize)]
 struct NativeQuery {
     _clerk_session_id: Option<String>,
+    __clerk_testing_token: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Native {
@@ -160,6 +163,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
             token,
             origin,
             session_id: q.0._clerk_session_id.filter(|s| !s.is_empty()),
+            testing_token: q
+                .0
+                .__clerk_testing_token
+                .filter(|s| !s.is_empty())
+                .map(crate::secret::Secret::new),
         })
     }
 }
@@ -197,6 +205,32 @@ pub(super) async fn run_from<T: Serialize>(
     req: &Native,
     shape: Shape,
     passwords: PasswordResults,
+    op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
+) -> Result<Response, ApiError> {
+    run_inner(app, req, shape, passwords, None, op).await
+}
+
+/// [`run_from`] for a request the Frontend API rate limits (when they are on): it is counted
+/// against its client and `subject`'s identifier in the operation's own transaction, or
+/// refused with 429 before the operation runs, writing nothing. A request carrying a valid
+/// testing token is not counted.
+pub(super) async fn run_limited<T: Serialize>(
+    app: &App,
+    req: &Native,
+    shape: Shape,
+    passwords: PasswordResults,
+    limit: (attack::RateBucket, attack::RateSubject),
+    op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
+) -> Result<Response, ApiError> {
+    run_inner(app, req, shape, passwords, Some(limit), op).await
+}
+
+async fn run_inner<T: Serialize>(
+    app: &App,
+    req: &Native,
+    shape: Shape,
+    passwords: PasswordResults,
+    limit: Option<(attack::RateBucket, attack::RateSubject)>,
     mut op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
     // On a first start the signing key may still be generating: wait for it here, outside the
@@ -210,12 +244,38 @@ pub(super) async fn run_from<T: Serialize>(
         &req.request,
     );
     let unsigned = tokens::Unsigned::new();
-    let (result, header) = app
+    // The rate check this request counted in its transaction, when the operation then failed
+    // with an error that rolled the count back too: counted again, alone, below.
+    let mut uncounted: Option<attack::RateCheck> = None;
+    let written = app
         .write_with_passwords(passwords, |tx, passwords| {
             unsigned.clear();
+            uncounted = None;
             let env = &base.with_passwords(passwords).with_tokens(&unsigned);
             let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
-            let outcome = op(tx, env, &mut client)?;
+            // A valid testing token skips rate limits (and, once there is any, bot
+            // protection: this is the place) and sets the client's `captcha_bypass`.
+            let testing = match &req.testing_token {
+                Some(t) => attack::testing_token_valid(tx, env, t.expose())?,
+                None => false,
+            };
+            let check = match &limit {
+                Some((bucket, subject)) if env.settings.rate_limits.enabled && !testing => {
+                    let check = attack::rate_check(tx, env, &client, *bucket, subject)?;
+                    attack::rate_limit(tx, env, &check)?;
+                    Some(check)
+                }
+                _ => None,
+            };
+            let outcome = match op(tx, env, &mut client) {
+                Ok(o) => o,
+                Err(e) => {
+                    if !matches!(e, DomainError::PasswordWork(_)) {
+                        uncounted = check;
+                    }
+                    return Err(e);
+                }
+            };
             // A refused step still commits what it changed on the client (a new one, say).
             client.flush(tx)?;
             let out = match outcome {
@@ -224,11 +284,24 @@ pub(super) async fn run_from<T: Serialize>(
             };
             let client_view = match (shape, &client.header) {
                 (Shape::Bare, _) | (_, TokenHeader::Clear) => None,
-                (Shape::Envelope, _) => Some(views::client_fapi(tx, env, &client.record)?),
+                (Shape::Envelope, _) => {
+                    let mut view = views::client_fapi(tx, env, &client.record)?;
+                    // Choice: a request with a valid testing token is told its client may
+                    // bypass CAPTCHA, as `@clerk/testing` rewrites it to anyway (clerk-wire-2 §6).
+                    view.captcha_bypass = testing;
+                    Some(view)
+                }
             };
             Ok((Ok((out, client_view)), client.header))
         })
-        .await?;
+        .await;
+    if let (Err(_), Some(check)) = (&written, &uncounted) {
+        // Refusals count against the limit as much as successes do.
+        if let Err(e) = app.write(|tx| attack::count_refused(tx, &base, check)) {
+            tracing::warn!(error = %e, "could not count a refused request against its rate limit");
+        }
+    }
+    let (result, header) = written?;
     // Committed: serialize, and sign what the response shows, with no lock held.
     let result = result.and_then(|(out, client)| match shape {
         Shape::Bare => super::signed_json(app, unsigned, &out),

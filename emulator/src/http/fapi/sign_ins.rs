@@ -5,8 +5,9 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{run, run_from, Native, Shape};
+use super::{run, run_limited, Native, Shape};
 use crate::app::App;
+use crate::domain::attack::{RateBucket, RateSubject};
 use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::views;
 use crate::http::error::ApiError;
@@ -36,8 +37,15 @@ pub(super) async fn create(
         }
         _ => Default::default(),
     };
-    run_from(&app, &req, Shape::Envelope, checked, |tx, env, c| {
-        let state = sign_in::create(tx, env, c, input.clone())?;
+    let limit = (
+        RateBucket::SignInCreate,
+        RateSubject::Identifier(input.identifier.clone()),
+    );
+    run_limited(&app, &req, Shape::Envelope, checked, limit, |tx, env, c| {
+        let state = match sign_in::create(tx, env, c, input.clone())? {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
     .await
@@ -90,7 +98,8 @@ pub(super) async fn attempt(
         }
         _ => Default::default(),
     };
-    run_from(&app, &req, Shape::Envelope, checked, |tx, env, c| {
+    let limit = (RateBucket::SignInAttempt, RateSubject::SignIn(id.clone()));
+    run_limited(&app, &req, Shape::Envelope, checked, limit, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
         if let Err(e) = sign_in::attempt_first_factor(
             tx,
@@ -152,7 +161,10 @@ pub(super) async fn attempt_second(
 ) -> Result<Response, ApiError> {
     let strategy: Strategy = p.required_named("strategy")?;
     let code = p.string("code");
-    run(&app, &req, Shape::Envelope, |tx, env, c| {
+    // Second-factor attempts share the first factor's limit ("attempt sign-in").
+    let limit = (RateBucket::SignInAttempt, RateSubject::SignIn(id.clone()));
+    let none = Default::default();
+    run_limited(&app, &req, Shape::Envelope, none, limit, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
         if let Err(e) =
             sign_in::attempt_second_factor(tx, env, c, &mut state, strategy, code.as_deref())?

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{run, run_from, Native, Shape};
+use super::{run, run_limited, Native, Shape};
 use crate::app::App;
+use crate::domain::attack::{RateBucket, RateSubject};
+use crate::domain::passwords::PasswordResults;
 use crate::domain::sign_up::{self, SignUpInput};
 use crate::domain::views;
 use crate::http::error::ApiError;
@@ -34,7 +36,16 @@ pub(super) async fn create(
     p.bool("transfer")?;
     let input = sign_up_input(&p)?;
     let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
-    run_from(&app, &req, Shape::Envelope, ahead, |tx, env, c| {
+    let identifier = input
+        .email_address
+        .clone()
+        .or_else(|| input.phone_number.clone())
+        .or_else(|| input.username.clone());
+    let limit = (
+        RateBucket::SignUpCreate,
+        RateSubject::Identifier(identifier),
+    );
+    run_limited(&app, &req, Shape::Envelope, ahead, limit, |tx, env, c| {
         let state = sign_up::create(tx, env, c, input.clone())?;
         Ok(Ok(views::sign_up(env, &state)))
     })
@@ -91,7 +102,9 @@ pub(super) async fn attempt(
 ) -> Result<Response, ApiError> {
     let strategy = p.required_named("strategy")?;
     let code = p.required("code")?;
-    run(&app, &req, Shape::Envelope, |tx, env, c| {
+    let limit = (RateBucket::SignUpAttempt, RateSubject::SignUp(id.clone()));
+    let none = PasswordResults::default();
+    run_limited(&app, &req, Shape::Envelope, none, limit, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
         if let Err(e) = sign_up::attempt(tx, env, c, &mut state, strategy, &code)? {
             return Ok(Err(e));

@@ -11,6 +11,7 @@ use crate::store::records::{
     ClientRecord, IdentKind, Identification, Message, MessageKind, MfaRecord, SessionRecord,
     SessionStatus, SignInState, SignUpState, UserRecord, UserWithIdents,
 };
+use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
 use crate::store::webhooks::AttemptRecord;
 use crate::store::{
     json_map, json_text, AttemptQuery, AttemptsReads, AttemptsWrites, ClientsReads, ClientsWrites,
@@ -19,6 +20,7 @@ use crate::store::{
     StoreError, UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites, WebhooksReads,
     WebhooksWrites,
 };
+use crate::store::{ProtectionReads, ProtectionWrites};
 use latchkey_protocol::Strategy;
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, StoreError> {
@@ -83,7 +85,7 @@ impl InstanceWrites for PgTx<'_, WriteMode> {
             "DELETE FROM identifications; DELETE FROM users; DELETE FROM sessions;
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
              DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
-             DELETE FROM webhook_events;",
+             DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;",
         )?;
         self.notify_commit()
     }
@@ -1103,5 +1105,112 @@ impl MfaWrites for PgTx<'_, WriteMode> {
             &[&m.user_id, &state, &m.updated_at],
         )?;
         Ok(())
+    }
+}
+
+// --- attack protection ---------------------------------------------------------------------
+
+impl<M: Mode> ProtectionReads for PgTx<'_, M> {
+    fn lockout(&self, user_id: &str) -> Result<Option<LockoutRecord>, StoreError> {
+        self.opt(
+            "SELECT user_id, failed_attempts, locked_until, updated_at FROM user_lockouts
+             WHERE user_id = $1",
+            &[&user_id],
+        )?
+        .map(|r| {
+            Ok(LockoutRecord {
+                user_id: get(&r, 0)?,
+                failed_attempts: get(&r, 1)?,
+                locked_until: get(&r, 2)?,
+                updated_at: get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn rate_counter(&self, key: &str) -> Result<Option<RateCounterRecord>, StoreError> {
+        self.opt(
+            "SELECT key, window_start, window_end, count FROM rate_counters WHERE key = $1",
+            &[&key],
+        )?
+        .map(|r| {
+            Ok(RateCounterRecord {
+                key: get(&r, 0)?,
+                window_start: get(&r, 1)?,
+                window_end: get(&r, 2)?,
+                count: get(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn testing_token(&self, token_hash: &str) -> Result<Option<TestingTokenRecord>, StoreError> {
+        self.opt(
+            "SELECT token_hash, expires_at, created_at FROM testing_tokens WHERE token_hash = $1",
+            &[&token_hash],
+        )?
+        .map(|r| {
+            Ok(TestingTokenRecord {
+                token_hash: get(&r, 0)?,
+                expires_at: get(&r, 1)?,
+                created_at: get(&r, 2)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+impl ProtectionWrites for PgTx<'_, WriteMode> {
+    fn save_lockout(&self, r: &LockoutRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO user_lockouts (user_id, failed_attempts, locked_until, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (user_id) DO UPDATE SET failed_attempts = excluded.failed_attempts,
+                 locked_until = excluded.locked_until, updated_at = excluded.updated_at",
+            &[
+                &r.user_id,
+                &r.failed_attempts,
+                &r.locked_until,
+                &r.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_lockout(&self, user_id: &str) -> Result<bool, StoreError> {
+        Ok(self.exec("DELETE FROM user_lockouts WHERE user_id = $1", &[&user_id])? > 0)
+    }
+
+    fn save_rate_counter(&self, r: &RateCounterRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO rate_counters (key, window_start, window_end, count)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start,
+                 window_end = excluded.window_end, count = excluded.count",
+            &[&r.key, &r.window_start, &r.window_end, &r.count],
+        )?;
+        Ok(())
+    }
+
+    fn delete_rate_counters_ended_before(&self, cutoff: i64) -> Result<usize, StoreError> {
+        Ok(count(self.exec(
+            "DELETE FROM rate_counters WHERE window_end < $1",
+            &[&cutoff],
+        )?))
+    }
+
+    fn save_testing_token(&self, r: &TestingTokenRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO testing_tokens (token_hash, expires_at, created_at) VALUES ($1, $2, $3)",
+            &[&r.token_hash, &r.expires_at, &r.created_at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_testing_tokens_expired_before(&self, cutoff: i64) -> Result<usize, StoreError> {
+        Ok(count(self.exec(
+            "DELETE FROM testing_tokens WHERE expires_at < $1",
+            &[&cutoff],
+        )?))
     }
 }

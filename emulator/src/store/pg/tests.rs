@@ -58,6 +58,65 @@ fn migration_1_creates_every_table_and_bumps_the_version() {
 }
 
 #[test]
+fn migration_4_adds_protection_tables_that_forget_a_deleted_user() {
+    use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 1).unwrap();
+    conn.batch("INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1)")
+        .unwrap();
+    let store = PgStore::open(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    let lockout = LockoutRecord {
+        user_id: "user_1".into(),
+        failed_attempts: 3,
+        locked_until: Some(99),
+        updated_at: 5,
+    };
+    let counter = RateCounterRecord {
+        key: "k".into(),
+        window_start: 10,
+        window_end: 20,
+        count: 2,
+    };
+    store
+        .write(&AtomicBool::new(false), |tx| {
+            tx.save_lockout(&lockout)?;
+            tx.save_rate_counter(&counter)?;
+            tx.save_testing_token(&TestingTokenRecord {
+                token_hash: "h".into(),
+                expires_at: 30,
+                created_at: 1,
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        store.read(|tx| tx.lockout("user_1")).unwrap(),
+        Some(lockout)
+    );
+    assert_eq!(
+        store.read(|tx| tx.rate_counter("k")).unwrap(),
+        Some(counter)
+    );
+    assert!(store.read(|tx| tx.testing_token("h")).unwrap().is_some());
+    let removed = store
+        .write(&AtomicBool::new(false), |tx| {
+            Ok::<_, StoreError>((
+                tx.delete_rate_counters_ended_before(21)?,
+                tx.delete_testing_tokens_expired_before(30)?,
+                tx.delete_user("user_1")?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(
+        removed,
+        (1, 0, true),
+        "a token expiring at the cutoff stays"
+    );
+    assert_eq!(store.read(|tx| tx.lockout("user_1")).unwrap(), None);
+}
+
+#[test]
 fn migration_2_keeps_sessions_and_adds_second_factors_that_go_with_their_user() {
     use crate::store::records::{MfaRecord, SecondFactorPhone};
     let Some(url) = fresh() else { return };
@@ -71,7 +130,7 @@ fn migration_2_keeps_sessions_and_adds_second_factors_that_go_with_their_user() 
     )
     .unwrap();
     let store = PgStore::open(&url).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), latest_version());
     let s = store.read(|tx| tx.session("sess_1")).unwrap().unwrap();
     assert_eq!((s.first_factor_at, s.second_factor_at), (5, None));
     let flag = AtomicBool::new(false);

@@ -20,6 +20,7 @@
 //! since it may have taken effect.
 
 mod sessions;
+mod testing_tokens;
 mod users;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use serde::Serialize;
 use crate::secret::SecretKey;
 
 pub use sessions::{SessionListParams, Sessions};
+pub use testing_tokens::TestingTokens;
 pub use users::{
     CreateUser, MetadataUpdate, OneTimeCode, TotpVerified, UpdateUser, UserIdObject,
     UserListParams, Users,
@@ -257,6 +259,10 @@ impl BackendClient {
 
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(self)
+    }
+
+    pub fn testing_tokens(&self) -> TestingTokens<'_> {
+        TestingTokens::new(self)
     }
 
     /// The instance's token-signing keys (`GET /v1/jwks`).

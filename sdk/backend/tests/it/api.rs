@@ -349,6 +349,48 @@ async fn the_jwks_is_the_emulators_signing_key() {
 }
 
 #[tokio::test]
+async fn a_testing_token_lets_frontend_requests_past_the_rate_limits() {
+    let env = start().await;
+    env.set_settings(json!({"rate_limits": {"enabled": true,
+        "sign_in_create": {"max": 1, "window_secs": 60}}}))
+        .await;
+    let t = env.bapi.testing_tokens().create().await.unwrap();
+    assert_eq!(t.object, "testing_token");
+    let now_secs = env.emu.clock().now_ms() / 1000;
+    // An hour ahead, in Unix seconds (a second may have turned since it was made).
+    assert!(
+        (3599..=3600).contains(&(t.expires_at - now_secs)),
+        "{}",
+        t.expires_at
+    );
+    assert!(
+        !format!("{t:?}").contains(t.token.expose()),
+        "Debug hides it"
+    );
+    let sign_in = |token: Option<&str>| {
+        let path = match token {
+            Some(t) => format!("/v1/client/sign_ins?__clerk_testing_token={t}"),
+            None => "/v1/client/sign_ins".to_owned(),
+        };
+        env.request(reqwest::Method::POST, &path)
+            .form(&[("identifier", "nobody@example.com")])
+            .send()
+    };
+    for _ in 0..3 {
+        let r = sign_in(Some(t.token.expose())).await.unwrap();
+        assert_eq!(
+            r.status(),
+            422,
+            "not counted: only the unknown identifier is refused"
+        );
+    }
+    assert_eq!(sign_in(None).await.unwrap().status(), 422);
+    let r = sign_in(None).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
 async fn requests_carry_the_key_json_and_api_version() {
     let env = start().await;
     let proxy = Proxy::start(env.emu.url()).await;

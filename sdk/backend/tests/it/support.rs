@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::sync::watch;
 
-pub const PASSWORD: &str = "password123";
+pub const PASSWORD: &str = "lk-Test-pass-4921";
 
 /// The kit's emulator (`emu`, `http`, `control`, `wait_idle`, `latest_code`, `mint`), and the
 /// SDK's own Backend API client for it.

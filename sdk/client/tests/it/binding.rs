@@ -35,7 +35,8 @@ async fn switching_the_frontend_api_signs_out_without_sending_the_token(
 ) {
     let a = start().await;
     let lk = a.sdk_with(store.clone()).await;
-    a.sign_up(&lk, "bound@example.com", "password123").await;
+    a.sign_up(&lk, "bound@example.com", "lk-Test-pass-4921")
+        .await;
     let old_token = store.load(StoreKey::ClientToken).unwrap().unwrap();
     let device = lk.device_id().unwrap().to_owned();
     drop(lk);
@@ -117,18 +118,18 @@ async fn signing_in_on_another_emulator_replaces_the_session_and_binds_it_there(
     let b = start().await;
     let store = Arc::new(MemoryStore::new());
     let on_a = a.sdk_with(store.clone()).await;
-    a.sign_up(&on_a, "a@example.com", "password123").await;
+    a.sign_up(&on_a, "a@example.com", "lk-Test-pass-4921").await;
     let token_a = store.load(StoreKey::ClientToken).unwrap().unwrap();
     drop(on_a);
 
-    b.create_user("b@example.com", "password123").await;
+    b.create_user("b@example.com", "lk-Test-pass-4921").await;
     let on_b = b.sdk_with(store.clone()).await;
     assert!(on_b.current().is_signed_out());
     assert!(matches!(
         on_b.restore_warning(),
         Some(StoreError::OtherFrontendApi { .. })
     ));
-    on_b.sign_in_with_password("b@example.com", "password123")
+    on_b.sign_in_with_password("b@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let token_b = store.load(StoreKey::ClientToken).unwrap().unwrap();

@@ -35,7 +35,7 @@ async fn keyring_a_session_in_the_secret_service_survives_an_app_restart() {
         .sdk_with(Arc::new(KeyringStore::new(app_id.clone())))
         .await;
     let sid = h
-        .sign_up(&first, "keychain@example.com", "password123")
+        .sign_up(&first, "keychain@example.com", "lk-Test-pass-4921")
         .await;
     let device = first.device_id().unwrap().to_owned();
     drop(first);

@@ -15,7 +15,9 @@ async fn the_stored_client_token_still_works_after_the_emulator_restarts_on_its_
     h.fapi_url = front.url.clone();
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
-    let sid = h.sign_up(&lk, "keep@example.com", "password123").await;
+    let sid = h
+        .sign_up(&lk, "keep@example.com", "lk-Test-pass-4921")
+        .await;
     lk.session_token().await.unwrap();
     h.kit.shutdown().await;
 
@@ -47,9 +49,9 @@ async fn the_stored_client_token_still_works_after_the_emulator_restarts_on_its_
 #[tokio::test]
 async fn with_the_emulator_stopped_the_cached_token_is_served_until_it_expires_then_offline() {
     let h = start().await;
-    h.create_user("off@example.com", "password123").await;
+    h.create_user("off@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
-    lk.sign_in_with_password("off@example.com", "password123")
+    lk.sign_in_with_password("off@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let token = lk.session_token().await.unwrap();
@@ -78,10 +80,10 @@ async fn with_the_emulator_stopped_the_cached_token_is_served_until_it_expires_t
 #[tokio::test]
 async fn an_app_starting_offline_is_signed_in_from_the_store_with_its_cached_token() {
     let h = start().await;
-    h.create_user("cold@example.com", "password123").await;
+    h.create_user("cold@example.com", "lk-Test-pass-4921").await;
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
-    lk.sign_in_with_password("cold@example.com", "password123")
+    lk.sign_in_with_password("cold@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let sid = lk.current().session().unwrap().id.clone();

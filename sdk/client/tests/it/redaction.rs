@@ -9,11 +9,11 @@ use crate::support::*;
 #[tokio::test]
 async fn debug_output_of_every_public_type_holding_a_token_shows_no_token_text() {
     let h = start().await;
-    h.create_user("dbg@example.com", "password123").await;
+    h.create_user("dbg@example.com", "lk-Test-pass-4921").await;
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
     let attempt = lk
-        .sign_in_with_password("dbg@example.com", "password123")
+        .sign_in_with_password("dbg@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let token = lk.session_token().await.unwrap();
@@ -29,7 +29,7 @@ async fn debug_output_of_every_public_type_holding_a_token_shows_no_token_text()
         token.expose().to_owned(),
         client_token.clone(),
         last_active,
-        "password123".to_owned(),
+        "lk-Test-pass-4921".to_owned(),
     ];
     let shown = [
         format!("{lk:?}"),
@@ -45,7 +45,7 @@ async fn debug_output_of_every_public_type_holding_a_token_shows_no_token_text()
             "{:?}",
             SignUpForm::new()
                 .email_address("x@example.com")
-                .password("password123")
+                .password("lk-Test-pass-4921")
         ),
         format!("{:?}", FileStore::new("/tmp/x.json")),
         format!("{:?}", KeyringStore::new("dev.latchkey.debug")),

@@ -12,9 +12,9 @@ use crate::support::*;
 /// A real signed-in client, as the emulator sends it.
 async fn signed_in_client() -> Value {
     let h = start().await;
-    h.create_user("rot@example.com", "password123").await;
+    h.create_user("rot@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
-    lk.sign_in_with_password("rot@example.com", "password123")
+    lk.sign_in_with_password("rot@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     serde_json::to_value(&*lk.client().unwrap()).unwrap()
@@ -207,7 +207,7 @@ async fn retries_honour_retry_after_and_stop_at_long_waits() {
         json!({"errors": [{"code": "internal_clerk_error", "message": "x", "long_message": "x"}]}),
     ));
     let err = lk
-        .sign_in_with_password("a@example.com", "password1")
+        .sign_in_with_password("a@example.com", "lk-Other-pass-7305")
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("internal_clerk_error"));
@@ -251,7 +251,7 @@ async fn an_unreachable_server_is_offline() {
     let err = lk.refresh_client().await.unwrap_err();
     assert!(err.is_offline(), "{err:?}");
     let err = lk
-        .sign_in_with_password("a@example.com", "password1")
+        .sign_in_with_password("a@example.com", "lk-Other-pass-7305")
         .await
         .unwrap_err();
     assert!(err.is_offline(), "{err:?}");

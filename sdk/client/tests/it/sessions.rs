@@ -9,16 +9,16 @@ use crate::support::*;
 #[tokio::test]
 async fn two_users_on_one_device_and_switching_the_active_session() {
     let h = start().await;
-    h.create_user("a@example.com", "password123").await;
-    h.create_user("b@example.com", "password123").await;
+    h.create_user("a@example.com", "lk-Test-pass-4921").await;
+    h.create_user("b@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
     let a = lk
-        .sign_in_with_password("a@example.com", "password123")
+        .sign_in_with_password("a@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let a = a.created_session_id().unwrap().to_owned();
     let b = lk
-        .sign_in_with_password("b@example.com", "password123")
+        .sign_in_with_password("b@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let b = b.created_session_id().unwrap().to_owned();
@@ -48,14 +48,14 @@ async fn two_users_on_one_device_and_switching_the_active_session() {
 #[tokio::test]
 async fn signing_out_this_session_hands_over_to_the_other_then_signs_out_and_clears_the_store() {
     let h = start().await;
-    h.create_user("a@example.com", "password123").await;
-    h.create_user("b@example.com", "password123").await;
+    h.create_user("a@example.com", "lk-Test-pass-4921").await;
+    h.create_user("b@example.com", "lk-Test-pass-4921").await;
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
     let mut ids = Vec::new();
     for email in ["a@example.com", "b@example.com"] {
         let attempt = lk
-            .sign_in_with_password(email, "password123")
+            .sign_in_with_password(email, "lk-Test-pass-4921")
             .await
             .unwrap();
         ids.push(attempt.created_session_id().unwrap().to_owned());
@@ -83,11 +83,11 @@ async fn signing_out_this_session_hands_over_to_the_other_then_signs_out_and_cle
 #[tokio::test]
 async fn signing_out_everywhere_forgets_the_client() {
     let h = start().await;
-    h.create_user("a@example.com", "password123").await;
+    h.create_user("a@example.com", "lk-Test-pass-4921").await;
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
     let sid = lk
-        .sign_in_with_password("a@example.com", "password123")
+        .sign_in_with_password("a@example.com", "lk-Test-pass-4921")
         .await
         .unwrap()
         .created_session_id()
@@ -102,7 +102,7 @@ async fn signing_out_everywhere_forgets_the_client() {
         .await;
     assert_eq!(s.body["status"], "ended");
     // The device can sign in again (on a new client).
-    lk.sign_in_with_password("a@example.com", "password123")
+    lk.sign_in_with_password("a@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     assert!(lk.current().is_signed_in());
@@ -113,7 +113,7 @@ async fn the_profile_is_read_updated_and_the_account_deleted() {
     let h = start().await;
     let lk = h.sdk().await;
     assert!(matches!(lk.fetch_user().await, Err(Error::SignedOut)));
-    h.sign_up(&lk, "me@example.com", "password123").await;
+    h.sign_up(&lk, "me@example.com", "lk-Test-pass-4921").await;
     let me = lk.fetch_user().await.unwrap();
     assert_eq!(me.primary_email(), Some("me@example.com"));
 
@@ -152,11 +152,11 @@ async fn the_profile_is_read_updated_and_the_account_deleted() {
 #[tokio::test]
 async fn the_auth_state_changes_only_on_real_transitions() {
     let h = start().await;
-    h.create_user("w@example.com", "password123").await;
+    h.create_user("w@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
     let mut rx = lk.auth_state();
     assert!(rx.borrow_and_update().is_signed_out());
-    lk.sign_in_with_password("w@example.com", "password123")
+    lk.sign_in_with_password("w@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     assert!(rx.has_changed().unwrap());

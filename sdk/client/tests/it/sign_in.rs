@@ -7,10 +7,10 @@ use crate::support::*;
 #[tokio::test]
 async fn identifier_and_password_sign_in_in_one_call() {
     let h = start().await;
-    let user = h.create_user("sam@example.com", "password123").await;
+    let user = h.create_user("sam@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
     let attempt = lk
-        .sign_in_with_password("Sam@Example.com", "password123")
+        .sign_in_with_password("Sam@Example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     assert_eq!(attempt.status(), SignInStatus::Complete);
@@ -26,7 +26,7 @@ async fn identifier_and_password_sign_in_in_one_call() {
 #[tokio::test]
 async fn a_wrong_password_or_an_unknown_identifier_fails_with_its_code() {
     let h = start().await;
-    h.create_user("sam@example.com", "password123").await;
+    h.create_user("sam@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
     let err = lk
         .sign_in_with_password("sam@example.com", "nope-nope")
@@ -34,7 +34,7 @@ async fn a_wrong_password_or_an_unknown_identifier_fails_with_its_code() {
         .unwrap_err();
     assert_eq!(err.code(), Some("form_password_incorrect"), "{err}");
     let err = lk
-        .sign_in_with_password("nobody@example.com", "whatever1")
+        .sign_in_with_password("nobody@example.com", "lk-Nobody-pass-5550")
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("form_identifier_not_found"));
@@ -59,7 +59,7 @@ async fn a_wrong_password_or_an_unknown_identifier_fails_with_its_code() {
         Err(Error::InvalidState(_))
     ));
     assert_eq!(
-        attempt.attempt_password("password123").await.unwrap(),
+        attempt.attempt_password("lk-Test-pass-4921").await.unwrap(),
         SignInStatus::Complete
     );
     assert!(lk.current().is_signed_in());
@@ -68,7 +68,7 @@ async fn a_wrong_password_or_an_unknown_identifier_fails_with_its_code() {
 #[tokio::test]
 async fn email_code_sign_in_with_a_wrong_then_the_right_code() {
     let h = start().await;
-    h.create_user("code@example.com", "password123").await;
+    h.create_user("code@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
     let mut attempt = lk
         .sign_in_with_email_code("code@example.com")
@@ -95,7 +95,7 @@ async fn email_code_sign_in_with_a_wrong_then_the_right_code() {
 #[tokio::test]
 async fn a_sign_in_code_expired_by_the_clock_is_refused_and_a_new_one_works() {
     let h = start().await;
-    h.create_user("slow@example.com", "password123").await;
+    h.create_user("slow@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
     let mut attempt = lk
         .sign_in_with_email_code("slow@example.com")
@@ -122,7 +122,7 @@ async fn phone_code_sign_in_by_sms() {
         .bapi(
             Method::POST,
             "/v1/users",
-            Some(json!({"phone_number": ["+14155552671"], "password": "password123"})),
+            Some(json!({"phone_number": ["+14155552671"], "password": "lk-Test-pass-4921"})),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);

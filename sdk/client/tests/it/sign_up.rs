@@ -82,7 +82,7 @@ async fn a_sign_up_code_expired_by_the_clock_is_refused_and_a_new_one_works() {
         .sign_up(
             SignUpForm::new()
                 .email_address("late@example.com")
-                .password("password1"),
+                .password("lk-Other-pass-7305"),
         )
         .await
         .unwrap();
@@ -117,7 +117,7 @@ async fn phone_sign_up_with_an_sms_code_and_a_username_when_enabled() {
         .sign_up(
             SignUpForm::new()
                 .phone_number("+1 (415) 555-2671")
-                .password("password1"),
+                .password("lk-Other-pass-7305"),
         )
         .await
         .unwrap();
@@ -143,7 +143,7 @@ async fn phone_sign_up_with_an_sms_code_and_a_username_when_enabled() {
     // The username signs in on another device.
     let other = h.sdk().await;
     assert!(other
-        .sign_in_with_password("jane_doe", "password1")
+        .sign_in_with_password("jane_doe", "lk-Other-pass-7305")
         .await
         .unwrap()
         .is_complete());
@@ -152,13 +152,14 @@ async fn phone_sign_up_with_an_sms_code_and_a_username_when_enabled() {
 #[tokio::test]
 async fn taken_identifiers_and_weak_passwords_are_server_errors_with_their_codes() {
     let h = start().await;
-    h.create_user("taken@example.com", "password1").await;
+    h.create_user("taken@example.com", "lk-Other-pass-7305")
+        .await;
     let lk = h.sdk().await;
     let err = lk
         .sign_up(
             SignUpForm::new()
                 .email_address("TAKEN@example.com")
-                .password("password1"),
+                .password("lk-Other-pass-7305"),
         )
         .await
         .unwrap_err();

@@ -12,7 +12,9 @@ async fn a_file_store_keeps_the_session_for_the_next_start() {
     let dir = temp_dir("filestore");
     let path = dir.join("nested").join("session.json");
     let lk = h.sdk_with(Arc::new(FileStore::new(&path))).await;
-    let sid = h.sign_up(&lk, "file@example.com", "password123").await;
+    let sid = h
+        .sign_up(&lk, "file@example.com", "lk-Test-pass-4921")
+        .await;
     let device = lk.device_id().unwrap().to_owned();
     drop(lk);
     #[cfg(unix)]
@@ -62,7 +64,8 @@ async fn a_corrupt_entry_is_treated_as_signed_out_and_reported() {
     );
     assert_eq!(lk.device_id(), Some("device-1"));
     // And the device can sign in afresh.
-    h.sign_up(&lk, "again@example.com", "password123").await;
+    h.sign_up(&lk, "again@example.com", "lk-Test-pass-4921")
+        .await;
     assert!(lk.current().is_signed_in());
 }
 
@@ -90,7 +93,8 @@ fn locked() -> StoreError {
 #[tokio::test]
 async fn a_failing_store_is_a_typed_error_not_a_panic() {
     let h = start().await;
-    h.create_user("locked@example.com", "password123").await;
+    h.create_user("locked@example.com", "lk-Test-pass-4921")
+        .await;
     let lk = sdk_builder(&h.fapi_url, &h.clock)
         .store(Locked)
         .build()
@@ -103,7 +107,7 @@ async fn a_failing_store_is_a_typed_error_not_a_panic() {
     assert!(lk.current().is_signed_out());
     // Signing in works on the server, but cannot be kept: the caller is told.
     let err = lk
-        .sign_in_with_password("locked@example.com", "password123")
+        .sign_in_with_password("locked@example.com", "lk-Test-pass-4921")
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Store(_)), "{err:?}");

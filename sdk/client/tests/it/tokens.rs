@@ -22,9 +22,9 @@ fn count(p: &Proxy) -> usize {
 #[tokio::test]
 async fn tokens_are_cached_and_a_new_one_is_fetched_once_the_clock_passes_expiry() {
     let (h, p) = start_counted().await;
-    h.create_user("tok@example.com", "password123").await;
+    h.create_user("tok@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
-    lk.sign_in_with_password("tok@example.com", "password123")
+    lk.sign_in_with_password("tok@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let first = lk.session_token().await.unwrap();
@@ -57,9 +57,9 @@ async fn tokens_are_cached_and_a_new_one_is_fetched_once_the_clock_passes_expiry
 #[tokio::test]
 async fn a_thousand_concurrent_callers_at_expiry_share_one_token_request() {
     let (h, p) = start_counted().await;
-    h.create_user("many@example.com", "password123").await;
+    h.create_user("many@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
-    lk.sign_in_with_password("many@example.com", "password123")
+    lk.sign_in_with_password("many@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let old = lk.session_token().await.unwrap();
@@ -95,9 +95,9 @@ async fn template_tokens_carry_the_template_claims_and_are_cached_apart() {
         "lifetime_secs": 300
     }}}))
     .await;
-    h.create_user("tpl@example.com", "password123").await;
+    h.create_user("tpl@example.com", "lk-Test-pass-4921").await;
     let lk = h.sdk().await;
-    lk.sign_in_with_password("tpl@example.com", "password123")
+    lk.sign_in_with_password("tpl@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let t = lk.template_token("backend").await.unwrap();
@@ -129,14 +129,14 @@ async fn template_tokens_carry_the_template_claims_and_are_cached_apart() {
 #[tokio::test]
 async fn the_margin_is_configurable() {
     let h = start().await;
-    h.create_user("m@example.com", "password123").await;
+    h.create_user("m@example.com", "lk-Test-pass-4921").await;
     let lk = sdk_builder(&h.fapi_url, &h.clock)
         .store(MemoryStore::new())
         .token_margin(Duration::from_secs(30))
         .background_refresh(false)
         .build()
         .unwrap();
-    lk.sign_in_with_password("m@example.com", "password123")
+    lk.sign_in_with_password("m@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let first = lk.session_token().await.unwrap();
@@ -151,13 +151,13 @@ async fn the_margin_is_configurable() {
 #[tokio::test]
 async fn the_background_refresher_renews_the_token_before_it_expires() {
     let (h, p) = start_counted().await;
-    h.create_user("bg@example.com", "password123").await;
+    h.create_user("bg@example.com", "lk-Test-pass-4921").await;
     let lk = sdk_builder(&h.fapi_url, &h.clock)
         .store(MemoryStore::new())
         .poll_interval(Duration::from_millis(20))
         .build()
         .unwrap();
-    lk.sign_in_with_password("bg@example.com", "password123")
+    lk.sign_in_with_password("bg@example.com", "lk-Test-pass-4921")
         .await
         .unwrap();
     let first = lk.session_token().await.unwrap();
@@ -181,11 +181,11 @@ async fn the_background_refresher_renews_the_token_before_it_expires() {
 #[tokio::test]
 async fn a_session_revoked_through_the_backend_api_signs_out_at_the_next_refresh() {
     let h = start().await;
-    h.create_user("rev@example.com", "password123").await;
+    h.create_user("rev@example.com", "lk-Test-pass-4921").await;
     let store = Arc::new(MemoryStore::new());
     let lk = h.sdk_with(store.clone()).await;
     let sid = lk
-        .sign_in_with_password("rev@example.com", "password123")
+        .sign_in_with_password("rev@example.com", "lk-Test-pass-4921")
         .await
         .unwrap()
         .created_session_id()
@@ -210,14 +210,15 @@ async fn a_session_revoked_through_the_backend_api_signs_out_at_the_next_refresh
 #[tokio::test]
 async fn the_background_refresher_notices_a_revocation_by_itself() {
     let h = start().await;
-    h.create_user("bgrev@example.com", "password123").await;
+    h.create_user("bgrev@example.com", "lk-Test-pass-4921")
+        .await;
     let lk = sdk_builder(&h.fapi_url, &h.clock)
         .store(MemoryStore::new())
         .poll_interval(Duration::from_millis(20))
         .build()
         .unwrap();
     let sid = lk
-        .sign_in_with_password("bgrev@example.com", "password123")
+        .sign_in_with_password("bgrev@example.com", "lk-Test-pass-4921")
         .await
         .unwrap()
         .created_session_id()

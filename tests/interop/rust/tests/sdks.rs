@@ -14,7 +14,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 const SECRET_KEY: &str = "sk_test_interop_1234567890";
-const PASSWORD: &str = "password123";
+const PASSWORD: &str = "lk-Test-pass-4921";
 
 /// A running emulator; killed on drop (also when a test panics).
 struct Emulator {

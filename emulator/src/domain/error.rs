@@ -15,6 +15,8 @@ pub enum DomainError {
     PasswordIncorrect,
     #[error("password must be at least {min} characters")]
     PasswordTooShort { min: usize },
+    #[error("the new password is the current one")]
+    NewPasswordMatchesCurrent,
     #[error("incorrect code")]
     CodeIncorrect,
     #[error("too many failed attempts")]

@@ -79,7 +79,7 @@ pub fn user(
     u: &UserWithIdents,
 ) -> Result<(), DomainError> {
     emit_with(tx, env, event_type, || {
-        serde_json::to_value(views::user(u, env.settings, true))
+        serde_json::to_value(views::user(u, env, true))
             .map_err(|e| DomainError::Internal(e.to_string()))
     })
 }
@@ -104,7 +104,7 @@ pub fn session(
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         // Session events carry the user (the webhooks spec requires it).
         if let Some(u) = tx.user_with_idents(&s.user_id)? {
-            data["user"] = serde_json::to_value(views::user(&u, env.settings, true))
+            data["user"] = serde_json::to_value(views::user(&u, env, true))
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
         }
         Ok(data)

@@ -14,8 +14,9 @@ use serde_json::{Map, Value};
 use super::settings::Settings;
 use super::{passwords, users};
 use crate::secret::Secret;
-use crate::store::records::{IdentKind, Identification, UserRecord};
+use crate::store::records::{IdentKind, Identification, ImageRecord, UserRecord};
 use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
+use base64::Engine as _;
 use latchkey_protocol::Strategy;
 
 /// The document's format version; a document of another version is refused.
@@ -75,6 +76,20 @@ pub struct UserDoc {
     pub updated_at: i64,
     #[serde(default)]
     pub identifications: Vec<IdentDoc>,
+    /// The profile image, bytes and all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_image: Option<ImageDoc>,
+}
+
+/// A profile image in the document: its bytes in standard base64.
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageDoc {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub data_base64: String,
+    pub created_at: i64,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -139,7 +154,21 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
         };
         let batch = tx.list_users(&q)?;
         let n = batch.len();
-        users.extend(batch.into_iter().map(|u| user_doc(u.user, u.idents)));
+        for u in batch {
+            let image = match &u.image_id {
+                Some(_) => tx.image_of_user(&u.user.id)?.map(|i| ImageDoc {
+                    id: i.id,
+                    name: i.name,
+                    content_type: i.content_type,
+                    data_base64: base64::engine::general_purpose::STANDARD.encode(&i.data),
+                    created_at: i.created_at,
+                }),
+                None => None,
+            };
+            let mut doc = user_doc(u.user, u.idents);
+            doc.profile_image = image;
+            users.push(doc);
+        }
         if (n as i64) < page {
             break;
         }
@@ -203,6 +232,7 @@ fn user_doc(u: UserRecord, idents: Vec<Identification>) -> UserDoc {
                 updated_at: i.updated_at,
             })
             .collect(),
+        profile_image: None,
     }
 }
 
@@ -338,6 +368,31 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 verified: i.verified,
                 created_at: i.created_at,
                 updated_at: i.updated_at,
+            })?;
+        }
+        if let Some(img) = &u.profile_image {
+            let at = |field: &str| format!("users[{n}].profile_image.{field}");
+            if !img.id.starts_with("img_") || tx.image(&img.id)?.is_some() {
+                return Err(refuse(
+                    at("id"),
+                    format!("{:?} is not a new image id (img_…)", img.id),
+                ));
+            }
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&img.data_base64)
+                .map_err(|e| refuse(at("data_base64"), e.to_string()))?;
+            let content_type = super::profile_images::sniff(&data)
+                .ok_or_else(|| refuse(at("data_base64"), "not a PNG, JPEG, GIF or WebP image"))?;
+            if data.len() > super::profile_images::MAX_IMAGE_BYTES {
+                return Err(refuse(at("data_base64"), "larger than an upload may be"));
+            }
+            tx.save_image(&ImageRecord {
+                id: img.id.clone(),
+                user_id: u.id.clone(),
+                name: img.name.clone(),
+                content_type: content_type.to_owned(),
+                data,
+                created_at: img.created_at,
             })?;
         }
         for (field, primary, kind) in [

@@ -126,6 +126,13 @@ impl From<DomainError> for ApiError {
                 format!("Passwords must be at least {min} characters."),
             )
             .param("password"),
+            DomainError::NewPasswordMatchesCurrent => ApiError::new(
+                unprocessable,
+                ErrorCode::FormNewPasswordMatchesCurrent,
+                "New password matches the current one",
+                "Your new password must be different from your current password.",
+            )
+            .param("new_password"),
             DomainError::CodeIncorrect => ApiError::new(
                 unprocessable,
                 ErrorCode::FormCodeIncorrect,
@@ -267,6 +274,11 @@ mod tests {
                 DomainError::PasswordTooShort { min: 8 },
                 422,
                 "form_password_length_too_short",
+            ),
+            (
+                DomainError::NewPasswordMatchesCurrent,
+                422,
+                "form_new_password_matches_current",
             ),
             (DomainError::CodeIncorrect, 422, "form_code_incorrect"),
             (DomainError::VerificationFailed, 422, "verification_failed"),

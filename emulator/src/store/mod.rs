@@ -6,6 +6,7 @@
 //! transaction (`BEGIN IMMEDIATE` on SQLite) that commits only when it returns `Ok`; any error
 //! (or a panic) rolls it back, so no request leaves half-written state.
 
+mod account;
 mod attempts;
 mod clients;
 mod instance;
@@ -27,6 +28,7 @@ use tokio::sync::Notify;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use account::{AccountReads, AccountWrites};
 pub use attempts::{AttemptsReads, AttemptsWrites};
 pub use clients::{ClientsReads, ClientsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
@@ -79,6 +81,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
+    (6, include_str!("migrations/0006_account_management.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -251,6 +254,7 @@ pub trait Read:
     + MessagesReads
     + JobsReads
     + WebhooksReads
+    + AccountReads
 {
 }
 
@@ -264,6 +268,7 @@ impl<T> Read for T where
         + MessagesReads
         + JobsReads
         + WebhooksReads
+        + AccountReads
 {
 }
 
@@ -278,6 +283,7 @@ pub trait Write:
     + MessagesWrites
     + JobsWrites
     + WebhooksWrites
+    + AccountWrites
 {
 }
 
@@ -292,6 +298,7 @@ impl<T> Write for T where
         + MessagesWrites
         + JobsWrites
         + WebhooksWrites
+        + AccountWrites
 {
 }
 

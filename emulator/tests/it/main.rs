@@ -7,6 +7,7 @@ mod cli;
 mod control;
 mod crash;
 mod fapi;
+mod me;
 mod process;
 mod receiver;
 mod restart;

@@ -2,6 +2,7 @@
 //! One file per resource; each handler parses, calls one domain function, shapes the response.
 
 mod clients;
+mod identifications;
 mod sessions;
 mod users;
 mod webhooks;
@@ -38,6 +39,28 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/users/{id}/unban", post(users::unban))
         .route("/v1/users/{id}/lock", post(users::lock))
         .route("/v1/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/v1/users/{id}/profile_image",
+            post(users::set_profile_image)
+                .delete(users::delete_profile_image)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::http::fapi::me::IMAGE_BODY_LIMIT,
+                )),
+        )
+        .route("/v1/email_addresses", post(identifications::create_email))
+        .route(
+            "/v1/email_addresses/{id}",
+            get(identifications::get_email)
+                .patch(identifications::update_email)
+                .delete(identifications::delete_email),
+        )
+        .route("/v1/phone_numbers", post(identifications::create_phone))
+        .route(
+            "/v1/phone_numbers/{id}",
+            get(identifications::get_phone)
+                .patch(identifications::update_phone)
+                .delete(identifications::delete_phone),
+        )
         .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/{id}", get(sessions::get))
         .route("/v1/sessions/{id}/revoke", post(sessions::revoke))

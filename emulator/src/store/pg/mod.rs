@@ -34,6 +34,7 @@
 //! offset and changes to the instance's values (settings) also travel this way
 //! (`latchkey_clock`, `latchkey_instance`).
 
+mod account;
 mod areas;
 
 use std::cell::{Cell, RefCell};
@@ -54,7 +55,10 @@ use crate::clock::Clock;
 
 /// Numbered PostgreSQL migrations, applied in order, each in its own transaction with the
 /// version bump (`latchkey_schema`).
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (3, include_str!("migrations/0003_account_management.sql")),
+];
 
 /// The advisory lock every write transaction holds: one writer at a time across processes.
 const WRITE_LOCK: i64 = 0x4c61_7463_686b_6579; // "Latchkey"

@@ -1,0 +1,175 @@
+//! `/v1/email_addresses…` and `/v1/phone_numbers…`: an existing user's email addresses and
+//! phone numbers, created, read, changed (verified, primary) and deleted by the app's server.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use latchkey_protocol::bapi::{CreateEmailAddress, CreatePhoneNumber, UpdateIdentification};
+use latchkey_protocol::DeletedObject;
+use serde_json::Value;
+
+use super::{read, write};
+use crate::app::App;
+use crate::domain::identifications::{self, AdminIdentUpdate};
+use crate::domain::views;
+use crate::http::error::ApiError;
+use crate::http::params::BapiJson;
+use crate::http::Rq;
+use crate::store::records::{IdentKind, Identification};
+
+fn ident_json(kind: IdentKind, i: &Identification) -> Response {
+    let v = match kind {
+        IdentKind::EmailAddress => serde_json::to_value(views::email_with(i, None, 0)),
+        IdentKind::PhoneNumber => serde_json::to_value(views::phone_with(i, None, 0)),
+    };
+    Json(v.unwrap_or(Value::Null)).into_response()
+}
+
+async fn create(
+    app: &App,
+    rq: &crate::domain::RequestInfo,
+    kind: IdentKind,
+    user_id: Option<String>,
+    value: Option<String>,
+    verified: bool,
+    primary: bool,
+) -> Result<Response, ApiError> {
+    let user_id = user_id
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::param_missing("user_id"))?;
+    let value = value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::param_missing(kind.as_str()))?;
+    write(app, rq, |tx, env| {
+        let mut u = crate::domain::accounts::get(tx, &user_id)?;
+        let i = identifications::add(tx, env, &mut u, kind, &value, verified, primary)?;
+        Ok(ident_json(kind, &i))
+    })
+    .await
+}
+
+pub(super) async fn create_email(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    BapiJson(body): BapiJson<CreateEmailAddress>,
+) -> Result<Response, ApiError> {
+    create(
+        &app,
+        &rq,
+        IdentKind::EmailAddress,
+        body.user_id,
+        body.email_address,
+        body.verified.unwrap_or(false),
+        body.primary.unwrap_or(false),
+    )
+    .await
+}
+
+pub(super) async fn create_phone(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    BapiJson(body): BapiJson<CreatePhoneNumber>,
+) -> Result<Response, ApiError> {
+    create(
+        &app,
+        &rq,
+        IdentKind::PhoneNumber,
+        body.user_id,
+        body.phone_number,
+        body.verified.unwrap_or(false),
+        body.primary.unwrap_or(false),
+    )
+    .await
+}
+
+fn get(app: &App, kind: IdentKind, id: &str) -> Result<Response, ApiError> {
+    read(app, |tx, _| {
+        Ok(ident_json(kind, &identifications::get(tx, kind, id)?))
+    })
+}
+
+pub(super) async fn get_email(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    get(&app, IdentKind::EmailAddress, &id)
+}
+
+pub(super) async fn get_phone(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    get(&app, IdentKind::PhoneNumber, &id)
+}
+
+async fn update(
+    app: &App,
+    rq: &crate::domain::RequestInfo,
+    kind: IdentKind,
+    id: &str,
+    body: UpdateIdentification,
+) -> Result<Response, ApiError> {
+    let change = AdminIdentUpdate {
+        verified: body.verified,
+        primary: body.primary,
+    };
+    write(app, rq, |tx, env| {
+        let i = identifications::update_by_admin(tx, env, kind, id, change)?;
+        Ok(ident_json(kind, &i))
+    })
+    .await
+}
+
+pub(super) async fn update_email(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+    BapiJson(body): BapiJson<UpdateIdentification>,
+) -> Result<Response, ApiError> {
+    update(&app, &rq, IdentKind::EmailAddress, &id, body).await
+}
+
+pub(super) async fn update_phone(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+    BapiJson(body): BapiJson<UpdateIdentification>,
+) -> Result<Response, ApiError> {
+    update(&app, &rq, IdentKind::PhoneNumber, &id, body).await
+}
+
+async fn delete(
+    app: &App,
+    rq: &crate::domain::RequestInfo,
+    kind: IdentKind,
+    id: &str,
+) -> Result<Response, ApiError> {
+    write(app, rq, |tx, env| {
+        identifications::delete_by_admin(tx, env, kind, id)?;
+        Ok(Json(DeletedObject {
+            object: kind.as_str().into(),
+            id: Some(id.to_owned()),
+            deleted: true,
+        })
+        .into_response())
+    })
+    .await
+}
+
+pub(super) async fn delete_email(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    delete(&app, &rq, IdentKind::EmailAddress, &id).await
+}
+
+pub(super) async fn delete_phone(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    delete(&app, &rq, IdentKind::PhoneNumber, &id).await
+}

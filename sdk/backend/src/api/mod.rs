@@ -19,6 +19,7 @@
 //! `GET` and `DELETE`, which are safe to repeat. A `POST` that failed with a 500 is not repeated,
 //! since it may have taken effect.
 
+mod identifications;
 mod sessions;
 mod users;
 
@@ -33,6 +34,9 @@ use serde::Serialize;
 
 use crate::secret::SecretKey;
 
+pub use identifications::{
+    CreateEmailAddress, CreatePhoneNumber, EmailAddresses, PhoneNumbers, UpdateIdentification,
+};
 pub use sessions::{SessionListParams, Sessions};
 pub use users::{CreateUser, MetadataUpdate, UpdateUser, UserListParams, Users};
 
@@ -254,6 +258,14 @@ impl BackendClient {
 
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(self)
+    }
+
+    pub fn email_addresses(&self) -> EmailAddresses<'_> {
+        EmailAddresses::new(self)
+    }
+
+    pub fn phone_numbers(&self) -> PhoneNumbers<'_> {
+        PhoneNumbers::new(self)
     }
 
     /// The instance's token-signing keys (`GET /v1/jwks`).

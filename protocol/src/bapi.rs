@@ -291,6 +291,9 @@ pub struct CreateEmailAddress {
     pub verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// Accepted and not acted on: the emulator sends no "primary address changed" notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_primary_email_address_changed: Option<bool>,
 }
 
 /// `POST /v1/phone_numbers`, like [`CreateEmailAddress`]. (`reserved_for_second_factor` belongs
@@ -315,4 +318,7 @@ pub struct UpdateIdentification {
     pub verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
+    /// Email addresses only; accepted and not acted on (no notice is sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_primary_email_address_changed: Option<bool>,
 }

@@ -219,7 +219,7 @@ pub fn active_of_user(
             out.push((s, a));
         }
     }
-    out.sort_by(|a, b| b.0.last_active_at.cmp(&a.0.last_active_at));
+    out.sort_by_key(|(s, _)| std::cmp::Reverse(s.last_active_at));
     Ok(out)
 }
 

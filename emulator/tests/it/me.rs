@@ -979,6 +979,21 @@ async fn the_backend_api_creates_reads_updates_and_deletes_email_addresses_and_p
     )
     .await
     .err(422, "form_param_format_invalid");
+    // An array is no body, even one serde could read field by field.
+    h.bapi(
+        Method::PATCH,
+        &format!("/v1/email_addresses/{first}"),
+        Some(json!([true, true])),
+    )
+    .await
+    .err(422, "form_param_format_invalid");
+    h.bapi(
+        Method::POST,
+        "/v1/phone_numbers",
+        Some(json!([uid, "+12015550142"])),
+    )
+    .await
+    .err(422, "form_param_format_invalid");
 
     let r = h
         .bapi(

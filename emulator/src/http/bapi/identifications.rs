@@ -53,8 +53,9 @@ async fn create(
 pub(super) async fn create_email(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
-    BapiJson(body): BapiJson<CreateEmailAddress>,
+    BapiJson(body): BapiJson<Value>,
 ) -> Result<Response, ApiError> {
+    let body: CreateEmailAddress = object_body(body)?;
     create(
         &app,
         &rq,
@@ -70,8 +71,9 @@ pub(super) async fn create_email(
 pub(super) async fn create_phone(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
-    BapiJson(body): BapiJson<CreatePhoneNumber>,
+    BapiJson(body): BapiJson<Value>,
 ) -> Result<Response, ApiError> {
+    let body: CreatePhoneNumber = object_body(body)?;
     create(
         &app,
         &rq,
@@ -104,13 +106,32 @@ pub(super) async fn get_phone(
     get(&app, IdentKind::PhoneNumber, &id)
 }
 
+/// The body as an object of `T`: serde would also read a JSON array into a struct, field by
+/// field, and an array is no update.
+fn object_body<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+    let invalid = |why: String| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            latchkey_protocol::ErrorCode::FormParamFormatInvalid,
+            "is invalid",
+            format!("The request body is invalid: {why}"),
+        )
+        .param("body")
+    };
+    if !body.is_object() {
+        return Err(invalid("it must be a JSON object".into()));
+    }
+    serde_json::from_value(body).map_err(|e| invalid(e.to_string()))
+}
+
 async fn update(
     app: &App,
     rq: &crate::domain::RequestInfo,
     kind: IdentKind,
     id: &str,
-    body: UpdateIdentification,
+    body: Value,
 ) -> Result<Response, ApiError> {
+    let body: UpdateIdentification = object_body(body)?;
     let change = AdminIdentUpdate {
         verified: body.verified,
         primary: body.primary,
@@ -126,7 +147,7 @@ pub(super) async fn update_email(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
     Path(id): Path<String>,
-    BapiJson(body): BapiJson<UpdateIdentification>,
+    BapiJson(body): BapiJson<Value>,
 ) -> Result<Response, ApiError> {
     update(&app, &rq, IdentKind::EmailAddress, &id, body).await
 }
@@ -135,7 +156,7 @@ pub(super) async fn update_phone(
     State(app): State<Arc<App>>,
     Rq(rq): Rq,
     Path(id): Path<String>,
-    BapiJson(body): BapiJson<UpdateIdentification>,
+    BapiJson(body): BapiJson<Value>,
 ) -> Result<Response, ApiError> {
     update(&app, &rq, IdentKind::PhoneNumber, &id, body).await
 }

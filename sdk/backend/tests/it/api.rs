@@ -499,6 +499,7 @@ async fn email_addresses_and_phone_numbers_are_added_verified_made_primary_and_d
             &UpdateIdentification {
                 verified: Some(true),
                 primary: Some(true),
+                ..Default::default()
             },
         )
         .await

@@ -314,3 +314,48 @@ mod tests {
         );
     }
 }
+
+/// `POST /v1/email_addresses`: an email address for an existing user. Unverified unless
+/// `verified`; primary when asked (it must be verified then) or when it is the user's first
+/// verified one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateEmailAddress {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// Accepted and not acted on: the emulator sends no "primary address changed" notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_primary_email_address_changed: Option<bool>,
+}
+
+/// `POST /v1/phone_numbers`, like [`CreateEmailAddress`]. (`reserved_for_second_factor` belongs
+/// to second factors and is not read here.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreatePhoneNumber {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+}
+
+/// `PATCH /v1/email_addresses/{id}` and `/v1/phone_numbers/{id}`: mark verified (or not) and
+/// make primary. `null` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateIdentification {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<bool>,
+    /// Email addresses only; accepted and not acted on (no notice is sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_primary_email_address_changed: Option<bool>,
+}

@@ -366,6 +366,10 @@ wire_enum! {
         JobsStillRunning = "jobs_still_running",
         /// `latchkey-backend`: the keys that verify session tokens could not be loaded.
         ServiceUnavailable = "service_unavailable",
+        /// `change_password`: the new password is the one the user has.
+        FormNewPasswordMatchesCurrent = "form_new_password_matches_current",
+        /// A parameter the operation does not take (any more).
+        FormParamUnknown = "form_param_unknown",
     }
 }
 

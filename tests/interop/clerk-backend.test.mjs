@@ -517,3 +517,65 @@ describe('second factors', { timeout: 120_000 }, () => {
     await rejectsWithClerkError(clerk.users.verifyTOTP({ userId: again.userId, code: '123456' }), 400, 'request_invalid_for_status');
   });
 });
+
+describe('email addresses and phone numbers', { timeout: 120_000 }, () => {
+  test('emailAddresses: create → get → update (verified, primary) → delete', { timeout: 60_000 }, async () => {
+    const user = await clerk.users.createUser({ emailAddress: [uniqueEmail('owner')], password: PASSWORD });
+    const second = uniqueEmail('second');
+    const created = await clerk.emailAddresses.createEmailAddress({ userId: user.id, emailAddress: second });
+    assert.match(created.id, /^idn_/);
+    assert.equal(created.emailAddress, second);
+    assert.equal(created.verification, null, 'unverified: no verification yet');
+    const fetched = await clerk.emailAddresses.getEmailAddress(created.id);
+    assert.equal(fetched.emailAddress, second);
+    const updated = await clerk.emailAddresses.updateEmailAddress(created.id, { verified: true, primary: true });
+    assert.equal(updated.verification?.status, 'verified');
+    const after = await clerk.users.getUser(user.id);
+    assert.equal(after.primaryEmailAddressId, created.id);
+    assert.equal(after.primaryEmailAddress?.emailAddress, second);
+    await rejectsWithClerkError(
+      clerk.emailAddresses.createEmailAddress({ userId: user.id, emailAddress: second }),
+      422,
+      'form_identifier_exists',
+    );
+    const deleted = await clerk.emailAddresses.deleteEmailAddress(created.id);
+    assert.equal(deleted.deleted, true);
+    assert.equal(deleted.id, created.id);
+    assert.equal(deleted.object, 'email_address');
+    await rejectsWithClerkError(clerk.emailAddresses.getEmailAddress(created.id), 404, 'resource_not_found');
+    const back = await clerk.users.getUser(user.id);
+    assert.equal(back.emailAddresses.length, 1);
+    assert.equal(back.primaryEmailAddressId, back.emailAddresses[0].id, 'the remaining address is primary again');
+  });
+
+  test('phoneNumbers: create → get → update → delete', { timeout: 60_000 }, async () => {
+    const user = await clerk.users.createUser({ emailAddress: [uniqueEmail('phoner')], password: PASSWORD });
+    const created = await clerk.phoneNumbers.createPhoneNumber({
+      userId: user.id,
+      phoneNumber: '+1 201 555 0161',
+      verified: true,
+    });
+    assert.match(created.id, /^idn_/);
+    assert.equal(created.phoneNumber, '+12015550161');
+    assert.equal(created.verification?.status, 'verified');
+    const fetched = await clerk.phoneNumbers.getPhoneNumber(created.id);
+    assert.equal(fetched.phoneNumber, '+12015550161');
+    const withPhone = await clerk.users.getUser(user.id);
+    assert.equal(withPhone.primaryPhoneNumberId, created.id, 'the first verified phone is primary');
+    const other = await clerk.phoneNumbers.createPhoneNumber({ userId: user.id, phoneNumber: '+12015550162' });
+    assert.equal(other.verification, null);
+    const verified = await clerk.phoneNumbers.updatePhoneNumber(other.id, { verified: true, primary: true });
+    assert.equal(verified.verification?.status, 'verified');
+    assert.equal((await clerk.users.getUser(user.id)).primaryPhoneNumberId, other.id);
+    await rejectsWithClerkError(
+      clerk.phoneNumbers.createPhoneNumber({ userId: user.id, phoneNumber: 'not a number' }),
+      422,
+      'form_param_format_invalid',
+    );
+    const deleted = await clerk.phoneNumbers.deletePhoneNumber(created.id);
+    assert.equal(deleted.deleted, true);
+    assert.equal(deleted.id, created.id);
+    await rejectsWithClerkError(clerk.phoneNumbers.getPhoneNumber(created.id), 404, 'resource_not_found');
+    assert.equal((await clerk.users.getUser(user.id)).phoneNumbers.length, 1);
+  });
+});

@@ -343,14 +343,15 @@ pub fn current(
 }
 
 /// What the signed-in user may change about themselves (`PATCH /v1/me`). An empty name clears
-/// it.
+/// it. Metadata is not among it since API version 2026-05-12: it goes through
+/// `PATCH /v1/me/metadata` ([`merge_self_metadata`]).
 #[derive(Debug, Default, Clone)]
 pub struct SelfUpdate {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub username: Option<String>,
     pub primary_email_address_id: Option<String>,
-    pub unsafe_metadata: Option<Map<String, Value>>,
+    pub primary_phone_number_id: Option<String>,
 }
 
 pub fn update_self(
@@ -380,15 +381,128 @@ pub fn update_self(
             u.user.username = Some(name);
         }
     }
+    // Only a verified identification can be primary: an unverified one signs nobody in.
     if let Some(id) = &change.primary_email_address_id {
-        if !u.emails().any(|e| &e.id == id) {
-            return Err(DomainError::NotFound("email_address"));
+        let e = u
+            .emails()
+            .find(|e| &e.id == id)
+            .ok_or(DomainError::NotFound("email_address"))?;
+        if !e.verified {
+            return Err(DomainError::ParamValue {
+                param: "primary_email_address_id",
+                reason: "must be a verified email address: verify it first".into(),
+            });
         }
         u.user.primary_email_address_id = Some(id.clone());
     }
-    if let Some(m) = &change.unsafe_metadata {
-        u.user.unsafe_metadata.clone_from(m);
+    if let Some(id) = &change.primary_phone_number_id {
+        let p = u
+            .phones()
+            .find(|p| &p.id == id)
+            .ok_or(DomainError::NotFound("phone_number"))?;
+        if !p.verified {
+            return Err(DomainError::ParamValue {
+                param: "primary_phone_number_id",
+                reason: "must be a verified phone number: verify it first".into(),
+            });
+        }
+        u.user.primary_phone_number_id = Some(id.clone());
     }
+    save_updated(tx, env, &mut u)?;
+    Ok(u)
+}
+
+/// `PATCH /v1/me/metadata`: deep-merges `unsafe_metadata` (RFC 7396: objects merge, `null`
+/// deletes a key) and emits `user.updated`.
+pub fn merge_self_metadata(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &ClientCtx,
+    session_id: Option<&str>,
+    unsafe_: &Map<String, Value>,
+) -> Result<UserWithIdents, DomainError> {
+    let (_, mut u) = current(tx, env, c, session_id)?;
+    users::merge_metadata(&mut u.user.unsafe_metadata, unsafe_);
+    save_updated(tx, env, &mut u)?;
+    Ok(u)
+}
+
+/// `POST /v1/me/change_password`.
+pub struct PasswordChange {
+    /// Required when the user has a password.
+    pub current_password: Option<Secret>,
+    pub new_password: Secret,
+    /// Revokes the user's other sessions (not this one), each with `session.revoked`.
+    pub sign_out_of_other_sessions: bool,
+}
+
+/// Changes the signed-in user's password: the current one must match (when there is one), the
+/// new one must pass the instance's password checks and differ from the current one.
+/// Verification and hashing happen outside the write transaction ([`DomainError::PasswordWork`]).
+pub fn change_password(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &ClientCtx,
+    session_id: Option<&str>,
+    change: &PasswordChange,
+) -> Result<UserWithIdents, DomainError> {
+    let (session, mut u) = current(tx, env, c, session_id)?;
+    // [U] Clerk requires `current_password` when the user has one; a user without a password
+    // (signed up by code) sets one without it.
+    if let Some(digest) = u.user.password_hash.clone() {
+        let current = change
+            .current_password
+            .as_ref()
+            .filter(|p| !p.expose().is_empty())
+            .ok_or(DomainError::ParamMissing("current_password"))?;
+        if !env.verify_password(current.expose(), &digest)? {
+            return Err(DomainError::PasswordIncorrect);
+        }
+        if current.expose() == change.new_password.expose()
+            || env.verify_password(change.new_password.expose(), &digest)?
+        {
+            return Err(DomainError::NewPasswordMatchesCurrent);
+        }
+    }
+    passwords::check_new(
+        change.new_password.expose(),
+        env.settings,
+        &users::identifier_values(&u),
+    )?;
+    u.user.password_hash = Some(env.hash_password(change.new_password.expose())?);
+    u.user.password_last_updated_at = Some(env.now);
+    save_updated(tx, env, &mut u)?;
+    if change.sign_out_of_other_sessions {
+        sessions::revoke_others_of_user(tx, env, &u.user.id, &session.id)?;
+    }
+    Ok(u)
+}
+
+/// `POST /v1/me/remove_password`: the current password must match; refused where the instance
+/// requires a password, and for a user who has none.
+pub fn remove_password(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &ClientCtx,
+    session_id: Option<&str>,
+    current_password: &Secret,
+) -> Result<UserWithIdents, DomainError> {
+    let (_, mut u) = current(tx, env, c, session_id)?;
+    if env.settings.password_required {
+        return Err(DomainError::InvalidState(
+            "this instance requires a password: it cannot be removed".into(),
+        ));
+    }
+    let digest = u
+        .user
+        .password_hash
+        .clone()
+        .ok_or_else(|| DomainError::InvalidState("you have no password to remove".into()))?;
+    if !env.verify_password(current_password.expose(), &digest)? {
+        return Err(DomainError::PasswordIncorrect);
+    }
+    u.user.password_hash = None;
+    u.user.password_last_updated_at = Some(env.now);
     save_updated(tx, env, &mut u)?;
     Ok(u)
 }
@@ -417,7 +531,11 @@ pub fn delete_self(
 }
 
 /// Stores a changed user and emits `user.updated`.
-fn save_updated(tx: &Tx<'_>, env: &Env<'_>, u: &mut UserWithIdents) -> Result<(), DomainError> {
+pub(super) fn save_updated(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    u: &mut UserWithIdents,
+) -> Result<(), DomainError> {
     u.user.updated_at = env.now;
     tx.save_user(&u.user)?;
     events::user(tx, env, EventType::UserUpdated, u)

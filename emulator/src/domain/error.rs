@@ -39,6 +39,8 @@ pub enum DomainError {
     /// A Frontend API rate limit: try again in `retry_after_secs`.
     #[error("too many requests")]
     RateLimited { retry_after_secs: i64 },
+    #[error("the new password is the current one")]
+    NewPasswordMatchesCurrent,
     #[error("incorrect code")]
     CodeIncorrect,
     #[error("too many failed attempts")]

@@ -2,7 +2,7 @@
 
 use super::clients::ClientCtx;
 use super::{events, ids, DomainError, Env};
-use crate::store::records::{SessionRecord, SessionStatus, UserRecord};
+use crate::store::records::{SessionActivity, SessionRecord, SessionStatus, UserRecord};
 use crate::store::{ReadTx, Tx};
 use latchkey_protocol::{EventType, Strategy};
 
@@ -55,6 +55,7 @@ pub fn create_verified(
         updated_at: now,
     };
     tx.save_session(&session)?;
+    record_activity(tx, env, &session.id)?;
     events::session(tx, env, EventType::SessionCreated, &session)?;
     user.last_sign_in_at = Some(now);
     user.last_active_at = Some(now);
@@ -184,8 +185,82 @@ pub fn touch(
     session.last_active_at = env.now;
     session.updated_at = env.now;
     tx.save_session(session)?;
+    record_activity(tx, env, &session.id)?;
     client.record.last_active_session_id = Some(session.id.clone());
     client.save(env.now)
+}
+
+/// Keeps what the request says about where it comes from (address, user agent) as the session's
+/// latest activity, for `GET /v1/me/sessions/active`.
+fn record_activity(tx: &Tx<'_>, env: &Env<'_>, session_id: &str) -> Result<(), DomainError> {
+    tx.save_session_activity(&SessionActivity {
+        session_id: session_id.to_owned(),
+        ip_address: env.request.client_ip.clone(),
+        user_agent: env.request.user_agent.clone(),
+        updated_at: env.now,
+    })?;
+    Ok(())
+}
+
+/// Revokes every active session of a user but `keep` (`change_password` with
+/// `sign_out_of_other_sessions`), each with `session.revoked`.
+pub fn revoke_others_of_user(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user_id: &str,
+    keep: &str,
+) -> Result<usize, DomainError> {
+    let mut n = 0;
+    for mut s in tx.sessions_of_user(user_id)? {
+        if s.id != keep && s.status_at(env.now) == SessionStatus::Active {
+            finish(tx, env, &mut s, SessionStatus::Revoked)?;
+            repoint_client(tx, env, &s)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// The user's active sessions (on any client), newest activity first, each with its latest
+/// activity if one was recorded (`GET /v1/me/sessions/active`).
+pub fn active_of_user(
+    tx: &ReadTx<'_>,
+    env: &Env<'_>,
+    user_id: &str,
+) -> Result<Vec<(SessionRecord, Option<SessionActivity>)>, DomainError> {
+    let mut out = Vec::new();
+    for s in tx.sessions_of_user(user_id)? {
+        if s.status_at(env.now) == SessionStatus::Active {
+            let a = tx.session_activity(&s.id)?;
+            out.push((s, a));
+        }
+    }
+    out.sort_by_key(|(s, _)| std::cmp::Reverse(s.last_active_at));
+    Ok(out)
+}
+
+/// The signed-in user revokes one of their own sessions (`POST /v1/me/sessions/{id}/revoke`),
+/// on whichever client it is: another user's session is not found. The request's own client
+/// moves on (and rotates its token) when it was its session.
+pub fn revoke_own(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    user_id: &str,
+    session_id: &str,
+) -> Result<SessionRecord, DomainError> {
+    let mut s = match tx.session(session_id)? {
+        Some(s) if s.user_id == user_id => s,
+        _ => return Err(DomainError::NotFound("session")),
+    };
+    ensure_active(&s, env.now)?;
+    if s.client_id == client.record.id {
+        finish_on_client(tx, env, client, &mut s, SessionStatus::Revoked)?;
+    } else {
+        finish(tx, env, &mut s, SessionStatus::Revoked)?;
+        repoint_client(tx, env, &s)?;
+    }
+    Ok(s)
 }
 
 pub fn ensure_active(session: &SessionRecord, now: i64) -> Result<(), DomainError> {

@@ -300,7 +300,8 @@ fn prepare_factor(
     let ident = user
         .idents
         .iter()
-        .filter(|i| i.kind == kind)
+        // Unverified identifications (added on `/v1/me`, not confirmed yet) get no codes here.
+        .filter(|i| i.kind == kind && i.verified)
         .find(|i| match ident_id {
             Some(id) => i.id == id,
             None => state.identifier.as_deref() == Some(i.value.as_str()),

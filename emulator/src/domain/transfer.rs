@@ -15,10 +15,11 @@ use super::settings::Settings;
 use super::{passwords, users};
 use crate::secret::Secret;
 use crate::store::records::{
-    BackupCodesRecord, IdentKind, Identification, MfaRecord, SecondFactorPhone, TotpRecord,
-    UserRecord,
+    BackupCodesRecord, IdentKind, Identification, ImageRecord, MfaRecord, SecondFactorPhone,
+    TotpRecord, UserRecord,
 };
 use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
+use base64::Engine as _;
 use latchkey_protocol::Strategy;
 
 /// The document's format version; a document of another version is refused.
@@ -84,6 +85,20 @@ pub struct UserDoc {
     /// Failed verifications in a row and a lockout (see `domain/attack.rs`); absent: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lockout: Option<LockoutDoc>,
+    /// The profile image, bytes and all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_image: Option<ImageDoc>,
+}
+
+/// A profile image in the document: its bytes in standard base64.
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageDoc {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub data_base64: String,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -210,8 +225,19 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
                 failed_attempts: l.failed_attempts,
                 locked_until: l.locked_until,
             });
+            let image = match &u.image_id {
+                Some(_) => tx.image_of_user(&u.user.id)?.map(|i| ImageDoc {
+                    id: i.id,
+                    name: i.name,
+                    content_type: i.content_type,
+                    data_base64: base64::engine::general_purpose::STANDARD.encode(&i.data),
+                    created_at: i.created_at,
+                }),
+                None => None,
+            };
             users.push(UserDoc {
                 lockout,
+                profile_image: image,
                 ..user_doc(u.user, u.idents, u.mfa)
             });
         }
@@ -382,6 +408,7 @@ fn user_doc(u: UserRecord, idents: Vec<Identification>, mfa: Option<MfaRecord>) 
             })
             .collect(),
         lockout: None,
+        profile_image: None,
     }
 }
 
@@ -531,6 +558,31 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 verified: i.verified,
                 created_at: i.created_at,
                 updated_at: i.updated_at,
+            })?;
+        }
+        if let Some(img) = &u.profile_image {
+            let at = |field: &str| format!("users[{n}].profile_image.{field}");
+            if !img.id.starts_with("img_") || tx.image(&img.id)?.is_some() {
+                return Err(refuse(
+                    at("id"),
+                    format!("{:?} is not a new image id (img_…)", img.id),
+                ));
+            }
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&img.data_base64)
+                .map_err(|e| refuse(at("data_base64"), e.to_string()))?;
+            let content_type = super::profile_images::sniff(&data)
+                .ok_or_else(|| refuse(at("data_base64"), "not a PNG, JPEG, GIF or WebP image"))?;
+            if data.len() > super::profile_images::MAX_IMAGE_BYTES {
+                return Err(refuse(at("data_base64"), "larger than an upload may be"));
+            }
+            tx.save_image(&ImageRecord {
+                id: img.id.clone(),
+                user_id: u.id.clone(),
+                name: img.name.clone(),
+                content_type: content_type.to_owned(),
+                data,
+                created_at: img.created_at,
             })?;
         }
         for (field, primary, kind) in [

@@ -121,7 +121,9 @@ pub fn user_id_of_identifier(
             return Ok(None);
         }
         let email = identifier.to_lowercase();
+        // An identification added to an account and not verified yet signs nobody in.
         tx.ident_by_value(IdentKind::EmailAddress, &email)?
+            .filter(|i| i.verified)
             .map(|i| i.user_id)
     } else if identifier.starts_with('+') {
         if !settings.phone_number.used_for_first_factor {
@@ -130,6 +132,7 @@ pub fn user_id_of_identifier(
         match normalize_phone(identifier) {
             Ok(p) => tx
                 .ident_by_value(IdentKind::PhoneNumber, &p)?
+                .filter(|i| i.verified)
                 .map(|i| i.user_id),
             Err(_) => None,
         }
@@ -213,11 +216,7 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
     for i in &idents {
         tx.save_ident(i)?;
     }
-    let created = UserWithIdents {
-        user,
-        idents,
-        mfa: None,
-    };
+    let created = UserWithIdents::new(user, idents);
     events::user(tx, env, EventType::UserCreated, &created)?;
     Ok(created)
 }

@@ -31,30 +31,41 @@ fn verification_of(ident: &Identification) -> wire::Verification {
     }
 }
 
-pub fn email(ident: &Identification) -> wire::EmailAddress {
+/// An email address with the code sent to verify it, if any (an unverified address shows that
+/// verification, or `null` before any code was sent).
+pub fn email_with(
+    ident: &Identification,
+    pending: Option<&PendingCode>,
+    now: i64,
+) -> wire::EmailAddress {
     wire::EmailAddress {
         id: ident.id.clone(),
         object: "email_address".into(),
         email_address: ident.value.clone(),
         reserved: false,
-        verification: Some(verification_of(ident)),
+        verification: ident_verification(ident, pending, now),
         linked_to: Vec::new(),
         created_at: ident.created_at,
         updated_at: ident.updated_at,
     }
 }
 
-/// A phone number of `u`, with whether it is reserved for the second factor (and the default
-/// one).
-pub fn phone_of(u: &UserWithIdents, ident: &Identification) -> wire::PhoneNumber {
+/// A phone number of `u`: whether it is reserved for the second factor (and the default one),
+/// and the code sent to verify it, if any (see [`email_with`]).
+pub fn phone_of(u: &UserWithIdents, ident: &Identification, now: i64) -> wire::PhoneNumber {
     let flags = super::mfa::second_factor_phones(u)
         .into_iter()
         .find(|(p, _)| p.id == ident.id)
         .map(|(_, default)| default);
-    phone_flagged(ident, flags)
+    phone_flagged(ident, u.pending_code(&ident.id), now, flags)
 }
 
-fn phone_flagged(ident: &Identification, second_factor: Option<bool>) -> wire::PhoneNumber {
+fn phone_flagged(
+    ident: &Identification,
+    pending: Option<&PendingCode>,
+    now: i64,
+    second_factor: Option<bool>,
+) -> wire::PhoneNumber {
     wire::PhoneNumber {
         id: ident.id.clone(),
         object: "phone_number".into(),
@@ -63,10 +74,32 @@ fn phone_flagged(ident: &Identification, second_factor: Option<bool>) -> wire::P
         reserved_for_second_factor: second_factor.is_some(),
         default_second_factor: second_factor == Some(true),
         backup_codes: None,
-        verification: Some(verification_of(ident)),
+        verification: ident_verification(ident, pending, now),
         linked_to: Vec::new(),
         created_at: ident.created_at,
         updated_at: ident.updated_at,
+    }
+}
+
+/// A verified identification shows how it was verified; an unverified one its pending code, or
+/// `null` until a code is sent (Clerk's `verification: null` on a just-added address).
+fn ident_verification(
+    ident: &Identification,
+    pending: Option<&PendingCode>,
+    now: i64,
+) -> Option<wire::Verification> {
+    if ident.verified {
+        return Some(verification_of(ident));
+    }
+    pending.map(|p| code_verification(p, now))
+}
+
+/// Where a profile image is served (`GET /v1/images/{id}` on the Frontend API). Without an
+/// image the URL stays empty, as before images existed.
+pub fn image_url(issuer: &str, image_id: Option<&str>) -> String {
+    match image_id {
+        Some(id) => format!("{}/v1/images/{id}", issuer.trim_end_matches('/')),
+        None => String::new(),
     }
 }
 
@@ -86,8 +119,8 @@ pub fn user(
         username: r.username.clone(),
         first_name: r.first_name.clone(),
         last_name: r.last_name.clone(),
-        image_url: String::new(),
-        has_image: false,
+        image_url: image_url(env.issuer, u.image_id.as_deref()),
+        has_image: u.image_id.is_some(),
         primary_email_address_id: r.primary_email_address_id.clone(),
         primary_phone_number_id: r.primary_phone_number_id.clone(),
         primary_web3_wallet_id: None,
@@ -95,8 +128,11 @@ pub fn user(
         two_factor_enabled: super::mfa::two_factor_enabled(u),
         totp_enabled: super::mfa::totp_enabled(u),
         backup_code_enabled: super::mfa::backup_code_enabled(u),
-        email_addresses: u.emails().map(email).collect(),
-        phone_numbers: u.phones().map(|p| phone_of(u, p)).collect(),
+        email_addresses: u
+            .emails()
+            .map(|e| email_with(e, u.pending_code(&e.id), env.now))
+            .collect(),
+        phone_numbers: u.phones().map(|p| phone_of(u, p, env.now)).collect(),
         web3_wallets: Vec::new(),
         passkeys: Vec::new(),
         external_accounts: Vec::new(),
@@ -124,12 +160,12 @@ pub fn user(
     })
 }
 
-pub fn public_user_data(u: &UserWithIdents) -> wire::PublicUserData {
+pub fn public_user_data(u: &UserWithIdents, issuer: &str) -> wire::PublicUserData {
     wire::PublicUserData {
         first_name: u.user.first_name.clone(),
         last_name: u.user.last_name.clone(),
-        image_url: Some(String::new()),
-        has_image: false,
+        image_url: Some(image_url(issuer, u.image_id.as_deref())),
+        has_image: u.image_id.is_some(),
         identifier: u.identifier(),
         user_id: Some(u.user.id.clone()),
         username: u.user.username.clone(),
@@ -186,7 +222,7 @@ pub fn session_fapi(
         jwt,
     });
     view.factor_verification_age = Some(factor_ages(s, env.now).to_vec());
-    view.public_user_data = Some(public_user_data(&u));
+    view.public_user_data = Some(public_user_data(&u, env.issuer));
     view.user = Some(user(tx, env, &u, false)?);
     Ok(Some(view))
 }
@@ -349,7 +385,8 @@ pub fn sign_in(
         if u.user.password_hash.is_some() {
             factors.push(factor(Strategy::Password, None, None, None));
         }
-        for e in u.emails() {
+        // An email address or phone number added and not verified yet is no way to sign in.
+        for e in u.emails().filter(|i| i.verified) {
             let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
             factors.push(factor(
                 Strategy::EmailCode,
@@ -358,7 +395,7 @@ pub fn sign_in(
                 Some(primary),
             ));
         }
-        for p in u.phones() {
+        for p in u.phones().filter(|i| i.verified) {
             let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
             factors.push(factor(
                 Strategy::PhoneCode,
@@ -368,7 +405,7 @@ pub fn sign_in(
             ));
         }
         if u.user.password_hash.is_some() {
-            for e in u.emails() {
+            for e in u.emails().filter(|i| i.verified) {
                 let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
                 factors.push(factor(
                     Strategy::ResetPasswordEmailCode,
@@ -377,7 +414,7 @@ pub fn sign_in(
                     Some(primary),
                 ));
             }
-            for p in u.phones() {
+            for p in u.phones().filter(|i| i.verified) {
                 let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
                 factors.push(factor(
                     Strategy::ResetPasswordPhoneCode,
@@ -393,8 +430,8 @@ pub fn sign_in(
         user_data = Some(serde_json::json!({
             "first_name": u.user.first_name,
             "last_name": u.user.last_name,
-            "image_url": "",
-            "has_image": false,
+            "image_url": image_url(env.issuer, u.image_id.as_deref()),
+            "has_image": u.image_id.is_some(),
         }));
     } else if s.status == SignInStatus::NeedsFirstFactor {
         // An identifier with no account under enumeration protection (see
@@ -636,5 +673,153 @@ pub fn backup_codes(
         codes: codes.to_vec(),
         created_at: set.created_at,
         updated_at: set.updated_at,
+    }
+}
+
+/// A profile image: `{object:"image", id, name, public_url}`.
+pub fn image(i: &crate::store::records::ImageRecord, issuer: &str) -> serde_json::Value {
+    serde_json::json!({
+        "object": "image",
+        "id": i.id,
+        "name": i.name,
+        "public_url": image_url(issuer, Some(&i.id)),
+    })
+}
+
+/// A session with its latest activity (`GET /v1/me/sessions/active`, clerk-js's
+/// `SessionWithActivities`): the session's own fields and, when its requests were recorded,
+/// `latest_activity` with the browser and device read roughly from the user agent. City and
+/// country are left out: the emulator knows no geography.
+pub fn session_with_activity(
+    s: &SessionRecord,
+    activity: Option<&crate::store::records::SessionActivity>,
+    now: i64,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "object": "session",
+        "id": s.id,
+        "status": s.status_at(now).as_str(),
+        "expire_at": s.expire_at,
+        "abandon_at": s.abandon_at,
+        "last_active_at": s.last_active_at,
+        "last_active_token": null,
+        "actor": null,
+    });
+    if let Some(a) = activity {
+        let ua = parse_user_agent(a.user_agent.as_deref().unwrap_or(""));
+        let mut latest = serde_json::json!({
+            "object": "session_activity",
+            "id": format!("sess_activity_{}", s.id.trim_start_matches("sess_")),
+            "is_mobile": ua.is_mobile,
+            "device_type": ua.device_type,
+        });
+        if let Some(name) = ua.browser_name {
+            latest["browser_name"] = name.into();
+        }
+        if let Some(version) = ua.browser_version {
+            latest["browser_version"] = version.into();
+        }
+        if let Some(ip) = &a.ip_address {
+            latest["ip_address"] = ip.clone().into();
+        }
+        v["latest_activity"] = latest;
+    }
+    v
+}
+
+/// What a user agent says, roughly: enough for a "signed in on Chrome 126, macOS" list.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserAgentInfo {
+    pub browser_name: Option<String>,
+    pub browser_version: Option<String>,
+    /// `Macintosh`, `Windows`, `iPhone`, `iPad`, `Android`, `Linux`, or the agent's product.
+    pub device_type: String,
+    pub is_mobile: bool,
+}
+
+pub fn parse_user_agent(ua: &str) -> UserAgentInfo {
+    // A token's version: the characters after `name/` up to a space or `;`.
+    let version_of = |name: &str| -> Option<String> {
+        let at = ua.find(&format!("{name}/"))? + name.len() + 1;
+        let v: String = ua[at..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ')')
+            .collect();
+        (!v.is_empty()).then_some(v)
+    };
+    // Most specific first: Edge and Opera carry "Chrome/", Chrome carries "Safari/".
+    let browsers = [
+        ("Edg", "Edge"),
+        ("OPR", "Opera"),
+        ("Firefox", "Firefox"),
+        ("CriOS", "Chrome"),
+        ("Chrome", "Chrome"),
+        ("Version", "Safari"),
+        ("okhttp", "okhttp"),
+        ("CFNetwork", "CFNetwork"),
+    ];
+    let (browser_name, browser_version) = browsers
+        .iter()
+        .find_map(|(token, name)| version_of(token).map(|v| (Some((*name).to_owned()), Some(v))))
+        .unwrap_or_else(|| {
+            // Another agent (an SDK, curl): its first product token.
+            let first = ua.split_whitespace().next().unwrap_or("");
+            match first.split_once('/') {
+                Some((n, v)) if !n.is_empty() => (Some(n.to_owned()), Some(v.to_owned())),
+                _ if !first.is_empty() => (Some(first.to_owned()), None),
+                _ => (None, None),
+            }
+        });
+    let device_type = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("Macintosh", "Macintosh"),
+        ("Windows", "Windows"),
+        ("CrOS", "Chrome OS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, d)| (*d).to_owned())
+    .or_else(|| browser_name.clone())
+    .unwrap_or_default();
+    let is_mobile = ua.contains("Mobile") || ua.contains("iPhone") || ua.contains("Android");
+    UserAgentInfo {
+        browser_name,
+        browser_version,
+        device_type,
+        is_mobile,
+    }
+}
+
+#[cfg(test)]
+mod user_agent_tests {
+    use super::*;
+
+    #[test]
+    fn browsers_and_devices_are_read_from_user_agents() {
+        let chrome = parse_user_agent("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36");
+        assert_eq!(chrome.browser_name.as_deref(), Some("Chrome"));
+        assert_eq!(chrome.browser_version.as_deref(), Some("126.0.0.0"));
+        assert_eq!(
+            (chrome.device_type.as_str(), chrome.is_mobile),
+            ("Macintosh", false)
+        );
+        let safari = parse_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1");
+        assert_eq!(safari.browser_name.as_deref(), Some("Safari"));
+        assert_eq!(safari.browser_version.as_deref(), Some("17.5"));
+        assert_eq!(
+            (safari.device_type.as_str(), safari.is_mobile),
+            ("iPhone", true)
+        );
+        let edge = parse_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0.2210.91");
+        assert_eq!(edge.browser_name.as_deref(), Some("Edge"));
+        assert_eq!(edge.device_type, "Windows");
+        let sdk = parse_user_agent("latchkey/0.1.0");
+        assert_eq!(sdk.browser_name.as_deref(), Some("latchkey"));
+        assert_eq!(sdk.browser_version.as_deref(), Some("0.1.0"));
+        let none = parse_user_agent("");
+        assert_eq!((none.browser_name, none.device_type.as_str()), (None, ""));
     }
 }

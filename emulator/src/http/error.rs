@@ -203,6 +203,13 @@ impl From<DomainError> for ApiError {
                 e.retry_after = Some(retry_after_secs);
                 e
             }
+            DomainError::NewPasswordMatchesCurrent => ApiError::new(
+                unprocessable,
+                ErrorCode::FormNewPasswordMatchesCurrent,
+                "New password matches the current one",
+                "Your new password must be different from your current password.",
+            )
+            .param("new_password"),
             DomainError::CodeIncorrect => ApiError::new(
                 unprocessable,
                 ErrorCode::FormCodeIncorrect,
@@ -362,6 +369,11 @@ mod tests {
                 DomainError::PasswordTooShort { min: 8 },
                 422,
                 "form_password_length_too_short",
+            ),
+            (
+                DomainError::NewPasswordMatchesCurrent,
+                422,
+                "form_new_password_matches_current",
             ),
             (DomainError::CodeIncorrect, 422, "form_code_incorrect"),
             (DomainError::VerificationFailed, 422, "verification_failed"),

@@ -6,6 +6,7 @@
 //! transaction (`BEGIN IMMEDIATE` on SQLite) that commits only when it returns `Ok`; any error
 //! (or a panic) rolls it back, so no request leaves half-written state.
 
+mod account;
 mod attempts;
 mod clients;
 mod instance;
@@ -29,6 +30,7 @@ use tokio::sync::Notify;
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use account::{AccountReads, AccountWrites};
 pub use attempts::{AttemptsReads, AttemptsWrites};
 pub use clients::{ClientsReads, ClientsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
@@ -84,6 +86,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
     (5, include_str!("migrations/0005_second_factors.sql")),
+    (6, include_str!("migrations/0006_account_management.sql")),
     (7, include_str!("migrations/0007_attack_protection.sql")),
 ];
 
@@ -259,6 +262,7 @@ pub trait Read:
     + WebhooksReads
     + MfaReads
     + ProtectionReads
+    + AccountReads
 {
 }
 
@@ -274,6 +278,7 @@ impl<T> Read for T where
         + WebhooksReads
         + MfaReads
         + ProtectionReads
+        + AccountReads
 {
 }
 
@@ -290,6 +295,7 @@ pub trait Write:
     + WebhooksWrites
     + MfaWrites
     + ProtectionWrites
+    + AccountWrites
 {
 }
 
@@ -306,6 +312,7 @@ impl<T> Write for T where
         + WebhooksWrites
         + MfaWrites
         + ProtectionWrites
+        + AccountWrites
 {
 }
 
@@ -638,6 +645,83 @@ mod tests {
             !columns.iter().any(|c| c.starts_with("last_token")),
             "no stored token is left behind: {columns:?}"
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn migration_6_adds_account_tables_that_go_with_their_user_identification_and_session() {
+        use crate::store::records::{ImageRecord, PendingCode, SessionActivity};
+        let dir = std::env::temp_dir().join(format!("lk-mig6-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+                 INSERT INTO identifications VALUES
+                     ('idn_1', 'user_1', 'email_address', 'a@x.com', 'email_code', 0, 1, 1);
+                 INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+                     last_active_at, expire_at, abandon_at, created_at, updated_at)
+                     VALUES ('sess_1', 'client_1', 'user_1', 'active', 1, 1, 2, 3, 1, 1);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        let code = PendingCode {
+            strategy: latchkey_protocol::Strategy::EmailCode,
+            code: crate::secret::Secret::new("123456"),
+            attempts: 1,
+            expire_at: 9,
+            status: latchkey_protocol::VerificationStatus::Unverified,
+            identification_id: Some("idn_1".into()),
+        };
+        store
+            .write(|tx| {
+                tx.save_ident_code("user_1", &code)?;
+                tx.save_image(&ImageRecord {
+                    id: "img_1".into(),
+                    user_id: "user_1".into(),
+                    name: "a.png".into(),
+                    content_type: "image/png".into(),
+                    data: vec![0x89, b'P', b'N', b'G', 0, 255],
+                    created_at: 1,
+                })?;
+                tx.save_session_activity(&SessionActivity {
+                    session_id: "sess_1".into(),
+                    ip_address: Some("127.0.0.1".into()),
+                    user_agent: Some("curl/8".into()),
+                    updated_at: 1,
+                })
+            })
+            .unwrap();
+        let u = store
+            .read(|tx| tx.user_with_idents("user_1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.image_id.as_deref(), Some("img_1"));
+        assert_eq!(u.pending_codes.len(), 1, "the unverified address's code");
+        assert_eq!(u.pending_codes[0].code.expose(), "123456");
+        let img = store.read(|tx| tx.image("img_1")).unwrap().unwrap();
+        assert_eq!(
+            img.data,
+            vec![0x89, b'P', b'N', b'G', 0, 255],
+            "bytes kept whole"
+        );
+        // Removing the identification removes its code; the user, their image.
+        store.write(|tx| tx.delete_ident("idn_1")).unwrap();
+        assert!(store.read(|tx| tx.ident_code("idn_1")).unwrap().is_none());
+        store.write(|tx| tx.delete_user("user_1")).unwrap();
+        assert!(store.read(|tx| tx.image("img_1")).unwrap().is_none());
+        store.write(|tx| tx.reset_data()).unwrap();
+        assert!(store
+            .read(|tx| tx.session_activity("sess_1"))
+            .unwrap()
+            .is_none());
         std::fs::remove_dir_all(dir).ok();
     }
 

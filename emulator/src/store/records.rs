@@ -108,9 +108,32 @@ pub struct UserWithIdents {
     pub idents: Vec<Identification>,
     /// The user's second factors, loaded with the user (`None`: never enrolled any).
     pub mfa: Option<MfaRecord>,
+    /// The id of the user's profile image, if they uploaded one.
+    pub image_id: Option<String>,
+    /// Codes sent to verify identifications not verified yet (`identification_id` set); loaded
+    /// only when some identification is unverified.
+    pub pending_codes: Vec<PendingCode>,
 }
 
 impl UserWithIdents {
+    /// A user as just loaded or created: no image, no pending codes.
+    pub fn new(user: UserRecord, idents: Vec<Identification>) -> Self {
+        Self {
+            user,
+            idents,
+            mfa: None,
+            image_id: None,
+            pending_codes: Vec::new(),
+        }
+    }
+
+    /// The code sent to verify the identification `ident_id`, if any.
+    pub fn pending_code(&self, ident_id: &str) -> Option<&PendingCode> {
+        self.pending_codes
+            .iter()
+            .find(|p| p.identification_id.as_deref() == Some(ident_id))
+    }
+
     pub fn emails(&self) -> impl Iterator<Item = &Identification> {
         self.idents
             .iter()
@@ -141,6 +164,39 @@ impl UserWithIdents {
             .or_else(|| self.user.username.clone())
             .unwrap_or_default()
     }
+}
+
+/// A profile image as uploaded (`/v1/me/profile_image`), served at `/v1/images/{id}`.
+#[derive(Clone)]
+pub struct ImageRecord {
+    pub id: String,
+    pub user_id: String,
+    /// The file name the upload gave, or `profile_image`.
+    pub name: String,
+    /// Sniffed from the bytes: `image/png`, `image/jpeg`, `image/gif`, `image/webp`.
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for ImageRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageRecord")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a session's latest request said about where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionActivity {
+    pub session_id: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone)]

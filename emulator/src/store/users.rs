@@ -98,6 +98,14 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     })
 }
 
+/// The id of the user's profile image, as one more column of a `users` query (see
+/// `store/account.rs`).
+const IMAGE_ID: &str = "(SELECT img.id FROM images img WHERE img.user_id = users.id) AS image_id";
+
+fn user_and_image_from_row(r: &Row<'_>) -> rusqlite::Result<(UserRecord, Option<String>)> {
+    Ok((user_from_row(r)?, r.get("image_id")?))
+}
+
 fn ident_from_row(r: &Row<'_>) -> rusqlite::Result<Identification> {
     let kind: String = r.get(2)?;
     Ok(Identification {
@@ -165,12 +173,20 @@ impl<M> UsersReads for SqliteTx<'_, M> {
     }
 
     fn user_with_idents(&self, id: &str) -> Result<Option<UserWithIdents>, StoreError> {
-        let Some(user) = self.user(id)? else {
+        let Some((user, image_id)) = self
+            .row(
+                &format!("SELECT {USER_COLUMNS}, {IMAGE_ID} FROM users WHERE id = ?1"),
+                [id],
+                user_and_image_from_row,
+            )
+            .optional()?
+        else {
             return Ok(None);
         };
         let idents = self.idents_of(id)?;
-        let mfa = self.mfa(id)?;
-        Ok(Some(UserWithIdents { user, idents, mfa }))
+        let mut u = self.with_account(user, idents, image_id)?;
+        u.mfa = self.mfa(id)?;
+        Ok(Some(u))
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -228,19 +244,21 @@ impl<M> UsersReads for SqliteTx<'_, M> {
         args.push(SqlValue::Integer(q.limit));
         args.push(SqlValue::Integer(q.offset));
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users {where_sql}
+            "SELECT {USER_COLUMNS}, {IMAGE_ID} FROM users {where_sql}
              ORDER BY {col} IS NULL, {col} {dir}, id {dir} LIMIT ? OFFSET ?"
         );
         let mut stmt = self.0.prepare_cached(&sql)?;
-        let users: Vec<UserRecord> = stmt
-            .query_map(params_from_iter(args), user_from_row)?
+        let users: Vec<(UserRecord, Option<String>)> = stmt
+            .query_map(params_from_iter(args), user_and_image_from_row)?
             .collect::<Result<_, _>>()?;
         users
             .into_iter()
-            .map(|user| {
+            .map(|(user, image_id)| {
                 let idents = self.idents_of(&user.id)?;
                 let mfa = self.mfa(&user.id)?;
-                Ok(UserWithIdents { user, idents, mfa })
+                let mut u = self.with_account(user, idents, image_id)?;
+                u.mfa = mfa;
+                Ok(u)
             })
             .collect()
     }

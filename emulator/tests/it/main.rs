@@ -8,6 +8,7 @@ mod cli;
 mod control;
 mod crash;
 mod fapi;
+mod me;
 mod mfa;
 mod process;
 mod receiver;

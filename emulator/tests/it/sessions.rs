@@ -121,20 +121,25 @@ async fn me_reads_updates_and_deletes_the_signed_in_user() {
         "private metadata stays on the server"
     );
     let r = c
-        .call(
-            Method::PATCH,
-            "/v1/me",
-            &[
-                ("first_name", "Mia"),
-                ("unsafe_metadata", r#"{"onboarded":true}"#),
-            ],
-        )
+        .call(Method::PATCH, "/v1/me", &[("first_name", "Mia")])
         .await;
     assert_eq!(r.ok()["response"]["first_name"], "Mia");
-    assert_eq!(r.body["response"]["unsafe_metadata"]["onboarded"], true);
-    c.call(Method::PATCH, "/v1/me", &[("unsafe_metadata", "[not json")])
-        .await
-        .err(422, "form_param_format_invalid");
+    // Metadata goes through `PATCH /v1/me/metadata` since API version 2026-05-12.
+    let r = c
+        .call(
+            Method::PATCH,
+            "/v1/me/metadata",
+            &[("unsafe_metadata", r#"{"onboarded":true}"#)],
+        )
+        .await;
+    assert_eq!(r.ok()["response"]["unsafe_metadata"]["onboarded"], true);
+    c.call(
+        Method::PATCH,
+        "/v1/me/metadata",
+        &[("unsafe_metadata", "[not json")],
+    )
+    .await
+    .err(422, "form_param_format_invalid");
     let r = c.get(&format!("/v1/me?_clerk_session_id={sid}")).await;
     assert_eq!(r.ok()["response"]["first_name"], "Mia");
     let uid = r.body["response"]["id"].as_str().unwrap().to_owned();

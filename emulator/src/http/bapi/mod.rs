@@ -2,6 +2,7 @@
 //! One file per resource; each handler parses, calls one domain function, shapes the response.
 
 mod clients;
+mod identifications;
 mod sessions;
 mod testing_tokens;
 mod user_mfa;
@@ -53,6 +54,28 @@ pub fn router() -> Router<Arc<App>> {
             axum::routing::delete(user_mfa::delete_backup_codes),
         )
         .route("/v1/users/{id}/verify_totp", post(user_mfa::verify_totp))
+        .route(
+            "/v1/users/{id}/profile_image",
+            post(users::set_profile_image)
+                .delete(users::delete_profile_image)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::http::fapi::me::IMAGE_BODY_LIMIT,
+                )),
+        )
+        .route("/v1/email_addresses", post(identifications::create_email))
+        .route(
+            "/v1/email_addresses/{id}",
+            get(identifications::get_email)
+                .patch(identifications::update_email)
+                .delete(identifications::delete_email),
+        )
+        .route("/v1/phone_numbers", post(identifications::create_phone))
+        .route(
+            "/v1/phone_numbers/{id}",
+            get(identifications::get_phone)
+                .patch(identifications::update_phone)
+                .delete(identifications::delete_phone),
+        )
         .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/{id}", get(sessions::get))
         .route("/v1/sessions/{id}/revoke", post(sessions::revoke))

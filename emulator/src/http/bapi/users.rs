@@ -283,3 +283,33 @@ pub(super) async fn unlock(
 ) -> Result<Response, ApiError> {
     set_flag(&app, &rq, &id, Flag::Locked(false)).await
 }
+
+/// `POST /v1/users/{id}/profile_image`: multipart `file` (or a raw body), as on `/v1/me`.
+pub(super) async fn set_profile_image(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let (name, data) = crate::http::fapi::me::read_image(request).await?;
+    write(&app, &rq, |tx, env| {
+        let mut u = accounts::get(tx, &id)?;
+        crate::domain::profile_images::set(tx, env, &mut u, name.as_deref(), data)?;
+        Ok(user_json(tx, &u, env)?.into_response())
+    })
+    .await
+}
+
+/// `DELETE /v1/users/{id}/profile_image`: the user, back to the default image.
+pub(super) async fn delete_profile_image(
+    State(app): State<Arc<App>>,
+    Rq(rq): Rq,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    write(&app, &rq, |tx, env| {
+        let mut u = accounts::get(tx, &id)?;
+        crate::domain::profile_images::delete(tx, env, &mut u)?;
+        Ok(user_json(tx, &u, env)?.into_response())
+    })
+    .await
+}

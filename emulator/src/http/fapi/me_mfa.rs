@@ -80,7 +80,7 @@ pub(super) async fn update_phone(
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (u, phone) =
             mfa::update_phone_for_self(tx, env, c, sid.as_deref(), &id, reserved, default)?;
-        Ok(Ok(views::phone_of(&u, &phone)))
+        Ok(Ok(views::phone_of(&u, &phone, env.now)))
     })
     .await
 }

@@ -3,7 +3,7 @@
 //! resource; each handler parses, calls the domain, shapes the response.
 
 mod client;
-mod me;
+pub(super) mod me;
 mod me_mfa;
 mod sessions;
 mod sign_ins;
@@ -11,12 +11,13 @@ mod sign_ups;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::{AUTHORIZATION, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use latchkey_protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -102,9 +103,51 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/me/backup_codes", post(me_mfa::create_backup_codes))
         .route("/v1/me/backup_codes/", post(me_mfa::create_backup_codes))
         .route(
-            "/v1/me/phone_numbers/{id}",
-            axum::routing::patch(me_mfa::update_phone),
+            "/v1/me/email_addresses",
+            get(me::list_emails).post(me::create_email),
         )
+        .route(
+            "/v1/me/email_addresses/{id}",
+            get(me::get_email).delete(me::delete_email),
+        )
+        .route(
+            "/v1/me/email_addresses/{id}/prepare_verification",
+            post(me::prepare_email),
+        )
+        .route(
+            "/v1/me/email_addresses/{id}/attempt_verification",
+            post(me::attempt_email),
+        )
+        .route(
+            "/v1/me/phone_numbers",
+            get(me::list_phones).post(me::create_phone),
+        )
+        .route(
+            "/v1/me/phone_numbers/{id}",
+            get(me::get_phone)
+                .delete(me::delete_phone)
+                .patch(me_mfa::update_phone),
+        )
+        .route(
+            "/v1/me/phone_numbers/{id}/prepare_verification",
+            post(me::prepare_phone),
+        )
+        .route(
+            "/v1/me/phone_numbers/{id}/attempt_verification",
+            post(me::attempt_phone),
+        )
+        .route("/v1/me/metadata", patch(me::merge_metadata))
+        .route("/v1/me/change_password", post(me::change_password))
+        .route("/v1/me/remove_password", post(me::remove_password))
+        .route(
+            "/v1/me/profile_image",
+            post(me::set_profile_image)
+                .delete(me::delete_profile_image)
+                .layer(DefaultBodyLimit::max(me::IMAGE_BODY_LIMIT)),
+        )
+        .route("/v1/images/{id}", get(me::serve_image))
+        .route("/v1/me/sessions/active", get(me::active_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
 }
 
 /// What a native request says about itself.

@@ -125,6 +125,13 @@ fn user_from_row(r: &Row) -> Result<UserRecord, StoreError> {
     })
 }
 
+/// The id of the user's profile image, as one more column of a `users` query.
+const IMAGE_ID: &str = "(SELECT img.id FROM images img WHERE img.user_id = users.id) AS image_id";
+
+fn user_and_image_from_row(r: &Row) -> Result<(UserRecord, Option<String>), StoreError> {
+    Ok((user_from_row(r)?, r.try_get("image_id")?))
+}
+
 fn ident_from_row(r: &Row) -> Result<Identification, StoreError> {
     let kind: String = get(r, 2)?;
     Ok(Identification {
@@ -199,12 +206,18 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
     }
 
     fn user_with_idents(&self, id: &str) -> Result<Option<UserWithIdents>, StoreError> {
-        let Some(user) = self.user(id)? else {
+        let Some(row) = self.opt(
+            &format!("SELECT {USER_COLUMNS}, {IMAGE_ID} FROM users WHERE id = $1"),
+            &[&id],
+        )?
+        else {
             return Ok(None);
         };
+        let (user, image_id) = user_and_image_from_row(&row)?;
         let idents = self.idents_of(id)?;
-        let mfa = self.mfa(id)?;
-        Ok(Some(UserWithIdents { user, idents, mfa }))
+        let mut u = self.with_account(user, idents, image_id)?;
+        u.mfa = self.mfa(id)?;
+        Ok(Some(u))
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -262,20 +275,22 @@ impl<M: Mode> UsersReads for PgTx<'_, M> {
         let limit = args.push(q.limit);
         let offset = args.push(q.offset);
         let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users {where_sql}
+            "SELECT {USER_COLUMNS}, {IMAGE_ID} FROM users {where_sql}
              ORDER BY {col} IS NULL, {col} {dir}, id COLLATE \"C\" {dir} LIMIT {limit} OFFSET {offset}"
         );
-        let users: Vec<UserRecord> = self
+        let users: Vec<(UserRecord, Option<String>)> = self
             .rows(&sql, &args.refs())?
             .iter()
-            .map(user_from_row)
+            .map(user_and_image_from_row)
             .collect::<Result<_, _>>()?;
         users
             .into_iter()
-            .map(|user| {
+            .map(|(user, image_id)| {
                 let idents = self.idents_of(&user.id)?;
                 let mfa = self.mfa(&user.id)?;
-                Ok(UserWithIdents { user, idents, mfa })
+                let mut u = self.with_account(user, idents, image_id)?;
+                u.mfa = mfa;
+                Ok(u)
             })
             .collect()
     }

@@ -34,6 +34,7 @@
 //! offset and changes to the instance's values (settings) also travel this way
 //! (`latchkey_clock`, `latchkey_instance`).
 
+mod account;
 mod areas;
 
 use std::cell::{Cell, RefCell};
@@ -57,6 +58,7 @@ use crate::clock::Clock;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_second_factors.sql")),
+    (3, include_str!("migrations/0003_account_management.sql")),
     (4, include_str!("migrations/0004_attack_protection.sql")),
 ];
 

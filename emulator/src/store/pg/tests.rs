@@ -508,3 +508,81 @@ fn connections_the_server_drops_are_replaced_and_the_listener_comes_back() {
         panic!("B's listener never came back");
     });
 }
+
+#[test]
+fn migration_3_adds_account_tables_that_go_with_their_user_identification_and_session() {
+    use crate::store::records::{ImageRecord, PendingCode, SessionActivity};
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 1).unwrap();
+    conn.batch(
+        "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+         INSERT INTO identifications VALUES
+             ('idn_1', 'user_1', 'email_address', 'a@x.com', 'email_code', FALSE, 1, 1);
+         INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+             last_active_at, expire_at, abandon_at, created_at, updated_at)
+             VALUES ('sess_1', 'client_1', 'user_1', 'active', 1, 1, 2, 3, 1, 1);",
+    )
+    .unwrap();
+    let store = PgStore::open(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    let w = AtomicBool::new(false);
+    let code = PendingCode {
+        strategy: latchkey_protocol::Strategy::EmailCode,
+        code: crate::secret::Secret::new("123456"),
+        attempts: 1,
+        expire_at: 9,
+        status: latchkey_protocol::VerificationStatus::Unverified,
+        identification_id: Some("idn_1".into()),
+    };
+    store
+        .write(&w, |tx| {
+            tx.save_ident_code("user_1", &code)?;
+            tx.save_image(&ImageRecord {
+                id: "img_1".into(),
+                user_id: "user_1".into(),
+                name: "a.png".into(),
+                content_type: "image/png".into(),
+                data: vec![0x89, b'P', b'N', b'G', 0, 255],
+                created_at: 1,
+            })?;
+            tx.save_session_activity(&SessionActivity {
+                session_id: "sess_1".into(),
+                ip_address: Some("127.0.0.1".into()),
+                user_agent: None,
+                updated_at: 1,
+            })
+        })
+        .unwrap();
+    let u = store
+        .read(|tx| tx.user_with_idents("user_1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.image_id.as_deref(), Some("img_1"));
+    assert_eq!(u.pending_codes.len(), 1);
+    let listed = store
+        .read(|tx| {
+            tx.list_users(&crate::store::UserQuery {
+                limit: 10,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    assert_eq!(listed[0].image_id.as_deref(), Some("img_1"));
+    let img = store.read(|tx| tx.image("img_1")).unwrap().unwrap();
+    assert_eq!(img.data, vec![0x89, b'P', b'N', b'G', 0, 255]);
+    let a = store
+        .read(|tx| tx.session_activity("sess_1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.ip_address.as_deref(), Some("127.0.0.1"));
+    store.write(&w, |tx| tx.delete_ident("idn_1")).unwrap();
+    assert!(store.read(|tx| tx.ident_code("idn_1")).unwrap().is_none());
+    store.write(&w, |tx| tx.delete_user("user_1")).unwrap();
+    assert!(store.read(|tx| tx.image("img_1")).unwrap().is_none());
+    store.write(&w, |tx| tx.reset_data()).unwrap();
+    assert!(store
+        .read(|tx| tx.session_activity("sess_1"))
+        .unwrap()
+        .is_none());
+}

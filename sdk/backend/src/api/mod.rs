@@ -19,6 +19,7 @@
 //! `GET` and `DELETE`, which are safe to repeat. A `POST` that failed with a 500 is not repeated,
 //! since it may have taken effect.
 
+mod identifications;
 mod sessions;
 mod testing_tokens;
 mod users;
@@ -34,6 +35,9 @@ use serde::Serialize;
 
 use crate::secret::SecretKey;
 
+pub use identifications::{
+    CreateEmailAddress, CreatePhoneNumber, EmailAddresses, PhoneNumbers, UpdateIdentification,
+};
 pub use sessions::{SessionListParams, Sessions};
 pub use testing_tokens::TestingTokens;
 pub use users::{
@@ -263,6 +267,14 @@ impl BackendClient {
 
     pub fn testing_tokens(&self) -> TestingTokens<'_> {
         TestingTokens::new(self)
+    }
+
+    pub fn email_addresses(&self) -> EmailAddresses<'_> {
+        EmailAddresses::new(self)
+    }
+
+    pub fn phone_numbers(&self) -> PhoneNumbers<'_> {
+        PhoneNumbers::new(self)
     }
 
     /// The instance's token-signing keys (`GET /v1/jwks`).

@@ -598,3 +598,86 @@ async fn totp_and_backup_codes_are_checked_and_removed() {
     let u = users.get(&user.id).await.unwrap();
     assert!(!u.two_factor_enabled && !u.totp_enabled && !u.backup_code_enabled);
 }
+
+#[tokio::test]
+async fn email_addresses_and_phone_numbers_are_added_verified_made_primary_and_deleted() {
+    use latchkey_backend::api::{CreateEmailAddress, CreatePhoneNumber, UpdateIdentification};
+    let env = start().await;
+    let user = env.create_user("owner@example.com").await;
+    let emails = env.bapi.email_addresses();
+    let added = emails
+        .create(&CreateEmailAddress {
+            user_id: Some(user.id.clone()),
+            email_address: Some("Second@Example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(added.email_address, "second@example.com");
+    assert!(added.verification.is_none(), "unverified, nothing sent");
+    assert_eq!(emails.get(&added.id).await.unwrap(), added);
+    let taken = emails
+        .create(&CreateEmailAddress {
+            user_id: Some(user.id.clone()),
+            email_address: Some("owner@example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Some("form_identifier_exists"), "{taken}");
+    let verified = emails
+        .update(
+            &added.id,
+            &UpdateIdentification {
+                verified: Some(true),
+                primary: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(verified.verification.unwrap().status, "verified");
+    let u = env.bapi.users().get(&user.id).await.unwrap();
+    assert_eq!(
+        u.primary_email_address_id.as_deref(),
+        Some(added.id.as_str())
+    );
+    let gone = emails.delete(&added.id).await.unwrap();
+    assert!(gone.deleted && gone.id.as_deref() == Some(added.id.as_str()));
+    assert!(emails.get(&added.id).await.unwrap_err().is_not_found());
+
+    let phones = env.bapi.phone_numbers();
+    let phone = phones
+        .create(&CreatePhoneNumber {
+            user_id: Some(user.id.clone()),
+            phone_number: Some("+1 201 555 0177".into()),
+            verified: Some(true),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(phone.phone_number, "+12015550177");
+    let u = env.bapi.users().get(&user.id).await.unwrap();
+    assert_eq!(
+        u.primary_phone_number_id.as_deref(),
+        Some(phone.id.as_str())
+    );
+    let unverified = phones
+        .update(
+            &phone.id,
+            &UpdateIdentification {
+                verified: Some(false),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unverified.code(),
+        Some("form_param_value_invalid"),
+        "a primary phone stays verified"
+    );
+    assert_eq!(phones.get(&phone.id).await.unwrap(), phone);
+    assert!(phones.delete(&phone.id).await.unwrap().deleted);
+    assert!(phones.delete(&phone.id).await.unwrap_err().is_not_found());
+}

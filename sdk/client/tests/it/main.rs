@@ -2,6 +2,7 @@
 //! a scripted server). One binary, modules by area.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account;
 mod binding;
 mod keyring;
 mod mfa;

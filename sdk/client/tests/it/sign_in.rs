@@ -187,25 +187,59 @@ async fn password_reset_by_email_code_signs_out_the_other_devices() {
 }
 
 #[tokio::test]
-async fn a_locked_account_is_the_typed_locked_error() {
+async fn a_locked_account_is_the_typed_locked_error_with_when_it_lifts() {
     let h = start().await;
-    let user = h.create_user("lee@example.com", "lk-Test-pass-4921").await;
-    let id = user["id"].as_str().unwrap();
+    h.set_settings(json!({"attack_protection": {"user_lockout": {
+        "max_attempts": 3, "duration_in_minutes": 60}}}))
+        .await;
+    h.create_user("lee@example.com", "lk-Test-pass-4921").await;
+    let lk = h.sdk().await;
+    for _ in 0..2 {
+        let err = lk
+            .sign_in_with_password("lee@example.com", "lk-Wrong-pass-0000")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("form_password_incorrect"), "{err:?}");
+    }
+    // The third wrong password locks the account; so is the right one then refused.
+    for password in ["lk-Wrong-pass-0000", "lk-Test-pass-4921"] {
+        let err = lk
+            .sign_in_with_password("lee@example.com", password)
+            .await
+            .unwrap_err();
+        let Error::Locked { until, error } = &err else {
+            panic!("user_locked is Error::Locked: {err:?}")
+        };
+        assert_eq!(error.code(), Some("user_locked"));
+        let until = until.expect("a lockout says when it lifts");
+        let in_ms = until
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            - h.clock.now_ms();
+        assert!((3_595_000..=3_600_000).contains(&in_ms), "{in_ms} ms");
+        assert!(err.to_string().contains("locked"), "{err}");
+    }
+    assert!(lk.current().is_signed_out());
+
+    // Lifted by the clock.
+    h.advance(3600).await;
+    lk.sign_in_with_password("lee@example.com", "lk-Test-pass-4921")
+        .await
+        .unwrap();
+
+    // Locked by the Backend API with lockout off: no end, so the SDK invents none.
+    h.set_settings(json!({"attack_protection": {"user_lockout": {"enabled": false}}}))
+        .await;
+    let other = h.create_user("lou@example.com", "lk-Test-pass-4921").await;
+    let id = other["id"].as_str().unwrap();
     let r = h
         .bapi(Method::POST, &format!("/v1/users/{id}/lock"), None)
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let lk = h.sdk().await;
     let err = lk
-        .sign_in_with_password("lee@example.com", "lk-Test-pass-4921")
+        .sign_in_with_password("lou@example.com", "lk-Test-pass-4921")
         .await
         .unwrap_err();
-    let Error::Locked { until, error } = &err else {
-        panic!("user_locked is Error::Locked: {err:?}")
-    };
-    assert_eq!(error.code(), Some("user_locked"));
-    // Locked by the Backend API: no lockout period, so the SDK does not invent an end.
-    assert_eq!(*until, None);
-    assert_eq!(err.code(), Some("user_locked"));
-    assert!(lk.current().is_signed_out());
+    assert!(matches!(err, Error::Locked { until: None, .. }), "{err:?}");
 }

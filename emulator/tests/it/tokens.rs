@@ -86,7 +86,14 @@ async fn advancing_the_clock_expires_tokens_and_minting_again_gives_a_fresh_one(
 #[tokio::test]
 async fn a_sign_in_signs_once_and_reading_the_client_reuses_its_fresh_token() {
     use latchkey_emulator::testing::tokens_signed;
-    let h = start().await;
+    // A clock that stands still (but for the test's own advances): the 30 s reuse margin below
+    // is checked to the second, and a real second passing mid-test would move it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let clock = std::sync::Arc::new(latchkey_emulator::Clock::pinned(now - now % 1000 + 500));
+    let h = start_from(builder().clock(clock)).await;
     h.create_user("once@example.com", "lk-Test-pass-4921").await;
     let jwks = h.jwks().await;
     let mut c = h.fapi();

@@ -243,3 +243,43 @@ async fn a_locked_account_is_the_typed_locked_error_with_when_it_lifts() {
         .unwrap_err();
     assert!(matches!(err, Error::Locked { until: None, .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_per_retry_after_or_typed_when_retries_are_off() {
+    let h = start().await;
+    // Two sign-ins per identifier per 2 s; the window starts with the first.
+    h.set_settings(json!({"rate_limits": {"enabled": true,
+        "sign_in_create": {"max": 2, "window_secs": 2}}}))
+        .await;
+    h.create_user("rita@example.com", "lk-Test-pass-4921").await;
+    let patient = h.sdk().await; // retries, waiting up to 30 s for a Retry-After
+    let impatient = sdk_builder(&h.fapi_url, &h.clock)
+        .retry_policy(latchkey::RetryPolicy::none())
+        .store(std::sync::Arc::new(latchkey::MemoryStore::new()))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        patient.start_sign_in("rita@example.com").await.unwrap();
+    }
+    let err = impatient
+        .start_sign_in("rita@example.com")
+        .await
+        .unwrap_err();
+    let Error::RateLimited { retry_after, error } = &err else {
+        panic!("a 429 is Error::RateLimited: {err:?}")
+    };
+    assert_eq!(error.status, 429);
+    assert_eq!(err.code(), Some("too_many_requests"));
+    let wait = retry_after.expect("Retry-After");
+    assert!(
+        wait >= std::time::Duration::from_secs(1) && wait <= std::time::Duration::from_secs(2),
+        "{wait:?}"
+    );
+    // The same refusal, met by an SDK that retries: it waits the window out and gets in (the
+    // policy's own backoff, 10 ms twice, would not have).
+    let attempt = patient
+        .sign_in_with_password("rita@example.com", "lk-Test-pass-4921")
+        .await
+        .unwrap();
+    assert_eq!(attempt.status(), SignInStatus::Complete);
+}

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod mfa;
 pub mod outbox;
 pub mod passwords;
+pub mod reverify;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;

@@ -5,6 +5,7 @@
 mod client;
 mod me;
 mod me_mfa;
+mod reverify;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
@@ -104,6 +105,23 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/v1/me/phone_numbers/{id}",
             axum::routing::patch(me_mfa::update_phone),
+        )
+        .route("/v1/client/sessions/{id}/verify", post(reverify::start))
+        .route(
+            "/v1/client/sessions/{id}/verify/prepare_first_factor",
+            post(reverify::prepare_first),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/attempt_first_factor",
+            post(reverify::attempt_first),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/prepare_second_factor",
+            post(reverify::prepare_second),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/attempt_second_factor",
+            post(reverify::attempt_second),
         )
 }
 

@@ -57,6 +57,7 @@ use crate::clock::Clock;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_second_factors.sql")),
+    (5, include_str!("migrations/0005_session_verifications.sql")),
 ];
 
 /// The advisory lock every write transaction holds: one writer at a time across processes.

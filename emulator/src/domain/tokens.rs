@@ -470,13 +470,19 @@ mod tests {
             "t1",
         );
         let origin = Some("http://localhost:3000");
-        assert_eq!(cache.fresh("sess_a", origin, 100, [0, -1]).as_deref(), Some("t1"));
+        assert_eq!(
+            cache.fresh("sess_a", origin, 100, [0, -1]).as_deref(),
+            Some("t1")
+        );
         assert_eq!(
             cache.fresh("sess_a", None, 100, [0, -1]),
             None,
             "a native request gets no browser token"
         );
-        assert_eq!(cache.fresh("sess_a", Some("http://other.test"), 100, [0, -1]), None);
+        assert_eq!(
+            cache.fresh("sess_a", Some("http://other.test"), 100, [0, -1]),
+            None
+        );
         assert_eq!(
             cache.fresh("sess_a", origin, 130, [0, -1]).as_deref(),
             Some("t1"),
@@ -497,12 +503,18 @@ mod tests {
             &claims_for("sess_a", 90, Some("http://localhost:3000")),
             "t0",
         );
-        assert_eq!(cache.fresh("sess_a", origin, 100, [0, -1]).as_deref(), Some("t1"));
+        assert_eq!(
+            cache.fresh("sess_a", origin, 100, [0, -1]).as_deref(),
+            Some("t1")
+        );
         cache.put(
             &claims_for("sess_a", 110, Some("http://localhost:3000")),
             "t2",
         );
-        assert_eq!(cache.fresh("sess_a", origin, 110, [0, -1]).as_deref(), Some("t2"));
+        assert_eq!(
+            cache.fresh("sess_a", origin, 110, [0, -1]).as_deref(),
+            Some("t2")
+        );
     }
 
     #[test]
@@ -532,8 +544,14 @@ mod tests {
         cache.put(&claims_for("sess_new", 1000, None), "new");
         let len = cache.by_session.lock().unwrap().len();
         assert_eq!(len, TOKEN_CACHE_CAP / 2 + 1, "the stale half went");
-        assert_eq!(cache.fresh("sess_1", None, 1000, [0, -1]).as_deref(), Some("t"));
-        assert_eq!(cache.fresh("sess_new", None, 1000, [0, -1]).as_deref(), Some("new"));
+        assert_eq!(
+            cache.fresh("sess_1", None, 1000, [0, -1]).as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            cache.fresh("sess_new", None, 1000, [0, -1]).as_deref(),
+            Some("new")
+        );
         for i in 0..TOKEN_CACHE_CAP {
             cache.put(&claims_for(&format!("more_{i}"), 1000, None), "t");
         }

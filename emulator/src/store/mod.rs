@@ -84,10 +84,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("migrations/0004_no_stored_session_tokens.sql"),
     ),
     (5, include_str!("migrations/0005_second_factors.sql")),
-    (
-        8,
-        include_str!("migrations/0008_session_verifications.sql"),
-    ),
+    (8, include_str!("migrations/0008_session_verifications.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -776,7 +773,10 @@ mod tests {
         );
         assert!(matches!(
             v.first_factor,
-            Some(records::FirstFactor::Password { verified: true, attempts: 2 })
+            Some(records::FirstFactor::Password {
+                verified: true,
+                attempts: 2
+            })
         ));
         // Saved again: replaced, not added.
         v.status = latchkey_protocol::SessionVerificationStatus::Complete;

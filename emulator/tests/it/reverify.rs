@@ -398,7 +398,10 @@ async fn second_factor_by_sms_code_to_the_default_phone() {
     )
     .await;
     let v = check(&r, &sid, "second_factor", "complete");
-    assert_eq!(v["second_factor_verification"]["object"], "verification_otp");
+    assert_eq!(
+        v["second_factor_verification"]["object"],
+        "verification_otp"
+    );
     assert_eq!(fva(&h, &mut c, &sid).await, json!([4, 0]));
 }
 
@@ -429,7 +432,10 @@ async fn only_the_sessions_own_client_may_verify_it() {
     }
     assert_eq!(fva(&h, &mut c, &sid).await, json!([5, -1]));
     let r = c.get(&format!("/v1/client/sessions/{sid}")).await;
-    assert_eq!(r.ok()["response"]["factor_verification_age"], json!([5, -1]));
+    assert_eq!(
+        r.ok()["response"]["factor_verification_age"],
+        json!([5, -1])
+    );
 
     // An ended session cannot be verified.
     c.post(&format!("/v1/client/sessions/{sid}/end"), &[])
@@ -455,11 +461,18 @@ async fn bad_input_is_refused_in_the_envelope_and_changes_nothing() {
         "prepare_second_factor",
         "attempt_second_factor",
     ] {
-        verify(&mut c, &sid, step, &[("strategy", "email_code"), ("code", "1")])
-            .await
-            .err(400, "request_invalid_for_status");
+        verify(
+            &mut c,
+            &sid,
+            step,
+            &[("strategy", "email_code"), ("code", "1")],
+        )
+        .await
+        .err(400, "request_invalid_for_status");
     }
-    verify(&mut c, &sid, "", &[]).await.err(422, "form_param_nil");
+    verify(&mut c, &sid, "", &[])
+        .await
+        .err(422, "form_param_nil");
     verify(&mut c, &sid, "", &[("level", "")])
         .await
         .err(422, "form_param_nil");
@@ -514,7 +527,10 @@ async fn bad_input_is_refused_in_the_envelope_and_changes_nothing() {
         ("prepare_first_factor", &[], 422, "form_param_nil"),
         (
             "prepare_first_factor",
-            &[("strategy", "email_code"), ("email_address_id", "idn_nothing")],
+            &[
+                ("strategy", "email_code"),
+                ("email_address_id", "idn_nothing"),
+            ],
             404,
             "resource_not_found",
         ),

@@ -6,6 +6,7 @@ mod binding;
 mod keyring;
 mod offline;
 mod redaction;
+mod reverify;
 mod rotation;
 mod sessions;
 mod sign_in;

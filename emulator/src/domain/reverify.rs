@@ -144,13 +144,15 @@ pub fn attempt_first_factor(
                 .ok_or(DomainError::ParamMissing("code"))?;
             sign_in::attempt_code(env, &mut v.first_factor, strategy, code)?
         }
-        other => return Err(DomainError::ParamValue {
-            param: "strategy",
-            reason: format!(
+        other => {
+            return Err(DomainError::ParamValue {
+                param: "strategy",
+                reason: format!(
                 "{:?} is not supported for reverification: use password, email_code or phone_code",
                 other.as_str()
             ),
-        }),
+            })
+        }
     };
     v.updated_at = env.now;
     if let Err(e) = outcome {

@@ -486,7 +486,8 @@ async fn bad_input_is_refused_in_the_envelope_and_changes_nothing() {
     verify(&mut c, &sid, "", &[("level", "first_factor")])
         .await
         .ok();
-    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+    let cases: &[Case] = &[
         ("attempt_first_factor", &[], 422, "form_param_nil"),
         (
             "attempt_first_factor",

@@ -18,8 +18,9 @@ pub use claims::SessionClaims;
 pub use error::{ClerkError, ErrorEnvelope};
 pub use objects::*;
 pub use vocab::{
-    ErrorCode, EventType, NextAction, SessionStatus, SignInStatus, SignUpStatus, Strategy,
-    UnknownName, VerificationStatus,
+    ErrorCode, EventType, NextAction, SessionStatus, SessionVerificationLevel,
+    SessionVerificationStatus, SignInStatus, SignUpStatus, Strategy, UnknownName,
+    VerificationStatus,
 };
 
 /// The `clerk-api-version` this crate speaks.

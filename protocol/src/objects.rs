@@ -397,3 +397,25 @@ impl std::fmt::Debug for BackupCodes {
             .finish_non_exhaustive()
     }
 }
+
+/// A session reverification (`POST /v1/client/sessions/{id}/verify…`): the user proves a
+/// factor again on a session that is already signed in, which resets its factor ages (`fva`).
+/// `level` and `status` are [`crate::SessionVerificationLevel`] and
+/// [`crate::SessionVerificationStatus`] names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionVerification {
+    pub object: String,
+    /// Not in the spec's schema; clerk-js reads it (`SessionVerification.fromJSON`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub level: String,
+    pub status: String,
+    /// `null` in the spec's schema where Clerk offers none.
+    #[serde(default)]
+    pub supported_first_factors: Option<Vec<SignInFactor>>,
+    #[serde(default)]
+    pub supported_second_factors: Option<Vec<SignInFactor>>,
+    pub first_factor_verification: Option<Verification>,
+    pub second_factor_verification: Option<Verification>,
+    pub session: Session,
+}

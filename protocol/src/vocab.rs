@@ -165,6 +165,28 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// What a session reverification asks the user to prove again (`level` of
+    /// `POST /v1/client/sessions/{id}/verify`).
+    pub enum SessionVerificationLevel("session verification level") {
+        FirstFactor = "first_factor",
+        /// The second factor alone (the first factor for a user without one).
+        SecondFactor = "second_factor",
+        /// Both factors (the first alone for a user without a second one).
+        MultiFactor = "multi_factor",
+    }
+}
+
+wire_enum! {
+    /// Where a session reverification (`session_reverification`) stands.
+    pub enum SessionVerificationStatus("session verification status") {
+        NeedsFirstFactor = "needs_first_factor",
+        NeedsSecondFactor = "needs_second_factor",
+        /// Done: the session's factor ages were reset.
+        Complete = "complete",
+    }
+}
+
+wire_enum! {
     /// Where a sign-up (`sign_up_attempt`) stands.
     pub enum SignUpStatus("sign-up status") {
         /// Fields are missing or unverified (`missing_fields`, `unverified_fields`).

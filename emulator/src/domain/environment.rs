@@ -113,6 +113,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "cookieless_dev": false,
             "url_based_session_syncing": false,
             "claimed_at": null,
+            // Session reverification (`/v1/client/sessions/{id}/verify…`, `domain/reverify.rs`).
             "reverification": true,
             "native_settings": {
                 "object": "native_settings",

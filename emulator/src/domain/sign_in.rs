@@ -218,8 +218,8 @@ fn ensure_status(state: &SignInState, now: i64, wanted: SignInStatus) -> Result<
 /// Checks the password (the outer error asks for the check to be made outside the
 /// transaction; the inner one is a wrong password). A digest with other parameters than the
 /// instance's (an imported one) is replaced by the instance's own once the password is known
-/// to be right.
-fn verify_password(
+/// to be right. Sign-in and session reverification share it.
+pub(super) fn verify_password(
     tx: &Tx<'_>,
     env: &Env<'_>,
     user: &mut UserWithIdents,
@@ -266,6 +266,30 @@ fn prepare_factor(
     strategy: Strategy,
     ident_id: Option<&str>,
 ) -> Result<(), DomainError> {
+    let pending = first_factor_code(
+        tx,
+        env,
+        user,
+        strategy,
+        ident_id,
+        state.identifier.as_deref(),
+    )?;
+    state.first_factor = Some(FirstFactor::Code(pending));
+    Ok(())
+}
+
+/// Sends a first-factor code (`email_code`, `phone_code`, `reset_password_email_code`,
+/// `reset_password_phone_code`) to `ident_id`, else to the identification typed as
+/// `identifier`, else to the primary one; the pending code to check later. Sign-in and session
+/// reverification share it.
+pub(super) fn first_factor_code(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &UserWithIdents,
+    strategy: Strategy,
+    ident_id: Option<&str>,
+    identifier: Option<&str>,
+) -> Result<PendingCode, DomainError> {
     let (kind, template) = match strategy {
         Strategy::EmailCode => (IdentKind::EmailAddress, Template::VerificationCode),
         Strategy::PhoneCode => (IdentKind::PhoneNumber, Template::VerificationCode),
@@ -304,7 +328,7 @@ fn prepare_factor(
         .filter(|i| i.kind == kind && i.verified)
         .find(|i| match ident_id {
             Some(id) => i.id == id,
-            None => state.identifier.as_deref() == Some(i.value.as_str()),
+            None => identifier == Some(i.value.as_str()),
         })
         .or_else(|| match (ident_id, kind) {
             (Some(_), _) => None,
@@ -332,18 +356,18 @@ fn prepare_factor(
     } else {
         ids::six_digit_code()
     };
-    state.first_factor = Some(FirstFactor::Code(PendingCode {
+    let pending = PendingCode {
         strategy,
         code: Secret::new(code.clone()),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
         status: VerificationStatus::Unverified,
         identification_id: Some(ident.id.clone()),
-    }));
+    };
     if !test {
         messages::send_code(tx, env, msg_kind, &ident.value, template, &code)?;
     }
-    Ok(())
+    Ok(pending)
 }
 
 /// `attempt_first_factor`. Wrong passwords and codes are counted (committed) before the error
@@ -365,38 +389,18 @@ pub fn attempt_first_factor(
     attack::ensure_not_locked(tx, env, &user.user)?;
     if strategy == Strategy::Password {
         let pw = password.ok_or(DomainError::ParamMissing("password"))?;
-        let attempts = match &state.first_factor {
-            Some(FirstFactor::Password { attempts, .. }) => attempts + 1,
-            _ => 1,
-        };
-        if let Err(e) = verify_password(tx, env, &mut user, pw)? {
-            state.first_factor = Some(FirstFactor::Password {
-                verified: false,
-                attempts,
-            });
+        if let Err(e) = attempt_password(tx, env, &mut user, &mut state.first_factor, pw)? {
             tx.save_sign_in(state)?;
             let e = wrong_password(env, e);
             return Ok(Err(attack::failed_attempt(tx, env, &user.user, e)?));
         }
         password_usable_on_sign_in(env, pw)?;
-        state.first_factor = Some(FirstFactor::Password {
-            verified: true,
-            attempts,
-        });
         complete(tx, env, client, state, &mut user, Strategy::Password)?;
         tx.save_sign_in(state)?;
         return Ok(Ok(()));
     }
     let code = code.ok_or(DomainError::ParamMissing("code"))?;
-    let pending = match &mut state.first_factor {
-        Some(FirstFactor::Code(p)) if p.strategy == strategy => p,
-        _ => {
-            return Err(DomainError::InvalidState(format!(
-                "prepare_first_factor with {strategy} first"
-            )))
-        }
-    };
-    if let Err(e) = check_code(pending, code, env) {
+    if let Err(e) = attempt_code(env, &mut state.first_factor, strategy, code)? {
         tx.save_sign_in(state)?;
         let e = match e {
             DomainError::CodeIncorrect | DomainError::VerificationFailed => {
@@ -457,6 +461,47 @@ fn attempt_hidden(
     };
     tx.save_sign_in(state)?;
     Ok(Err(e))
+}
+
+/// A password attempt on the first-factor verification `factor` (which it updates with the
+/// attempt). `Ok(Err(_))`: a wrong password, to commit. Sign-in and session reverification
+/// share it.
+pub(super) fn attempt_password(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &mut UserWithIdents,
+    factor: &mut Option<FirstFactor>,
+    pw: &Secret,
+) -> Committed<()> {
+    let attempts = match factor {
+        Some(FirstFactor::Password { attempts, .. }) => *attempts + 1,
+        _ => 1,
+    };
+    let result = verify_password(tx, env, user, pw)?;
+    *factor = Some(FirstFactor::Password {
+        verified: result.is_ok(),
+        attempts,
+    });
+    Ok(result)
+}
+
+/// A code attempt on the first-factor verification `factor`, which must be a code of
+/// `strategy` sent before. `Ok(Err(_))`: a wrong (or expired, or used up) code, to commit.
+pub(super) fn attempt_code(
+    env: &Env<'_>,
+    factor: &mut Option<FirstFactor>,
+    strategy: Strategy,
+    code: &str,
+) -> Committed<()> {
+    let pending = match factor {
+        Some(FirstFactor::Code(p)) if p.strategy == strategy => p,
+        _ => {
+            return Err(DomainError::InvalidState(format!(
+                "prepare_first_factor with {strategy} first"
+            )))
+        }
+    };
+    Ok(check_code(pending, code, env))
 }
 
 /// `reset_password` after a verified reset code: sets the password and completes the sign-in.

@@ -92,7 +92,10 @@ pub fn last_active_token(
         return Ok(None);
     }
     let now_s = env.now.div_euclid(1000);
-    if let Some(jwt) = env.token_cache.fresh(&session.id, env.origin, now_s) {
+    // A cached token whose `fva` is no longer the session's (a factor was verified again since,
+    // or a minute passed) is not reused.
+    let fva = super::views::factor_ages(session, env.now);
+    if let Some(jwt) = env.token_cache.fresh(&session.id, env.origin, now_s, fva) {
         return Ok(Some(jwt));
     }
     let Some(unsigned) = env.tokens else {
@@ -253,17 +256,28 @@ struct Cached {
     iat: i64,
     exp: i64,
     azp: Option<String>,
+    fva: [i64; 2],
 }
 
 /// Enough for every session a test suite keeps going at once.
 const TOKEN_CACHE_CAP: usize = 1024;
 
 impl TokenCache {
-    /// The cached token of `session_id` for `azp` if it has [`REUSE_MARGIN_SECS`] to live.
-    fn fresh(&self, session_id: &str, azp: Option<&str>, now_s: i64) -> Option<String> {
+    /// The cached token of `session_id` for `azp` if it has [`REUSE_MARGIN_SECS`] to live and
+    /// carries the factor ages `fva`.
+    fn fresh(
+        &self,
+        session_id: &str,
+        azp: Option<&str>,
+        now_s: i64,
+        fva: [i64; 2],
+    ) -> Option<String> {
         let map = self.by_session.lock().ok()?;
         let c = map.get(session_id)?;
-        (c.azp.as_deref() == azp && c.iat <= now_s && c.exp - now_s >= REUSE_MARGIN_SECS)
+        (c.azp.as_deref() == azp
+            && c.iat <= now_s
+            && c.exp - now_s >= REUSE_MARGIN_SECS
+            && c.fva == fva)
             .then(|| c.jwt.expose().to_owned())
     }
 
@@ -286,6 +300,7 @@ impl TokenCache {
                     iat: claims.iat,
                     exp: claims.exp,
                     azp: claims.azp.clone(),
+                    fva: claims.fva,
                 },
             );
         }
@@ -418,12 +433,12 @@ mod tests {
             "jwt:sess_a:100"
         );
         assert_eq!(
-            cache.fresh("sess_a", None, 100).as_deref(),
+            cache.fresh("sess_a", None, 100, [0, -1]).as_deref(),
             Some("jwt:sess_a:100")
         );
-        assert_eq!(cache.fresh("sess_b", None, 100), None);
+        assert_eq!(cache.fresh("sess_b", None, 100, [0, -1]), None);
         assert_eq!(
-            cache.fresh("sess_c", None, 100),
+            cache.fresh("sess_c", None, 100, [0, -1]),
             None,
             "template tokens are not cached"
         );
@@ -455,25 +470,31 @@ mod tests {
             "t1",
         );
         let origin = Some("http://localhost:3000");
-        assert_eq!(cache.fresh("sess_a", origin, 100).as_deref(), Some("t1"));
         assert_eq!(
-            cache.fresh("sess_a", None, 100),
+            cache.fresh("sess_a", origin, 100, [0, -1]).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(
+            cache.fresh("sess_a", None, 100, [0, -1]),
             None,
             "a native request gets no browser token"
         );
-        assert_eq!(cache.fresh("sess_a", Some("http://other.test"), 100), None);
         assert_eq!(
-            cache.fresh("sess_a", origin, 130).as_deref(),
+            cache.fresh("sess_a", Some("http://other.test"), 100, [0, -1]),
+            None
+        );
+        assert_eq!(
+            cache.fresh("sess_a", origin, 130, [0, -1]).as_deref(),
             Some("t1"),
             "30 s left"
         );
         assert_eq!(
-            cache.fresh("sess_a", origin, 131),
+            cache.fresh("sess_a", origin, 131, [0, -1]),
             None,
             "29 s left: too old to hand out"
         );
         assert_eq!(
-            cache.fresh("sess_a", origin, 99),
+            cache.fresh("sess_a", origin, 99, [0, -1]),
             None,
             "not before its iat"
         );
@@ -482,12 +503,34 @@ mod tests {
             &claims_for("sess_a", 90, Some("http://localhost:3000")),
             "t0",
         );
-        assert_eq!(cache.fresh("sess_a", origin, 100).as_deref(), Some("t1"));
+        assert_eq!(
+            cache.fresh("sess_a", origin, 100, [0, -1]).as_deref(),
+            Some("t1")
+        );
         cache.put(
             &claims_for("sess_a", 110, Some("http://localhost:3000")),
             "t2",
         );
-        assert_eq!(cache.fresh("sess_a", origin, 110).as_deref(), Some("t2"));
+        assert_eq!(
+            cache.fresh("sess_a", origin, 110, [0, -1]).as_deref(),
+            Some("t2")
+        );
+    }
+
+    #[test]
+    fn a_cached_token_whose_factor_ages_are_no_longer_the_sessions_is_not_reused() {
+        let cache = TokenCache::default();
+        cache.put(&claims_for("sess_a", 100, None), "t1");
+        assert_eq!(
+            cache.fresh("sess_a", None, 100, [0, -1]).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(
+            cache.fresh("sess_a", None, 100, [0, 0]),
+            None,
+            "a second factor verified since"
+        );
+        assert_eq!(cache.fresh("sess_a", None, 100, [1, -1]), None);
     }
 
     #[test]
@@ -501,8 +544,14 @@ mod tests {
         cache.put(&claims_for("sess_new", 1000, None), "new");
         let len = cache.by_session.lock().unwrap().len();
         assert_eq!(len, TOKEN_CACHE_CAP / 2 + 1, "the stale half went");
-        assert_eq!(cache.fresh("sess_1", None, 1000).as_deref(), Some("t"));
-        assert_eq!(cache.fresh("sess_new", None, 1000).as_deref(), Some("new"));
+        assert_eq!(
+            cache.fresh("sess_1", None, 1000, [0, -1]).as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            cache.fresh("sess_new", None, 1000, [0, -1]).as_deref(),
+            Some("new")
+        );
         for i in 0..TOKEN_CACHE_CAP {
             cache.put(&claims_for(&format!("more_{i}"), 1000, None), "t");
         }

@@ -382,28 +382,7 @@ pub fn sign_in(
                 mask_phone(&i.value)
             }
         };
-        if u.user.password_hash.is_some() {
-            factors.push(factor(Strategy::Password, None, None, None));
-        }
-        // An email address or phone number added and not verified yet is no way to sign in.
-        for e in u.emails().filter(|i| i.verified) {
-            let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
-            factors.push(factor(
-                Strategy::EmailCode,
-                Some(safe(e)),
-                Some(e),
-                Some(primary),
-            ));
-        }
-        for p in u.phones().filter(|i| i.verified) {
-            let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
-            factors.push(factor(
-                Strategy::PhoneCode,
-                Some(safe(p)),
-                Some(p),
-                Some(primary),
-            ));
-        }
+        factors = first_factors_of(u, &safe);
         if u.user.password_hash.is_some() {
             for e in u.emails().filter(|i| i.verified) {
                 let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
@@ -438,22 +417,10 @@ pub fn sign_in(
         // `sign_in::create`): it is offered the password, as a user with one would be.
         factors.push(factor(Strategy::Password, None, None, None));
     }
-    let first_factor_verification = match &s.first_factor {
-        Some(FirstFactor::Password { verified, attempts }) => Some(wire::Verification {
-            object: Some(Strategy::Password.verification_object().into()),
-            status: if *verified {
-                VerificationStatus::Verified
-            } else {
-                VerificationStatus::Unverified
-            }
-            .into(),
-            strategy: Strategy::Password.into(),
-            attempts: Some(*attempts),
-            expire_at: None,
-        }),
-        Some(FirstFactor::Code(p)) => Some(code_verification(p, env.now)),
-        None => None,
-    };
+    let first_factor_verification = s
+        .first_factor
+        .as_ref()
+        .map(|f| first_factor_verification(f, env.now));
     let mut identifiers = Vec::new();
     for (name, attr) in [
         ("email_address", &env.settings.email_address),
@@ -486,6 +453,101 @@ pub fn sign_in(
         created_session_id: s.created_session_id.clone(),
         abandon_at: s.abandon_at,
     })
+}
+
+/// The first factors `u` can prove with a password or a code (`password`, `email_code`,
+/// `phone_code`; no reset codes), each identification shown as `safe` shows it.
+pub fn first_factors_of(
+    u: &UserWithIdents,
+    safe: &dyn Fn(&Identification) -> String,
+) -> Vec<wire::SignInFactor> {
+    let mut factors = Vec::new();
+    if u.user.password_hash.is_some() {
+        factors.push(factor(Strategy::Password, None, None, None));
+    }
+    // An email address or phone number added and not verified yet is no way to sign in.
+    for e in u.emails().filter(|i| i.verified) {
+        let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
+        factors.push(factor(
+            Strategy::EmailCode,
+            Some(safe(e)),
+            Some(e),
+            Some(primary),
+        ));
+    }
+    for p in u.phones().filter(|i| i.verified) {
+        let primary = u.user.primary_phone_number_id.as_deref() == Some(p.id.as_str());
+        factors.push(factor(
+            Strategy::PhoneCode,
+            Some(safe(p)),
+            Some(p),
+            Some(primary),
+        ));
+    }
+    factors
+}
+
+/// A first-factor verification: `verification_password` or `verification_otp`.
+pub fn first_factor_verification(f: &FirstFactor, now: i64) -> wire::Verification {
+    match f {
+        FirstFactor::Password { verified, attempts } => wire::Verification {
+            object: Some(Strategy::Password.verification_object().into()),
+            status: if *verified {
+                VerificationStatus::Verified
+            } else {
+                VerificationStatus::Unverified
+            }
+            .into(),
+            strategy: Strategy::Password.into(),
+            attempts: Some(*attempts),
+            expire_at: None,
+        },
+        FirstFactor::Code(p) => code_verification(p, now),
+    }
+}
+
+/// A session reverification (`session_reverification`) with its session. The factors offered
+/// are those of the steps the verification has (none for a step it skips). [U] The signed-in
+/// user sees their own identifications (as on `/v1/me`), so none is masked. `None` when the session's user no
+/// longer exists.
+pub fn session_verification(
+    tx: &ReadTx<'_>,
+    env: &Env<'_>,
+    v: &crate::store::records::SessionVerificationRecord,
+    s: &SessionRecord,
+) -> Result<Option<wire::SessionVerification>, DomainError> {
+    let Some(u) = tx.user_with_idents(&s.user_id)? else {
+        return Ok(None);
+    };
+    let Some(session) = session_fapi(tx, env, s)? else {
+        return Ok(None);
+    };
+    let shown = |i: &Identification| i.value.clone();
+    Ok(Some(wire::SessionVerification {
+        object: "session_reverification".into(),
+        id: Some(v.id.clone()),
+        level: v.level.as_str().into(),
+        status: v.status.as_str().into(),
+        supported_first_factors: Some(if v.wants_first_factor {
+            first_factors_of(&u, &shown)
+        } else {
+            Vec::new()
+        }),
+        supported_second_factors: Some(if v.wants_second_factor {
+            second_factors_of(env, &u, &shown)
+        } else {
+            Vec::new()
+        }),
+        first_factor_verification: v
+            .first_factor
+            .as_ref()
+            .map(|f| first_factor_verification(f, env.now)),
+        second_factor_verification: v
+            .second_factor
+            .as_ref()
+            .map(|f| second_factor_verification(f, env.now)),
+        session,
+    }))
 }
 
 /// `supported_second_factors` of `u`, each identification shown as `safe` shows it.

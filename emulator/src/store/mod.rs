@@ -16,6 +16,7 @@ pub(crate) mod mfa;
 pub mod pg;
 mod protection;
 pub mod records;
+pub(crate) mod reverify;
 mod sessions;
 mod users;
 mod webhooks;
@@ -38,6 +39,7 @@ pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
 pub use messages::{MessagesReads, MessagesWrites};
 pub use mfa::{MfaReads, MfaWrites};
 pub use protection::{ProtectionReads, ProtectionWrites};
+pub use reverify::{ReverifyReads, ReverifyWrites};
 pub use sessions::SessionQuery;
 pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
@@ -88,6 +90,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_second_factors.sql")),
     (6, include_str!("migrations/0006_account_management.sql")),
     (7, include_str!("migrations/0007_attack_protection.sql")),
+    (8, include_str!("migrations/0008_session_verifications.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -263,6 +266,7 @@ pub trait Read:
     + MfaReads
     + ProtectionReads
     + AccountReads
+    + ReverifyReads
 {
 }
 
@@ -279,6 +283,7 @@ impl<T> Read for T where
         + MfaReads
         + ProtectionReads
         + AccountReads
+        + ReverifyReads
 {
 }
 
@@ -296,6 +301,7 @@ pub trait Write:
     + MfaWrites
     + ProtectionWrites
     + AccountWrites
+    + ReverifyWrites
 {
 }
 
@@ -313,6 +319,7 @@ impl<T> Write for T where
         + MfaWrites
         + ProtectionWrites
         + AccountWrites
+        + ReverifyWrites
 {
 }
 
@@ -858,6 +865,103 @@ mod tests {
             store.read(|tx| tx.mfa("user_1")).unwrap().is_none(),
             "second factors go with their user"
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// A session reverification as the domain writes one.
+    pub(crate) fn a_reverification(session_id: &str) -> records::SessionVerificationRecord {
+        use latchkey_protocol::{SessionVerificationLevel, SessionVerificationStatus, Strategy};
+        records::SessionVerificationRecord {
+            id: "sessver_1".into(),
+            session_id: session_id.into(),
+            level: SessionVerificationLevel::MultiFactor,
+            status: SessionVerificationStatus::NeedsSecondFactor,
+            wants_first_factor: true,
+            wants_second_factor: true,
+            first_factor: Some(records::FirstFactor::Password {
+                verified: true,
+                attempts: 2,
+            }),
+            second_factor: Some(records::SecondFactor::Code(records::PendingCode {
+                strategy: Strategy::PhoneCode,
+                code: crate::secret::Secret::new("123456"),
+                attempts: 1,
+                expire_at: 9,
+                status: latchkey_protocol::VerificationStatus::Unverified,
+                identification_id: Some("idn_1".into()),
+            })),
+            created_at: 7,
+            updated_at: 8,
+        }
+    }
+
+    #[test]
+    fn migration_8_adds_session_reverifications_that_go_with_their_session() {
+        let dir = std::env::temp_dir().join(format!("lk-mig8-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (_, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= 5) {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 5).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+                 INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+                    last_active_at, expire_at, abandon_at, created_at, updated_at)
+                    VALUES ('sess_1', 'client_1', 'user_1', 'active', 5, 5, 9, 9, 5, 5);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        assert!(store
+            .read(|tx| tx.session_verification("sess_1"))
+            .unwrap()
+            .is_none());
+        store
+            .write(|tx| tx.save_session_verification(&a_reverification("sess_1")))
+            .unwrap();
+        let mut v = store
+            .read(|tx| tx.session_verification("sess_1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (v.status, v.level, v.updated_at),
+            (
+                latchkey_protocol::SessionVerificationStatus::NeedsSecondFactor,
+                latchkey_protocol::SessionVerificationLevel::MultiFactor,
+                8
+            )
+        );
+        assert!(matches!(
+            v.first_factor,
+            Some(records::FirstFactor::Password {
+                verified: true,
+                attempts: 2
+            })
+        ));
+        // Saved again: replaced, not added.
+        v.status = latchkey_protocol::SessionVerificationStatus::Complete;
+        store.write(|tx| tx.save_session_verification(&v)).unwrap();
+        let v = store
+            .read(|tx| tx.session_verification("sess_1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            v.status,
+            latchkey_protocol::SessionVerificationStatus::Complete
+        );
+        // A reverification needs its session, and goes with it.
+        assert!(store
+            .write(|tx| tx.save_session_verification(&a_reverification("sess_none")))
+            .is_err());
+        store.write(|tx| tx.reset_data()).unwrap();
+        assert!(store
+            .read(|tx| tx.session_verification("sess_1"))
+            .unwrap()
+            .is_none());
         std::fs::remove_dir_all(dir).ok();
     }
 

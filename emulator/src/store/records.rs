@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::secret::Secret;
-use latchkey_protocol::{SignInStatus, SignUpStatus, Strategy, VerificationStatus};
+use latchkey_protocol::{
+    SessionVerificationLevel, SessionVerificationStatus, SignInStatus, SignUpStatus, Strategy,
+    VerificationStatus,
+};
 
 /// A session's status is the wire's (`latchkey_protocol`); how it reads at a given time
 /// ([`SessionRecord::status_at`]) is the emulator's.
@@ -344,6 +347,28 @@ pub struct SecondFactorPhone {
     /// The phone a second-factor code goes to unless another is asked for.
     #[serde(default)]
     pub default: bool,
+}
+
+/// A session reverification in progress or done (`POST /v1/client/sessions/{id}/verify`): one
+/// document per session (table `session_verifications`), replaced by the next one started.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionVerificationRecord {
+    pub id: String,
+    pub session_id: String,
+    /// The level asked for.
+    pub level: SessionVerificationLevel,
+    pub status: SessionVerificationStatus,
+    /// Whether the second factor is part of this verification (the level asks for it and the
+    /// user had one when it started).
+    pub wants_second_factor: bool,
+    /// Whether the first factor is part of it.
+    pub wants_first_factor: bool,
+    #[serde(default)]
+    pub first_factor: Option<FirstFactor>,
+    #[serde(default)]
+    pub second_factor: Option<SecondFactor>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ mod mfa;
 mod process;
 mod receiver;
 mod restart;
+mod reverify;
 mod security;
 mod sessions;
 mod shared;

@@ -8,10 +8,10 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::support::*;
 
-const PASSWORD: &str = "lk-Test-pass-4921";
+pub(crate) const PASSWORD: &str = "lk-Test-pass-4921";
 
 /// The emulator's clock, ms.
-async fn now_ms(h: &Harness) -> i64 {
+pub(crate) async fn now_ms(h: &Harness) -> i64 {
     h.control(Method::GET, "/time", None).await.ok()["now"]
         .as_i64()
         .unwrap()
@@ -19,7 +19,7 @@ async fn now_ms(h: &Harness) -> i64 {
 
 /// Moves the clock to the middle of a 30 s step, so a code computed now stays in its step
 /// for the next several seconds of test.
-async fn mid_step(h: &Harness) -> i64 {
+pub(crate) async fn mid_step(h: &Harness) -> i64 {
     let now = now_ms(h).await;
     let into = now.rem_euclid(30_000);
     let ms = (15_000 - into).rem_euclid(30_000);
@@ -29,13 +29,13 @@ async fn mid_step(h: &Harness) -> i64 {
     now_ms(h).await
 }
 
-fn totp_of(secret: &str) -> TOTP {
+pub(crate) fn totp_of(secret: &str) -> TOTP {
     let key = Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
     TOTP::new(Algorithm::SHA1, 6, 1, 30, key).unwrap()
 }
 
 /// The code for the emulator time `at_ms`.
-fn code_at(t: &TOTP, at_ms: i64) -> String {
+pub(crate) fn code_at(t: &TOTP, at_ms: i64) -> String {
     t.generate(u64::try_from(at_ms / 1000).unwrap())
 }
 
@@ -47,7 +47,7 @@ async fn signed_in_user(h: &Harness, c: &mut Native<'_>, email: &str) -> String 
 }
 
 /// Enrols an authenticator app for the user signed in on `c`: its secret and backup codes.
-async fn enrol_totp(h: &Harness, c: &mut Native<'_>) -> (String, Vec<String>) {
+pub(crate) async fn enrol_totp(h: &Harness, c: &mut Native<'_>) -> (String, Vec<String>) {
     let r = c.post("/v1/me/totp", &[]).await;
     let t = r.ok()["response"].clone();
     assert_eq!(t["object"], "totp");

@@ -57,6 +57,7 @@ pub use config::{Builder, RetryPolicy, SystemClock, TimeSource};
 pub use error::{ApiError, Cause, Error, RawBody, StoreError};
 pub use flows::account::{Activity, Image, SessionActivity, UserUpdate};
 pub use flows::mfa::{qr_svg, BackupCodes, OneTimeSecret, TotpEnrolment};
+pub use flows::reverify::{SessionVerification, SessionVerificationStatus, VerificationLevel};
 pub use flows::sign_in::{CodeFactor, SecondFactor, SignInAttempt, SignInStatus};
 pub use flows::sign_up::{SignUpAttempt, SignUpForm, SignUpStatus, SignUpStep};
 pub use secret::{ClientToken, SessionToken};

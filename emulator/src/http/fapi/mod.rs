@@ -5,6 +5,7 @@
 mod client;
 pub(super) mod me;
 mod me_mfa;
+mod reverify;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
@@ -148,6 +149,23 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/images/{id}", get(me::serve_image))
         .route("/v1/me/sessions/active", get(me::active_sessions))
         .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
+        .route("/v1/client/sessions/{id}/verify", post(reverify::start))
+        .route(
+            "/v1/client/sessions/{id}/verify/prepare_first_factor",
+            post(reverify::prepare_first),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/attempt_first_factor",
+            post(reverify::attempt_first),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/prepare_second_factor",
+            post(reverify::prepare_second),
+        )
+        .route(
+            "/v1/client/sessions/{id}/verify/attempt_second_factor",
+            post(reverify::attempt_second),
+        )
 }
 
 /// What a native request says about itself.

@@ -1229,3 +1229,38 @@ impl ProtectionWrites for PgTx<'_, WriteMode> {
         )?))
     }
 }
+
+// --- session reverifications -------------------------------------------------------------
+
+impl<M: Mode> crate::store::ReverifyReads for PgTx<'_, M> {
+    fn session_verification(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<crate::store::records::SessionVerificationRecord>, StoreError> {
+        let text: Option<String> = self
+            .opt(
+                "SELECT state FROM session_verifications WHERE session_id = $1",
+                &[&session_id],
+            )?
+            .map(|r| get(&r, 0))
+            .transpose()?;
+        text.map(|t| crate::store::reverify::from_text(session_id, &t))
+            .transpose()
+    }
+}
+
+impl crate::store::ReverifyWrites for PgTx<'_, WriteMode> {
+    fn save_session_verification(
+        &self,
+        v: &crate::store::records::SessionVerificationRecord,
+    ) -> Result<(), StoreError> {
+        let state = crate::store::reverify::to_text(v)?;
+        self.exec(
+            "INSERT INTO session_verifications (session_id, state, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (session_id) DO UPDATE SET state = excluded.state,
+             updated_at = excluded.updated_at",
+            &[&v.session_id, &state, &v.updated_at],
+        )?;
+        Ok(())
+    }
+}

@@ -60,6 +60,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_second_factors.sql")),
     (3, include_str!("migrations/0003_account_management.sql")),
     (4, include_str!("migrations/0004_attack_protection.sql")),
+    (5, include_str!("migrations/0005_session_verifications.sql")),
 ];
 
 /// The advisory lock every write transaction holds: one writer at a time across processes.

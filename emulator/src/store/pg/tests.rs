@@ -169,6 +169,62 @@ fn migration_2_keeps_sessions_and_adds_second_factors_that_go_with_their_user() 
 }
 
 #[test]
+fn migration_5_adds_session_reverifications_that_go_with_their_session() {
+    use latchkey_protocol::SessionVerificationStatus;
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 2).unwrap();
+    conn.batch(
+        "INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1);
+         INSERT INTO sessions (id, client_id, user_id, status, first_factor_at,
+            last_active_at, expire_at, abandon_at, created_at, updated_at)
+            VALUES ('sess_1', 'client_1', 'user_1', 'active', 5, 5, 9, 9, 5, 5);",
+    )
+    .unwrap();
+    let store = PgStore::open(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    let flag = AtomicBool::new(false);
+    assert!(store
+        .read(|tx| tx.session_verification("sess_1"))
+        .unwrap()
+        .is_none());
+    let mut v = crate::store::tests::a_reverification("sess_1");
+    store
+        .write(&flag, |tx| tx.save_session_verification(&v))
+        .unwrap();
+    let read = store
+        .read(|tx| tx.session_verification("sess_1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.status, read.updated_at),
+        (SessionVerificationStatus::NeedsSecondFactor, 8)
+    );
+    v.status = SessionVerificationStatus::Complete;
+    store
+        .write(&flag, |tx| tx.save_session_verification(&v))
+        .unwrap();
+    let read = store
+        .read(|tx| tx.session_verification("sess_1"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.status, SessionVerificationStatus::Complete, "replaced");
+    assert!(store
+        .write(&flag, |tx| tx.save_session_verification(
+            &crate::store::tests::a_reverification("sess_none")
+        ))
+        .is_err());
+    store.write(&flag, |tx| tx.reset_data()).unwrap();
+    assert!(
+        store
+            .read(|tx| tx.session_verification("sess_1"))
+            .unwrap()
+            .is_none(),
+        "gone with the session"
+    );
+}
+
+#[test]
 fn a_database_from_a_newer_version_is_refused() {
     let Some(url) = fresh() else { return };
     let conn = raw(&url);

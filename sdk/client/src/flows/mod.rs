@@ -3,5 +3,6 @@
 
 pub mod account;
 pub mod mfa;
+pub mod reverify;
 pub mod sign_in;
 pub mod sign_up;

@@ -8,6 +8,7 @@ mod keyring;
 mod mfa;
 mod offline;
 mod redaction;
+mod reverify;
 mod rotation;
 mod sessions;
 mod sign_in;

@@ -3,32 +3,69 @@
 pub use latchkey_protocol::bapi::{CreateEmailAddress, CreatePhoneNumber, UpdateIdentification};
 use latchkey_protocol::{DeletedObject, EmailAddress, PhoneNumber};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::{segment, ApiError, BackendClient};
 
+/// The four calls both resources have, on `base` (`/v1/email_addresses` or
+/// `/v1/phone_numbers`).
+#[derive(Debug, Clone, Copy)]
+struct Resource<'a> {
+    client: &'a BackendClient,
+    base: &'static str,
+}
+
+impl Resource<'_> {
+    fn path(&self, id: &str) -> String {
+        format!("{}/{}", self.base, segment(id))
+    }
+
+    async fn create<T: DeserializeOwned>(&self, body: &impl Serialize) -> Result<T, ApiError> {
+        self.client.send_json(Method::POST, self.base, body).await
+    }
+
+    async fn get<T: DeserializeOwned>(&self, id: &str) -> Result<T, ApiError> {
+        self.client.get(&self.path(id), &[]).await
+    }
+
+    async fn update<T: DeserializeOwned>(
+        &self,
+        id: &str,
+        update: &UpdateIdentification,
+    ) -> Result<T, ApiError> {
+        self.client
+            .send_json(Method::PATCH, &self.path(id), update)
+            .await
+    }
+
+    async fn delete(&self, id: &str) -> Result<DeletedObject, ApiError> {
+        self.client
+            .request(Method::DELETE, &self.path(id), &[], None)
+            .await
+    }
+}
+
 /// The email address endpoints; from [`BackendClient::email_addresses`].
 #[derive(Debug, Clone, Copy)]
-pub struct EmailAddresses<'a> {
-    client: &'a BackendClient,
-}
+pub struct EmailAddresses<'a>(Resource<'a>);
 
 impl<'a> EmailAddresses<'a> {
     pub(super) fn new(client: &'a BackendClient) -> Self {
-        Self { client }
+        Self(Resource {
+            client,
+            base: "/v1/email_addresses",
+        })
     }
 
     /// Adds an email address to a user: unverified unless `verified`, primary if `primary`
     /// (which needs `verified`) or if it is the user's first verified one.
     pub async fn create(&self, email: &CreateEmailAddress) -> Result<EmailAddress, ApiError> {
-        self.client
-            .send_json(Method::POST, "/v1/email_addresses", email)
-            .await
+        self.0.create(email).await
     }
 
     pub async fn get(&self, id: &str) -> Result<EmailAddress, ApiError> {
-        self.client
-            .get(&format!("/v1/email_addresses/{}", segment(id)), &[])
-            .await
+        self.0.get(id).await
     }
 
     /// Marks it verified (or not) and makes it the user's primary one.
@@ -37,73 +74,45 @@ impl<'a> EmailAddresses<'a> {
         id: &str,
         update: &UpdateIdentification,
     ) -> Result<EmailAddress, ApiError> {
-        self.client
-            .send_json(
-                Method::PATCH,
-                &format!("/v1/email_addresses/{}", segment(id)),
-                update,
-            )
-            .await
+        self.0.update(id, update).await
     }
 
     pub async fn delete(&self, id: &str) -> Result<DeletedObject, ApiError> {
-        self.client
-            .request(
-                Method::DELETE,
-                &format!("/v1/email_addresses/{}", segment(id)),
-                &[],
-                None,
-            )
-            .await
+        self.0.delete(id).await
     }
 }
 
 /// The phone number endpoints; from [`BackendClient::phone_numbers`].
 #[derive(Debug, Clone, Copy)]
-pub struct PhoneNumbers<'a> {
-    client: &'a BackendClient,
-}
+pub struct PhoneNumbers<'a>(Resource<'a>);
 
 impl<'a> PhoneNumbers<'a> {
     pub(super) fn new(client: &'a BackendClient) -> Self {
-        Self { client }
+        Self(Resource {
+            client,
+            base: "/v1/phone_numbers",
+        })
     }
 
     /// Adds a phone number (E.164) to a user, like [`EmailAddresses::create`].
     pub async fn create(&self, phone: &CreatePhoneNumber) -> Result<PhoneNumber, ApiError> {
-        self.client
-            .send_json(Method::POST, "/v1/phone_numbers", phone)
-            .await
+        self.0.create(phone).await
     }
 
     pub async fn get(&self, id: &str) -> Result<PhoneNumber, ApiError> {
-        self.client
-            .get(&format!("/v1/phone_numbers/{}", segment(id)), &[])
-            .await
+        self.0.get(id).await
     }
 
+    /// Marks it verified (or not) and makes it the user's primary one.
     pub async fn update(
         &self,
         id: &str,
         update: &UpdateIdentification,
     ) -> Result<PhoneNumber, ApiError> {
-        self.client
-            .send_json(
-                Method::PATCH,
-                &format!("/v1/phone_numbers/{}", segment(id)),
-                update,
-            )
-            .await
+        self.0.update(id, update).await
     }
 
     pub async fn delete(&self, id: &str) -> Result<DeletedObject, ApiError> {
-        self.client
-            .request(
-                Method::DELETE,
-                &format!("/v1/phone_numbers/{}", segment(id)),
-                &[],
-                None,
-            )
-            .await
+        self.0.delete(id).await
     }
 }

@@ -222,19 +222,7 @@ impl SessionVerification {
         factor: SecondFactor,
         identification_id: Option<&str>,
     ) -> Result<SessionVerificationStatus, Error> {
-        let id_key = match factor {
-            SecondFactor::PhoneCode => "phone_number_id",
-            SecondFactor::EmailCode => "email_address_id",
-            SecondFactor::Totp | SecondFactor::BackupCode => {
-                return Err(Error::InvalidState(format!(
-                    "{} needs no preparation: attempt it directly",
-                    factor.strategy()
-                )))
-            }
-        };
-        let call = Call::post(self.path("prepare_second_factor"))
-            .form("strategy", factor.strategy())
-            .form_opt(id_key, identification_id);
+        let call = factor.prepare_call(self.path("prepare_second_factor"), identification_id)?;
         self.run(call).await
     }
 
@@ -246,10 +234,8 @@ impl SessionVerification {
         factor: SecondFactor,
         code: &str,
     ) -> Result<SessionVerificationStatus, Error> {
-        let call = Call::post(self.path("attempt_second_factor"))
-            .form("strategy", factor.strategy())
-            .form("code", code.trim());
-        self.run(call).await
+        self.run(factor.attempt_call(self.path("attempt_second_factor"), code))
+            .await
     }
 
     /// Whether a code was sent for the current step and awaits its code.

@@ -135,7 +135,36 @@ impl SecondFactor {
         matches!(self, Self::PhoneCode | Self::EmailCode)
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    /// The `prepare_second_factor` call at `path` (sign-in or session reverification): a code
+    /// to `identification_id`, else the server's default. TOTP and backup codes have none.
+    pub(crate) fn prepare_call(
+        self,
+        path: String,
+        identification_id: Option<&str>,
+    ) -> Result<Call, Error> {
+        let id_key = match self {
+            Self::PhoneCode => "phone_number_id",
+            Self::EmailCode => "email_address_id",
+            Self::Totp | Self::BackupCode => {
+                return Err(Error::InvalidState(format!(
+                    "{} needs no preparation: attempt it directly",
+                    self.strategy()
+                )))
+            }
+        };
+        Ok(Call::post(path)
+            .form("strategy", self.strategy())
+            .form_opt(id_key, identification_id))
+    }
+
+    /// The `attempt_second_factor` call at `path` with `code`.
+    pub(crate) fn attempt_call(self, path: String, code: &str) -> Call {
+        Call::post(path)
+            .form("strategy", self.strategy())
+            .form("code", code.trim())
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s.parse::<Strategy>().ok()? {
             Strategy::Totp => Some(Self::Totp),
             Strategy::BackupCode => Some(Self::BackupCode),
@@ -303,19 +332,7 @@ impl SignInAttempt {
         factor: SecondFactor,
         identification_id: Option<&str>,
     ) -> Result<SignInStatus, Error> {
-        let id_key = match factor {
-            SecondFactor::PhoneCode => "phone_number_id",
-            SecondFactor::EmailCode => "email_address_id",
-            SecondFactor::Totp | SecondFactor::BackupCode => {
-                return Err(Error::InvalidState(format!(
-                    "{} needs no preparation: attempt it directly",
-                    factor.strategy()
-                )))
-            }
-        };
-        let call = Call::post(self.path("prepare_second_factor"))
-            .form("strategy", factor.strategy())
-            .form_opt(id_key, identification_id);
+        let call = factor.prepare_call(self.path("prepare_second_factor"), identification_id)?;
         self.run(call).await
     }
 
@@ -327,10 +344,8 @@ impl SignInAttempt {
         factor: SecondFactor,
         code: &str,
     ) -> Result<SignInStatus, Error> {
-        let call = Call::post(self.path("attempt_second_factor"))
-            .form("strategy", factor.strategy())
-            .form("code", code.trim());
-        self.run(call).await
+        self.run(factor.attempt_call(self.path("attempt_second_factor"), code))
+            .await
     }
 
     /// [`attempt_second_factor`](Self::attempt_second_factor) with an authenticator-app code.

@@ -9,6 +9,7 @@ pub mod bapi;
 pub mod claims;
 pub mod error;
 pub mod keys;
+pub mod multipart;
 pub mod objects;
 pub mod secret;
 pub mod vocab;

@@ -40,27 +40,14 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
-    /// The body and its `Content-Type` (with a random boundary that the bytes do not contain).
+    /// The body and its `Content-Type`.
     fn encode(&self) -> (String, Vec<u8>) {
-        let boundary = loop {
-            let b = format!("latchkey-{:032x}", rand::random::<u128>());
-            if !self.bytes.windows(b.len()).any(|w| w == b.as_bytes()) {
-                break b;
-            }
-        };
-        let name: String = self
-            .file_name
-            .chars()
-            .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
-            .collect();
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{name}\"\r\nContent-Type: {}\r\n\r\n",
-            self.field, self.content_type
+        latchkey_protocol::multipart::file_body(
+            self.field,
+            &self.file_name,
+            &self.content_type,
+            &self.bytes,
         )
-        .into_bytes();
-        body.extend_from_slice(&self.bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        (format!("multipart/form-data; boundary={boundary}"), body)
     }
 }
 
@@ -374,36 +361,6 @@ mod tests {
             rotation(&headers(Some("Bearer tok"))),
             Rotation::Replace(ClientToken::new("Bearer tok"))
         );
-    }
-
-    #[test]
-    fn uploads_are_multipart_with_a_boundary_the_file_does_not_contain() {
-        let upload = Upload {
-            field: "file",
-            file_name: "me\".png".into(),
-            content_type: "image/png".into(),
-            bytes: b"\x89PNG\r\n--latchkey-".to_vec(),
-        };
-        let (ct, body) = upload.encode();
-        let boundary = ct
-            .strip_prefix("multipart/form-data; boundary=")
-            .unwrap_or_default();
-        assert!(
-            boundary.starts_with("latchkey-") && boundary.len() > 20,
-            "{ct}"
-        );
-        let text = String::from_utf8_lossy(&body);
-        assert!(text.starts_with(&format!("--{boundary}\r\n")), "{text}");
-        assert!(
-            text.contains("name=\"file\"; filename=\"me.png\""),
-            "{text}"
-        );
-        assert!(
-            text.contains("Content-Type: image/png\r\n\r\n\u{fffd}PNG"),
-            "{text}"
-        );
-        assert!(text.ends_with(&format!("\r\n--{boundary}--\r\n")), "{text}");
-        assert_eq!(text.matches(boundary).count(), 2);
     }
 
     #[test]

@@ -302,13 +302,39 @@ impl BackendClient {
         self.request(method, path, &[], Some(bytes)).await
     }
 
-    #[tracing::instrument(name = "bapi", skip_all, fields(method = %method, path = %path))]
     async fn request<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
+    ) -> Result<T, ApiError> {
+        self.request_as(method, path, query, body, "application/json")
+            .await
+    }
+
+    /// A file as `multipart/form-data` (profile images).
+    pub(crate) async fn send_file<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<T, ApiError> {
+        let (ct, body) =
+            latchkey_protocol::multipart::file_body("file", file_name, content_type, bytes);
+        self.request_as(Method::POST, path, &[], Some(body), &ct)
+            .await
+    }
+
+    #[tracing::instrument(name = "bapi", skip_all, fields(method = %method, path = %path))]
+    async fn request_as<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        content_type: &str,
     ) -> Result<T, ApiError> {
         let inner = &self.inner;
         let url = format!("{}{path}", inner.api_url);
@@ -319,7 +345,7 @@ impl BackendClient {
                 .http
                 .request(method.clone(), &url)
                 .bearer_auth(inner.secret_key.expose())
-                .header(CONTENT_TYPE, "application/json")
+                .header(CONTENT_TYPE, content_type)
                 .header(ACCEPT, "application/json")
                 .header("clerk-api-version", API_VERSION);
             if !query.is_empty() {

@@ -221,6 +221,32 @@ impl<'a> Users<'a> {
             .await
     }
 
+    /// Sets the user's profile image (`POST /v1/users/{id}/profile_image`, multipart): PNG,
+    /// JPEG, GIF or WebP bytes, up to 10 MiB. Returns the user, whose `image_url` serves it.
+    pub async fn set_profile_image(
+        &self,
+        user_id: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<User, ApiError> {
+        let path = format!("/v1/users/{}/profile_image", segment(user_id));
+        self.client
+            .send_file(&path, "profile", content_type, bytes)
+            .await
+    }
+
+    /// Removes the user's profile image; returns the user.
+    pub async fn delete_profile_image(&self, user_id: &str) -> Result<User, ApiError> {
+        self.client
+            .request(
+                Method::DELETE,
+                &format!("/v1/users/{}/profile_image", segment(user_id)),
+                &[],
+                None,
+            )
+            .await
+    }
+
     pub async fn delete(&self, user_id: &str) -> Result<DeletedObject, ApiError> {
         self.client
             .request(

@@ -681,3 +681,42 @@ async fn email_addresses_and_phone_numbers_are_added_verified_made_primary_and_d
     assert!(phones.delete(&phone.id).await.unwrap().deleted);
     assert!(phones.delete(&phone.id).await.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn a_profile_image_is_uploaded_as_multipart_served_and_removed() {
+    let env = start().await;
+    let user = env.create_user("pic@example.com").await;
+    let users = env.bapi.users();
+    // A 1×1 PNG.
+    let png: Vec<u8> = vec![
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0,
+        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0d, 0x49, 0x44,
+        0x41, 0x54, 0x78, 0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0,
+        0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    ];
+    let with_image = users
+        .set_profile_image(&user.id, &png, "image/png")
+        .await
+        .unwrap();
+    assert!(with_image.has_image);
+    let served = reqwest::get(&with_image.image_url).await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap().to_vec(), png);
+    assert_eq!(
+        users.get(&user.id).await.unwrap().image_url,
+        with_image.image_url
+    );
+
+    let err = users
+        .set_profile_image(&user.id, b"not an image", "image/png")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("form_param_format_invalid"), "{err}");
+    let without = users.delete_profile_image(&user.id).await.unwrap();
+    assert!(!without.has_image);
+    assert!(users
+        .set_profile_image("user_missing", &png, "image/png")
+        .await
+        .unwrap_err()
+        .is_not_found());
+}

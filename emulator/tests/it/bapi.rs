@@ -371,9 +371,11 @@ async fn sessions_list_get_revoke_and_clients() {
     h.bapi(Method::GET, "/v1/clients/client_nope", None)
         .await
         .err(404, "resource_not_found");
-    h.bapi(Method::GET, "/v1/sessions?status=sleeping", None)
-        .await
-        .err(422, "form_param_format_invalid");
+    for bad in ["sleeping", ""] {
+        h.bapi(Method::GET, &format!("/v1/sessions?status={bad}"), None)
+            .await
+            .err(422, "form_param_format_invalid");
+    }
     let r = h
         .bapi(
             Method::POST,

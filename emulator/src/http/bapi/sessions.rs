@@ -21,7 +21,9 @@ pub(super) async fn list(
     let p = query_params(&q)?;
     // The filters Clerk's spec lists: every status but `pending`. `replaced` is a status the
     // emulator never gives a session, so nothing matches it (a valid filter, not an invalid one).
-    let status = match p.get("status").filter(|s| !s.is_empty()) {
+    // An empty `status=` is no status the spec knows either, so it is refused rather than read
+    // as "any" (@clerk/backend leaves the parameter out when no status is asked for).
+    let status = match p.get("status") {
         None => None,
         Some(s) => Some(
             s.parse::<SessionStatus>()

@@ -235,6 +235,16 @@ mod label_tests {
     }
 }
 
+/// Whether `e` says the server ended the session (SQLSTATE class 57P: an administrator's
+/// `pg_terminate_backend`, a shutdown, a crash restart). The server's FATAL notice can reach the
+/// client before its connection task has seen the socket close, so `Client::is_closed` alone
+/// misses a connection that is already gone.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || e.as_db_error()
+            .is_some_and(|d| d.code().code().starts_with("57P") || d.severity() == "FATAL")
+}
+
 impl PgStore {
     /// Connects, migrates (one process at a time) and starts the listener.
     pub fn open(url: &str) -> Result<Self, StoreError> {
@@ -451,7 +461,9 @@ impl PgStore {
         };
         match first {
             Ok(()) => Ok(guard),
-            Err(e) if guard.as_ref().is_some_and(|c| c.client.is_closed()) => {
+            Err(e)
+                if guard.as_ref().is_some_and(|c| c.client.is_closed()) || connection_lost(&e) =>
+            {
                 tracing::warn!(error = %e, "a PostgreSQL connection was lost; reconnecting");
                 *guard = Some(self.connect()?);
                 guard.as_ref().ok_or_else(no_connection)?.batch(sql)?;

@@ -86,7 +86,15 @@ async fn a_phone_number_is_added_and_verified_by_sms() {
         user.primary_phone_number_id.as_deref(),
         Some(phone.id.as_str())
     );
-    lk.delete_phone_number(&phone.id).await.unwrap_err();
+    // The primary phone stays until another one is primary; the phone is still there after.
+    let err = lk.delete_phone_number(&phone.id).await.unwrap_err();
+    assert_eq!(err.api_error().map(|e| e.status), Some(400), "{err}");
+    assert_eq!(err.code(), Some("request_invalid_for_status"), "{err}");
+    let user = lk.fetch_user().await.unwrap();
+    assert!(
+        user.phone_numbers.iter().any(|p| p.id == phone.id),
+        "{user:?}"
+    );
 }
 
 #[tokio::test]

@@ -94,7 +94,7 @@ async fn bad_allowlist_entries_are_refused_with_clerks_codes() {
             "form_param_format_invalid",
             "url",
         ),
-        (json!({"url": 7}), 422, "form_param_format_invalid", "url"),
+        (json!({"url": 7}), 422, "form_param_format_invalid", "body"),
         (
             json!(["myapp://x"]),
             422,

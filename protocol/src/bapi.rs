@@ -233,6 +233,30 @@ pub struct VerifyClient {
     pub token: Option<ClientToken>,
 }
 
+/// `POST /v1/redirect_urls`: a URL for the instance's allowlist of redirect URLs (an `https://`
+/// URL or one of a custom scheme such as `my-app://oauth-callback`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateRedirectUrl {
+    /// The URL to allow.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A redirect URL on the instance's allowlist (`object: "redirect_url"`; times in ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectUrl {
+    /// Always `redirect_url`.
+    pub object: String,
+    /// The entry's id.
+    pub id: String,
+    /// The allowed URL, as given.
+    pub url: String,
+    /// When it was added (Unix ms).
+    pub created_at: i64,
+    /// When it last changed (Unix ms).
+    pub updated_at: i64,
+}
+
 /// `POST /v1/testing_tokens`: a token that lets Frontend API requests carrying it as
 /// `__clerk_testing_token` skip rate limits (and bot protection). `expires_at` is in Unix
 /// **seconds**, as the Backend API spec's example shows (unlike object timestamps).

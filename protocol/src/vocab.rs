@@ -392,6 +392,10 @@ wire_enum! {
         FormNewPasswordMatchesCurrent = "form_new_password_matches_current",
         /// A parameter the operation does not take (any more).
         FormParamUnknown = "form_param_unknown",
+        /// A redirect URL of a scheme no redirect may use (`javascript:`, `data:`, …).
+        InvalidUrlScheme = "invalid_url_scheme",
+        /// A redirect URL that is not on the instance's allowlist (Clerk's own spelling).
+        ResourceMissmatch = "resource_missmatch",
     }
 }
 

@@ -57,6 +57,14 @@ pub enum DomainError {
     ParamValue { param: &'static str, reason: String },
     #[error("{0}")]
     InvalidState(String),
+    /// A redirect URL the instance does not accept (see `domain/redirects.rs`); never stored,
+    /// never followed.
+    #[error("{param} {url:?} is refused: {refusal:?}")]
+    RedirectRefused {
+        param: &'static str,
+        url: String,
+        refusal: super::redirects::Refusal,
+    },
     /// Locked out (see `domain/attack.rs`): for `expires_in_secs` more, or until unlocked
     /// (`None`).
     #[error("the user is locked")]

@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod outbox;
 pub mod passwords;
 pub mod profile_images;
+pub mod redirects;
 pub mod reverify;
 pub mod sessions;
 pub mod settings;

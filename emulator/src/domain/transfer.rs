@@ -38,6 +38,18 @@ pub struct Document {
     pub users: Vec<UserDoc>,
     #[serde(default)]
     pub webhook_endpoints: Vec<EndpointDoc>,
+    /// The allowlist of redirect URLs (Backend API `/v1/redirect_urls`); absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_urls: Vec<RedirectUrlDoc>,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectUrlDoc {
+    pub id: String,
+    pub url: String,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 #[derive(Serialize, Deserialize, PartialEq)]
@@ -264,11 +276,22 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
         ),
         None => None,
     };
+    let redirect_urls = tx
+        .redirect_urls()?
+        .into_iter()
+        .map(|r| RedirectUrlDoc {
+            id: r.id,
+            url: r.url,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect();
     Ok(Document {
         latchkey_export: VERSION,
         settings,
         users,
         webhook_endpoints,
+        redirect_urls,
     })
 }
 
@@ -655,9 +678,33 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
             created_at: e.created_at,
         })?;
     }
+    let existing = tx.redirect_urls()?;
+    let mut redirect_ids: HashSet<&str> = existing.iter().map(|r| r.id.as_str()).collect();
+    let mut redirect_values: HashSet<&str> = existing.iter().map(|r| r.url.as_str()).collect();
+    for (n, r) in doc.redirect_urls.iter().enumerate() {
+        let at = |field: &str| format!("redirect_urls[{n}].{field}");
+        if !r.id.starts_with("ru_") || !redirect_ids.insert(r.id.as_str()) {
+            return Err(refuse(
+                at("id"),
+                format!("{:?} is not a new redirect URL id (ru_…)", r.id),
+            ));
+        }
+        super::redirects::validate_entry(&r.url)
+            .map_err(|x| refuse(at("url"), format!("{x:?}")))?;
+        if !redirect_values.insert(r.url.as_str()) {
+            return Err(refuse(at("url"), "is on the allowlist already"));
+        }
+        tx.insert_redirect_url(&crate::store::records::RedirectUrlRecord {
+            id: r.id.clone(),
+            url: r.url.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })?;
+    }
     Ok(Counts {
         users: doc.users.len(),
         webhook_endpoints: doc.webhook_endpoints.len(),
+        redirect_urls: doc.redirect_urls.len(),
     })
 }
 
@@ -666,4 +713,5 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
 pub struct Counts {
     pub users: usize,
     pub webhook_endpoints: usize,
+    pub redirect_urls: usize,
 }

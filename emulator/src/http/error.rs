@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope};
 
+use crate::domain::redirects::Refusal;
 use crate::domain::DomainError;
 
 #[derive(Debug)]
@@ -250,6 +251,33 @@ impl From<DomainError> for ApiError {
                 "This request is not valid now",
                 msg,
             ),
+            // Clerk's codes for refused redirects (see `domain/redirects.rs`); 422 is [U].
+            DomainError::RedirectRefused {
+                param,
+                url,
+                refusal,
+            } => match refusal {
+                Refusal::Malformed(why) => ApiError::param_invalid(
+                    param,
+                    format!("{param} must be an absolute URL: {why}."),
+                ),
+                Refusal::Scheme(_) => ApiError::new(
+                    unprocessable,
+                    ErrorCode::InvalidUrlScheme,
+                    "Invalid URL scheme",
+                    "Please provide a URL with one of the following schemes: https, http",
+                )
+                .param(param),
+                Refusal::NotAllowed => ApiError::new(
+                    unprocessable,
+                    ErrorCode::ResourceMissmatch,
+                    "Redirect url mismatch",
+                    format!(
+                        "The current redirect url passed in the sign in or sign up request does not match an authorized redirect URI for this instance. Review authorized redirect urls for your instance. {url}"
+                    ),
+                )
+                .param(param),
+            },
             // 422 with the duration in both meta keys: the wire notes' fixture uses
             // `duration_in_seconds`, the User `lockout_expires_in_seconds` [U]; sending both is
             // harmless, and a lock with no end sends both as null.

@@ -11,6 +11,9 @@ mod attempts;
 mod clients;
 mod instance;
 mod jobs;
+// Sign-in tokens and email links get their callers in the commits after the redirect URLs.
+#[allow(dead_code)]
+pub(crate) mod links;
 mod messages;
 pub(crate) mod mfa;
 pub mod pg;
@@ -36,6 +39,7 @@ pub use attempts::{AttemptsReads, AttemptsWrites};
 pub use clients::{ClientsReads, ClientsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
 pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
+pub use links::{LinksReads, LinksWrites};
 pub use messages::{MessagesReads, MessagesWrites};
 pub use mfa::{MfaReads, MfaWrites};
 pub use protection::{ProtectionReads, ProtectionWrites};
@@ -91,6 +95,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_account_management.sql")),
     (7, include_str!("migrations/0007_attack_protection.sql")),
     (8, include_str!("migrations/0008_session_verifications.sql")),
+    (10, include_str!("migrations/0010_links.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -267,6 +272,7 @@ pub trait Read:
     + ProtectionReads
     + AccountReads
     + ReverifyReads
+    + LinksReads
 {
 }
 
@@ -284,6 +290,7 @@ impl<T> Read for T where
         + ProtectionReads
         + AccountReads
         + ReverifyReads
+        + LinksReads
 {
 }
 
@@ -302,6 +309,7 @@ pub trait Write:
     + ProtectionWrites
     + AccountWrites
     + ReverifyWrites
+    + LinksWrites
 {
 }
 
@@ -320,6 +328,7 @@ impl<T> Write for T where
         + ProtectionWrites
         + AccountWrites
         + ReverifyWrites
+        + LinksWrites
 {
 }
 

@@ -581,3 +581,118 @@ pub struct TestingTokenRecord {
     pub expires_at: i64,
     pub created_at: i64,
 }
+
+/// A redirect URL on the instance's allowlist (Backend API `/v1/redirect_urls`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectUrlRecord {
+    pub id: String,
+    /// As given, after the checks of `domain/redirects.rs`.
+    pub url: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A sign-in token's status, as the Backend API's `SignInToken.status` says it (an expired
+/// pending token stays `pending`: its expiry is read from `expire_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInTokenStatus {
+    Pending,
+    Accepted,
+    Revoked,
+}
+
+impl SignInTokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl TryFrom<&str> for SignInTokenStatus {
+    type Error = String;
+    fn try_from(s: &str) -> Result<Self, String> {
+        match s {
+            "pending" => Ok(Self::Pending),
+            "accepted" => Ok(Self::Accepted),
+            "revoked" => Ok(Self::Revoked),
+            other => Err(format!("unknown sign-in token status {other:?}")),
+        }
+    }
+}
+
+/// A sign-in token (Backend API `/v1/sign_in_tokens`, redeemed once with `strategy=ticket`),
+/// known by the SHA-256 (hex) of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInTokenRecord {
+    pub id: String,
+    pub token_hash: String,
+    pub user_id: String,
+    pub status: SignInTokenStatus,
+    /// Ms, emulator clock.
+    pub expire_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What an email link verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailLinkPurpose {
+    /// A sign-in's first factor (`prepare_first_factor strategy=email_link`).
+    SignInFirstFactor,
+    /// A sign-in's second factor (`prepare_second_factor strategy=email_link`).
+    SignInSecondFactor,
+    /// A sign-up's email address (`prepare_verification strategy=email_link`).
+    SignUp,
+    /// An email address added on `/v1/me` (`…/prepare_verification strategy=email_link`).
+    EmailAddress,
+}
+
+/// The native (PKCE) half of an email link: where the app wants the approval, and the
+/// challenge its verifier must meet (RFC 7636, S256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NativeEmailLink {
+    pub redirect_uri: String,
+    /// base64url(SHA-256(code_verifier)), no padding.
+    pub code_challenge: String,
+    /// Until when (ms) the approval token handed out when the link was opened may be
+    /// redeemed; `None` until then.
+    #[serde(default)]
+    pub approval_expire_at: Option<i64>,
+    /// When the approval token was redeemed (`POST /v1/client/magic_links/complete`).
+    #[serde(default)]
+    pub approval_used_at: Option<i64>,
+}
+
+/// An email link sent (`strategy=email_link`): one document per link (table `email_links`),
+/// found by the SHA-256 (hex) of its token, or of its native approval token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLinkRecord {
+    pub id: String,
+    pub token_hash: String,
+    #[serde(default)]
+    pub approval_hash: Option<String>,
+    pub purpose: EmailLinkPurpose,
+    /// The sign-in (`sia_…`), sign-up (`sua_…`) or email address (`idn_…`) it verifies.
+    pub flow_id: String,
+    /// The client that asked for the link: where its session is created.
+    pub client_id: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The email address it was sent to (an identification, except for sign-ups).
+    #[serde(default)]
+    pub identification_id: Option<String>,
+    /// Where `GET /v1/verify` sends the browser (checked when the link was asked for).
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    #[serde(default)]
+    pub native: Option<NativeEmailLink>,
+    /// When the link was opened (it opens once).
+    #[serde(default)]
+    pub used_at: Option<i64>,
+    pub expire_at: i64,
+    pub created_at: i64,
+}

@@ -12,6 +12,7 @@ mod me;
 mod mfa;
 mod process;
 mod receiver;
+mod redirect_urls;
 mod restart;
 mod reverify;
 mod security;

@@ -117,7 +117,7 @@ pub(super) async fn get_phone(
 
 /// The body as an object of `T`: serde would also read a JSON array into a struct, field by
 /// field, and an array is no update.
-fn object_body<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+pub(super) fn object_body<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     let invalid = |why: String| {
         ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,

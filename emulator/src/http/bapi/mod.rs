@@ -3,6 +3,7 @@
 
 mod clients;
 mod identifications;
+mod redirect_urls;
 mod sessions;
 mod testing_tokens;
 mod user_mfa;
@@ -92,6 +93,14 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/v1/webhooks/svix_url", post(webhooks::svix_app))
         .route("/v1/testing_tokens", post(testing_tokens::create))
+        .route(
+            "/v1/redirect_urls",
+            get(redirect_urls::list).post(redirect_urls::create),
+        )
+        .route(
+            "/v1/redirect_urls/{id}",
+            get(redirect_urls::get).delete(redirect_urls::delete),
+        )
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {

@@ -85,7 +85,8 @@ impl InstanceWrites for PgTx<'_, WriteMode> {
             "DELETE FROM identifications; DELETE FROM users; DELETE FROM sessions;
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
              DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
-             DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;",
+             DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;
+             DELETE FROM sign_in_tokens; DELETE FROM email_links;",
         )?;
         self.notify_commit()
     }
@@ -1260,6 +1261,176 @@ impl crate::store::ReverifyWrites for PgTx<'_, WriteMode> {
              ON CONFLICT (session_id) DO UPDATE SET state = excluded.state,
              updated_at = excluded.updated_at",
             &[&v.session_id, &state, &v.updated_at],
+        )?;
+        Ok(())
+    }
+}
+
+// --- redirect URLs, sign-in tokens, email links --------------------------------------------
+
+fn redirect_from(r: &Row) -> Result<crate::store::records::RedirectUrlRecord, StoreError> {
+    Ok(crate::store::records::RedirectUrlRecord {
+        id: get(r, 0)?,
+        url: get(r, 1)?,
+        created_at: get(r, 2)?,
+        updated_at: get(r, 3)?,
+    })
+}
+
+fn sign_in_token_from(r: &Row) -> Result<crate::store::records::SignInTokenRecord, StoreError> {
+    let status: String = get(r, 3)?;
+    Ok(crate::store::records::SignInTokenRecord {
+        id: get(r, 0)?,
+        token_hash: get(r, 1)?,
+        user_id: get(r, 2)?,
+        status: crate::store::records::SignInTokenStatus::try_from(status.as_str())
+            .map_err(StoreError::Corrupt)?,
+        expire_at: get(r, 4)?,
+        created_at: get(r, 5)?,
+        updated_at: get(r, 6)?,
+    })
+}
+
+const SIGN_IN_TOKEN_COLUMNS: &str =
+    "id, token_hash, user_id, status, expire_at, created_at, updated_at";
+
+#[allow(private_bounds)]
+impl<M: Mode> PgTx<'_, M> {
+    fn email_link_where(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<crate::store::records::EmailLinkRecord>, StoreError> {
+        let text: Option<String> = self
+            .opt(
+                &format!("SELECT state FROM email_links WHERE {column} = $1"),
+                &[&value],
+            )?
+            .map(|r| get(&r, 0))
+            .transpose()?;
+        text.map(|t| crate::store::links::link_from_text(&t))
+            .transpose()
+    }
+}
+
+impl<M: Mode> crate::store::LinksReads for PgTx<'_, M> {
+    fn redirect_urls(&self) -> Result<Vec<crate::store::records::RedirectUrlRecord>, StoreError> {
+        self.rows(
+            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY created_at, id",
+            &[],
+        )?
+        .iter()
+        .map(redirect_from)
+        .collect()
+    }
+
+    fn redirect_url(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::store::records::RedirectUrlRecord>, StoreError> {
+        self.opt(
+            "SELECT id, url, created_at, updated_at FROM redirect_urls WHERE id = $1",
+            &[&id],
+        )?
+        .map(|r| redirect_from(&r))
+        .transpose()
+    }
+
+    fn sign_in_token(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::store::records::SignInTokenRecord>, StoreError> {
+        self.opt(
+            &format!("SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE id = $1"),
+            &[&id],
+        )?
+        .map(|r| sign_in_token_from(&r))
+        .transpose()
+    }
+
+    fn sign_in_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::store::records::SignInTokenRecord>, StoreError> {
+        self.opt(
+            &format!("SELECT {SIGN_IN_TOKEN_COLUMNS} FROM sign_in_tokens WHERE token_hash = $1"),
+            &[&token_hash],
+        )?
+        .map(|r| sign_in_token_from(&r))
+        .transpose()
+    }
+
+    fn email_link_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::store::records::EmailLinkRecord>, StoreError> {
+        self.email_link_where("token_hash", token_hash)
+    }
+
+    fn email_link_by_approval(
+        &self,
+        approval_hash: &str,
+    ) -> Result<Option<crate::store::records::EmailLinkRecord>, StoreError> {
+        self.email_link_where("approval_hash", approval_hash)
+    }
+}
+
+impl crate::store::LinksWrites for PgTx<'_, WriteMode> {
+    fn insert_redirect_url(
+        &self,
+        r: &crate::store::records::RedirectUrlRecord,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO redirect_urls (id, url, created_at, updated_at) VALUES ($1, $2, $3, $4)",
+            &[&r.id, &r.url, &r.created_at, &r.updated_at],
+        )?;
+        Ok(())
+    }
+
+    fn delete_redirect_url(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.exec("DELETE FROM redirect_urls WHERE id = $1", &[&id])? > 0)
+    }
+
+    fn save_sign_in_token(
+        &self,
+        r: &crate::store::records::SignInTokenRecord,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO sign_in_tokens (id, token_hash, user_id, status, expire_at, created_at,
+                updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                expire_at = excluded.expire_at, updated_at = excluded.updated_at",
+            &[
+                &r.id,
+                &r.token_hash,
+                &r.user_id,
+                &r.status.as_str(),
+                &r.expire_at,
+                &r.created_at,
+                &r.updated_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn save_email_link(
+        &self,
+        r: &crate::store::records::EmailLinkRecord,
+    ) -> Result<(), StoreError> {
+        let state = crate::store::links::link_to_text(r)?;
+        self.exec(
+            "INSERT INTO email_links (id, token_hash, approval_hash, state, expire_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET approval_hash = excluded.approval_hash,
+                state = excluded.state, expire_at = excluded.expire_at",
+            &[
+                &r.id,
+                &r.token_hash,
+                &r.approval_hash,
+                &state,
+                &r.expire_at,
+                &r.created_at,
+            ],
         )?;
         Ok(())
     }

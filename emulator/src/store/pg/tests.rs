@@ -642,3 +642,15 @@ fn migration_3_adds_account_tables_that_go_with_their_user_identification_and_se
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn migration_7_adds_the_link_tables_to_a_version_5_database() {
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 5).unwrap();
+    conn.batch("INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1)")
+        .unwrap();
+    let store = crate::store::Store::open_postgres(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    crate::store::links::tests::links_round_trip(&store);
+}

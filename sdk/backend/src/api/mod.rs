@@ -20,6 +20,7 @@
 //! since it may have taken effect.
 
 mod identifications;
+mod redirect_urls;
 mod sessions;
 mod testing_tokens;
 mod users;
@@ -38,6 +39,7 @@ use crate::secret::SecretKey;
 pub use identifications::{
     CreateEmailAddress, CreatePhoneNumber, EmailAddresses, PhoneNumbers, UpdateIdentification,
 };
+pub use redirect_urls::RedirectUrls;
 pub use sessions::{SessionListParams, Sessions};
 pub use testing_tokens::TestingTokens;
 pub use users::{
@@ -267,6 +269,11 @@ impl BackendClient {
 
     pub fn testing_tokens(&self) -> TestingTokens<'_> {
         TestingTokens::new(self)
+    }
+
+    /// The instance's allowlist of redirect URLs (`/v1/redirect_urls`).
+    pub fn redirect_urls(&self) -> RedirectUrls<'_> {
+        RedirectUrls::new(self)
     }
 
     pub fn email_addresses(&self) -> EmailAddresses<'_> {

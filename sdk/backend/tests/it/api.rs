@@ -720,3 +720,34 @@ async fn a_profile_image_is_uploaded_as_multipart_served_and_removed() {
         .unwrap_err()
         .is_not_found());
 }
+
+#[tokio::test]
+async fn redirect_urls_are_added_read_listed_and_removed() {
+    let env = start().await;
+    let urls = env.bapi.redirect_urls();
+    assert!(urls.list().await.unwrap().is_empty());
+    let a = urls.create("myapp://callback").await.unwrap();
+    assert_eq!(
+        (a.object.as_str(), a.url.as_str()),
+        ("redirect_url", "myapp://callback")
+    );
+    let b = urls.create("https://app.example.com/cb").await.unwrap();
+    let listed: Vec<String> = urls
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(listed, [a.id.clone(), b.id.clone()]);
+    assert_eq!(urls.get(&a.id).await.unwrap(), a);
+    // Twice, or a scheme no redirect may use: refused.
+    let again = urls.create("myapp://callback").await.unwrap_err();
+    assert_eq!(again.code(), Some("form_param_value_invalid"));
+    let js = urls.create("javascript:alert(1)").await.unwrap_err();
+    assert_eq!(js.code(), Some("invalid_url_scheme"));
+    let gone = urls.delete(&a.id).await.unwrap();
+    assert!(gone.deleted);
+    assert!(urls.get(&a.id).await.unwrap_err().is_not_found());
+    assert!(urls.delete(&a.id).await.unwrap_err().is_not_found());
+}

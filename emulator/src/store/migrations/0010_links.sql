@@ -1,0 +1,35 @@
+-- Links that sign a user in or send them somewhere (issue #14).
+--
+-- `redirect_urls`: the instance's allowlist of redirect URLs (Backend API `/v1/redirect_urls`),
+-- which custom-scheme callbacks of native apps must be on. Instance configuration, like the
+-- settings: a data reset keeps it.
+CREATE TABLE redirect_urls (
+    id         TEXT PRIMARY KEY,
+    url        TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+-- Sign-in tokens (Backend API `/v1/sign_in_tokens`, redeemed with `strategy=ticket`), known by
+-- the SHA-256 of their value; they go with their user.
+CREATE TABLE sign_in_tokens (
+    id         TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    status     TEXT NOT NULL,
+    expire_at  INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+-- Email links sent (`strategy=email_link`): one JSON document per link, read and written
+-- whole, found by the SHA-256 of the link's token or of its native approval token.
+CREATE TABLE email_links (
+    id            TEXT PRIMARY KEY,
+    token_hash    TEXT NOT NULL UNIQUE,
+    approval_hash TEXT UNIQUE,
+    state         TEXT NOT NULL,
+    expire_at     INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX email_links_expire_at ON email_links (expire_at);

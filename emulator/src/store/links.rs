@@ -95,7 +95,8 @@ impl<M> SqliteTx<'_, M> {
 impl<M> LinksReads for SqliteTx<'_, M> {
     fn redirect_urls(&self) -> Result<Vec<RedirectUrlRecord>, StoreError> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY created_at, id",
+            // In the order they were added (rowid; ids are random).
+            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY rowid",
         )?;
         let rows = stmt.query_map([], redirect_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -310,8 +311,8 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn migration_10_adds_the_link_tables_to_a_version_8_database() {
-        let dir = std::env::temp_dir().join(format!("lk-mig10-{}", rand::random::<u64>()));
+    fn migration_9_adds_the_link_tables_to_a_version_8_database() {
+        let dir = std::env::temp_dir().join(format!("lk-mig9-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("db.sqlite");
         {

@@ -95,7 +95,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_account_management.sql")),
     (7, include_str!("migrations/0007_attack_protection.sql")),
     (8, include_str!("migrations/0008_session_verifications.sql")),
-    (10, include_str!("migrations/0010_links.sql")),
+    (9, include_str!("migrations/0009_links.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.

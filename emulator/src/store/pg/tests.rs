@@ -644,7 +644,7 @@ fn migration_3_adds_account_tables_that_go_with_their_user_identification_and_se
 }
 
 #[test]
-fn migration_7_adds_the_link_tables_to_a_version_5_database() {
+fn migration_6_adds_the_link_tables_to_a_version_5_database() {
     let Some(url) = fresh() else { return };
     let conn = raw(&url);
     migrate_to(&conn, 5).unwrap();

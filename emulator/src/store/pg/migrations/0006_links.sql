@@ -1,4 +1,4 @@
--- Links that sign a user in or send them somewhere: the PostgreSQL twin of SQLite's migration 10.
+-- Links that sign a user in or send them somewhere: the PostgreSQL twin of SQLite's migration 9.
 --
 -- `redirect_urls`: the instance's allowlist of redirect URLs (Backend API `/v1/redirect_urls`),
 -- which custom-scheme callbacks of native apps must be on. Instance configuration, like the
@@ -7,7 +7,9 @@ CREATE TABLE redirect_urls (
     id         TEXT PRIMARY KEY,
     url        TEXT NOT NULL UNIQUE,
     created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
+    updated_at BIGINT NOT NULL,
+    -- Insertion order, which the list follows (ids are random; created_at ties within a second).
+    seq        BIGSERIAL NOT NULL
 );
 
 -- Sign-in tokens (Backend API `/v1/sign_in_tokens`, redeemed with `strategy=ticket`), known by

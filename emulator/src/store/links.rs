@@ -95,8 +95,8 @@ impl<M> SqliteTx<'_, M> {
 impl<M> LinksReads for SqliteTx<'_, M> {
     fn redirect_urls(&self) -> Result<Vec<RedirectUrlRecord>, StoreError> {
         let mut stmt = self.0.prepare_cached(
-            // In the order they were added (rowid; ids are random).
-            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY rowid",
+            // Oldest first; within one second in the order they were added (ids are random).
+            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY created_at, rowid",
         )?;
         let rows = stmt.query_map([], redirect_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)

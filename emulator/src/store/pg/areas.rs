@@ -1316,7 +1316,7 @@ impl<M: Mode> PgTx<'_, M> {
 impl<M: Mode> crate::store::LinksReads for PgTx<'_, M> {
     fn redirect_urls(&self) -> Result<Vec<crate::store::records::RedirectUrlRecord>, StoreError> {
         self.rows(
-            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY seq",
+            "SELECT id, url, created_at, updated_at FROM redirect_urls ORDER BY created_at, seq",
             &[],
         )?
         .iter()

@@ -8,7 +8,7 @@ CREATE TABLE redirect_urls (
     url        TEXT NOT NULL UNIQUE,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
-    -- Insertion order, which the list follows (ids are random; created_at ties within a second).
+    -- Insertion order, which breaks the list's created_at ties (ids are random).
     seq        BIGSERIAL NOT NULL
 );
 

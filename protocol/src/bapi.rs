@@ -257,6 +257,59 @@ pub struct RedirectUrl {
     pub updated_at: i64,
 }
 
+/// `POST /v1/sign_in_tokens`: a one-time token that signs `user_id` in with `strategy=ticket`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CreateSignInToken {
+    /// The user the token signs in.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// How long the token is valid, in seconds (default 30 days).
+    #[serde(default)]
+    pub expires_in_seconds: Option<i64>,
+    /// The organization to activate on sign-in (organizations are not in the emulator yet:
+    /// any id is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+}
+
+/// A sign-in token (`object: "sign_in_token"`; times in ms). `token` is present only in the
+/// answer that creates it: the emulator keeps no copy it could show again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInToken {
+    /// Always `sign_in_token`.
+    pub object: String,
+    /// The token's id (`sit_…`).
+    pub id: String,
+    /// `pending`, `accepted` (redeemed) or `revoked`.
+    pub status: String,
+    /// The user it signs in.
+    pub user_id: String,
+    /// The ticket to pass as `ticket` with `strategy=ticket`; only when just created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// A sign-in page URL carrying the ticket; `None`: the emulator hosts no such page.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When it was created (Unix ms).
+    pub created_at: i64,
+    /// When it last changed (Unix ms).
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for SignInToken {
+    /// The ticket signs a user in: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInToken")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("user_id", &self.user_id)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
 /// `POST /v1/testing_tokens`: a token that lets Frontend API requests carrying it as
 /// `__clerk_testing_token` skip rate limits (and bot protection). `expires_at` is in Unix
 /// **seconds**, as the Backend API spec's example shows (unlike object timestamps).

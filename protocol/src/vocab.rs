@@ -396,6 +396,11 @@ wire_enum! {
         InvalidUrlScheme = "invalid_url_scheme",
         /// A redirect URL that is not on the instance's allowlist (Clerk's own spelling).
         ResourceMissmatch = "resource_missmatch",
+        /// `strategy=ticket` with a ticket that is unknown, revoked or already used. [U] Clerk's
+        /// code for this is not documented; the emulator's choice.
+        TicketInvalid = "ticket_invalid",
+        /// `strategy=ticket` with a ticket past its `expires_in_seconds`. [U] As above.
+        TicketExpired = "ticket_expired",
     }
 }
 

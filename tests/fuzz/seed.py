@@ -12,7 +12,8 @@ Standard library only. What it makes:
 - one user of its own for each destructive Backend API call, so that none takes the first user
   away and none races another (schemathesis runs operations in parallel): FUZZ_DELETE_USER_ID
   (DELETE /users/{id}), FUZZ_BAN_USER_ID (ban), FUZZ_LOCK_USER_ID (lock), and FUZZ_REVOKE_SESSION_ID,
-  a signed-in session of a fourth user (POST /sessions/{id}/revoke).
+  a signed-in session of a fourth user (POST /sessions/{id}/revoke);
+- FUZZ_SIGN_IN_TOKEN_ID: a pending sign-in token of FUZZ_USER_ID (its revoke).
 """
 import json
 import secrets
@@ -98,8 +99,12 @@ def main():
     assert body["response"]["status"] == "complete", body
     revoke_session_id = body["response"]["created_session_id"]
 
+    # A pending sign-in token to revoke (POST /sign_in_tokens/{id}/revoke).
+    sign_in_token_id = bapi("POST", "/sign_in_tokens", {"user_id": user["id"]})["id"]
+
     out = {
         "FUZZ_USER_ID": user["id"],
+        "FUZZ_SIGN_IN_TOKEN_ID": sign_in_token_id,
         "FUZZ_USER_EMAIL": email,
         "FUZZ_DELETE_USER_ID": delete_user_id,
         "FUZZ_BAN_USER_ID": ban_user_id,

@@ -71,6 +71,12 @@ pub enum DomainError {
     UserLocked { expires_in_secs: Option<i64> },
     #[error("the user is banned")]
     UserBanned,
+    /// A sign-in ticket that is unknown, revoked or already redeemed.
+    #[error("the ticket is invalid")]
+    TicketInvalid,
+    /// A sign-in ticket past its expiry.
+    #[error("the ticket has expired")]
+    TicketExpired,
     #[error("a session already exists on this client")]
     SessionExists,
     #[error("this identifier is already signed in")]

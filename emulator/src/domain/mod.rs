@@ -21,6 +21,7 @@ pub mod reverify;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
+pub mod sign_in_tokens;
 pub mod sign_up;
 pub mod tokens;
 pub mod transfer;

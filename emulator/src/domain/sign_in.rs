@@ -19,6 +19,8 @@ pub struct SignInInput {
     pub password: Option<Secret>,
     /// Parsed by the handler: an unknown strategy never gets here.
     pub strategy: Option<Strategy>,
+    /// `strategy=ticket`: a sign-in token's ticket.
+    pub ticket: Option<Secret>,
 }
 
 const ABANDON_AFTER_MS: i64 = 24 * 3600 * 1000;
@@ -69,7 +71,14 @@ pub fn create(
         abandon_at: env.now + ABANDON_AFTER_MS,
         created_at: env.now,
     };
-    if let Some(identifier) = input.identifier.filter(|i| !i.trim().is_empty()) {
+    if input.strategy == Some(Strategy::Ticket) {
+        let ticket = input.ticket.ok_or(DomainError::ParamMissing("ticket"))?;
+        let mut user = super::sign_in_tokens::redeem(tx, env, ticket.expose())?;
+        attack::ensure_not_locked(tx, env, &user.user)?;
+        state.user_id = Some(user.user.id.clone());
+        state.first_factor = Some(FirstFactor::Ticket);
+        complete(tx, env, client, &mut state, &mut user, Strategy::Ticket)?;
+    } else if let Some(identifier) = input.identifier.filter(|i| !i.trim().is_empty()) {
         state.identifier = Some(identifier.trim().to_owned());
         state.status = SignInStatus::NeedsFirstFactor;
         match users::find_by_identifier(tx, env.settings, &identifier)? {
@@ -602,6 +611,7 @@ pub fn attempt_second_factor(
     // The client's `last_authentication_strategy` is the first factor's.
     let first = match &state.first_factor {
         Some(FirstFactor::Code(p)) => p.strategy,
+        Some(FirstFactor::Ticket) => Strategy::Ticket,
         _ => Strategy::Password,
     };
     let session = sessions::create_verified(

@@ -503,6 +503,13 @@ pub fn first_factor_verification(f: &FirstFactor, now: i64) -> wire::Verificatio
             expire_at: None,
         },
         FirstFactor::Code(p) => code_verification(p, now),
+        FirstFactor::Ticket => wire::Verification {
+            object: Some(Strategy::Ticket.verification_object().into()),
+            status: VerificationStatus::Verified.into(),
+            strategy: Strategy::Ticket.into(),
+            attempts: None,
+            expire_at: None,
+        },
     }
 }
 

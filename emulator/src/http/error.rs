@@ -296,6 +296,21 @@ impl From<DomainError> for ApiError {
             )
             .meta("duration_in_seconds", serde_json::json!(expires_in_secs))
             .meta("lockout_expires_in_seconds", serde_json::json!(expires_in_secs)),
+            // 422 on `ticket` as for any bad form value. [U]
+            DomainError::TicketInvalid => ApiError::new(
+                unprocessable,
+                ErrorCode::TicketInvalid,
+                "Invalid ticket",
+                "This ticket is not valid: it was revoked, already used, or never issued.",
+            )
+            .param("ticket"),
+            DomainError::TicketExpired => ApiError::new(
+                unprocessable,
+                ErrorCode::TicketExpired,
+                "Ticket expired",
+                "This ticket has expired. Ask for a new one.",
+            )
+            .param("ticket"),
             DomainError::UserBanned => ApiError::new(
                 S::FORBIDDEN,
                 ErrorCode::UserBanned,

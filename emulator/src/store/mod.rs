@@ -11,7 +11,7 @@ mod attempts;
 mod clients;
 mod instance;
 mod jobs;
-// Sign-in tokens and email links get their callers in the commits after the redirect URLs.
+// The email-link methods get their callers with the email-link flows.
 #[allow(dead_code)]
 pub(crate) mod links;
 mod messages;

@@ -374,8 +374,13 @@ pub struct SessionVerificationRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FirstFactor {
-    Password { verified: bool, attempts: i64 },
+    Password {
+        verified: bool,
+        attempts: i64,
+    },
     Code(PendingCode),
+    /// A redeemed sign-in token (`strategy=ticket`): verified when it was given.
+    Ticket,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

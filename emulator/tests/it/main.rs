@@ -20,6 +20,7 @@ mod sessions;
 mod shared;
 mod shutdown;
 mod sign_in;
+mod sign_in_tokens;
 mod sign_up;
 mod smtp;
 mod support;

@@ -5,6 +5,7 @@ mod clients;
 mod identifications;
 mod redirect_urls;
 mod sessions;
+mod sign_in_tokens;
 mod testing_tokens;
 mod user_mfa;
 mod users;
@@ -93,6 +94,11 @@ pub fn router() -> Router<Arc<App>> {
         )
         .route("/v1/webhooks/svix_url", post(webhooks::svix_app))
         .route("/v1/testing_tokens", post(testing_tokens::create))
+        .route("/v1/sign_in_tokens", post(sign_in_tokens::create))
+        .route(
+            "/v1/sign_in_tokens/{id}/revoke",
+            post(sign_in_tokens::revoke),
+        )
         .route(
             "/v1/redirect_urls",
             get(redirect_urls::list).post(redirect_urls::create),

@@ -25,6 +25,7 @@ pub(super) async fn create(
         identifier: p.string("identifier"),
         password: p.secret("password"),
         strategy: p.named("strategy")?,
+        ticket: p.secret("ticket"),
     };
     // Identifier and password in one call: check the password before the write transaction.
     let checked = match (&input.identifier, &input.password) {

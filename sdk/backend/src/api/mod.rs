@@ -22,6 +22,7 @@
 mod identifications;
 mod redirect_urls;
 mod sessions;
+mod sign_in_tokens;
 mod testing_tokens;
 mod users;
 
@@ -41,6 +42,7 @@ pub use identifications::{
 };
 pub use redirect_urls::RedirectUrls;
 pub use sessions::{SessionListParams, Sessions};
+pub use sign_in_tokens::SignInTokens;
 pub use testing_tokens::TestingTokens;
 pub use users::{
     CreateUser, MetadataUpdate, OneTimeCode, TotpVerified, UpdateUser, UserIdObject,
@@ -269,6 +271,11 @@ impl BackendClient {
 
     pub fn testing_tokens(&self) -> TestingTokens<'_> {
         TestingTokens::new(self)
+    }
+
+    /// One-time sign-in tickets (`/v1/sign_in_tokens`).
+    pub fn sign_in_tokens(&self) -> SignInTokens<'_> {
+        SignInTokens::new(self)
     }
 
     /// The instance's allowlist of redirect URLs (`/v1/redirect_urls`).

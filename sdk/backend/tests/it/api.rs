@@ -751,3 +751,46 @@ async fn redirect_urls_are_added_read_listed_and_removed() {
     assert!(urls.get(&a.id).await.unwrap_err().is_not_found());
     assert!(urls.delete(&a.id).await.unwrap_err().is_not_found());
 }
+
+#[tokio::test]
+async fn a_sign_in_token_signs_its_user_in_once_and_a_revoked_one_never() {
+    let env = start().await;
+    let user = env.create_user("ticket@example.com").await;
+    let tokens = env.bapi.sign_in_tokens();
+    let t = tokens.create(&user.id, None).await.unwrap();
+    assert_eq!(
+        (t.object.as_str(), t.status.as_str()),
+        ("sign_in_token", "pending")
+    );
+    assert_eq!(t.user_id, user.id);
+    let ticket = t.token.clone().unwrap();
+    assert!(
+        !format!("{t:?}").contains(&ticket),
+        "Debug hides the ticket"
+    );
+    let redeem = |ticket: String| {
+        env.request(reqwest::Method::POST, "/v1/client/sign_ins?_is_native=true")
+            .form(&[("strategy", "ticket".to_owned()), ("ticket", ticket)])
+            .send()
+    };
+    let r: Value = redeem(ticket.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(r["response"]["status"], "complete", "{r}");
+    let sid = r["response"]["created_session_id"].as_str().unwrap();
+    let session = env.bapi.sessions().get(sid).await.unwrap();
+    assert_eq!(session.user_id.as_deref(), Some(user.id.as_str()));
+    assert_eq!(redeem(ticket).await.unwrap().status(), 422, "used once");
+    let used = tokens.revoke(&t.id).await.unwrap_err();
+    assert_eq!(used.code(), Some("request_invalid_for_status"));
+
+    let t = tokens.create(&user.id, Some(60)).await.unwrap();
+    let revoked = tokens.revoke(&t.id).await.unwrap();
+    assert_eq!(revoked.status, "revoked");
+    assert!(revoked.token.is_none());
+    let r = redeem(t.token.unwrap()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(tokens
+        .create("user_nobody", None)
+        .await
+        .unwrap_err()
+        .is_not_found());
+}

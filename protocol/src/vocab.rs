@@ -401,6 +401,16 @@ wire_enum! {
         TicketInvalid = "ticket_invalid",
         /// `strategy=ticket` with a ticket past its `expires_in_seconds`. [U] As above.
         TicketExpired = "ticket_expired",
+        /// Native email links (`POST /v1/client/magic_links/complete`): no such approval.
+        ApprovalTokenInvalid = "approval_token_invalid",
+        /// The approval was redeemed already.
+        ApprovalTokenConsumed = "approval_token_consumed",
+        /// The approval is too old.
+        ApprovalTokenExpired = "approval_token_expired",
+        /// The `code_verifier` does not match the link's `code_challenge`.
+        PkceVerificationFailed = "pkce_verification_failed",
+        /// The flow the approval is for can no longer be verified by it.
+        FlowNotApproved = "flow_not_approved",
     }
 }
 

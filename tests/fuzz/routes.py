@@ -23,7 +23,9 @@ UNREADABLE = re.compile(r"(?<![\w])(any|on|route_service|nest|nest_service)\(")
 PARAM = re.compile(r"\{[^{}]*\}")
 # Public routes of the emulator's own that no Clerk spec describes: profile images, which Clerk
 # serves from its image CDN (img.clerk.com) and the emulator from the Frontend API's host.
-OWN_PUBLIC = {"/v1/images/{id}"}
+# And the native email-link completion (`POST /v1/client/magic_links/complete`), which iOS and
+# Android call but the FAPI spec does not list; emulator/tests/it/email_links.rs tests its bad input.
+OWN_PUBLIC = {"/v1/images/{id}", "/v1/client/magic_links/complete"}
 
 
 def route_calls(text):

@@ -155,6 +155,18 @@ pub fn find_or_create(
     })
 }
 
+/// A client acted on by a request that is not its own (an email link opened in another
+/// browser): its token is never rotated, since the device holding it is not there to be handed
+/// a new one.
+pub fn elsewhere(record: ClientRecord) -> ClientCtx {
+    ClientCtx {
+        record,
+        header: TokenHeader::Keep,
+        dirty: false,
+        fresh: true,
+    }
+}
+
 /// `DELETE /v1/client`: ends every session and forgets the client; the device is told to drop
 /// its token. Returns the client as it was last seen.
 pub fn sign_out_and_forget(

@@ -54,11 +54,16 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         used_for_first_factor: true,
         verify_at_sign_up: false,
         used_for_second_factor: false,
+        email_link: false,
     };
+    let links = s.email_address.enabled && s.email_address.email_link;
     let mut first_factors = vec![Strategy::Password];
     let mut strategies = Vec::new();
     if s.email_address.enabled && s.email_address.used_for_first_factor {
         first_factors.extend([Strategy::EmailCode, Strategy::ResetPasswordEmailCode]);
+        if links {
+            first_factors.push(Strategy::EmailLink);
+        }
         strategies.push("email_address");
     }
     if s.phone_number.enabled && s.phone_number.used_for_first_factor {
@@ -72,11 +77,12 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
     // Second factors (see `domain/mfa.rs`): TOTP and backup codes always, SMS codes where phone
     // numbers are on, emailed codes where the instance turns them on.
     let mut second_factors = vec![Strategy::Totp, Strategy::BackupCode];
-    let mut email_address = attribute(
-        &s.email_address,
-        &[Strategy::EmailCode],
-        &[Strategy::EmailCode],
-    );
+    let email_strategies: &[Strategy] = if links {
+        &[Strategy::EmailCode, Strategy::EmailLink]
+    } else {
+        &[Strategy::EmailCode]
+    };
+    let mut email_address = attribute(&s.email_address, email_strategies, email_strategies);
     if s.email_address.enabled && s.email_address.used_for_second_factor {
         email_address = second_factor(email_address, &[Strategy::EmailCode]);
         second_factors.push(Strategy::EmailCode);
@@ -106,7 +112,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "identification_strategies": strategies,
             "first_factors": first_factors,
             "second_factors": second_factors,
-            "email_address_verification_strategies": [Strategy::EmailCode],
+            "email_address_verification_strategies": email_strategies,
             "single_session_mode": s.single_session_mode,
             "enhanced_email_deliverability": false,
             "test_mode": true,
@@ -179,7 +185,8 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
                 "last_name": attribute(&s.last_name, &[], &[]),
                 "password": attribute(&password, &[], &[]),
                 "authenticator_app": only_second_factor(Strategy::Totp),
-                "ticket": off(),
+                // Sign-in tokens (`strategy=ticket`, domain/sign_in_tokens.rs).
+                "ticket": attribute(&Attribute { enabled: true, used_for_first_factor: true, ..Attribute::off() }, &[Strategy::Ticket], &[]),
                 "backup_code": only_second_factor(Strategy::BackupCode),
                 "passkey": off(),
             },

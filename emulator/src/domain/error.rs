@@ -74,6 +74,11 @@ pub enum DomainError {
     /// A sign-in ticket that is unknown, revoked or already redeemed.
     #[error("the ticket is invalid")]
     TicketInvalid,
+    /// A native email-link approval that cannot be redeemed; the code says why
+    /// (`approval_token_invalid`, `…_consumed`, `…_expired`, `pkce_verification_failed`,
+    /// `flow_not_approved`).
+    #[error("the approval cannot be redeemed: {0}")]
+    LinkApproval(latchkey_protocol::ErrorCode),
     /// A sign-in ticket past its expiry.
     #[error("the ticket has expired")]
     TicketExpired,

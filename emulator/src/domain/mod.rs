@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod attack;
 pub mod cleanup;
 pub mod clients;
+pub mod email_links;
 pub mod environment;
 pub mod error;
 pub mod events;

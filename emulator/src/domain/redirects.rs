@@ -194,8 +194,6 @@ pub fn evaluate(raw: &str, allowlist: &[String], policy: Policy<'_>) -> Result<U
 /// This is the function other flows (OAuth `redirect_url`, native `redirect_uri`) call:
 /// `redirects::check(tx, env, "redirect_url", raw)?`; `tx` may be a read or a write
 /// transaction.
-// Its first callers (email links, OAuth) arrive in the next commits.
-#[allow(dead_code)]
 pub fn check<R: Read + ?Sized>(
     tx: &R,
     env: &Env<'_>,

@@ -18,6 +18,9 @@ pub struct Attribute {
     /// Email addresses only: an emailed code may stand in for the second factor of a user
     /// who has one (off by default, as on a new Clerk instance).
     pub used_for_second_factor: bool,
+    /// Email addresses only: email links (`strategy=email_link`) sign in and verify, beside
+    /// codes (off by default, as on a new Clerk instance).
+    pub email_link: bool,
 }
 
 impl Default for Attribute {
@@ -34,6 +37,7 @@ impl Attribute {
             used_for_first_factor: false,
             verify_at_sign_up: false,
             used_for_second_factor: false,
+            email_link: false,
         }
     }
 
@@ -44,6 +48,7 @@ impl Attribute {
             used_for_first_factor: true,
             verify_at_sign_up: verify,
             used_for_second_factor: false,
+            email_link: false,
         }
     }
 }

@@ -4,11 +4,13 @@
 use super::clients::ClientCtx;
 use super::messages::{self, Template, TEST_CODE};
 use super::sign_up::check_code;
-use super::{attack, ids, mfa, passwords, sessions, users, Committed, DomainError, Env};
+use super::{
+    attack, email_links, ids, mfa, passwords, sessions, users, Committed, DomainError, Env,
+};
 use crate::secret::Secret;
 use crate::store::records::{
-    FirstFactor, IdentKind, MessageKind, PendingCode, SecondFactor, SessionStatus, SignInState,
-    UserWithIdents,
+    EmailLinkPurpose, EmailLinkRecord, FirstFactor, IdentKind, MessageKind, PendingCode,
+    SecondFactor, SessionStatus, SignInState, UserWithIdents,
 };
 use crate::store::{ReadTx, Tx};
 use latchkey_protocol::{EventType, SignInStatus, Strategy, VerificationStatus};
@@ -267,6 +269,104 @@ pub fn prepare_first_factor(
     Ok(())
 }
 
+/// `prepare_first_factor strategy=email_link`: emails a link to `ident_id` (else the
+/// identifier typed, else the primary address) that verifies this sign-in when opened (see
+/// `domain/email_links.rs`). Under enumeration protection, an unknown identifier gets a
+/// verification that looks the same and no email.
+pub fn prepare_email_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+    ident_id: Option<&str>,
+    target: &email_links::LinkTarget,
+) -> Result<(), DomainError> {
+    ensure_status(state, env.now, SignInStatus::NeedsFirstFactor)?;
+    if !env.settings.email_address.email_link {
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: "\"email_link\" is not enabled on this instance".into(),
+        });
+    }
+    if is_hidden(state) {
+        state.first_factor = Some(FirstFactor::Code(PendingCode {
+            strategy: Strategy::EmailLink,
+            code: Secret::new(ids::random_base62(32)),
+            attempts: 0,
+            expire_at: env.now + env.settings.code_lifetime_secs * 1000,
+            status: VerificationStatus::Unverified,
+            identification_id: None,
+        }));
+        tx.save_sign_in(state)?;
+        return Ok(());
+    }
+    let user = user_of(tx, state)?;
+    let ident = user
+        .emails()
+        .filter(|i| i.verified)
+        .find(|i| match ident_id {
+            Some(id) => i.id == id,
+            None => state.identifier.as_deref() == Some(i.value.as_str()),
+        })
+        .or_else(|| ident_id.is_none().then(|| user.primary_email()).flatten())
+        .ok_or(DomainError::NotFound("email_address"))?;
+    let pending = email_links::send(
+        tx,
+        env,
+        email_links::LinkFor {
+            purpose: EmailLinkPurpose::SignInFirstFactor,
+            flow_id: &state.id,
+            client_id: &state.client_id,
+            user_id: Some(&user.user.id),
+            identification_id: Some(&ident.id),
+            to: &ident.value,
+        },
+        target,
+    )?;
+    state.first_factor = Some(FirstFactor::Code(pending));
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// Whether `link` is the one this sign-in waits for, still unverified and in time.
+pub fn link_is_current(state: &SignInState, link: &EmailLinkRecord, now: i64) -> bool {
+    state.status == SignInStatus::NeedsFirstFactor
+        && now < state.abandon_at
+        && matches!(&state.first_factor, Some(FirstFactor::Code(p))
+            if email_links::is_link_of(p, link) && p.status == VerificationStatus::Unverified)
+}
+
+/// Marks the sign-in's email link verified (native flow: the app signs in with a ticket).
+pub fn mark_link_verified(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+) -> Result<(), DomainError> {
+    if let Some(FirstFactor::Code(p)) = &mut state.first_factor {
+        p.status = VerificationStatus::Verified;
+    }
+    state.first_factor_at = Some(env.now);
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// An opened email link verifies the first factor: the sign-in completes on `client` (the one
+/// that asked for the link), or waits for the second factor.
+pub fn verify_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+) -> Result<(), DomainError> {
+    let mut user = user_of(tx, state)?;
+    attack::ensure_not_locked(tx, env, &user.user)?;
+    if let Some(FirstFactor::Code(p)) = &mut state.first_factor {
+        p.status = VerificationStatus::Verified;
+    }
+    complete(tx, env, client, state, &mut user, Strategy::EmailLink)?;
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
 fn prepare_factor(
     tx: &Tx<'_>,
     env: &Env<'_>,
@@ -391,6 +491,13 @@ pub fn attempt_first_factor(
     code: Option<&str>,
 ) -> Committed<()> {
     ensure_status(state, env.now, SignInStatus::NeedsFirstFactor)?;
+    if strategy == Strategy::EmailLink {
+        // Proved by opening the link (`GET /v1/verify`), never by a code.
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: "\"email_link\" is verified by opening the emailed link".into(),
+        });
+    }
     if is_hidden(state) {
         return attempt_hidden(tx, state, strategy, password, code, env);
     }

@@ -233,6 +233,64 @@ fn prepare_code(
     Ok(())
 }
 
+/// `prepare_verification strategy=email_link`: emails a link that verifies the sign-up's
+/// email address when opened (see `domain/email_links.rs`).
+pub fn prepare_email_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignUpState,
+    target: &super::email_links::LinkTarget,
+) -> Result<(), DomainError> {
+    ensure_open(state, env.now)?;
+    if !env.settings.email_address.email_link {
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: "\"email_link\" is not enabled on this instance".into(),
+        });
+    }
+    let to = state
+        .email_address
+        .clone()
+        .ok_or(DomainError::ParamMissing("email_address"))?;
+    if state
+        .email_verification
+        .as_ref()
+        .is_some_and(|v| v.status == VerificationStatus::Verified)
+    {
+        return Err(DomainError::AlreadyVerified);
+    }
+    let pending = super::email_links::send(
+        tx,
+        env,
+        super::email_links::LinkFor {
+            purpose: crate::store::records::EmailLinkPurpose::SignUp,
+            flow_id: &state.id,
+            client_id: &state.client_id,
+            user_id: None,
+            identification_id: None,
+            to: &to,
+        },
+        target,
+    )?;
+    state.email_verification = Some(pending);
+    tx.save_sign_up(state)?;
+    Ok(())
+}
+
+/// After an email link verified the address: saves the sign-up and completes it on `client`
+/// (the one that asked for the link) when nothing else is missing.
+pub fn settle_after_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignUpState,
+) -> Result<(), DomainError> {
+    if env.now >= state.abandon_at || state.status != SignUpStatus::MissingRequirements {
+        return Err(DomainError::InvalidState("this sign-up is closed".into()));
+    }
+    settle(tx, env, client, state)
+}
+
 /// Checks a code. A wrong code is counted (committed) before the error is returned.
 pub fn attempt(
     tx: &Tx<'_>,
@@ -253,9 +311,13 @@ pub fn attempt(
             })
         }
     };
-    let pending = slot.as_mut().ok_or_else(|| {
-        DomainError::InvalidState(format!("prepare_verification with {strategy} first"))
-    })?;
+    let pending = slot
+        .as_mut()
+        // A link is verified by opening it, not by a code.
+        .filter(|p| p.strategy == strategy)
+        .ok_or_else(|| {
+            DomainError::InvalidState(format!("prepare_verification with {strategy} first"))
+        })?;
     match check_code(pending, code, env) {
         Ok(()) => {}
         Err(e) => {
@@ -341,7 +403,10 @@ fn settle(
         let new = users::NewUser {
             emails: state.email_address.iter().cloned().collect(),
             phones: state.phone_number.iter().cloned().collect(),
-            email_strategy: Strategy::EmailCode,
+            email_strategy: state
+                .email_verification
+                .as_ref()
+                .map_or(Strategy::EmailCode, |v| v.strategy),
             phone_strategy: Strategy::PhoneCode,
             username: state.username.clone(),
             password_hash: state.password_hash.clone(),
@@ -354,8 +419,8 @@ fn settle(
             created_at: None,
         };
         let mut created = users::create(tx, env, new)?;
-        let strategy = if state.email_verification.is_some() {
-            Strategy::EmailCode
+        let strategy = if let Some(v) = &state.email_verification {
+            v.strategy
         } else if state.phone_verification.is_some() {
             Strategy::PhoneCode
         } else {

@@ -16,7 +16,8 @@ fn verification_of(ident: &Identification) -> wire::Verification {
     // Code verifications carry an integer `expire_at` (the spec requires it): the code was
     // used when the identification was created, so its validity ended then.
     let strategy = ident.verification_strategy;
-    let by_code = strategy.is_code();
+    // An email link is a one-time secret with an expiry too.
+    let by_code = strategy.is_code() || strategy == Strategy::EmailLink;
     wire::Verification {
         object: Some(strategy.verification_object().into()),
         status: if ident.verified {
@@ -383,6 +384,17 @@ pub fn sign_in(
             }
         };
         factors = first_factors_of(u, &safe);
+        if env.settings.email_address.email_link {
+            for e in u.emails().filter(|i| i.verified) {
+                let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
+                factors.push(factor(
+                    Strategy::EmailLink,
+                    Some(safe(e)),
+                    Some(e),
+                    Some(primary),
+                ));
+            }
+        }
         if u.user.password_hash.is_some() {
             for e in u.emails().filter(|i| i.verified) {
                 let primary = u.user.primary_email_address_id.as_deref() == Some(e.id.as_str());
@@ -688,7 +700,13 @@ pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
                 Strategy::EmailCode,
                 env.now,
                 s.created_at,
-            ),
+            )
+            .map(|mut v| {
+                if env.settings.email_address.email_link {
+                    v.supported_strategies.push(Strategy::EmailLink.into());
+                }
+                v
+            }),
             phone_number: sign_up_verification(
                 &s.phone_number,
                 &s.phone_verification,

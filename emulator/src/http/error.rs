@@ -304,6 +304,15 @@ impl From<DomainError> for ApiError {
                 "This ticket is not valid: it was revoked, already used, or never issued.",
             )
             .param("ticket"),
+            // 400: the client holds a stale or foreign approval, not a malformed form. [U]
+            DomainError::LinkApproval(code) => {
+                ApiError::new(
+                    S::BAD_REQUEST,
+                    code,
+                    "This email link approval cannot be used",
+                    format!("The approval cannot be redeemed ({code})."),
+                )
+            }
             DomainError::TicketExpired => ApiError::new(
                 unprocessable,
                 ErrorCode::TicketExpired,

@@ -11,8 +11,6 @@ mod attempts;
 mod clients;
 mod instance;
 mod jobs;
-// The email-link methods get their callers with the email-link flows.
-#[allow(dead_code)]
 pub(crate) mod links;
 mod messages;
 pub(crate) mod mfa;

@@ -7,6 +7,7 @@ mod bapi;
 mod cli;
 mod control;
 mod crash;
+mod email_links;
 mod fapi;
 mod me;
 mod mfa;

@@ -3,6 +3,7 @@
 //! resource; each handler parses, calls the domain, shapes the response.
 
 mod client;
+mod links;
 pub(super) mod me;
 mod me_mfa;
 mod reverify;
@@ -60,6 +61,8 @@ pub fn router() -> Router<Arc<App>> {
             "/v1/client/sign_ups/{id}/attempt_verification",
             post(sign_ups::attempt),
         )
+        .route("/v1/verify", get(links::verify))
+        .route("/v1/client/magic_links/complete", post(links::complete))
         .route("/v1/client/sign_ins", post(sign_ins::create))
         .route("/v1/client/sign_ins/{id}", get(sign_ins::get))
         .route(

@@ -86,9 +86,14 @@ pub(super) async fn prepare(
     p: Params,
 ) -> Result<Response, ApiError> {
     let strategy = p.required_named("strategy")?;
+    let target = super::links::target(&p);
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
-        sign_up::prepare(tx, env, &mut state, strategy)?;
+        if strategy == latchkey_protocol::Strategy::EmailLink {
+            sign_up::prepare_email_link(tx, env, &mut state, &target)?;
+        } else {
+            sign_up::prepare(tx, env, &mut state, strategy)?;
+        }
         Ok(Ok(views::sign_up(env, &state)))
     })
     .await

@@ -338,8 +338,17 @@ fn decide(
     let outcome = match link.purpose {
         EmailLinkPurpose::SignInFirstFactor => verify_sign_in(tx, env, &mut client, link)?,
         EmailLinkPurpose::SignUp => verify_sign_up(tx, env, &mut client, link)?,
-        EmailLinkPurpose::SignInSecondFactor | EmailLinkPurpose::EmailAddress => {
-            (LinkStatus::Failed, None)
+        EmailLinkPurpose::SignInSecondFactor => verify_second_factor(tx, env, &mut client, link)?,
+        EmailLinkPurpose::EmailAddress => {
+            let verified = super::identifications::verify_by_link(tx, env, &link.flow_id, |p| {
+                is_link_of(p, link)
+            })?;
+            let status = if verified {
+                LinkStatus::Verified
+            } else {
+                LinkStatus::Failed
+            };
+            (status, None)
         }
     };
     client.flush(tx)?;
@@ -359,6 +368,22 @@ fn verify_sign_in(
         return Ok((LinkStatus::Failed, None));
     }
     sign_in::verify_link(tx, env, client, &mut state)?;
+    Ok((LinkStatus::Verified, state.created_session_id))
+}
+
+fn verify_second_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    link: &EmailLinkRecord,
+) -> Result<(LinkStatus, Option<String>), DomainError> {
+    let Some(mut state) = tx.sign_in(&link.flow_id)? else {
+        return Ok((LinkStatus::Failed, None));
+    };
+    if !sign_in::second_link_is_current(&state, link, env.now) {
+        return Ok((LinkStatus::Failed, None));
+    }
+    sign_in::verify_second_link(tx, env, client, &mut state)?;
     Ok((LinkStatus::Verified, state.created_session_id))
 }
 

@@ -84,8 +84,14 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
     };
     let mut email_address = attribute(&s.email_address, email_strategies, email_strategies);
     if s.email_address.enabled && s.email_address.used_for_second_factor {
-        email_address = second_factor(email_address, &[Strategy::EmailCode]);
-        second_factors.push(Strategy::EmailCode);
+        if links {
+            email_address =
+                second_factor(email_address, &[Strategy::EmailCode, Strategy::EmailLink]);
+            second_factors.extend([Strategy::EmailCode, Strategy::EmailLink]);
+        } else {
+            email_address = second_factor(email_address, &[Strategy::EmailCode]);
+            second_factors.push(Strategy::EmailCode);
+        }
     }
     let mut phone_number = attribute(
         &s.phone_number,

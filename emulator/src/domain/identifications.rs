@@ -153,11 +153,11 @@ pub fn prepare(
     match (kind, strategy) {
         (IdentKind::EmailAddress, Strategy::EmailCode)
         | (IdentKind::PhoneNumber, Strategy::PhoneCode) => {}
-        // Email links (`/v1/verify`) are issue #14; until then a clear refusal, not a code.
+        // Email links go through `prepare_email_link`.
         (IdentKind::EmailAddress, Strategy::EmailLink) => {
             return Err(DomainError::ParamValue {
                 param: "strategy",
-                reason: "email_link is not supported by the emulator yet; use email_code".into(),
+                reason: "email_link needs a redirect_url".into(),
             })
         }
         (IdentKind::EmailAddress, _) => {
@@ -210,6 +210,77 @@ pub fn prepare(
     Ok(pending)
 }
 
+/// Emails a link that verifies the user's email address `id` when opened (`redirect_url`
+/// only: the native PKCE flow is for signing in and up). Returns the pending verification.
+pub fn prepare_email_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    u: &mut UserWithIdents,
+    id: &str,
+    client_id: &str,
+    target: &super::email_links::LinkTarget,
+) -> Result<PendingCode, DomainError> {
+    let ident = of_user(u, IdentKind::EmailAddress, id)?.clone();
+    if !env.settings.email_address.email_link {
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: "\"email_link\" is not enabled on this instance".into(),
+        });
+    }
+    if target.redirect_uri.is_some() {
+        return Err(DomainError::ParamValue {
+            param: "redirect_uri",
+            reason: "is for signing in and up; verify an email address with redirect_url".into(),
+        });
+    }
+    if ident.verified {
+        return Err(DomainError::AlreadyVerified);
+    }
+    let pending = super::email_links::send(
+        tx,
+        env,
+        super::email_links::LinkFor {
+            purpose: crate::store::records::EmailLinkPurpose::EmailAddress,
+            flow_id: &ident.id,
+            client_id,
+            user_id: Some(&u.user.id),
+            identification_id: Some(&ident.id),
+            to: &ident.value,
+        },
+        target,
+    )?;
+    tx.save_ident_code(&u.user.id, &pending)?;
+    u.pending_codes
+        .retain(|p| p.identification_id.as_deref() != Some(ident.id.as_str()));
+    u.pending_codes.push(pending.clone());
+    Ok(pending)
+}
+
+/// An opened email link verifies the address it went to, if it is still the link that
+/// address waits for; whether it did.
+pub fn verify_by_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    ident_id: &str,
+    is_current: impl Fn(&PendingCode) -> bool,
+) -> Result<bool, DomainError> {
+    let Some(pending) = tx.ident_code(ident_id)? else {
+        return Ok(false);
+    };
+    if !is_current(&pending) || env.now >= pending.expire_at {
+        return Ok(false);
+    }
+    let Some(ident) = tx.ident(ident_id)? else {
+        return Ok(false);
+    };
+    let mut u = owner(tx, &ident)?;
+    if ident.verified {
+        return Ok(false);
+    }
+    mark_verified(tx, env, &mut u, ident, pending.strategy)?;
+    Ok(true)
+}
+
 /// Checks a code for the user's identification `id` with the sign-up's rules (attempts, expiry,
 /// `424242` for test identifiers): a wrong code is counted and committed before the error. A
 /// right one verifies it; the first verified one of its kind becomes primary.
@@ -221,7 +292,7 @@ pub fn attempt(
     id: &str,
     code: &str,
 ) -> Committed<Identification> {
-    let mut ident = of_user(u, kind, id)?.clone();
+    let ident = of_user(u, kind, id)?.clone();
     if ident.verified {
         return Err(DomainError::AlreadyVerified);
     }
@@ -231,16 +302,34 @@ pub fn attempt(
             code_strategy(kind)
         ))
     })?;
+    if pending.strategy == Strategy::EmailLink {
+        return Err(DomainError::InvalidState(
+            "an email link is verified by opening it".into(),
+        ));
+    }
     let checked = sign_up::check_code(&mut pending, code, env);
     if let Err(e) = checked {
         tx.save_ident_code(&u.user.id, &pending)?;
         return Ok(Err(e));
     }
+    let ident = mark_verified(tx, env, u, ident, pending.strategy)?;
+    Ok(Ok(ident))
+}
+
+/// Verifies `ident` (by `strategy`), making it primary if it is the first of its kind.
+fn mark_verified(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    u: &mut UserWithIdents,
+    mut ident: Identification,
+    strategy: Strategy,
+) -> Result<Identification, DomainError> {
+    let kind = ident.kind;
     tx.delete_ident_code(&ident.id)?;
     u.pending_codes
         .retain(|p| p.identification_id.as_deref() != Some(ident.id.as_str()));
     ident.verified = true;
-    ident.verification_strategy = pending.strategy;
+    ident.verification_strategy = strategy;
     ident.updated_at = env.now;
     tx.save_ident(&ident)?;
     if let Some(slot) = u.idents.iter_mut().find(|i| i.id == ident.id) {
@@ -250,7 +339,7 @@ pub fn attempt(
         set_primary(u, kind, Some(ident.id.clone()));
     }
     save_user(tx, env, u)?;
-    Ok(Ok(ident))
+    Ok(ident)
 }
 
 /// The signed-in user removes one of their identifications. Refused (400

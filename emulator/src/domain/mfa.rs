@@ -332,6 +332,9 @@ pub fn supported_second_factors<'u>(
     if env.settings.email_address.used_for_second_factor {
         if let Some(email) = u.primary_email() {
             out.push((Strategy::EmailCode, Some(email), None));
+            if env.settings.email_address.email_link {
+                out.push((Strategy::EmailLink, Some(email), None));
+            }
         }
     }
     if backup_code_enabled(u) {

@@ -695,26 +695,87 @@ pub fn prepare_second_factor(
     Ok(())
 }
 
-/// `attempt_second_factor` (`totp`, `phone_code`, `email_code`, `backup_code`): a right code
-/// creates the session, exactly as a first factor does for a user without a second one. Wrong
-/// attempts are committed before the error returns.
-pub fn attempt_second_factor(
+/// `prepare_second_factor strategy=email_link` (where the instance offers emailed second factors
+/// and email links): emails a link to `ident_id` (else the primary address) whose opening is the
+/// second factor. `redirect_url` only: the native flow hands out tickets, which would skip it.
+pub fn prepare_second_email_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+    ident_id: Option<&str>,
+    target: &email_links::LinkTarget,
+) -> Result<(), DomainError> {
+    ensure_status(state, env.now, SignInStatus::NeedsSecondFactor)?;
+    let e = &env.settings.email_address;
+    if !(e.enabled && e.email_link && e.used_for_second_factor) {
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: "\"email_link\" is not a second factor on this instance".into(),
+        });
+    }
+    if target.redirect_uri.is_some() {
+        return Err(DomainError::ParamValue {
+            param: "redirect_uri",
+            reason: "a second factor by email link takes redirect_url".into(),
+        });
+    }
+    let user = user_of(tx, state)?;
+    let ident = match ident_id {
+        Some(id) => user.emails().find(|i| i.id == id && i.verified),
+        None => user.primary_email(),
+    }
+    .ok_or(DomainError::NotFound("email_address"))?;
+    let pending = email_links::send(
+        tx,
+        env,
+        email_links::LinkFor {
+            purpose: EmailLinkPurpose::SignInSecondFactor,
+            flow_id: &state.id,
+            client_id: &state.client_id,
+            user_id: Some(&user.user.id),
+            identification_id: Some(&ident.id),
+            to: &ident.value,
+        },
+        target,
+    )?;
+    state.second_factor = Some(SecondFactor::Code(pending));
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// Whether `link` is the second factor this sign-in waits for, unverified and in time.
+pub fn second_link_is_current(state: &SignInState, link: &EmailLinkRecord, now: i64) -> bool {
+    state.status == SignInStatus::NeedsSecondFactor
+        && now < state.abandon_at
+        && matches!(&state.second_factor, Some(SecondFactor::Code(p))
+            if email_links::is_link_of(p, link) && p.status == VerificationStatus::Unverified)
+}
+
+/// An opened second-factor link: the session is created on `client`.
+pub fn verify_second_link(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client: &mut ClientCtx,
     state: &mut SignInState,
-    strategy: Strategy,
-    code: Option<&str>,
-) -> Committed<()> {
-    ensure_status(state, env.now, SignInStatus::NeedsSecondFactor)?;
-    let code = code
-        .filter(|c| !c.trim().is_empty())
-        .ok_or(DomainError::ParamMissing("code"))?;
+) -> Result<(), DomainError> {
     let mut user = user_of(tx, state)?;
-    if let Err(e) = mfa::attempt(tx, env, &mut user, &mut state.second_factor, strategy, code)? {
-        tx.save_sign_in(state)?;
-        return Ok(Err(e));
+    attack::ensure_not_locked(tx, env, &user.user)?;
+    if let Some(SecondFactor::Code(p)) = &mut state.second_factor {
+        p.status = VerificationStatus::Verified;
     }
+    // As a right code does (`mfa::attempt`): the failures so far are forgotten.
+    attack::succeeded(tx, &user.user)?;
+    finish_with_second_factor(tx, env, client, state, &mut user)
+}
+
+/// Creates the session once the second factor is verified.
+fn finish_with_second_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    user: &mut UserWithIdents,
+) -> Result<(), DomainError> {
     // The client's `last_authentication_strategy` is the first factor's.
     let first = match &state.first_factor {
         Some(FirstFactor::Code(p)) => p.strategy,
@@ -733,5 +794,35 @@ pub fn attempt_second_factor(
     state.status = SignInStatus::Complete;
     state.created_session_id = Some(session.id);
     tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// `attempt_second_factor` (`totp`, `phone_code`, `email_code`, `backup_code`): a right code
+/// creates the session, exactly as a first factor does for a user without a second one. Wrong
+/// attempts are committed before the error returns.
+pub fn attempt_second_factor(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    strategy: Strategy,
+    code: Option<&str>,
+) -> Committed<()> {
+    ensure_status(state, env.now, SignInStatus::NeedsSecondFactor)?;
+    let code = code
+        .filter(|c| !c.trim().is_empty())
+        .ok_or(DomainError::ParamMissing("code"))?;
+    let mut user = user_of(tx, state)?;
+    if strategy == Strategy::EmailLink {
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: "\"email_link\" is verified by opening the emailed link".into(),
+        });
+    }
+    if let Err(e) = mfa::attempt(tx, env, &mut user, &mut state.second_factor, strategy, code)? {
+        tx.save_sign_in(state)?;
+        return Ok(Err(e));
+    }
+    finish_with_second_factor(tx, env, client, state, &mut user)?;
     Ok(Ok(()))
 }

@@ -553,3 +553,117 @@ async fn a_link_proves_the_first_factor_only() {
     let r = c.get(&format!("/v1/client/sign_ins/{id}")).await;
     assert_eq!(r.ok()["response"]["status"], "needs_second_factor");
 }
+
+#[tokio::test]
+async fn a_link_can_be_the_second_factor_where_emailed_second_factors_are_on() {
+    let h = links_on().await;
+    h.set_settings(json!({"email_address": {"used_for_second_factor": true}}))
+        .await;
+    let email = "second-link@example.com";
+    let user = h.create_user(email, PASSWORD).await;
+    let mut owner = h.fapi();
+    owner.sign_in(email, PASSWORD).await;
+    crate::mfa::enrol_totp(&h, &mut owner).await;
+    let mut c = h.fapi();
+    let r = c
+        .post(
+            "/v1/client/sign_ins",
+            &[("identifier", email), ("password", PASSWORD)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "needs_second_factor");
+    assert!(si["supported_second_factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["strategy"] == "email_link"));
+    let id = si["id"].as_str().unwrap();
+    let path = format!("/v1/client/sign_ins/{id}/prepare_second_factor");
+    let r = c
+        .post(
+            &path,
+            &[
+                ("strategy", "email_link"),
+                ("redirect_uri", "http://127.0.0.1:5000/cb"),
+                ("code_challenge", &challenge(VERIFIER)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "no ticket may skip the second factor");
+    let r = c
+        .post(
+            &path,
+            &[
+                ("strategy", "email_link"),
+                ("redirect_url", "https://app.example/2fa"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.ok()["response"]["second_factor_verification"]["strategy"],
+        "email_link"
+    );
+    let loc = open(&link_in_inbox(&h, email).await, None).await;
+    assert_eq!(param(&loc, "__clerk_status").as_deref(), Some("verified"));
+    let sid = param(&loc, "__clerk_created_session").expect("a session");
+    let r = c.get(&format!("/v1/client/sign_ins/{id}")).await;
+    assert_eq!(r.ok()["response"]["status"], "complete");
+    let claims = verify_jwt(&h.jwks().await, &c.jwt(&sid).await).unwrap();
+    assert_eq!(claims["sub"], user["id"]);
+    assert_eq!(claims["fva"][1], 0, "the second factor was just verified");
+}
+
+#[tokio::test]
+async fn a_signed_in_user_verifies_a_new_address_by_link() {
+    let h = links_on().await;
+    let email = "me-link@example.com";
+    h.create_user(email, PASSWORD).await;
+    let mut c = h.fapi();
+    c.sign_in(email, PASSWORD).await;
+    let r = c
+        .post(
+            "/v1/me/email_addresses",
+            &[("email_address", "second@example.com")],
+        )
+        .await;
+    let idn = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/me/email_addresses/{idn}/prepare_verification");
+    let r = c
+        .post(
+            &path,
+            &[
+                ("strategy", "email_link"),
+                ("redirect_url", "https://app.example/profile"),
+            ],
+        )
+        .await;
+    let v = &r.ok()["response"]["verification"];
+    assert_eq!(
+        (v["strategy"].as_str(), v["status"].as_str()),
+        (Some("email_link"), Some("unverified"))
+    );
+    let r = c
+        .post(
+            &format!("/v1/me/email_addresses/{idn}/attempt_verification"),
+            &[("code", "424242")],
+        )
+        .await;
+    assert_eq!(
+        r.status, 400,
+        "a code cannot stand in for the link: {}",
+        r.body
+    );
+    let link = link_in_inbox(&h, "second@example.com").await;
+    let loc = open(&link, None).await;
+    assert_eq!(param(&loc, "__clerk_status").as_deref(), Some("verified"));
+    assert!(param(&loc, "__clerk_created_session").is_none());
+    let r = c.get(&format!("/v1/me/email_addresses/{idn}")).await;
+    let v = &r.ok()["response"]["verification"];
+    assert_eq!(
+        (v["strategy"].as_str(), v["status"].as_str()),
+        (Some("email_link"), Some("verified"))
+    );
+    let again = open(&link, None).await;
+    assert_eq!(param(&again, "__clerk_status").as_deref(), Some("failed"));
+}

@@ -214,7 +214,7 @@ async fn email_address_refusals_are_4xx_and_change_nothing() {
         r.body["errors"][0]["long_message"]
             .as_str()
             .unwrap()
-            .contains("not supported"),
+            .contains("not enabled"),
         "{}",
         r.body
     );

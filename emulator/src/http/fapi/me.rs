@@ -166,9 +166,14 @@ async fn prepare_ident(
 ) -> Result<Response, ApiError> {
     let strategy: Strategy = p.required_named("strategy")?;
     let sid = req.session_id.clone();
+    let target = super::links::target(p);
     run(app, req, Shape::Envelope, |tx, env, c| {
         let (_, mut u) = accounts::current(tx, env, c, sid.as_deref())?;
-        identifications::prepare(tx, env, &mut u, kind, id, strategy)?;
+        if (kind, strategy) == (IdentKind::EmailAddress, Strategy::EmailLink) {
+            identifications::prepare_email_link(tx, env, &mut u, id, &c.record.id, &target)?;
+        } else {
+            identifications::prepare(tx, env, &mut u, kind, id, strategy)?;
+        }
         let i = identifications::of_user(&u, kind, id)?;
         Ok(Ok(ident_json(kind, i, &u, env.now)))
     })

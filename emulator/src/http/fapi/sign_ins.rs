@@ -151,9 +151,14 @@ pub(super) async fn prepare_second(
     let ident = p
         .string("phone_number_id")
         .or_else(|| p.string("email_address_id"));
+    let target = super::links::target(&p);
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
-        sign_in::prepare_second_factor(tx, env, &mut state, strategy, ident.as_deref())?;
+        if strategy == Strategy::EmailLink {
+            sign_in::prepare_second_email_link(tx, env, &mut state, ident.as_deref(), &target)?;
+        } else {
+            sign_in::prepare_second_factor(tx, env, &mut state, strategy, ident.as_deref())?;
+        }
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })
     .await

@@ -4,6 +4,7 @@
 //! ```text
 //! cli-login --frontend-api http://127.0.0.1:4100 sign-up jane@example.com
 //! cli-login sign-in jane@example.com          # prompts for the emailed code
+//! cli-login sign-in jane@example.com --email-link   # waits for the emailed link to be opened
 //! cli-login whoami
 //! cli-login token                              # a fresh session JWT on stdout
 //! cli-login sign-out
@@ -72,8 +73,12 @@ enum Command {
     SignIn {
         email: String,
         /// Sign in with a password instead of an emailed code.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "email_link")]
         password: bool,
+        /// Sign in with a link emailed to you, opened in a browser on any device (the instance
+        /// must have email links on). This run waits for it, up to 10 minutes.
+        #[arg(long)]
+        email_link: bool,
     },
     /// Show who is signed in.
     Whoami,
@@ -195,7 +200,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             print_signed_in(&lk.current());
         }
-        Command::SignIn { email, password } => {
+        Command::SignIn {
+            email,
+            password,
+            email_link,
+        } => {
             if let Some(user) = state.user() {
                 if user.primary_email() == Some(email.trim()) {
                     eprintln!("Already signed in as {email}.");
@@ -205,6 +214,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             let mut attempt = if password {
                 let pw = prompt_secret("Password: ").await?;
                 lk.sign_in_with_password(&email, &pw).await?
+            } else if email_link {
+                sign_in_by_link(&lk, &email).await?
             } else {
                 let mut attempt = lk.sign_in_with_email_code(&email).await?;
                 while attempt.status() == SignInStatus::NeedsFirstFactor {
@@ -289,6 +300,44 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Email-link sign-in: a one-page server on a loopback port is where the browser lands after
+/// the link (a page saying to return here); this run polls until the link has been opened,
+/// here or on another device.
+async fn sign_in_by_link(lk: &Latchkey, email: &str) -> Result<latchkey::SignInAttempt, Error> {
+    let io = |e: std::io::Error| Error::Config(format!("cannot listen for the landing page: {e}"));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(io)?;
+    let port = listener.local_addr().map_err(io)?.port();
+    let landing = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        const PAGE: &str = "<!doctype html><title>Signed in</title><p>You are signed in. Return to your terminal.</p>";
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = [0u8; 2048];
+            let _ = conn.read(&mut buf).await;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{PAGE}",
+                PAGE.len()
+            );
+            let _ = conn.write_all(reply.as_bytes()).await;
+        }
+    });
+    let landing_url = format!("http://127.0.0.1:{port}/signed-in");
+    let result = async {
+        let mut attempt = lk
+            .sign_in_with_email_link_elsewhere(email, &landing_url)
+            .await?;
+        eprintln!("We emailed a sign-in link to {email}. Open it in a browser; waiting…");
+        attempt
+            .wait_for_email_link(std::time::Duration::from_secs(600))
+            .await?;
+        Ok(attempt)
+    }
+    .await;
+    landing.abort();
+    result
 }
 
 /// Codes the user can simply type again.

@@ -441,3 +441,38 @@ async fn keyring_profiles_are_kept_apart_by_app_id() {
     let run = keychain(&one, &["sign-out", "--all"]).finish().await;
     assert!(run.status.success(), "{run:?}");
 }
+
+#[tokio::test]
+async fn sign_in_by_email_link_waits_for_the_link_and_lands_on_its_own_page() {
+    let env = start().await;
+    env.kit
+        .set_settings(serde_json::json!({"email_address": {"email_link": true}}))
+        .await;
+    let id = env.create_user("link@example.com").await;
+    let cli = env.cli();
+    let child = cli.spawn(&["sign-in", "link@example.com", "--email-link"]);
+    let m = env.kit.latest_message("link@example.com").await;
+    let link = m["link"].as_str().expect("a link").to_owned();
+    // A browser follows the link to the CLI's landing page.
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.url().as_str().starts_with("http://127.0.0.1:"),
+        "{}",
+        page.url()
+    );
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("Return to your terminal"));
+    let run = child.finish().await;
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        run.stderr.contains("Signed in as link@example.com."),
+        "{run:?}"
+    );
+    let run = cli.run(&["whoami"]).await;
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(field(&whoami_fields(&run.stdout), "user"), id);
+}

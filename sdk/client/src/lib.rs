@@ -56,6 +56,7 @@ pub use client::Latchkey;
 pub use config::{Builder, RetryPolicy, SystemClock, TimeSource};
 pub use error::{ApiError, Cause, Error, RawBody, StoreError};
 pub use flows::account::{Activity, Image, SessionActivity, UserUpdate};
+pub use flows::email_link::EmailLinkSignIn;
 pub use flows::mfa::{qr_svg, BackupCodes, OneTimeSecret, TotpEnrolment};
 pub use flows::reverify::{SessionVerification, SessionVerificationStatus, VerificationLevel};
 pub use flows::sign_in::{CodeFactor, SecondFactor, SignInAttempt, SignInStatus};

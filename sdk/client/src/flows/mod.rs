@@ -2,6 +2,7 @@
 //! flow has steps, a type whose status says what comes next.
 
 pub mod account;
+pub mod email_link;
 pub mod mfa;
 pub mod reverify;
 pub mod sign_in;

@@ -250,13 +250,21 @@ impl SignInAttempt {
         &self.raw
     }
 
-    fn path(&self, action: &str) -> String {
+    pub(crate) fn path(&self, action: &str) -> String {
         format!("/v1/client/sign_ins/{}/{action}", segment(&self.raw.id))
     }
 
-    async fn run(&mut self, call: Call) -> Result<SignInStatus, Error> {
+    pub(crate) async fn run(&mut self, call: Call) -> Result<SignInStatus, Error> {
         self.raw = self.lk.inner.envelope(call).await?;
         Ok(self.status())
+    }
+
+    pub(crate) async fn reload_path(&mut self, path: String) -> Result<SignInStatus, Error> {
+        self.run(Call::get(path)).await
+    }
+
+    pub(crate) fn lk(&self) -> &Latchkey {
+        &self.lk
     }
 
     /// Sends a code (or a new one) for `factor`.
@@ -376,7 +384,7 @@ impl SignInAttempt {
 }
 
 impl Latchkey {
-    async fn create_sign_in(&self, call: Call) -> Result<SignInAttempt, Error> {
+    pub(crate) async fn create_sign_in(&self, call: Call) -> Result<SignInAttempt, Error> {
         let raw: SignIn = self.inner.envelope(call).await?;
         Ok(SignInAttempt {
             lk: self.clone(),

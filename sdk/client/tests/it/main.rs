@@ -4,6 +4,7 @@
 
 mod account;
 mod binding;
+mod email_link;
 mod keyring;
 mod mfa;
 mod offline;

@@ -336,9 +336,9 @@ fn decide(
     // keeps polling with the token it has).
     let mut client = clients::elsewhere(record);
     let outcome = match link.purpose {
-        EmailLinkPurpose::SignInFirstFactor => verify_sign_in(tx, env, &mut client, link)?,
+        EmailLinkPurpose::SignInFirstFactor => verify_sign_in(tx, env, &mut client, link, false)?,
         EmailLinkPurpose::SignUp => verify_sign_up(tx, env, &mut client, link)?,
-        EmailLinkPurpose::SignInSecondFactor => verify_second_factor(tx, env, &mut client, link)?,
+        EmailLinkPurpose::SignInSecondFactor => verify_sign_in(tx, env, &mut client, link, true)?,
         EmailLinkPurpose::EmailAddress => {
             let verified = super::identifications::verify_by_link(tx, env, &link.flow_id, |p| {
                 is_link_of(p, link)
@@ -355,35 +355,30 @@ fn decide(
     Ok(outcome)
 }
 
+/// A sign-in's first (or, with `second`, second) factor verified by its link.
 fn verify_sign_in(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client: &mut ClientCtx,
     link: &EmailLinkRecord,
+    second: bool,
 ) -> Result<(LinkStatus, Option<String>), DomainError> {
     let Some(mut state) = tx.sign_in(&link.flow_id)? else {
         return Ok((LinkStatus::Failed, None));
     };
-    if !sign_in::link_is_current(&state, link, env.now) {
-        return Ok((LinkStatus::Failed, None));
-    }
-    sign_in::verify_link(tx, env, client, &mut state)?;
-    Ok((LinkStatus::Verified, state.created_session_id))
-}
-
-fn verify_second_factor(
-    tx: &Tx<'_>,
-    env: &Env<'_>,
-    client: &mut ClientCtx,
-    link: &EmailLinkRecord,
-) -> Result<(LinkStatus, Option<String>), DomainError> {
-    let Some(mut state) = tx.sign_in(&link.flow_id)? else {
-        return Ok((LinkStatus::Failed, None));
+    let current = if second {
+        sign_in::second_link_is_current(&state, link, env.now)
+    } else {
+        sign_in::link_is_current(&state, link, env.now)
     };
-    if !sign_in::second_link_is_current(&state, link, env.now) {
+    if !current {
         return Ok((LinkStatus::Failed, None));
     }
-    sign_in::verify_second_link(tx, env, client, &mut state)?;
+    if second {
+        sign_in::verify_second_link(tx, env, client, &mut state)?;
+    } else {
+        sign_in::verify_link(tx, env, client, &mut state)?;
+    }
     Ok((LinkStatus::Verified, state.created_session_id))
 }
 

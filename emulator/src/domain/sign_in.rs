@@ -309,11 +309,35 @@ pub fn prepare_email_link(
         })
         .or_else(|| ident_id.is_none().then(|| user.primary_email()).flatten())
         .ok_or(DomainError::NotFound("email_address"))?;
-    let pending = email_links::send(
+    let pending = send_link(
+        tx,
+        env,
+        state,
+        &user,
+        ident,
+        EmailLinkPurpose::SignInFirstFactor,
+        target,
+    )?;
+    state.first_factor = Some(FirstFactor::Code(pending));
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// Emails `user` a link for `purpose` of this sign-in, to `ident`.
+fn send_link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &SignInState,
+    user: &UserWithIdents,
+    ident: &crate::store::records::Identification,
+    purpose: EmailLinkPurpose,
+    target: &email_links::LinkTarget,
+) -> Result<PendingCode, DomainError> {
+    email_links::send(
         tx,
         env,
         email_links::LinkFor {
-            purpose: EmailLinkPurpose::SignInFirstFactor,
+            purpose,
             flow_id: &state.id,
             client_id: &state.client_id,
             user_id: Some(&user.user.id),
@@ -321,10 +345,7 @@ pub fn prepare_email_link(
             to: &ident.value,
         },
         target,
-    )?;
-    state.first_factor = Some(FirstFactor::Code(pending));
-    tx.save_sign_in(state)?;
-    Ok(())
+    )
 }
 
 /// Whether `link` is the one this sign-in waits for, still unverified and in time.
@@ -725,17 +746,13 @@ pub fn prepare_second_email_link(
         None => user.primary_email(),
     }
     .ok_or(DomainError::NotFound("email_address"))?;
-    let pending = email_links::send(
+    let pending = send_link(
         tx,
         env,
-        email_links::LinkFor {
-            purpose: EmailLinkPurpose::SignInSecondFactor,
-            flow_id: &state.id,
-            client_id: &state.client_id,
-            user_id: Some(&user.user.id),
-            identification_id: Some(&ident.id),
-            to: &ident.value,
-        },
+        state,
+        &user,
+        ident,
+        EmailLinkPurpose::SignInSecondFactor,
         target,
     )?;
     state.second_factor = Some(SecondFactor::Code(pending));

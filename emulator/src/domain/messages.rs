@@ -183,7 +183,12 @@ pub fn send(tx: &Tx<'_>, env: &Env<'_>, message: Message) -> Result<(), DomainEr
     } else {
         "delivered_by_app"
     };
-    let otp = json!({"otp_code": message.code, "app": {"name": env.settings.application_name}});
+    let mut otp = json!({"otp_code": message.code, "app": {"name": env.settings.application_name}});
+    // A link message carries its link as its template variable `magic_link` [U: the name of
+    // Clerk's template variable], so an app that delivers its own email can send it.
+    if let Some(link) = &message.link {
+        otp["magic_link"] = json!(link);
+    }
     let data = match message.kind {
         MessageKind::Email => json!({
             "object": "email",

@@ -746,3 +746,58 @@ async fn recover_retries_deliveries_exhausted_since_the_cut_off_and_not_those_be
     let again: std::collections::HashSet<String> = got[17..].iter().map(who).collect();
     assert!(again.contains("early@example.com"), "{again:?}");
 }
+
+#[tokio::test]
+async fn an_email_link_is_sent_with_its_link_and_its_sign_in_announced() {
+    let h = start().await;
+    h.set_settings(json!({"email_address": {"email_link": true}}))
+        .await;
+    let rx = Receiver::start().await;
+    let (_, secret) = endpoint(&h, &rx.url, json!(["email.created", "session.created"])).await;
+    h.create_user("hook-link@example.com", "lk-Test-pass-4921")
+        .await;
+    let mut c = h.fapi();
+    let r = c
+        .post(
+            "/v1/client/sign_ins",
+            &[("identifier", "hook-link@example.com")],
+        )
+        .await;
+    let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    c.post(
+        &format!("/v1/client/sign_ins/{id}/prepare_first_factor"),
+        &[
+            ("strategy", "email_link"),
+            ("redirect_url", "https://app.example/v"),
+        ],
+    )
+    .await
+    .ok();
+    let link = h.latest_message("hook-link@example.com").await["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    assert_eq!(no_redirects.get(&link).send().await.unwrap().status(), 303);
+    h.wait_idle().await;
+    for d in rx.got() {
+        verify_standard(&secret, &d);
+        validate_event(&d.json());
+    }
+    let email = &rx.of_type("email.created")[0].json();
+    assert_eq!(email["data"]["slug"], "magic_link");
+    assert_eq!(email["data"]["data"]["magic_link"], link.as_str());
+    assert!(email["data"]["body_plain"]
+        .as_str()
+        .unwrap()
+        .contains(&link));
+    let session = &rx.of_type("session.created")[0].json();
+    let r = c.get(&format!("/v1/client/sign_ins/{id}")).await;
+    assert_eq!(
+        session["data"]["id"],
+        r.ok()["response"]["created_session_id"]
+    );
+}

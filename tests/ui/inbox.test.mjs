@@ -147,6 +147,39 @@ test('the recipient filter lists only that recipient, live and from the page URL
   assert.equal(new URL(page.url()).search, '');
 });
 
+test('an email link is shown as a link, and opening it in the browser verifies the sign-up', async () => {
+  await control('PATCH', '/instance', { settings: { email_address: { email_link: true } } });
+  const fapi = async (pathAndQuery, form, token) => {
+    const res = await fetch(`${emulator.url}${pathAndQuery}?_is_native=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(token ? { authorization: token } : {}) },
+      body: new URLSearchParams(form),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${pathAndQuery}: ${text}`);
+    return { body: JSON.parse(text), token: res.headers.get('authorization') || token };
+  };
+  const email = 'link-ui@example.com';
+  const up = await fapi('/v1/client/sign_ups', { email_address: email, password: 'lk-Test-pass-4921' });
+  const id = up.body.response.id;
+  // Where the browser lands after the link: a page of the emulator's own (loopback is accepted).
+  const landing = `${emulator.url}/_emulator/inbox`;
+  await fapi(`/v1/client/sign_ups/${id}/prepare_verification`, { strategy: 'email_link', redirect_url: landing }, up.token);
+
+  await openInbox();
+  await rowsTo(email).first().click();
+  const latest = await control('GET', `/messages/latest?to=${encodeURIComponent(email)}`);
+  assert.match(latest.link, /\/v1\/verify\?token=/);
+  const shown = page.getByTestId('message-link');
+  assert.equal(await shown.textContent(), latest.link);
+  assert.equal(await shown.getAttribute('href'), latest.link);
+
+  await page.goto(latest.link);
+  await page.waitForURL((u) => u.pathname === '/_emulator/inbox' && u.searchParams.get('__clerk_status') === 'verified', WAIT);
+  const after = await fetch(`${emulator.url}/v1/client/sign_ups/${id}?_is_native=true`, { headers: { authorization: up.token } });
+  assert.equal((await after.json()).response.status, 'complete');
+});
+
 test('message content is shown as text, never run', async () => {
   // The application name goes into every subject and HTML body.
   const evil = '<img src=x onerror="window.__xss=1">Evil & Co';

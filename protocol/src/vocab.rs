@@ -54,7 +54,13 @@ macro_rules! wire_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+            $(
+                $(#[$vmeta])*
+                #[doc = ""]
+                #[doc = concat!("On the wire: `", $wire, "`.")]
+                #[serde(rename = $wire)]
+                $variant,
+            )+
         }
 
         impl $name {

@@ -28,11 +28,11 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope, Jwks, API_VERSION};
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use latchkey_protocol::{API_VERSION, ClerkError, ErrorCode, ErrorEnvelope, Jwks};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::secret::SecretKey;
 
@@ -55,8 +55,11 @@ pub enum ApiError {
     /// body was not the error envelope).
     #[error("the Backend API answered {status}{}", describe(errors))]
     Server {
+        /// The HTTP status (400–599).
         status: u16,
+        /// The envelope's errors, most important first.
         errors: Vec<ClerkError>,
+        /// `clerk_trace_id`, to find the request in the server's log.
         trace_id: Option<String>,
     },
     /// The request could not be sent or the response not read.
@@ -66,11 +69,16 @@ pub enum ApiError {
     /// session token, so its `Debug` shows only its length.
     #[error("unexpected response body from the Backend API ({status})")]
     Decode {
+        /// The (success) status.
         status: u16,
+        /// The body as received.
         body: RawBody,
+        /// Why it did not decode.
         #[source]
         source: serde_json::Error,
     },
+    /// The client was built with an unusable API URL or an empty secret key (from
+    /// [`BackendClientBuilder::build`]); fix the configuration, retrying cannot help.
     #[error("invalid client configuration: {0}")]
     Configuration(&'static str),
 }
@@ -80,6 +88,7 @@ pub enum ApiError {
 pub struct RawBody(String);
 
 impl RawBody {
+    /// The body as received. It may hold a credential: show it with care.
     pub fn text(&self) -> &str {
         &self.0
     }
@@ -132,6 +141,8 @@ impl ApiError {
         }
     }
 
+    /// Whether the server answered 404: the user, session or other object does not exist
+    /// (or no longer does).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
@@ -205,6 +216,8 @@ impl BackendClientBuilder {
         self
     }
 
+    /// The client. Fails with [`ApiError::Configuration`] when the API URL is not a URL or the
+    /// secret key is empty, and with [`ApiError::Transport`] when no HTTP client can be made.
     pub fn build(self) -> Result<BackendClient, ApiError> {
         let api_url = self.api_url.trim_end_matches('/').to_owned();
         if reqwest::Url::parse(&api_url).is_err() {
@@ -243,6 +256,8 @@ impl BackendClient {
         Self::builder(api_url, secret_key).build()
     }
 
+    /// Like [`new`](Self::new), with retries and the HTTP client to choose before
+    /// [`build`](BackendClientBuilder::build).
     pub fn builder(
         api_url: impl Into<String>,
         secret_key: impl Into<SecretKey>,
@@ -255,18 +270,22 @@ impl BackendClient {
         }
     }
 
+    /// The Backend API's base URL, without a trailing `/`.
     pub fn api_url(&self) -> &str {
         &self.inner.api_url
     }
 
+    /// The user endpoints (`/v1/users…`).
     pub fn users(&self) -> Users<'_> {
         Users::new(self)
     }
 
+    /// The session endpoints (`/v1/sessions…`).
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(self)
     }
 
+    /// Testing tokens (`/v1/testing_tokens`), which let test traffic skip rate limits.
     pub fn testing_tokens(&self) -> TestingTokens<'_> {
         TestingTokens::new(self)
     }
@@ -276,10 +295,12 @@ impl BackendClient {
         RedirectUrls::new(self)
     }
 
+    /// The email address endpoints (`/v1/email_addresses…`).
     pub fn email_addresses(&self) -> EmailAddresses<'_> {
         EmailAddresses::new(self)
     }
 
+    /// The phone number endpoints (`/v1/phone_numbers…`).
     pub fn phone_numbers(&self) -> PhoneNumbers<'_> {
         PhoneNumbers::new(self)
     }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::client::Latchkey;
 use crate::error::Error;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 use latchkey_protocol::{DeletedObject, PhoneNumber};
 
 /// A value shown to the user once (a TOTP secret, a backup code). `Debug` hides it.
@@ -28,6 +28,7 @@ use latchkey_protocol::{DeletedObject, PhoneNumber};
 pub struct OneTimeSecret(String);
 
 impl OneTimeSecret {
+    /// The value, to show to the user once.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -68,6 +69,7 @@ impl fmt::Debug for TotpEnrolment {
 }
 
 impl TotpEnrolment {
+    /// The enrolment's id.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -110,6 +112,7 @@ pub struct BackupCodes {
 }
 
 impl BackupCodes {
+    /// The codes, each good for one sign-in: show them once and ask the user to keep them.
     pub fn codes(&self) -> &[OneTimeSecret] {
         &self.codes
     }
@@ -203,11 +206,7 @@ impl Latchkey {
 }
 
 pub(crate) fn bool_str(b: bool) -> &'static str {
-    if b {
-        "true"
-    } else {
-        "false"
-    }
+    if b { "true" } else { "false" }
 }
 
 pub(crate) fn deleted(d: &DeletedObject) -> Result<(), Error> {

@@ -21,7 +21,7 @@ use latchkey_protocol::{self as wire, SignInFactor, Strategy, VerificationStatus
 use crate::client::Latchkey;
 use crate::error::Error;
 use crate::flows::sign_in::{CodeFactor, SecondFactor};
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 /// What a reverification asks the user to prove again. A user without a second factor is
 /// asked for the first factor whatever the level.
@@ -86,10 +86,12 @@ impl SessionVerification {
         &self.session_id
     }
 
+    /// Where the reverification stands: which factor to prove next.
     pub fn status(&self) -> SessionVerificationStatus {
         SessionVerificationStatus::parse(&self.raw.status)
     }
 
+    /// Whether the user proved enough: the sensitive action may go ahead now.
     pub fn is_complete(&self) -> bool {
         self.status() == SessionVerificationStatus::Complete
     }
@@ -172,7 +174,7 @@ impl SessionVerification {
                 return Err(Error::InvalidState(format!(
                     "{} is not a reverification factor",
                     other.strategy()
-                )))
+                )));
             }
         };
         let call = Call::post(self.path("prepare_first_factor"))

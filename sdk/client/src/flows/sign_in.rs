@@ -16,7 +16,7 @@ use latchkey_protocol::{self as wire, SignIn, SignInFactor, Strategy, Verificati
 
 use crate::client::Latchkey;
 use crate::error::Error;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 /// Where a sign-in stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,7 @@ pub enum SignInStatus {
     NeedsNewPassword,
     /// Signed in: the session is active on this device.
     Complete,
+    /// The attempt expired unfinished: start a new sign-in.
     Abandoned,
     /// A status this SDK does not know.
     Other(String),
@@ -149,7 +150,7 @@ impl SecondFactor {
                 return Err(Error::InvalidState(format!(
                     "{} needs no preparation: attempt it directly",
                     self.strategy()
-                )))
+                )));
             }
         };
         Ok(Call::post(path)
@@ -195,14 +196,17 @@ pub struct SignInAttempt {
 }
 
 impl SignInAttempt {
+    /// The attempt's id (`sia_…`).
     pub fn id(&self) -> &str {
         &self.raw.id
     }
 
+    /// Where the attempt stands, and so which step comes next: see [`SignInStatus`].
     pub fn status(&self) -> SignInStatus {
         SignInStatus::parse(&self.raw.status)
     }
 
+    /// Whether the user is signed in: [`Latchkey::session_token`] works from now on.
     pub fn is_complete(&self) -> bool {
         self.status() == SignInStatus::Complete
     }

@@ -150,7 +150,7 @@ pub enum DomainError {
     #[error("internal: {0}")]
     Internal(String),
     /// Not a refusal: the operation needs a password hashed or verified outside the write
-    /// transaction, then runs again (see [`super::passwords::PasswordWork`]).
+    /// transaction, then runs again (see `domain::passwords::PasswordWork`).
     #[error("password work needed")]
     PasswordWork(Box<super::passwords::PasswordWork>),
 }

@@ -371,25 +371,24 @@ impl Verifier {
                 now,
             });
         }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(inner.skew_secs) < nbf {
-                return Err(VerifyError::NotYetValid { nbf, now });
-            }
+        if let Some(nbf) = claims.nbf
+            && now.saturating_add(inner.skew_secs) < nbf
+        {
+            return Err(VerifyError::NotYetValid { nbf, now });
         }
-        if let Some(expected) = &inner.issuer {
-            if claims.iss.trim_end_matches('/') != expected {
-                return Err(VerifyError::WrongIssuer {
-                    expected: expected.clone(),
-                    found: claims.iss.clone(),
-                });
-            }
+        if let Some(expected) = &inner.issuer
+            && claims.iss.trim_end_matches('/') != expected
+        {
+            return Err(VerifyError::WrongIssuer {
+                expected: expected.clone(),
+                found: claims.iss.clone(),
+            });
         }
-        if let Some(azp) = &claims.azp {
-            if !inner.authorized_parties.is_empty()
-                && !inner.authorized_parties.iter().any(|p| p == azp)
-            {
-                return Err(VerifyError::UnauthorizedParty { azp: azp.clone() });
-            }
+        if let Some(azp) = &claims.azp
+            && !inner.authorized_parties.is_empty()
+            && !inner.authorized_parties.iter().any(|p| p == azp)
+        {
+            return Err(VerifyError::UnauthorizedParty { azp: azp.clone() });
         }
         Ok(())
     }

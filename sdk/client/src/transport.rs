@@ -339,10 +339,10 @@ mod tests {
 
     fn headers(v: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
-        if let Some(v) = v {
-            if let Ok(v) = HeaderValue::from_str(v) {
-                h.insert(AUTHORIZATION, v);
-            }
+        if let Some(v) = v
+            && let Ok(v) = HeaderValue::from_str(v)
+        {
+            h.insert(AUTHORIZATION, v);
         }
         h
     }

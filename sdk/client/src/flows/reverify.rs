@@ -106,10 +106,10 @@ impl SessionVerification {
     pub fn second_factors(&self) -> Vec<SecondFactor> {
         let mut out = Vec::new();
         for f in self.second_factor_options() {
-            if let Some(f) = second_factor(&f.strategy) {
-                if !out.contains(&f) {
-                    out.push(f);
-                }
+            if let Some(f) = second_factor(&f.strategy)
+                && !out.contains(&f)
+            {
+                out.push(f);
             }
         }
         out

@@ -226,10 +226,10 @@ impl SignInAttempt {
     pub fn second_factors(&self) -> Vec<SecondFactor> {
         let mut out = Vec::new();
         for f in &self.raw.supported_second_factors {
-            if let Some(f) = SecondFactor::parse(&f.strategy) {
-                if !out.contains(&f) {
-                    out.push(f);
-                }
+            if let Some(f) = SecondFactor::parse(&f.strategy)
+                && !out.contains(&f)
+            {
+                out.push(f);
             }
         }
         out

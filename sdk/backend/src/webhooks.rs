@@ -6,14 +6,8 @@
 //! names `webhook-id`/`webhook-timestamp`/`webhook-signature`. The body must be the raw bytes as
 //! received: re-serialised JSON does not verify.
 //!
-//! ```no_run
-//! # fn demo(headers: &http::HeaderMap, body: &[u8]) -> Result<(), latchkey_backend::WebhookError> {
-//! let webhooks = latchkey_backend::WebhookVerifier::new("whsec_…")?;
-//! let event = webhooks.verify(headers, body)?;
-//! use latchkey_protocol::EventType;
-//! if event.event_type == EventType::UserCreated { /* … */ }
-//! # Ok(()) }
-//! ```
+//! The crate docs' [Verifying a webhook](crate#verifying-a-webhook) example receives a real
+//! `user.created` delivery from an in-process emulator in an axum handler and verifies it.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,16 +1,8 @@
 //! A typed Backend API client over the shared `latchkey-protocol` types.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), latchkey_backend::ApiError> {
-//! use latchkey_backend::api::{BackendClient, UserListParams};
-//!
-//! let bapi = BackendClient::new("http://127.0.0.1:4100", "sk_test_…")?;
-//! let users = bapi
-//!     .users()
-//!     .list(&UserListParams { email_address: vec!["ada@example.com".into()], ..Default::default() })
-//!     .await?;
-//! # Ok(()) }
-//! ```
+//! The crate docs' [Calling the Backend API](crate#calling-the-backend-api) example creates
+//! a user, merges metadata, lists users by email address and branches on a refusal, against an
+//! in-process emulator.
 //!
 //! Every request carries `Authorization: Bearer <secret key>`, `Content-Type: application/json`
 //! and `clerk-api-version`. Requests are retried (at most 3 attempts in all, small exponential

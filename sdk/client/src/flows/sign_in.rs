@@ -1,16 +1,8 @@
 //! Sign-in: a [`SignInAttempt`] whose [`SignInStatus`] says what it needs next.
 //!
-//! ```no_run
-//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
-//! use latchkey::SignInStatus;
-//! // Password: one call.
-//! lk.sign_in_with_password("jane@example.com", "correct horse").await?;
-//! // Emailed code: the code is sent by the first call.
-//! let mut attempt = lk.sign_in_with_email_code("jane@example.com").await?;
-//! assert_eq!(attempt.status(), SignInStatus::NeedsFirstFactor);
-//! attempt.attempt_code(&read_code()).await?;
-//! # Ok(()) }
-//! ```
+//! The crate docs show both ways in examples that run against an in-process emulator:
+//! [with a password](crate#signing-in-with-a-password) and
+//! [with an emailed code](crate#signing-in-with-an-emailed-code).
 
 use latchkey_protocol::{self as wire, SignIn, SignInFactor, Strategy, VerificationStatus};
 

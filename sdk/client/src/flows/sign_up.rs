@@ -1,15 +1,31 @@
 //! Sign-up: a [`SignUpAttempt`] whose [`SignUpStep`] says what it needs next.
 //!
-//! ```no_run
-//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
-//! use latchkey::{SignUpForm, SignUpStep};
-//! let mut sign_up = lk
-//!     .sign_up(SignUpForm::new().email_address("jane@example.com").password("correct horse"))
-//!     .await?;
+//! ```
+//! use latchkey::{Latchkey, MemoryStore, SignUpForm, SignUpStep};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emu = latchkey_emulator::Emulator::builder().start().await?;
+//! # let lk = Latchkey::builder("com.example.notes")
+//! #     .frontend_api_url(emu.url()).store(MemoryStore::new()).build()?;
+//! let form = SignUpForm::new().email_address("jane@example.com").password("Doc-example-pass-7394");
+//! let mut sign_up = lk.sign_up(form).await?;
+//! assert_eq!(sign_up.next_step(), SignUpStep::VerifyEmail { code_sent: false });
+//!
 //! sign_up.prepare_email_code().await?; // emails a code
-//! sign_up.attempt_email_code(&read_code()).await?;
-//! assert_eq!(sign_up.next_step(), SignUpStep::Complete); // and signed in
+//! let code = read_code(&emu, "jane@example.com").await?; // what the user types
+//! assert_eq!(sign_up.attempt_email_code(&code).await?, SignUpStep::Complete);
+//!
+//! // Signed in as the new user.
+//! assert_eq!(lk.user().map(|u| u.id.clone()).as_deref(), sign_up.created_user_id());
 //! # Ok(()) }
+//! # async fn read_code(emu: &latchkey_emulator::Emulator, to: &str)
+//! #     -> Result<String, Box<dyn std::error::Error>> {
+//! #     // The emulator captures every email; its control API hands out the code.
+//! #     let url = format!("{}/_emulator/v1/messages/latest?to={to}&wait_ms=5000", emu.url());
+//! #     let message: serde_json::Value = reqwest::get(url).await?.error_for_status()?.json().await?;
+//! #     Ok(message["code"].as_str().ok_or("no code")?.to_owned())
+//! # }
 //! ```
 
 use std::fmt;

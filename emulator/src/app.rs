@@ -73,18 +73,26 @@ const K_SECRET_KEY: &str = "secret_key";
 const K_SIGNING_KEY: &str = "signing_key";
 const K_WEBHOOK_SECRET: &str = "webhook_secret";
 
+/// Why an instance could not be opened or created.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The signing key could not be generated or read back.
     #[error(transparent)]
     Keys(#[from] keys::KeyError),
+    /// The stored settings do not parse.
     #[error("stored settings are invalid: {0}")]
     Settings(String),
+    /// [`EmulatorBuilder::secret_key`](crate::EmulatorBuilder::secret_key) is not `sk_test_…` or
+    /// `sk_live_…`.
     #[error("--secret-key must start with sk_test_ or sk_live_")]
     BadSecretKey,
+    /// The HTTP client for webhook deliveries could not be made.
     #[error("cannot set up the HTTP client: {0}")]
     Http(String),
+    /// [`EmulatorBuilder::smtp_url`](crate::EmulatorBuilder::smtp_url) is not a usable SMTP URL.
     #[error("--smtp-url: {0}")]
     Smtp(String),
 }

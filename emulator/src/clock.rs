@@ -12,6 +12,7 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The system clock, not moved yet.
     pub fn system() -> Self {
         Self::default()
     }
@@ -30,6 +31,7 @@ impl Clock {
         base + self.offset_ms.load(Ordering::Relaxed)
     }
 
+    /// Seconds since the Unix epoch.
     pub fn now_secs(&self) -> i64 {
         self.now_ms().div_euclid(1000)
     }
@@ -46,6 +48,7 @@ impl Clock {
         self.offset_ms.fetch_max(ms, Ordering::Relaxed) < ms
     }
 
+    /// How far the clock has been advanced, in milliseconds.
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)
     }

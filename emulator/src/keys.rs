@@ -12,12 +12,16 @@ use std::sync::{Arc, OnceLock};
 
 use crate::secret::Secret;
 
+/// The instance's signing key failed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// A new RSA key could not be generated.
     #[error("could not generate an RSA key: {0}")]
     Generate(String),
+    /// The stored or given key is not an RSA PKCS#8 key.
     #[error("the stored signing key is not a valid RSA PKCS#8 key: {0}")]
     Invalid(String),
+    /// Signing a token failed.
     #[error("signing failed")]
     Sign,
 }
@@ -55,6 +59,7 @@ impl SigningKey {
         Self::from_pkcs8(kid, der.as_ref().to_vec())
     }
 
+    /// The key in this PKCS#8 DER, published under `kid`.
     pub fn from_pkcs8(kid: String, pkcs8_der: Vec<u8>) -> Result<Self, KeyError> {
         let pair =
             RsaKeyPair::from_pkcs8(&pkcs8_der).map_err(|e| KeyError::Invalid(e.to_string()))?;
@@ -87,6 +92,7 @@ impl SigningKey {
         Secret::new(STANDARD.encode(&self.pkcs8_der))
     }
 
+    /// The key as [`to_stored`](Self::to_stored) wrote it.
     pub fn from_stored(kid: String, stored: &str) -> Result<Self, KeyError> {
         let der = STANDARD
             .decode(stored)
@@ -100,10 +106,12 @@ impl SigningKey {
     }
 
     #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    /// The key's id, as tokens name it in their header.
     pub fn kid(&self) -> &str {
         &self.kid
     }
 
+    /// The public key as a JWK.
     pub fn jwk(&self) -> Jwk {
         let public = self.pair.public_key();
         Jwk {
@@ -116,6 +124,7 @@ impl SigningKey {
         }
     }
 
+    /// The JWKS the instance serves: this one key.
     pub fn jwks(&self) -> Jwks {
         Jwks {
             keys: vec![self.jwk()],

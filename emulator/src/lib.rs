@@ -1,20 +1,45 @@
 #![recursion_limit = "256"]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Latchkey's auth emulator: a Clerk-compatible Frontend API and Backend API, captured email and
-//! SMS, and a controllable clock, on one port, backed by SQLite.
+//! SMS, and a controllable clock, on one port, backed by SQLite (in memory or in a data
+//! directory) or PostgreSQL.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), latchkey_emulator::StartError> {
-//! let emu = latchkey_emulator::Emulator::builder().ephemeral().start().await?;
-//! println!("{} {}", emu.url(), emu.publishable_key());
-//! emu.clock().advance_ms(61_000); // every session token minted so far has expired
-//! emu.shutdown().await;
+//! The `auth-emulator` binary is the usual way to run it; this library starts the same server
+//! inside a test process, each emulator on its own free port, so tests run side by side:
+//!
+//! ```
+//! use latchkey_emulator::Emulator;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let emu = Emulator::builder().ephemeral().start().await?; // 127.0.0.1, a free port
+//!
+//! // SDKs find it through its publishable key, as they find Clerk in production.
+//! let frontend_api = latchkey_protocol::keys::frontend_api_url(emu.publishable_key());
+//! assert_eq!(frontend_api.as_deref(), Some(emu.url()));
+//!
+//! // The Backend API answers the secret key at the same origin.
+//! let users: serde_json::Value = reqwest::Client::new()
+//!     .get(format!("{}/v1/users", emu.url()))
+//!     .bearer_auth(emu.secret_key())
+//!     .send().await?.error_for_status()?.json().await?;
+//! assert_eq!(users, serde_json::json!([]));
+//!
+//! // Time is the emulator's: advancing it expires every session token minted so far (60 s).
+//! let before = emu.clock().now_ms();
+//! emu.clock().advance_ms(61_000);
+//! assert!(emu.clock().now_ms() >= before + 61_000);
+//!
+//! emu.shutdown().await; // finishes in-flight requests and background jobs
 //! # Ok(()) }
 //! ```
-
+//!
 //! The public surface is [`Emulator::builder`], the [`EmulatorBuilder`], the running
-//! [`Emulator`] handle, the shared [`Clock`] and the errors of a start. Everything else is the
-//! emulator's own; Latchkey's tests reach the few internals they check through the `testing`
-//! feature (its `testing` module), which only `latchkey-testkit` and dev-dependencies turn on.
+//! [`Emulator`] handle, the shared [`Clock`], [`export`] and [`import`] of an instance, and the
+//! errors of each. Everything else is the emulator's own; Latchkey's tests reach the few
+//! internals they check through the `testing` feature (its `testing` module), which only
+//! `latchkey-testkit` turns on and which is not part of the emulator's interface.
 
 mod app;
 mod clock;
@@ -27,6 +52,7 @@ mod secret;
 mod serve;
 mod store;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -51,26 +77,43 @@ pub use store::StoreError;
 /// The database's file name in a data directory.
 const DB_FILE: &str = "emulator.sqlite3";
 
+/// Why [`EmulatorBuilder::start`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// Another process listens on the port: pick another, or port 0 for a free one.
     #[error("port {port} on {host} is already in use")]
-    PortInUse { host: IpAddr, port: u16 },
+    PortInUse {
+        /// The host asked for.
+        host: IpAddr,
+        /// The port asked for.
+        port: u16,
+    },
+    /// The socket could not be bound for another reason (no such address, no permission).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// The data directory or its database file could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
+        /// The directory.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// The instance could not be opened or created (keys, settings, secret key).
     #[error(transparent)]
     Open(#[from] OpenError),
+    /// The store could not be opened (or its schema is newer than this build).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A start-time change (a `--webhook-url` endpoint) was refused.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// The [`import`](EmulatorBuilder::import) document cannot be applied; nothing was.
     #[error("--import: {0}")]
     Import(#[from] ImportError),
 }
@@ -94,19 +137,27 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// Why an [`export`] or [`import`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
+    /// [`export`] found no database in the data directory.
     #[error("no emulator database in {0}")]
     NoDatabase(PathBuf),
+    /// [`import`] could not create the data directory.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
+        /// The directory.
         path: PathBuf,
+        /// The OS error.
         source: std::io::Error,
     },
+    /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The document cannot be applied; nothing was.
     #[error("the document cannot be imported: {0}")]
     Import(#[from] ImportError),
+    /// The export could not be serialized.
     #[error("cannot write the document: {0}")]
     Encode(String),
 }
@@ -212,6 +263,8 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The address to listen on (default 127.0.0.1). On a non-loopback address the control
+    /// API and pages need the secret key.
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = host;
         self
@@ -223,11 +276,15 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Use this secret key (`sk_test_…`) instead of generating one on first start, for
+    /// reproducible configuration.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.options.secret_key = Some(Secret::new(key));
         self
     }
 
+    /// Use this publishable key; it encodes the Frontend API host clients are told (e.g. a
+    /// proxy's) instead of the listening address.
     pub fn publishable_key(mut self, key: impl Into<String>) -> Self {
         self.options.publishable_key = Some(key.into());
         self
@@ -408,10 +465,12 @@ impl std::fmt::Debug for Emulator {
 }
 
 impl Emulator {
+    /// Starts configuring an emulator: in memory, on 127.0.0.1 and a free port.
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
 
+    /// The address it listens on (with the port picked for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -422,14 +481,18 @@ impl Emulator {
         &self.app.fapi_url
     }
 
+    /// The publishable key (`pk_test_…`) SDKs are configured with.
     pub fn publishable_key(&self) -> &str {
         &self.app.publishable_key
     }
 
+    /// The secret key (`sk_test_…`) for the Backend API.
     pub fn secret_key(&self) -> &str {
         self.app.secret_key.expose()
     }
 
+    /// The `whsec_…` secret that signs deliveries to the
+    /// [`webhook_url`](EmulatorBuilder::webhook_url).
     pub fn webhook_secret(&self) -> &str {
         self.app.webhook_secret.expose()
     }

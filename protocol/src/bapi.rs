@@ -9,7 +9,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::{expose_opt, ClientToken, OneTimeCode, Password, TestingTokenValue};
+use crate::secret::{ClientToken, OneTimeCode, Password, TestingTokenValue, expose_opt};
 
 /// A field that may be a single value or a list.
 #[derive(Deserialize)]
@@ -39,20 +39,24 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 /// `POST /v1/users`. At least one identifier (email, phone, username) or an external id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CreateUser {
+    /// Email addresses for the user (one string or a list on the wire); the first is primary. They are created verified.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
         deserialize_with = "one_or_many"
     )]
     pub email_address: Vec<String>,
+    /// Phone numbers (E.164) for the user; the first is primary. Created verified.
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
         deserialize_with = "one_or_many"
     )]
     pub phone_number: Vec<String>,
+    /// The username, where the instance has usernames on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// A plain-text password, checked against the instance's password policy unless `skip_password_checks`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -67,22 +71,31 @@ pub struct CreateUser {
         serialize_with = "expose_opt"
     )]
     pub password_digest: Option<Password>,
+    /// How [`password_digest`](Self::password_digest) was made: `bcrypt` or `argon2id`/`argon2i`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hasher: Option<String>,
+    /// Skip the password policy (length, strength, compromised-password list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_password_checks: Option<bool>,
+    /// Create the user without a password even where the instance requires one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_password_requirement: Option<bool>,
+    /// Given name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
+    /// Family name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
+    /// An id from another system.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Metadata the backend writes and everyone may read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_metadata: Option<Map<String, Value>>,
+    /// Metadata only the Backend API can read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_metadata: Option<Map<String, Value>>,
+    /// Metadata the user may also write from a client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsafe_metadata: Option<Map<String, Value>>,
 }
@@ -92,49 +105,60 @@ pub struct CreateUser {
 /// merge, send a [`MetadataUpdate`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct UpdateUser {
+    /// A new given name; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "nullable"
     )]
     pub first_name: Option<Option<String>>,
+    /// A new family name; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "nullable"
     )]
     pub last_name: Option<Option<String>>,
+    /// A new username; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "nullable"
     )]
     pub username: Option<Option<String>>,
+    /// A new external id; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "nullable"
     )]
     pub external_id: Option<Option<String>>,
+    /// A new password, checked against the password policy unless `skip_password_checks`.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         serialize_with = "expose_opt"
     )]
     pub password: Option<Password>,
+    /// Skip the password policy for the new password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_password_checks: Option<bool>,
     /// With a new password: end the user's other sessions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_out_of_other_sessions: Option<bool>,
+    /// Make this (verified) email address of the user primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_email_address_id: Option<String>,
+    /// Make this (verified) phone number of the user primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_phone_number_id: Option<String>,
+    /// Replaces the public metadata whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_metadata: Option<Map<String, Value>>,
+    /// Replaces the private metadata whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_metadata: Option<Map<String, Value>>,
+    /// Replaces the unsafe metadata whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsafe_metadata: Option<Map<String, Value>>,
 }
@@ -143,10 +167,13 @@ pub struct UpdateUser {
 /// removes its key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetadataUpdate {
+    /// Merged into the public metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_metadata: Option<Map<String, Value>>,
+    /// Merged into the private metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_metadata: Option<Map<String, Value>>,
+    /// Merged into the unsafe metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsafe_metadata: Option<Map<String, Value>>,
 }
@@ -156,18 +183,21 @@ pub struct MetadataUpdate {
 /// (`None`) stay.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetadataReplace {
+    /// Replaces the public metadata; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "nullable"
     )]
     pub public_metadata: Option<Option<Map<String, Value>>>,
+    /// Replaces the private metadata; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "nullable"
     )]
     pub private_metadata: Option<Option<Map<String, Value>>>,
+    /// Replaces the unsafe metadata; `Some(None)` clears it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -180,6 +210,7 @@ pub struct MetadataReplace {
 /// server's to refuse (422 `form_param_nil`), not a decoding error.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VerifyPassword {
+    /// The password to check against the user's.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -192,6 +223,7 @@ pub struct VerifyPassword {
 /// `form_password_incorrect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordVerified {
+    /// Always true: a wrong password is an error, not `false`.
     pub verified: bool,
 }
 
@@ -199,6 +231,7 @@ pub struct PasswordVerified {
 /// required; a body without one is the server's to refuse (422 `form_param_nil`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VerifyTotp {
+    /// A current code from the user's authenticator app, or an unused backup code.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -211,6 +244,7 @@ pub struct VerifyTotp {
 /// `form_code_incorrect`; a user without TOTP, 400).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpVerified {
+    /// Always true: a wrong code is an error, not `false`.
     pub verified: bool,
     /// `totp` or `backup_code`.
     pub code_type: String,
@@ -219,12 +253,14 @@ pub struct TotpVerified {
 /// The answer of `DELETE /v1/users/{id}/mfa`, `/totp` and `/backup_code`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserIdObject {
+    /// The user the change applied to.
     pub user_id: String,
 }
 
 /// `POST /v1/clients/verify`: the client a Frontend API client token belongs to.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct VerifyClient {
+    /// The client token (as the Frontend API hands it to a native app).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -315,8 +351,11 @@ impl std::fmt::Debug for SignInToken {
 /// **seconds**, as the Backend API spec's example shows (unlike object timestamps).
 #[derive(Debug, Clone, Deserialize)]
 pub struct TestingToken {
+    /// Always `testing_token`.
     pub object: String,
+    /// The token to send as `__clerk_testing_token`.
     pub token: TestingTokenValue,
+    /// When the token stops working (Unix **seconds**).
     pub expires_at: i64,
 }
 
@@ -397,12 +436,16 @@ mod tests {
 /// verified one.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateEmailAddress {
+    /// The user to add the address to (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The address (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_address: Option<String>,
+    /// Create it verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// Make it the user's primary address (it must be verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     /// Accepted and not acted on: the emulator sends no "primary address changed" notice.
@@ -414,12 +457,16 @@ pub struct CreateEmailAddress {
 /// to second factors and is not read here.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreatePhoneNumber {
+    /// The user to add the number to (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The number in E.164 form (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
+    /// Create it verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// Make it the user's primary number (it must be verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
 }
@@ -428,8 +475,10 @@ pub struct CreatePhoneNumber {
 /// make primary. `null` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UpdateIdentification {
+    /// Mark it verified or unverified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// Make it the user's primary one (it must be verified).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<bool>,
     /// Email addresses only; accepted and not acted on (no notice is sent).

@@ -12,8 +12,11 @@ pub struct SessionClaims {
     pub sub: String,
     /// The session id.
     pub sid: String,
+    /// Issued at (Unix seconds).
     pub iat: i64,
+    /// Not valid before (Unix seconds; the emulator sets `iat - 10` for clock skew).
     pub nbf: i64,
+    /// Expires at (Unix seconds).
     pub exp: i64,
     /// Token format version; always 2.
     pub v: u8,

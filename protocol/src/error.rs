@@ -8,9 +8,13 @@ use crate::vocab::ErrorCode;
 /// One error in the envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClerkError {
+    /// The machine-readable code clients branch on (an [`ErrorCode`] name, or another).
     pub code: String,
+    /// A short message for developers.
     pub message: String,
+    /// A longer message, fit to show a user.
     pub long_message: String,
+    /// Details: `param_name`, `lockout_expires_in_seconds`, `zxcvbn`, ….
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub meta: Map<String, Value>,
 }
@@ -34,6 +38,7 @@ impl ClerkError {
         self
     }
 
+    /// The request parameter the error is about (`meta.param_name`), if it names one.
     pub fn param_name(&self) -> Option<&str> {
         self.meta.get("param_name").and_then(Value::as_str)
     }
@@ -47,7 +52,9 @@ impl ClerkError {
 /// `{"errors":[…],"clerk_trace_id":"…"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorEnvelope {
+    /// The errors, most important first; never empty in a server's answer.
     pub errors: Vec<ClerkError>,
+    /// An id to find the request in the server's log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clerk_trace_id: Option<String>,
 }

@@ -1,7 +1,7 @@
 //! Publishable keys: `pk_test_` / `pk_live_` + base64(`<frontend api host>$`).
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// Encodes a development publishable key for a Frontend API host such as `127.0.0.1:4100`.
 pub fn publishable_key_for_host(host: &str) -> String {

@@ -22,6 +22,7 @@ macro_rules! secret_string {
         pub struct $name(String);
 
         impl $name {
+            /// Wraps a secret value.
             pub fn new(value: impl Into<String>) -> Self {
                 Self(value.into())
             }

@@ -54,7 +54,13 @@ macro_rules! wire_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $wire)] $variant, )+
+            $(
+                $(#[$vmeta])*
+                #[doc = ""]
+                #[doc = concat!("On the wire: `", $wire, "`.")]
+                #[serde(rename = $wire)]
+                $variant,
+            )+
         }
 
         impl $name {
@@ -396,10 +402,10 @@ wire_enum! {
         InvalidUrlScheme = "invalid_url_scheme",
         /// A redirect URL that is not on the instance's allowlist (Clerk's own spelling).
         ResourceMissmatch = "resource_missmatch",
-        /// `strategy=ticket` with a ticket that is unknown, revoked or already used. [U] Clerk's
-        /// code for this is not documented; the emulator's choice.
+        /// `strategy=ticket` with a ticket that is unknown, revoked or already used. (Unconfirmed: Clerk's
+        /// code for this is not documented; the emulator's choice.)
         TicketInvalid = "ticket_invalid",
-        /// `strategy=ticket` with a ticket past its `expires_in_seconds`. [U] As above.
+        /// `strategy=ticket` with a ticket past its `expires_in_seconds` (unconfirmed, as above).
         TicketExpired = "ticket_expired",
         /// Native email links (`POST /v1/client/magic_links/complete`): no such approval.
         ApprovalTokenInvalid = "approval_token_invalid",

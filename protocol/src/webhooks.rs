@@ -4,8 +4,8 @@
 //! where the signature is HMAC-SHA256 over `"{id}.{timestamp}.{body}"` keyed with the base64
 //! part of the `whsec_…` secret.
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,7 +17,9 @@ use crate::vocab::EventType;
 /// `sms.created` carry the one-time code there.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
+    /// The object the event is about (a user, a session, a message), as the Backend API shows it.
     pub data: Value,
+    /// Always `event`.
     pub object: String,
     /// As sent (a receiver also gets types this crate does not know); compare it with an
     /// [`EventType`] or read [`WebhookEvent::known_type`].
@@ -25,7 +27,9 @@ pub struct WebhookEvent {
     pub event_type: String,
     /// Milliseconds.
     pub timestamp: i64,
+    /// The instance that sent it (`ins_…`).
     pub instance_id: String,
+    /// Facts about the request that caused the event (`http_request.client_ip`, `user_agent`).
     #[serde(default)]
     pub event_attributes: Value,
 }
@@ -48,6 +52,7 @@ impl WebhookEvent {
     }
 }
 
+/// Why a webhook signing secret cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretError {
     /// Not `whsec_<base64>` (or bare base64).

@@ -199,10 +199,18 @@ pub struct EndpointDoc {
 /// Why a document cannot be applied, and where in it.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// Not JSON, or not an export document of a version this build reads.
     #[error("the document is not an export: {0}")]
     Parse(String),
+    /// A part of the document cannot be applied; nothing was.
     #[error("{at}: {problem}")]
-    Refused { at: String, problem: String },
+    Refused {
+        /// Where in the document (`users[1].identifications[0].value`).
+        at: String,
+        /// What is wrong there.
+        problem: String,
+    },
+    /// The database failed; nothing was applied.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

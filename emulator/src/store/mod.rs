@@ -47,19 +47,25 @@ pub use sessions::{SessionsReads, SessionsWrites};
 pub use users::{UserOrder, UserOrderField, UserQuery, UsersReads, UsersWrites};
 pub use webhooks::{AttemptQuery, EndpointRecord, WebhooksReads, WebhooksWrites};
 
+/// The store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database failed (SQLite today); the cause is kept for the log.
     #[error("database error: {0}")]
     Database(Box<dyn std::error::Error + Send + Sync>),
+    /// The database was written by a newer emulator; this one refuses to touch it.
     #[error(
         "the database at {path} was written by a newer auth-emulator (schema version {found}, this build knows {known}); upgrade auth-emulator or use another --data-dir or --database-url"
     )]
     TooNew {
+        /// The database file or URL.
         path: String,
+        /// Its schema version.
         found: i64,
+        /// The newest schema version this build knows.
         known: i64,
     },
+    /// Stored data does not read back as what was written.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
 }

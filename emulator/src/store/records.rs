@@ -12,7 +12,7 @@ use latchkey_protocol::{
 };
 
 /// A session's status is the wire's (`latchkey_protocol`); how it reads at a given time
-/// ([`SessionRecord::status_at`]) is the emulator's.
+/// (`SessionRecord::status_at`) is the emulator's.
 pub use latchkey_protocol::SessionStatus;
 
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@
 //! `cargo bench -p latchkey-backend --bench verify` prints one JSON line.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use latchkey_backend::keys::KeyFuture;

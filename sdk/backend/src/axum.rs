@@ -2,7 +2,7 @@
 //!
 //! The extractor finds the [`Verifier`] in the router state through `FromRef`:
 //!
-//! ```no_run
+//! ```
 //! use axum::{extract::FromRef, routing::get, Router};
 //! use latchkey_backend::{axum::VerifiedSession, Verifier};
 //!
@@ -30,17 +30,17 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use axum::Json;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope};
 use serde_json::Value;
 use tower::{Layer, Service};
 
 use crate::claims::Claims;
-use crate::verifier::{token_from_headers, Verifier, VerifyError};
+use crate::verifier::{Verifier, VerifyError, token_from_headers};
 
 /// The verified claims of the request's session token.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +60,12 @@ impl Deref for VerifiedSession {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthRejection {
+    /// Neither `Authorization: Bearer …` nor a `__session` cookie (401, `reason:
+    /// token-missing`): the client must sign in, or send its session token.
     #[error("the request carries no session token")]
     MissingToken,
+    /// The token did not verify (401 with [`VerifyError::reason`], or 503 when the keys could
+    /// not be fetched).
     #[error("the session token was refused")]
     Invalid(#[from] VerifyError),
 }
@@ -187,6 +191,7 @@ pub struct RequireSessionLayer {
 }
 
 impl RequireSessionLayer {
+    /// A layer that checks tokens with `verifier`.
     pub fn new(verifier: Verifier) -> Self {
         Self { verifier }
     }

@@ -12,9 +12,12 @@ pub struct Claims {
     pub sub: String,
     /// The session id (`sess_…`).
     pub sid: String,
+    /// Issued at.
     pub iat: i64,
+    /// Not valid before (Clerk sets `iat - 10`); checked with the verifier's skew.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// Expires at (session tokens live 60 s); checked with the verifier's skew.
     pub exp: i64,
     /// Token format version (2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +104,10 @@ impl Claims {
 /// (here `None`) when never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FactorVerificationAge {
+    /// Minutes since the first factor (password, code) was verified.
     pub first_factor_minutes: Option<i64>,
+    /// Minutes since a second factor (TOTP, backup code, SMS) was verified; `None` when the
+    /// session never passed one.
     pub second_factor_minutes: Option<i64>,
 }
 
@@ -131,10 +137,13 @@ impl<'de> Deserialize<'de> for FactorVerificationAge {
 pub struct Actor {
     /// The impersonator's id.
     pub sub: String,
+    /// Where the impersonation was started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// The impersonator's own session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Any other claims of the actor.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -142,7 +151,9 @@ pub struct Actor {
 /// The v2 organization claim `o: {id, slg, rol, per, fpm}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrganizationClaim {
+    /// The active organization's id (`org_…`).
     pub id: String,
+    /// Its slug (`slg`).
     #[serde(default, rename = "slg", skip_serializing_if = "Option::is_none")]
     pub slug: Option<String>,
     /// The role without its `org:` prefix (see [`Claims::org_role`]).

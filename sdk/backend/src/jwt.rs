@@ -1,8 +1,8 @@
 //! Compact JWS parsing. Only the header is read before the signature is checked; the payload is
 //! decoded after it verifies.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use crate::verifier::VerifyError;

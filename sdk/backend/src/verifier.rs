@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::claims::Claims;
 use crate::clock::{Clock, SystemClock};
@@ -26,18 +26,44 @@ pub enum VerifyError {
     UnsupportedAlgorithm(String),
     /// No key with the token's `kid`, even after fetching the key set again.
     #[error("no key with kid {kid:?}")]
-    UnknownKey { kid: Option<String> },
+    UnknownKey {
+        /// The token's `kid` (`None`: its header has none).
+        kid: Option<String>,
+    },
+    /// The signature is not the key's over the token: forged or altered.
     #[error("the signature does not verify")]
     BadSignature,
+    /// `exp` has passed (beyond the skew). The client should fetch a fresh token (the
+    /// `latchkey` SDK refreshes them before they expire) and retry.
     #[error("the token expired at {exp} (now {now})")]
-    Expired { exp: i64, now: i64 },
+    Expired {
+        /// The token's `exp` (Unix seconds).
+        exp: i64,
+        /// The verifier's clock (Unix seconds).
+        now: i64,
+    },
+    /// `nbf` is still ahead (beyond the skew): the issuer's or this server's clock is off.
     #[error("the token is not valid before {nbf} (now {now})")]
-    NotYetValid { nbf: i64, now: i64 },
+    NotYetValid {
+        /// The token's `nbf` (Unix seconds).
+        nbf: i64,
+        /// The verifier's clock (Unix seconds).
+        now: i64,
+    },
+    /// `iss` is not the configured issuer: the token comes from another instance.
     #[error("the token was issued by {found:?}, not {expected:?}")]
-    WrongIssuer { expected: String, found: String },
+    WrongIssuer {
+        /// The configured issuer.
+        expected: String,
+        /// The token's `iss`.
+        found: String,
+    },
     /// `azp` is set and is not one of the configured authorized parties.
     #[error("the authorized party {azp:?} is not allowed")]
-    UnauthorizedParty { azp: String },
+    UnauthorizedParty {
+        /// The token's `azp`.
+        azp: String,
+    },
     /// The keys could not be fetched; the token itself may be fine.
     #[error("the signing keys are unavailable")]
     KeyFetch(#[source] KeyFetchError),
@@ -64,12 +90,16 @@ impl VerifyError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
+    /// No key source was given.
     #[error("no keys configured: call .jwks(), .pem_public_key() or .key_source()")]
     NoKeys,
+    /// The PEM given to [`VerifierBuilder::pem_public_key`] cannot be used.
     #[error("invalid public key")]
     InvalidKey(#[from] KeyError),
+    /// The JWKS source's URL does not parse.
     #[error("invalid JWKS URL {0:?}")]
     InvalidUrl(String),
+    /// reqwest could not make an HTTP client (its TLS backend failed to start).
     #[error("could not create the HTTP client")]
     Http(#[source] reqwest::Error),
 }
@@ -248,6 +278,8 @@ impl VerifierBuilder {
         self
     }
 
+    /// The verifier. Fails when no key source was given, a PEM cannot be used or a JWKS URL
+    /// does not parse; it fetches nothing yet (the first token does).
     pub fn build(self) -> Result<Verifier, BuildError> {
         let mut issuer = self.issuer;
         let timing = Timing {
@@ -290,6 +322,9 @@ impl VerifierBuilder {
 }
 
 impl Verifier {
+    /// Starts a verifier: give it a key source ([`jwks`](VerifierBuilder::jwks),
+    /// [`pem_public_key`](VerifierBuilder::pem_public_key) or
+    /// [`key_source`](VerifierBuilder::key_source)), then [`build`](VerifierBuilder::build).
     pub fn builder() -> VerifierBuilder {
         VerifierBuilder::default()
     }
@@ -336,25 +371,24 @@ impl Verifier {
                 now,
             });
         }
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(inner.skew_secs) < nbf {
-                return Err(VerifyError::NotYetValid { nbf, now });
-            }
+        if let Some(nbf) = claims.nbf
+            && now.saturating_add(inner.skew_secs) < nbf
+        {
+            return Err(VerifyError::NotYetValid { nbf, now });
         }
-        if let Some(expected) = &inner.issuer {
-            if claims.iss.trim_end_matches('/') != expected {
-                return Err(VerifyError::WrongIssuer {
-                    expected: expected.clone(),
-                    found: claims.iss.clone(),
-                });
-            }
+        if let Some(expected) = &inner.issuer
+            && claims.iss.trim_end_matches('/') != expected
+        {
+            return Err(VerifyError::WrongIssuer {
+                expected: expected.clone(),
+                found: claims.iss.clone(),
+            });
         }
-        if let Some(azp) = &claims.azp {
-            if !inner.authorized_parties.is_empty()
-                && !inner.authorized_parties.iter().any(|p| p == azp)
-            {
-                return Err(VerifyError::UnauthorizedParty { azp: azp.clone() });
-            }
+        if let Some(azp) = &claims.azp
+            && !inner.authorized_parties.is_empty()
+            && !inner.authorized_parties.iter().any(|p| p == azp)
+        {
+            return Err(VerifyError::UnauthorizedParty { azp: azp.clone() });
         }
         Ok(())
     }

@@ -6,20 +6,14 @@
 //! names `webhook-id`/`webhook-timestamp`/`webhook-signature`. The body must be the raw bytes as
 //! received: re-serialised JSON does not verify.
 //!
-//! ```no_run
-//! # fn demo(headers: &http::HeaderMap, body: &[u8]) -> Result<(), latchkey_backend::WebhookError> {
-//! let webhooks = latchkey_backend::WebhookVerifier::new("whsec_…")?;
-//! let event = webhooks.verify(headers, body)?;
-//! use latchkey_protocol::EventType;
-//! if event.event_type == EventType::UserCreated { /* … */ }
-//! # Ok(()) }
-//! ```
+//! The crate docs' [Verifying a webhook](crate#verifying-a-webhook) example receives a real
+//! `user.created` delivery from an in-process emulator in an axum handler and verifies it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use latchkey_protocol::webhooks::WebhookEvent;
 use sha2::Sha256;
@@ -35,15 +29,28 @@ pub enum WebhookError {
     /// The secret is not `whsec_<base64>` (or bare base64).
     #[error("the webhook secret is not whsec_<base64>")]
     InvalidSecret,
+    /// A signature header is missing: `svix-id`/`webhook-id`, `…-timestamp` or `…-signature`.
     #[error("the {0} header is missing")]
     MissingHeader(&'static str),
+    /// `svix-timestamp` is not a whole number of seconds.
     #[error("the timestamp header is not a number of seconds")]
     InvalidTimestamp,
     /// Older than the tolerance (a replay, or a delivery stuck for too long).
     #[error("the delivery is too old (timestamp {timestamp}, now {now})")]
-    TimestampTooOld { timestamp: i64, now: i64 },
+    TimestampTooOld {
+        /// The delivery's timestamp (Unix seconds).
+        timestamp: i64,
+        /// The verifier's clock (Unix seconds).
+        now: i64,
+    },
+    /// Newer than the tolerance allows: the sender's or this server's clock is off.
     #[error("the delivery is from the future (timestamp {timestamp}, now {now})")]
-    TimestampTooNew { timestamp: i64, now: i64 },
+    TimestampTooNew {
+        /// The delivery's timestamp (Unix seconds).
+        timestamp: i64,
+        /// The verifier's clock (Unix seconds).
+        now: i64,
+    },
     /// None of the signatures matches the body under this secret.
     #[error("no signature matches")]
     NoValidSignature,
@@ -56,15 +63,20 @@ pub enum WebhookError {
 /// the event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
+    /// `svix-id`: the same on every retry of one event.
     pub id: String,
+    /// `svix-timestamp` (Unix seconds).
     pub timestamp: i64,
+    /// The event.
     pub event: WebhookEvent,
 }
 
 /// The id and timestamp of a delivery whose signature verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedMessage {
+    /// `svix-id`.
     pub id: String,
+    /// `svix-timestamp` (Unix seconds).
     pub timestamp: i64,
 }
 

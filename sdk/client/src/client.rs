@@ -234,10 +234,11 @@ async fn worker(
     let Some(inner) = weak.upgrade() else { return };
     inner.restore().await;
     let has_token = inner.state().token.is_some();
-    if sync_on_start && has_token {
-        if let Err(e) = inner.sync_client().await {
-            tracing::debug!(error = %e, "start-up client sync failed; staying on the stored snapshot");
-        }
+    if sync_on_start
+        && has_token
+        && let Err(e) = inner.sync_client().await
+    {
+        tracing::debug!(error = %e, "start-up client sync failed; staying on the stored snapshot");
     }
     drop(inner);
     if !background_refresh {
@@ -428,10 +429,10 @@ impl Inner {
         }
         self.restored.send_replace(true);
         // A stored session that has expired meanwhile was just dropped: clear it from the store.
-        if lock(&self.restore_error).is_none() {
-            if let Err(e) = self.persist().await {
-                tracing::warn!(error = %e, "could not update the session store");
-            }
+        if lock(&self.restore_error).is_none()
+            && let Err(e) = self.persist().await
+        {
+            tracing::warn!(error = %e, "could not update the session store");
         }
     }
 
@@ -491,11 +492,12 @@ impl Inner {
     /// Takes a client snapshot from an envelope (`None`: the client is gone).
     fn apply_client(&self, client: Option<Client>) {
         let mut st = self.state();
-        if let (Some(old), Some(new)) = (&st.client, &client) {
-            if old.id == new.id && new.updated_at < old.updated_at {
-                // An answer that was overtaken by a newer one.
-                return;
-            }
+        if let (Some(old), Some(new)) = (&st.client, &client)
+            && old.id == new.id
+            && new.updated_at < old.updated_at
+        {
+            // An answer that was overtaken by a newer one.
+            return;
         }
         st.client = client.map(Arc::new);
         self.tokens.seed(st.client.as_deref());
@@ -518,10 +520,10 @@ impl Inner {
             self.tokens.forget_session(session_id);
             self.update_auth(&mut st);
         }
-        if self.state().token.is_some() {
-            if let Err(e) = self.sync_client().await {
-                tracing::debug!(error = %e, "client sync after a lost session failed");
-            }
+        if self.state().token.is_some()
+            && let Err(e) = self.sync_client().await
+        {
+            tracing::debug!(error = %e, "client sync after a lost session failed");
         }
         if let Err(e) = self.persist().await {
             tracing::warn!(error = %e, "could not clear the stored session");
@@ -751,11 +753,11 @@ impl Inner {
                 .get(&sid, None)
                 .map(|t| t.expires_at().saturating_mul(1000) - inner.server_now_ms())
         };
-        if remaining(self).is_none_or(|r| r <= threshold) {
-            if let Err(e) = self.fetch_shared(&sid, None, threshold).await {
-                tracing::debug!(error = %e, "background token refresh failed");
-                return poll;
-            }
+        if remaining(self).is_none_or(|r| r <= threshold)
+            && let Err(e) = self.fetch_shared(&sid, None, threshold).await
+        {
+            tracing::debug!(error = %e, "background token refresh failed");
+            return poll;
         }
         match remaining(self) {
             Some(r) if r > threshold => {

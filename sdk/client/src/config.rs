@@ -17,6 +17,7 @@ use crate::store::{KeyringStore, SessionStore};
 /// (`.time_source(move || clock.now_ms())`), so the SDK sees the jump at once rather than at
 /// the next token.
 pub trait TimeSource: Send + Sync + 'static {
+    /// Now, in milliseconds since the Unix epoch.
     fn now_ms(&self) -> i64;
 }
 
@@ -72,16 +73,19 @@ impl RetryPolicy {
         }
     }
 
+    /// Retries after the first attempt (default 3; 0 turns them off).
     pub fn max_retries(mut self, n: u32) -> Self {
         self.max_retries = n;
         self
     }
 
+    /// The delay before the first retry, doubled for each next one (default 200 ms).
     pub fn base_delay(mut self, d: Duration) -> Self {
         self.base_delay = d;
         self
     }
 
+    /// The longest delay between two retries (default 5 s).
     pub fn max_delay(mut self, d: Duration) -> Self {
         self.max_delay = d;
         self
@@ -209,6 +213,7 @@ impl Builder {
         self
     }
 
+    /// How requests are retried (default: [`RetryPolicy::default`], 3 retries).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self

@@ -22,7 +22,9 @@ pub enum Error {
     /// when the lock lifts (`None`: the server did not say, or it never lifts by itself).
     #[error("the account is locked{}", until_text(*until))]
     Locked {
+        /// When the lock lifts: tell the user to come back then.
         until: Option<SystemTime>,
+        /// The server's answer.
         #[source]
         error: ApiError,
     },
@@ -31,7 +33,9 @@ pub enum Error {
     /// last answer asked for.
     #[error("rate limited by the Frontend API{}", retry_text(*retry_after))]
     RateLimited {
+        /// How long to wait before the next try.
         retry_after: Option<Duration>,
+        /// The server's answer.
         #[source]
         error: ApiError,
     },
@@ -39,6 +43,7 @@ pub enum Error {
     /// could stand in.
     #[error("offline: the Frontend API could not be reached")]
     Offline {
+        /// The connection failure or timeout.
         #[source]
         source: Cause,
     },
@@ -46,14 +51,18 @@ pub enum Error {
     /// redirect, a TLS failure).
     #[error("HTTP transport failure")]
     Transport {
+        /// The HTTP client's error.
         #[source]
         source: Cause,
     },
     /// A response that is not what the Frontend API sends.
     #[error("unexpected response from the Frontend API (HTTP {status}, {body:?})")]
     Decode {
+        /// The HTTP status.
         status: u16,
+        /// The body as received.
         body: RawBody,
+        /// Why it did not decode.
         #[source]
         source: Cause,
     },
@@ -138,6 +147,8 @@ impl Error {
         Error::Api(e)
     }
 
+    /// Whether the Frontend API could not be reached ([`Error::Offline`]): keep the user's
+    /// work, show that the app is offline, and try again later.
     pub fn is_offline(&self) -> bool {
         matches!(self, Error::Offline { .. })
     }
@@ -170,8 +181,12 @@ impl Error {
 /// An error answer of the Frontend API: the HTTP status and Clerk's error envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
+    /// The HTTP status (400–599).
     pub status: u16,
+    /// The envelope's errors, most important first (each with a code to branch on and a
+    /// `long_message` fit to show the user).
     pub errors: Vec<ClerkError>,
+    /// `clerk_trace_id`, to find the request in the server's log.
     pub trace_id: Option<String>,
 }
 
@@ -220,6 +235,7 @@ impl std::error::Error for ApiError {}
 pub struct RawBody(Arc<str>);
 
 impl RawBody {
+    /// The body as received. It may hold a credential: show it with care.
     pub fn text(&self) -> &str {
         &self.0
     }
@@ -289,44 +305,61 @@ pub enum StoreError {
     /// No credential store could be reached (no Secret Service and no kernel keyring, …).
     #[error("no credential store is available")]
     Unavailable {
+        /// The platform's error.
         #[source]
         source: Cause,
     },
     /// The credential store refused access (locked keychain, denied prompt).
     #[error("access to the credential store was denied")]
     AccessDenied {
+        /// The platform's error.
         #[source]
         source: Cause,
     },
     /// The platform's credential store failed.
     #[error("the credential store failed")]
     Platform {
+        /// The platform's error.
         #[source]
         source: Cause,
     },
     /// Reading or writing a session file failed.
     #[error("I/O error on {}", path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: Cause,
     },
     /// An entry exists but cannot be read back; the SDK treats it as signed out.
     #[error("the stored {key} entry is corrupt: {reason}")]
-    Corrupt { key: StoreKey, reason: String },
+    Corrupt {
+        /// The entry.
+        key: StoreKey,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The stored session belongs to another Frontend API than the configured one (`stored` is
     /// `None` for a session stored before sessions were bound to their API). It was discarded
     /// without being sent anywhere; the device starts signed out.
     #[error("{}", describe_other_api(stored.as_deref(), configured))]
     OtherFrontendApi {
+        /// The Frontend API the stored session came from.
         stored: Option<String>,
+        /// The Frontend API the SDK is configured for.
         configured: String,
     },
     /// A [`FileStore`](crate::FileStore) path holds a file this user should not trust (a
     /// symbolic link, not a regular file, another user's, or readable by others). It is neither
     /// read nor replaced.
     #[error("refusing the session file {}: {reason}", path.display())]
-    InsecureFile { path: PathBuf, reason: String },
+    InsecureFile {
+        /// The refused path.
+        path: PathBuf,
+        /// Why it is not trusted.
+        reason: String,
+    },
 }
 
 fn describe_other_api(stored: Option<&str>, configured: &str) -> String {
@@ -357,12 +390,10 @@ mod tests {
     fn api_errors_keep_the_server_codes() {
         let e = Error::Api(ApiError {
             status: 422,
-            errors: vec![ClerkError::new(
-                "form_password_incorrect",
-                "bad",
-                "Password is incorrect.",
-            )
-            .param("password")],
+            errors: vec![
+                ClerkError::new("form_password_incorrect", "bad", "Password is incorrect.")
+                    .param("password"),
+            ],
             trace_id: Some("t".into()),
         });
         assert_eq!(e.code(), Some("form_password_incorrect"));

@@ -18,6 +18,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct ClientToken(Arc<str>);
 
 impl ClientToken {
+    /// Wraps a client token (as read from a store).
     pub fn new(value: impl Into<Arc<str>>) -> Self {
         Self(value.into())
     }

@@ -11,27 +11,34 @@ use latchkey_protocol::{Client, Session, SessionStatus, SignInStatus, SignUpStat
 pub enum AuthState {
     /// The stored session has not been read yet.
     Loading,
+    /// No active session on this device: show the sign-in screen.
     SignedOut,
     /// The client's active session and its user.
     SignedIn {
+        /// The active session.
         session: Arc<Session>,
+        /// Its user.
         user: Arc<User>,
     },
 }
 
 impl AuthState {
+    /// Whether the stored session is still being read (show a splash, not the sign-in screen).
     pub fn is_loading(&self) -> bool {
         matches!(self, AuthState::Loading)
     }
 
+    /// Whether someone is signed in.
     pub fn is_signed_in(&self) -> bool {
         matches!(self, AuthState::SignedIn { .. })
     }
 
+    /// Whether nobody is signed in.
     pub fn is_signed_out(&self) -> bool {
         matches!(self, AuthState::SignedOut)
     }
 
+    /// The active session, when signed in.
     pub fn session(&self) -> Option<&Arc<Session>> {
         match self {
             AuthState::SignedIn { session, .. } => Some(session),
@@ -39,6 +46,7 @@ impl AuthState {
         }
     }
 
+    /// The signed-in user.
     pub fn user(&self) -> Option<&Arc<User>> {
         match self {
             AuthState::SignedIn { user, .. } => Some(user),

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use latchkey_protocol::{Client, Session, Token};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -19,7 +19,7 @@ use crate::client::{Inner, Latchkey};
 use crate::error::{Error, Message};
 use crate::secret::SessionToken;
 use crate::session::AuthState;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 type Flight = Arc<OnceCell<Result<SessionToken, Error>>>;
 type FlightKey = (String, Option<String>);
@@ -151,6 +151,7 @@ pub struct TokenOptions {
 }
 
 impl TokenOptions {
+    /// The default: the active session's token, from the cache when fresh enough.
     pub fn new() -> Self {
         Self::default()
     }

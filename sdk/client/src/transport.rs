@@ -6,8 +6,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, RETRY_AFTER};
 use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
 
 use crate::error::{Error, Message};
 use crate::secret::ClientToken;
@@ -339,10 +339,10 @@ mod tests {
 
     fn headers(v: Option<&str>) -> HeaderMap {
         let mut h = HeaderMap::new();
-        if let Some(v) = v {
-            if let Ok(v) = HeaderValue::from_str(v) {
-                h.insert(AUTHORIZATION, v);
-            }
+        if let Some(v) = v
+            && let Ok(v) = HeaderValue::from_str(v)
+        {
+            h.insert(AUTHORIZATION, v);
         }
         h
     }

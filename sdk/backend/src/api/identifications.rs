@@ -3,10 +3,10 @@
 pub use latchkey_protocol::bapi::{CreateEmailAddress, CreatePhoneNumber, UpdateIdentification};
 use latchkey_protocol::{DeletedObject, EmailAddress, PhoneNumber};
 use reqwest::Method;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use super::{segment, ApiError, BackendClient};
+use super::{ApiError, BackendClient, segment};
 
 /// The four calls both resources have, on `base` (`/v1/email_addresses` or
 /// `/v1/phone_numbers`).
@@ -64,6 +64,7 @@ impl<'a> EmailAddresses<'a> {
         self.0.create(email).await
     }
 
+    /// The email address with this id; [`ApiError::is_not_found`] when there is none.
     pub async fn get(&self, id: &str) -> Result<EmailAddress, ApiError> {
         self.0.get(id).await
     }
@@ -77,6 +78,8 @@ impl<'a> EmailAddresses<'a> {
         self.0.update(id, update).await
     }
 
+    /// Removes it from its user. A user's last identification cannot be removed (the server
+    /// refuses with 400).
     pub async fn delete(&self, id: &str) -> Result<DeletedObject, ApiError> {
         self.0.delete(id).await
     }
@@ -99,6 +102,7 @@ impl<'a> PhoneNumbers<'a> {
         self.0.create(phone).await
     }
 
+    /// The phone number with this id; [`ApiError::is_not_found`] when there is none.
     pub async fn get(&self, id: &str) -> Result<PhoneNumber, ApiError> {
         self.0.get(id).await
     }
@@ -112,6 +116,8 @@ impl<'a> PhoneNumbers<'a> {
         self.0.update(id, update).await
     }
 
+    /// Removes it from its user. A user's last identification cannot be removed (the server
+    /// refuses with 400).
     pub async fn delete(&self, id: &str) -> Result<DeletedObject, ApiError> {
         self.0.delete(id).await
     }

@@ -1,16 +1,8 @@
 //! A typed Backend API client over the shared `latchkey-protocol` types.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), latchkey_backend::ApiError> {
-//! use latchkey_backend::api::{BackendClient, UserListParams};
-//!
-//! let bapi = BackendClient::new("http://127.0.0.1:4100", "sk_test_…")?;
-//! let users = bapi
-//!     .users()
-//!     .list(&UserListParams { email_address: vec!["ada@example.com".into()], ..Default::default() })
-//!     .await?;
-//! # Ok(()) }
-//! ```
+//! The crate docs' [Calling the Backend API](crate#calling-the-backend-api) example creates
+//! a user, merges metadata, lists users by email address and branches on a refusal, against an
+//! in-process emulator.
 //!
 //! Every request carries `Authorization: Bearer <secret key>`, `Content-Type: application/json`
 //! and `clerk-api-version`. Requests are retried (at most 3 attempts in all, small exponential
@@ -29,11 +21,11 @@ mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_protocol::{ClerkError, ErrorCode, ErrorEnvelope, Jwks, API_VERSION};
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use latchkey_protocol::{API_VERSION, ClerkError, ErrorCode, ErrorEnvelope, Jwks};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::secret::SecretKey;
 
@@ -57,8 +49,11 @@ pub enum ApiError {
     /// body was not the error envelope).
     #[error("the Backend API answered {status}{}", describe(errors))]
     Server {
+        /// The HTTP status (400–599).
         status: u16,
+        /// The envelope's errors, most important first.
         errors: Vec<ClerkError>,
+        /// `clerk_trace_id`, to find the request in the server's log.
         trace_id: Option<String>,
     },
     /// The request could not be sent or the response not read.
@@ -68,11 +63,16 @@ pub enum ApiError {
     /// session token, so its `Debug` shows only its length.
     #[error("unexpected response body from the Backend API ({status})")]
     Decode {
+        /// The (success) status.
         status: u16,
+        /// The body as received.
         body: RawBody,
+        /// Why it did not decode.
         #[source]
         source: serde_json::Error,
     },
+    /// The client was built with an unusable API URL or an empty secret key (from
+    /// [`BackendClientBuilder::build`]); fix the configuration, retrying cannot help.
     #[error("invalid client configuration: {0}")]
     Configuration(&'static str),
 }
@@ -82,6 +82,7 @@ pub enum ApiError {
 pub struct RawBody(String);
 
 impl RawBody {
+    /// The body as received. It may hold a credential: show it with care.
     pub fn text(&self) -> &str {
         &self.0
     }
@@ -134,6 +135,8 @@ impl ApiError {
         }
     }
 
+    /// Whether the server answered 404: the user, session or other object does not exist
+    /// (or no longer does).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
     }
@@ -207,6 +210,8 @@ impl BackendClientBuilder {
         self
     }
 
+    /// The client. Fails with [`ApiError::Configuration`] when the API URL is not a URL or the
+    /// secret key is empty, and with [`ApiError::Transport`] when no HTTP client can be made.
     pub fn build(self) -> Result<BackendClient, ApiError> {
         let api_url = self.api_url.trim_end_matches('/').to_owned();
         if reqwest::Url::parse(&api_url).is_err() {
@@ -245,6 +250,8 @@ impl BackendClient {
         Self::builder(api_url, secret_key).build()
     }
 
+    /// Like [`new`](Self::new), with retries and the HTTP client to choose before
+    /// [`build`](BackendClientBuilder::build).
     pub fn builder(
         api_url: impl Into<String>,
         secret_key: impl Into<SecretKey>,
@@ -257,18 +264,22 @@ impl BackendClient {
         }
     }
 
+    /// The Backend API's base URL, without a trailing `/`.
     pub fn api_url(&self) -> &str {
         &self.inner.api_url
     }
 
+    /// The user endpoints (`/v1/users…`).
     pub fn users(&self) -> Users<'_> {
         Users::new(self)
     }
 
+    /// The session endpoints (`/v1/sessions…`).
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(self)
     }
 
+    /// Testing tokens (`/v1/testing_tokens`), which let test traffic skip rate limits.
     pub fn testing_tokens(&self) -> TestingTokens<'_> {
         TestingTokens::new(self)
     }
@@ -283,10 +294,12 @@ impl BackendClient {
         RedirectUrls::new(self)
     }
 
+    /// The email address endpoints (`/v1/email_addresses…`).
     pub fn email_addresses(&self) -> EmailAddresses<'_> {
         EmailAddresses::new(self)
     }
 
+    /// The phone number endpoints (`/v1/phone_numbers…`).
     pub fn phone_numbers(&self) -> PhoneNumbers<'_> {
         PhoneNumbers::new(self)
     }

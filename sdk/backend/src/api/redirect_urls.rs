@@ -1,8 +1,8 @@
 //! `/v1/redirect_urls`: the instance's allowlist of redirect URLs (native apps' custom-scheme
 //! callbacks must be on it).
 
-use latchkey_protocol::bapi::{CreateRedirectUrl, RedirectUrl};
 use latchkey_protocol::DeletedObject;
+use latchkey_protocol::bapi::{CreateRedirectUrl, RedirectUrl};
 use reqwest::Method;
 
 use super::{ApiError, BackendClient};

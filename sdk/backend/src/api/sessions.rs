@@ -3,18 +3,22 @@
 use latchkey_protocol::{Paginated, Session, Token};
 use reqwest::Method;
 
-use super::{segment, ApiError, BackendClient};
+use super::{ApiError, BackendClient, segment};
 
 /// Filters and paging for [`Sessions::list`]; the server wants a `user_id` or a `client_id`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionListParams {
+    /// Only this user's sessions.
     pub user_id: Option<String>,
+    /// Only the sessions of this client (device).
     pub client_id: Option<String>,
     /// A [`SessionStatus`](latchkey_protocol::SessionStatus) to filter by, by its wire name
     /// (`SessionStatus::Active.as_str()`, …); kept a string so that statuses newer than
     /// `latchkey-protocol` can be asked for.
     pub status: Option<String>,
+    /// At most this many (1–500; server default 10).
     pub limit: Option<u32>,
+    /// Skip this many first.
     pub offset: Option<u32>,
 }
 
@@ -71,6 +75,8 @@ impl<'a> Sessions<'a> {
             .await
     }
 
+    /// The session with this id, whatever its status; [`ApiError::is_not_found`] when there
+    /// is none.
     pub async fn get(&self, session_id: &str) -> Result<Session, ApiError> {
         self.client
             .get(&format!("/v1/sessions/{}", segment(session_id)), &[])

@@ -7,17 +7,22 @@ pub use latchkey_protocol::secret::OneTimeCode;
 use latchkey_protocol::{DeletedObject, ErrorCode, TotalCount, User};
 use reqwest::Method;
 
-use super::{segment, ApiError, BackendClient};
+use super::{ApiError, BackendClient, segment};
 use crate::secret::Password;
 
 /// Filters and paging for [`Users::list`] and [`Users::count`]. Each list filter matches any of
 /// its values; empty filters are not sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserListParams {
+    /// Users with any of these email addresses.
     pub email_address: Vec<String>,
+    /// Users with any of these phone numbers (E.164).
     pub phone_number: Vec<String>,
+    /// Users with any of these usernames.
     pub username: Vec<String>,
+    /// Users with any of these ids.
     pub user_id: Vec<String>,
+    /// Users with any of these external ids.
     pub external_id: Vec<String>,
     /// Free-text search over ids, names, email addresses, phone numbers and usernames.
     pub query: Option<String>,
@@ -26,6 +31,7 @@ pub struct UserListParams {
     pub order_by: Option<String>,
     /// 1–500 (server default 10).
     pub limit: Option<u32>,
+    /// Skip this many first.
     pub offset: Option<u32>,
 }
 
@@ -92,16 +98,24 @@ impl<'a> Users<'a> {
         Ok(count.total_count)
     }
 
+    /// The user with this id; [`ApiError::is_not_found`] when there is none.
     pub async fn get(&self, user_id: &str) -> Result<User, ApiError> {
         self.client
             .get(&format!("/v1/users/{}", segment(user_id)), &[])
             .await
     }
 
+    /// Creates a user (its identifiers verified). Refusals are 422 with the field in
+    /// [`ClerkError::param_name`](latchkey_protocol::ClerkError::param_name): an identifier
+    /// another user has (`form_identifier_exists`), a password the policy refuses
+    /// (`form_password_pwned`, `form_password_length_too_short`, …).
     pub async fn create(&self, user: &CreateUser) -> Result<User, ApiError> {
         self.client.send_json(Method::POST, "/v1/users", user).await
     }
 
+    /// Changes the fields of `update` that are `Some`; metadata given here replaces the old
+    /// whole (merge with [`update_metadata`](Self::update_metadata)). Refused like
+    /// [`create`](Self::create); [`ApiError::is_not_found`] for an unknown user.
     pub async fn update(&self, user_id: &str, update: &UpdateUser) -> Result<User, ApiError> {
         self.client
             .send_json(
@@ -112,6 +126,8 @@ impl<'a> Users<'a> {
             .await
     }
 
+    /// Deep-merges `metadata` into the user's (`PATCH /v1/users/{id}/metadata`): a `null`
+    /// value removes its key, other keys stay.
     pub async fn update_metadata(
         &self,
         user_id: &str,
@@ -247,6 +263,8 @@ impl<'a> Users<'a> {
             .await
     }
 
+    /// Deletes the user and ends every session of theirs (`user.deleted` and `session.*`
+    /// webhooks follow).
     pub async fn delete(&self, user_id: &str) -> Result<DeletedObject, ApiError> {
         self.client
             .request(

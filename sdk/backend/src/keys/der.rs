@@ -2,8 +2,8 @@
 //! `SEQUENCE { SEQUENCE { OID rsaEncryption, NULL }, BIT STRING { RSAPublicKey } }` and PKCS#1
 //! `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
 
-use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use super::KeyError;
 

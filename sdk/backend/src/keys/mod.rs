@@ -3,12 +3,12 @@
 mod der;
 mod remote;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use latchkey_protocol::Jwk;
 use ring::signature::{
-    RsaParameters, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384,
-    RSA_PKCS1_2048_8192_SHA512,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512,
+    RsaParameters, RsaPublicKeyComponents,
 };
 
 use crate::jwt::Algorithm;
@@ -21,12 +21,20 @@ pub(crate) use remote::{RemoteKeys, Timing};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
+    /// The text is not a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) block; the message says what
+    /// is wrong.
     #[error("not a PEM public key: {0}")]
     Pem(&'static str),
+    /// A public key, but not an RSA one.
     #[error("not an RSA public key")]
     NotRsa,
+    /// An RSA key too small to trust or too large to be a signing key.
     #[error("the RSA modulus has {bits} bits; 2048 to 8192 are accepted")]
-    UnsupportedSize { bits: usize },
+    UnsupportedSize {
+        /// The modulus' size.
+        bits: usize,
+    },
+    /// A JWK that is not an RSA signing key (`kty`, `use`, `alg`, `n`, `e`).
     #[error("the JWK cannot be used: {0}")]
     Jwk(&'static str),
 }
@@ -166,9 +174,11 @@ mod tests {
         let jwt = key.sign_jwt(&serde_json::json!({"sub": "u"})).unwrap();
         let (input, sig) = jwt.rsplit_once('.').unwrap();
         let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
-        assert!(from_pem
-            .verify(Algorithm::RS256, input.as_bytes(), &sig)
-            .is_ok());
+        assert!(
+            from_pem
+                .verify(Algorithm::RS256, input.as_bytes(), &sig)
+                .is_ok()
+        );
         assert!(matches!(
             from_pem.verify(Algorithm::RS256, b"other", &sig),
             Err(VerifyError::BadSignature)

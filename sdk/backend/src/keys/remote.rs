@@ -28,12 +28,22 @@ use crate::verifier::VerifyError;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyFetchError {
+    /// The request could not be sent or the answer not read.
     #[error("could not reach the JWKS endpoint")]
     Transport(#[source] Arc<reqwest::Error>),
     #[error("the JWKS endpoint answered {status}{}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
-    Status { status: u16, code: Option<String> },
+    /// The endpoint answered with an error status (a 401 from the Backend API: a wrong
+    /// secret key).
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The Clerk error code, when the body was the error envelope.
+        code: Option<String>,
+    },
+    /// A success status with a body that is not a JWKS.
     #[error("the JWKS endpoint did not return a key set")]
     Decode(#[source] Arc<serde_json::Error>),
+    /// A JWKS with no RSA signing key this crate accepts.
     #[error("the key set has no usable RSA signing key")]
     NoUsableKeys,
     /// The last fetch failed moments ago; the next one waits for the refetch floor.
@@ -61,6 +71,8 @@ pub type KeyFuture<'a> = Pin<Box<dyn Future<Output = Result<Jwks, KeyFetchError>
 /// Where a [`Verifier`](crate::Verifier) gets its keys. [`HttpKeySource`] is the usual one;
 /// implement this to load keys from elsewhere or to observe fetches.
 pub trait KeySource: Send + Sync + 'static {
+    /// The current key set. Called when the cache is empty or stale, or a token names an
+    /// unknown `kid`; never more often than the verifier's refetch floor.
     fn fetch(&self) -> KeyFuture<'_>;
 }
 
@@ -70,12 +82,17 @@ pub enum JwksSource {
     /// `GET {api_url}/v1/jwks` with the secret key, e.g. `https://api.clerk.com` or the
     /// emulator's URL.
     Backend {
+        /// The Backend API's base URL.
         api_url: String,
+        /// The instance's secret key (`sk_…`).
         secret_key: SecretKey,
     },
     /// `GET {url}/.well-known/jwks.json`, public; `url` is the Frontend API URL (which is also
     /// the tokens' issuer).
-    Frontend { url: String },
+    Frontend {
+        /// The Frontend API's base URL.
+        url: String,
+    },
 }
 
 impl JwksSource {
@@ -122,6 +139,7 @@ impl HttpKeySource {
         }
     }
 
+    /// The JWKS URL it fetches.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -284,7 +302,7 @@ impl RemoteKeys {
             Fetch::NoRuntime => {
                 return Err(VerifyError::KeyFetch(KeyFetchError::other(
                     std::io::Error::other("the JWKS can only be fetched on a Tokio runtime"),
-                )))
+                )));
             }
         };
         let waited = tokio::time::timeout(shared.key_wait, outcome.wait_for(Option::is_some)).await;

@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
+use latchkey_backend::ApiError;
 use latchkey_backend::api::{
     BackendClient, CreateUser, MetadataUpdate, SessionListParams, UpdateUser, UserListParams,
 };
-use latchkey_backend::ApiError;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::support::*;
 
@@ -83,14 +83,18 @@ async fn a_password_is_verified_without_ever_being_shown() {
     let env = start().await;
     let user = env.create_user("pw@example.com").await;
     let users = env.bapi.users();
-    assert!(users
-        .verify_password(&user.id, &PASSWORD.into())
-        .await
-        .unwrap());
-    assert!(!users
-        .verify_password(&user.id, &"not-the-password".into())
-        .await
-        .unwrap());
+    assert!(
+        users
+            .verify_password(&user.id, &PASSWORD.into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !users
+            .verify_password(&user.id, &"not-the-password".into())
+            .await
+            .unwrap()
+    );
     let missing = users
         .verify_password("user_missing", &PASSWORD.into())
         .await
@@ -574,11 +578,13 @@ async fn totp_and_backup_codes_are_checked_and_removed() {
     let backup = OneTimeCode::from(codes[0].as_str());
     let v = users.verify_totp(&user.id, &backup).await.unwrap().unwrap();
     assert_eq!(v.code_type, "backup_code");
-    assert!(users
-        .verify_totp(&user.id, &backup)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        users
+            .verify_totp(&user.id, &backup)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(!format!("{backup:?}").contains(&codes[0]));
 
     assert_eq!(
@@ -714,11 +720,13 @@ async fn a_profile_image_is_uploaded_as_multipart_served_and_removed() {
     assert_eq!(err.code(), Some("form_param_format_invalid"), "{err}");
     let without = users.delete_profile_image(&user.id).await.unwrap();
     assert!(!without.has_image);
-    assert!(users
-        .set_profile_image("user_missing", &png, "image/png")
-        .await
-        .unwrap_err()
-        .is_not_found());
+    assert!(
+        users
+            .set_profile_image("user_missing", &png, "image/png")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 #[tokio::test]
@@ -788,9 +796,11 @@ async fn a_sign_in_token_signs_its_user_in_once_and_a_revoked_one_never() {
     assert!(revoked.token.is_none());
     let r = redeem(t.token.unwrap()).await.unwrap();
     assert_eq!(r.status(), 422);
-    assert!(tokens
-        .create("user_nobody", None)
-        .await
-        .unwrap_err()
-        .is_not_found());
+    assert!(
+        tokens
+            .create("user_nobody", None)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use latchkey_backend::axum::{RequireSessionLayer, VerifiedSession};
 use latchkey_backend::{JwksSource, Verifier};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::support::*;
 

@@ -1,8 +1,8 @@
 //! Key fetching and caching: how often the key server is asked, and what happens when it
 //! cannot answer.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use latchkey_backend::{JwksSource, KeyFetchError, Verifier, VerifyError};

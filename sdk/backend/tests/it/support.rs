@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use latchkey_backend::api::CreateUser;
 use latchkey_backend::keys::KeyFuture;
@@ -21,9 +21,9 @@ use latchkey_backend::{BackendClient, HttpKeySource, JwksSource, KeySource, Veri
 use latchkey_emulator::Emulator;
 use latchkey_protocol::User;
 use latchkey_testkit::Kit;
-pub use latchkey_testkit::{builder, refusing_addr, SignedIn};
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
-use serde_json::{json, Value};
+pub use latchkey_testkit::{SignedIn, builder, refusing_addr};
+use ring::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RsaKeyPair};
+use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::watch;
 
@@ -62,7 +62,7 @@ pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Env {
 
 impl Env {
     /// The emulator's clock, as a clock for the SDK.
-    pub fn clock(&self) -> impl latchkey_backend::Clock + Clone {
+    pub fn clock(&self) -> impl latchkey_backend::Clock + Clone + use<> {
         let clock = self.emu.clock().clone();
         move || clock.now_ms()
     }

@@ -421,13 +421,14 @@ async fn authorized_parties_accept_listed_origins_and_native_tokens_only() {
     }
     assert!(verifier.verify(&native.jwt).await.is_ok(), "no azp: native");
     // Without a list, any party is accepted.
-    assert!(env
-        .verifier()
-        .build()
-        .unwrap()
-        .verify(&from_evil)
-        .await
-        .is_ok());
+    assert!(
+        env.verifier()
+            .build()
+            .unwrap()
+            .verify(&from_evil)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]

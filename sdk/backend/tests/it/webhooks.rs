@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use latchkey_backend::webhooks::{Delivery, SignedMessage};
 use latchkey_backend::{WebhookError, WebhookVerifier};
-use latchkey_protocol::webhooks::{sign, WebhookEvent};
+use latchkey_protocol::webhooks::{WebhookEvent, sign};
 use latchkey_testkit::Method;
 use serde_json::json;
 
@@ -103,12 +103,16 @@ fn timestamps_outside_five_minutes_are_refused_either_way() {
     let ts = SPEC_TS.to_string();
     let h = headers("svix", SPEC_ID, &ts, SPEC_SIG);
     let verifier = |now: i64| WebhookVerifier::new(SPEC_SECRET).unwrap().clock(at(now));
-    assert!(verifier(SPEC_TS + 300)
-        .verify_signature(&h, SPEC_BODY)
-        .is_ok());
-    assert!(verifier(SPEC_TS - 300)
-        .verify_signature(&h, SPEC_BODY)
-        .is_ok());
+    assert!(
+        verifier(SPEC_TS + 300)
+            .verify_signature(&h, SPEC_BODY)
+            .is_ok()
+    );
+    assert!(
+        verifier(SPEC_TS - 300)
+            .verify_signature(&h, SPEC_BODY)
+            .is_ok()
+    );
     assert!(matches!(
         verifier(SPEC_TS + 301).verify_signature(&h, SPEC_BODY),
         Err(WebhookError::TimestampTooOld {

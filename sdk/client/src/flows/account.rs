@@ -3,19 +3,21 @@
 //! device, and account deletion.
 
 use latchkey_protocol::{DeletedObject, EmailAddress, PhoneNumber, Session, User};
-use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Map, Value};
 
 use super::mfa::{bool_str, deleted};
 use crate::client::Latchkey;
 use crate::error::Error;
-use crate::transport::{segment, Call, Upload};
+use crate::transport::{Call, Upload, segment};
 
 /// An uploaded profile image.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Image {
+    /// The image's id (`img_…`).
     pub id: String,
+    /// The uploaded file's name, if it had one.
     pub name: Option<String>,
     /// Where the image is served.
     pub public_url: String,
@@ -24,24 +26,38 @@ pub struct Image {
 /// A session of the signed-in user on any device, with its latest activity.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SessionActivity {
+    /// The session's id, for [`Latchkey::revoke_session`].
     pub id: String,
+    /// `active` for the sessions this call lists.
     pub status: String,
+    /// When it expires however active it is (ms since the epoch).
     pub expire_at: i64,
+    /// When it expires if unused (ms since the epoch).
     pub abandon_at: i64,
+    /// When it was last used (ms since the epoch).
     pub last_active_at: i64,
+    /// Where it was last used from, when known.
     pub latest_activity: Option<Activity>,
 }
 
 /// Where a session was last used from.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Activity {
+    /// The activity record's id.
     pub id: String,
+    /// The device's kind, from its user agent.
     pub device_type: Option<String>,
+    /// The browser or app, from its user agent.
     pub browser_name: Option<String>,
+    /// Its version.
     pub browser_version: Option<String>,
+    /// The country of the IP address, where known.
     pub country: Option<String>,
+    /// The city of the IP address, where known.
     pub city: Option<String>,
+    /// The IP address the session was last used from.
     pub ip_address: Option<String>,
+    /// Whether the device is a phone or tablet.
     #[serde(default)]
     pub is_mobile: bool,
 }
@@ -57,15 +73,18 @@ pub struct UserUpdate {
 }
 
 impl UserUpdate {
+    /// An update that changes nothing yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A new given name (`""` clears it).
     pub fn first_name(mut self, v: impl Into<String>) -> Self {
         self.first_name = Some(v.into());
         self
     }
 
+    /// A new family name (`""` clears it).
     pub fn last_name(mut self, v: impl Into<String>) -> Self {
         self.last_name = Some(v.into());
         self

@@ -23,7 +23,7 @@ use super::sign_in::{SignInAttempt, SignInStatus};
 use crate::client::Latchkey;
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 /// How often [`SignInAttempt::wait_for_email_link`] asks: every second, as Clerk's clients do.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -216,20 +216,20 @@ impl SignInAttempt {
                     match v.status.parse::<VerificationStatus>() {
                         Ok(VerificationStatus::Unverified) => {}
                         Ok(VerificationStatus::Expired) => {
-                            return Err(Error::InvalidState("the email link expired".into()))
+                            return Err(Error::InvalidState("the email link expired".into()));
                         }
                         _ => {
                             return Err(Error::InvalidState(format!(
                                 "the email link is {}",
                                 v.status
-                            )))
+                            )));
                         }
                     }
                 }
                 _ => {
                     return Err(Error::InvalidState(
                         "no email link is pending for this sign-in".into(),
-                    ))
+                    ));
                 }
             }
             if Instant::now() + POLL_EVERY > deadline {
@@ -250,10 +250,11 @@ mod tests {
     fn verifiers_are_43_base64url_characters_and_the_challenge_is_their_s256() {
         let (v, c) = pkce_pair();
         assert_eq!(v.expose().len(), 43);
-        assert!(v
-            .expose()
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            v.expose()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         let again = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(Sha256::digest(v.expose().as_bytes()));
         assert_eq!(c, again);

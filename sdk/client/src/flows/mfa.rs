@@ -2,15 +2,45 @@
 //! codes, reserve a phone number for SMS codes. Signing in with a second factor is on
 //! [`SignInAttempt`](crate::SignInAttempt).
 //!
-//! ```no_run
-//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
+//! ```
+//! use latchkey::{Latchkey, MemoryStore, SignInStatus};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emu = latchkey_emulator::Emulator::builder().start().await?;
+//! # let lk = Latchkey::builder("com.example.notes")
+//! #     .frontend_api_url(emu.url()).store(MemoryStore::new()).build()?;
+//! # create_user(&emu, "jane@example.com").await?;
+//! lk.sign_in_with_password("jane@example.com", "Doc-example-pass-7394").await?;
+//!
 //! let enrolment = lk.create_totp().await?;
-//! std::fs::write("totp.svg", enrolment.qr_svg()).ok(); // or show enrolment.secret().expose()
-//! let backup = lk.verify_totp(&read_code()).await?;     // the app's current code
-//! for code in backup.codes() {
-//!     println!("{}", code.expose()); // shown once: the server keeps only their digests
-//! }
+//! let _qr_code = enrolment.qr_svg(); // show it, or enrolment.secret().expose() to type in
+//! let code = authenticator_app(enrolment.secret().expose(), emu.clock().now_ms())?;
+//! let backup = lk.verify_totp(&code).await?; // the app's current code
+//! assert_eq!(backup.codes().len(), 10); // shown once: the server keeps only their digests
+//!
+//! // From now on a sign-in asks for a second factor; a backup code works once.
+//! lk.sign_out().await?;
+//! let mut attempt = lk.sign_in_with_password("jane@example.com", "Doc-example-pass-7394").await?;
+//! assert_eq!(attempt.status(), SignInStatus::NeedsSecondFactor);
+//! let status = attempt.attempt_backup_code(backup.codes()[0].expose()).await?;
+//! assert_eq!(status, SignInStatus::Complete);
 //! # Ok(()) }
+//! # async fn create_user(emu: &latchkey_emulator::Emulator, email: &str)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! #     reqwest::Client::new()
+//! #         .post(format!("{}/v1/users", emu.url()))
+//! #         .bearer_auth(emu.secret_key())
+//! #         .json(&serde_json::json!({"email_address": [email], "password": "Doc-example-pass-7394"}))
+//! #         .send().await?.error_for_status()?;
+//! #     Ok(())
+//! # }
+//! # fn authenticator_app(secret: &str, now_ms: i64) -> Result<String, Box<dyn std::error::Error>> {
+//! #     // An independent RFC 6238 implementation stands in for the user's phone.
+//! #     let key = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().map_err(|e| format!("{e:?}"))?;
+//! #     let totp = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, key);
+//! #     Ok(totp.generate(u64::try_from(now_ms / 1000)?))
+//! # }
 //! ```
 
 use std::fmt;
@@ -19,7 +49,7 @@ use serde::Deserialize;
 
 use crate::client::Latchkey;
 use crate::error::Error;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 use latchkey_protocol::{DeletedObject, PhoneNumber};
 
 /// A value shown to the user once (a TOTP secret, a backup code). `Debug` hides it.
@@ -28,6 +58,7 @@ use latchkey_protocol::{DeletedObject, PhoneNumber};
 pub struct OneTimeSecret(String);
 
 impl OneTimeSecret {
+    /// The value, to show to the user once.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -68,6 +99,7 @@ impl fmt::Debug for TotpEnrolment {
 }
 
 impl TotpEnrolment {
+    /// The enrolment's id.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -110,6 +142,7 @@ pub struct BackupCodes {
 }
 
 impl BackupCodes {
+    /// The codes, each good for one sign-in: show them once and ask the user to keep them.
     pub fn codes(&self) -> &[OneTimeSecret] {
         &self.codes
     }
@@ -203,11 +236,7 @@ impl Latchkey {
 }
 
 pub(crate) fn bool_str(b: bool) -> &'static str {
-    if b {
-        "true"
-    } else {
-        "false"
-    }
+    if b { "true" } else { "false" }
 }
 
 pub(crate) fn deleted(d: &DeletedObject) -> Result<(), Error> {

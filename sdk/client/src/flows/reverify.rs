@@ -2,18 +2,50 @@
 //! and the session's factor ages (the token's `fva`) start again from now. A
 //! [`SessionVerification`] whose [`SessionVerificationStatus`] says what it needs next.
 //!
-//! ```no_run
-//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
-//! use latchkey::{SecondFactor, SessionVerificationStatus, VerificationLevel};
+//! ```
+//! use latchkey::{Latchkey, MemoryStore, SecondFactor, SessionVerificationStatus, VerificationLevel};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emu = latchkey_emulator::Emulator::builder().start().await?;
+//! # let clock = emu.clock().clone();
+//! # let lk = Latchkey::builder("com.example.notes").frontend_api_url(emu.url())
+//! #     .store(MemoryStore::new()).time_source(move || clock.now_ms()).build()?;
+//! # create_user(&emu, "jane@example.com").await?;
+//! # lk.sign_in_with_password("jane@example.com", "Doc-example-pass-7394").await?;
+//! # let secret = lk.create_totp().await?.secret().expose().to_owned();
+//! # lk.verify_totp(&authenticator_app(&secret, mid_step(&emu))?).await?;
+//! # emu.clock().advance_ms(10 * 60_000); // Jane signed in ten minutes ago
 //! let mut v = lk.verify_session(VerificationLevel::MultiFactor).await?;
 //! if v.status() == SessionVerificationStatus::NeedsFirstFactor {
-//!     v.attempt_password("correct horse").await?;
+//!     v.attempt_password("Doc-example-pass-7394").await?;
 //! }
 //! if v.status() == SessionVerificationStatus::NeedsSecondFactor {
-//!     v.attempt_second_factor(SecondFactor::Totp, &read_code()).await?;
+//!     let code = authenticator_app(&secret, mid_step(&emu))?; // what the user types
+//!     v.attempt_second_factor(SecondFactor::Totp, &code).await?;
 //! }
 //! assert!(v.is_complete());
+//! assert_eq!(v.factor_verification_age(), Some(&[0, 0][..])); // both factors: just now
 //! # Ok(()) }
+//! # async fn create_user(emu: &latchkey_emulator::Emulator, email: &str)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! #     reqwest::Client::new()
+//! #         .post(format!("{}/v1/users", emu.url()))
+//! #         .bearer_auth(emu.secret_key())
+//! #         .json(&serde_json::json!({"email_address": [email], "password": "Doc-example-pass-7394"}))
+//! #         .send().await?.error_for_status()?;
+//! #     Ok(())
+//! # }
+//! # /// Moves the emulator's clock to the middle of a 30 s TOTP step; returns the time then.
+//! # fn mid_step(emu: &latchkey_emulator::Emulator) -> i64 {
+//! #     let into = emu.clock().now_ms().rem_euclid(30_000);
+//! #     emu.clock().advance_ms((15_000 - into).rem_euclid(30_000))
+//! # }
+//! # fn authenticator_app(secret: &str, now_ms: i64) -> Result<String, Box<dyn std::error::Error>> {
+//! #     let key = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().map_err(|e| format!("{e:?}"))?;
+//! #     let totp = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, key);
+//! #     Ok(totp.generate(u64::try_from(now_ms / 1000)?))
+//! # }
 //! ```
 
 use latchkey_protocol::{self as wire, SignInFactor, Strategy, VerificationStatus};
@@ -21,7 +53,7 @@ use latchkey_protocol::{self as wire, SignInFactor, Strategy, VerificationStatus
 use crate::client::Latchkey;
 use crate::error::Error;
 use crate::flows::sign_in::{CodeFactor, SecondFactor};
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 /// What a reverification asks the user to prove again. A user without a second factor is
 /// asked for the first factor whatever the level.
@@ -86,10 +118,12 @@ impl SessionVerification {
         &self.session_id
     }
 
+    /// Where the reverification stands: which factor to prove next.
     pub fn status(&self) -> SessionVerificationStatus {
         SessionVerificationStatus::parse(&self.raw.status)
     }
 
+    /// Whether the user proved enough: the sensitive action may go ahead now.
     pub fn is_complete(&self) -> bool {
         self.status() == SessionVerificationStatus::Complete
     }
@@ -104,10 +138,10 @@ impl SessionVerification {
     pub fn second_factors(&self) -> Vec<SecondFactor> {
         let mut out = Vec::new();
         for f in self.second_factor_options() {
-            if let Some(f) = second_factor(&f.strategy) {
-                if !out.contains(&f) {
-                    out.push(f);
-                }
+            if let Some(f) = second_factor(&f.strategy)
+                && !out.contains(&f)
+            {
+                out.push(f);
             }
         }
         out
@@ -172,7 +206,7 @@ impl SessionVerification {
                 return Err(Error::InvalidState(format!(
                     "{} is not a reverification factor",
                     other.strategy()
-                )))
+                )));
             }
         };
         let call = Call::post(self.path("prepare_first_factor"))

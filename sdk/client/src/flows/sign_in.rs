@@ -1,22 +1,14 @@
 //! Sign-in: a [`SignInAttempt`] whose [`SignInStatus`] says what it needs next.
 //!
-//! ```no_run
-//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
-//! use latchkey::SignInStatus;
-//! // Password: one call.
-//! lk.sign_in_with_password("jane@example.com", "correct horse").await?;
-//! // Emailed code: the code is sent by the first call.
-//! let mut attempt = lk.sign_in_with_email_code("jane@example.com").await?;
-//! assert_eq!(attempt.status(), SignInStatus::NeedsFirstFactor);
-//! attempt.attempt_code(&read_code()).await?;
-//! # Ok(()) }
-//! ```
+//! The crate docs show both ways in examples that run against an in-process emulator:
+//! [with a password](crate#signing-in-with-a-password) and
+//! [with an emailed code](crate#signing-in-with-an-emailed-code).
 
 use latchkey_protocol::{self as wire, SignIn, SignInFactor, Strategy, VerificationStatus};
 
 use crate::client::Latchkey;
 use crate::error::Error;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 /// Where a sign-in stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +24,7 @@ pub enum SignInStatus {
     NeedsNewPassword,
     /// Signed in: the session is active on this device.
     Complete,
+    /// The attempt expired unfinished: start a new sign-in.
     Abandoned,
     /// A status this SDK does not know.
     Other(String),
@@ -149,7 +142,7 @@ impl SecondFactor {
                 return Err(Error::InvalidState(format!(
                     "{} needs no preparation: attempt it directly",
                     self.strategy()
-                )))
+                )));
             }
         };
         Ok(Call::post(path)
@@ -195,14 +188,17 @@ pub struct SignInAttempt {
 }
 
 impl SignInAttempt {
+    /// The attempt's id (`sia_…`).
     pub fn id(&self) -> &str {
         &self.raw.id
     }
 
+    /// Where the attempt stands, and so which step comes next: see [`SignInStatus`].
     pub fn status(&self) -> SignInStatus {
         SignInStatus::parse(&self.raw.status)
     }
 
+    /// Whether the user is signed in: [`Latchkey::session_token`] works from now on.
     pub fn is_complete(&self) -> bool {
         self.status() == SignInStatus::Complete
     }
@@ -222,10 +218,10 @@ impl SignInAttempt {
     pub fn second_factors(&self) -> Vec<SecondFactor> {
         let mut out = Vec::new();
         for f in &self.raw.supported_second_factors {
-            if let Some(f) = SecondFactor::parse(&f.strategy) {
-                if !out.contains(&f) {
-                    out.push(f);
-                }
+            if let Some(f) = SecondFactor::parse(&f.strategy)
+                && !out.contains(&f)
+            {
+                out.push(f);
             }
         }
         out

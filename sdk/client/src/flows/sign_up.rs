@@ -1,15 +1,31 @@
 //! Sign-up: a [`SignUpAttempt`] whose [`SignUpStep`] says what it needs next.
 //!
-//! ```no_run
-//! # async fn demo(lk: latchkey::Latchkey, read_code: impl Fn() -> String) -> Result<(), latchkey::Error> {
-//! use latchkey::{SignUpForm, SignUpStep};
-//! let mut sign_up = lk
-//!     .sign_up(SignUpForm::new().email_address("jane@example.com").password("correct horse"))
-//!     .await?;
+//! ```
+//! use latchkey::{Latchkey, MemoryStore, SignUpForm, SignUpStep};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let emu = latchkey_emulator::Emulator::builder().start().await?;
+//! # let lk = Latchkey::builder("com.example.notes")
+//! #     .frontend_api_url(emu.url()).store(MemoryStore::new()).build()?;
+//! let form = SignUpForm::new().email_address("jane@example.com").password("Doc-example-pass-7394");
+//! let mut sign_up = lk.sign_up(form).await?;
+//! assert_eq!(sign_up.next_step(), SignUpStep::VerifyEmail { code_sent: false });
+//!
 //! sign_up.prepare_email_code().await?; // emails a code
-//! sign_up.attempt_email_code(&read_code()).await?;
-//! assert_eq!(sign_up.next_step(), SignUpStep::Complete); // and signed in
+//! let code = read_code(&emu, "jane@example.com").await?; // what the user types
+//! assert_eq!(sign_up.attempt_email_code(&code).await?, SignUpStep::Complete);
+//!
+//! // Signed in as the new user.
+//! assert_eq!(lk.user().map(|u| u.id.clone()).as_deref(), sign_up.created_user_id());
 //! # Ok(()) }
+//! # async fn read_code(emu: &latchkey_emulator::Emulator, to: &str)
+//! #     -> Result<String, Box<dyn std::error::Error>> {
+//! #     // The emulator captures every email; its control API hands out the code.
+//! #     let url = format!("{}/_emulator/v1/messages/latest?to={to}&wait_ms=5000", emu.url());
+//! #     let message: serde_json::Value = reqwest::get(url).await?.error_for_status()?.json().await?;
+//! #     Ok(message["code"].as_str().ok_or("no code")?.to_owned())
+//! # }
 //! ```
 
 use std::fmt;
@@ -20,7 +36,7 @@ use serde_json::{Map, Value};
 use crate::client::Latchkey;
 use crate::error::Error;
 use crate::secret::Secret;
-use crate::transport::{segment, Call};
+use crate::transport::{Call, segment};
 
 /// The fields of a sign-up. Set what the instance requires; the attempt's
 /// [`missing_fields`](SignUpAttempt::missing_fields) tells what is still needed.
@@ -50,10 +66,12 @@ impl fmt::Debug for SignUpForm {
 }
 
 impl SignUpForm {
+    /// An empty form.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The email address to sign up with; it is verified by an emailed code.
     pub fn email_address(mut self, v: impl Into<String>) -> Self {
         self.email_address = Some(v.into());
         self
@@ -71,16 +89,20 @@ impl SignUpForm {
         self
     }
 
+    /// The password; the instance's password policy may refuse it (the error names
+    /// `password`).
     pub fn password(mut self, v: impl Into<String>) -> Self {
         self.password = Some(Secret::new(v));
         self
     }
 
+    /// Given name.
     pub fn first_name(mut self, v: impl Into<String>) -> Self {
         self.first_name = Some(v.into());
         self
     }
 
+    /// Family name.
     pub fn last_name(mut self, v: impl Into<String>) -> Self {
         self.last_name = Some(v.into());
         self
@@ -110,10 +132,13 @@ impl SignUpForm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SignUpStatus {
+    /// Fields are missing or unverified: see [`SignUpAttempt::next_step`].
     MissingRequirements,
     /// The user exists and is signed in on this device.
     Complete,
+    /// The attempt expired unfinished: start a new sign-up.
     Abandoned,
+    /// A status this SDK does not know.
     Other(String),
 }
 
@@ -135,14 +160,17 @@ pub enum SignUpStep {
     MissingFields(Vec<String>),
     /// Verify the email address: send a code first unless `code_sent`.
     VerifyEmail {
+        /// A code was sent: ask the user for it.
         code_sent: bool,
     },
     /// Verify the phone number: send a code first unless `code_sent`.
     VerifyPhone {
+        /// A code was sent: ask the user for it.
         code_sent: bool,
     },
     /// Done: signed in.
     Complete,
+    /// The attempt expired unfinished: start a new sign-up.
     Abandoned,
     /// A state this SDK does not know how to continue.
     Other(String),
@@ -157,10 +185,12 @@ pub struct SignUpAttempt {
 }
 
 impl SignUpAttempt {
+    /// The attempt's id (`sua_…`).
     pub fn id(&self) -> &str {
         &self.raw.id
     }
 
+    /// Where the sign-up stands; [`next_step`](Self::next_step) says what to do about it.
     pub fn status(&self) -> SignUpStatus {
         match self.raw.status.parse::<wire::SignUpStatus>() {
             Ok(s) => s.into(),
@@ -195,18 +225,22 @@ impl SignUpAttempt {
         SignUpStep::Other(self.raw.status.clone())
     }
 
+    /// Required fields not given yet (`first_name`, `password`, …).
     pub fn missing_fields(&self) -> &[String] {
         &self.raw.missing_fields
     }
 
+    /// Given fields that still need a code (`email_address`, `phone_number`).
     pub fn unverified_fields(&self) -> &[String] {
         &self.raw.unverified_fields
     }
 
+    /// The session the sign-up created, once complete.
     pub fn created_session_id(&self) -> Option<&str> {
         self.raw.created_session_id.as_deref()
     }
 
+    /// The user the sign-up created, once complete.
     pub fn created_user_id(&self) -> Option<&str> {
         self.raw.created_user_id.as_deref()
     }

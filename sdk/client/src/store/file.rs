@@ -46,6 +46,7 @@ impl FileStore {
         }
     }
 
+    /// The session file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -150,7 +151,7 @@ fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         // O_NOFOLLOW fails with ELOOP (EMLINK on FreeBSD) on a symbolic link.
         Err(e) => match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(insecure("it is a symbolic link".into()))
+                return Err(insecure("it is a symbolic link".into()));
             }
             _ => return Err(StoreError::io(path, e)),
         },
@@ -449,10 +450,12 @@ mod tests {
             store.save(StoreKey::ClientToken, "tok-mine"),
             "symbolic link",
         );
-        assert!(std::fs::symlink_metadata(&path)
-            .unwrap()
-            .file_type()
-            .is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read_to_string(&target).unwrap(), planted);
         // A dangling link is refused too, not created through.
         std::fs::remove_file(&target).unwrap();

@@ -36,6 +36,7 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// A name to show the user ("macOS Keychain", "Secret Service", …).
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Native if cfg!(target_os = "macos") => "macOS Keychain",

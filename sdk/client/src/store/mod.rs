@@ -33,6 +33,7 @@ pub enum StoreKey {
 }
 
 impl StoreKey {
+    /// Every entry the SDK keeps.
     pub const ALL: [StoreKey; 4] = [
         StoreKey::ClientToken,
         StoreKey::DeviceId,

@@ -2,7 +2,7 @@
 //! the profile image, and the user's sessions on other devices.
 
 use latchkey::{Error, SignInStatus, UserUpdate};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::support::*;
 
@@ -55,10 +55,11 @@ async fn an_added_email_address_is_verified_by_code_made_primary_and_the_old_one
 
     // Signing in works with the new address only.
     lk.sign_out().await.unwrap();
-    assert!(lk
-        .sign_in_with_password("old@example.com", PASSWORD)
-        .await
-        .is_err());
+    assert!(
+        lk.sign_in_with_password("old@example.com", PASSWORD)
+            .await
+            .is_err()
+    );
     let a = lk
         .sign_in_with_password("new@example.com", PASSWORD)
         .await
@@ -138,10 +139,12 @@ async fn changing_the_password_checks_the_current_one_and_can_sign_out_other_dev
     );
 
     let fresh = h.sdk().await;
-    assert!(fresh
-        .sign_in_with_password("pw@example.com", PASSWORD)
-        .await
-        .is_err());
+    assert!(
+        fresh
+            .sign_in_with_password("pw@example.com", PASSWORD)
+            .await
+            .is_err()
+    );
     fresh
         .sign_in_with_password("pw@example.com", "lk-New-pass-7731")
         .await

@@ -2,13 +2,13 @@
 //! session token's `fva` before and after (the emulator's clock advanced first), wrong
 //! attempts, and no session.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey::{
     CodeFactor, Error, Latchkey, SecondFactor, SessionVerificationStatus, VerificationLevel,
 };
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::support::*;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey::{Error, Latchkey, MemoryStore, RetryPolicy, SessionStore, StoreKey};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::support::*;
 

@@ -142,11 +142,13 @@ async fn phone_sign_up_with_an_sms_code_and_a_username_when_enabled() {
     assert_eq!(user.phone_numbers[0].phone_number, "+14155552671");
     // The username signs in on another device.
     let other = h.sdk().await;
-    assert!(other
-        .sign_in_with_password("jane_doe", "lk-Other-pass-7305")
-        .await
-        .unwrap()
-        .is_complete());
+    assert!(
+        other
+            .sign_in_with_password("jane_doe", "lk-Other-pass-7305")
+            .await
+            .unwrap()
+            .is_complete()
+    );
 }
 
 #[tokio::test]

@@ -22,7 +22,8 @@ fn main() {
     let out = Path::new("ui/vendor/latchkey.js");
     let unchanged = std::fs::read_to_string(out).is_ok_and(|old| old == js);
     if !unchanged {
-        if let Err(e) = std::fs::create_dir_all("ui/vendor").and_then(|()| std::fs::write(out, js)) {
+        if let Err(e) = std::fs::create_dir_all("ui/vendor").and_then(|()| std::fs::write(out, js))
+        {
             println!("cargo::error=cannot write {}: {e}", out.display());
             return;
         }

@@ -129,13 +129,19 @@ fn sign_up_with_the_emailed_code_signs_in_and_tells_the_webview() {
         json!({"fields": {"emailAddress": "jane@example.com", "password": PASSWORD}}),
     );
     assert_eq!(su["status"], "missing_requirements");
-    assert_eq!(su["nextStep"], json!({"kind": "verifyEmail", "codeSent": false}));
+    assert_eq!(
+        su["nextStep"],
+        json!({"kind": "verifyEmail", "codeSent": false})
+    );
     let id = su["id"].as_str().unwrap();
     let su = h.ok(
         "prepare_sign_up_verification",
         json!({"signUpId": id, "strategy": "email_code"}),
     );
-    assert_eq!(su["nextStep"], json!({"kind": "verifyEmail", "codeSent": true}));
+    assert_eq!(
+        su["nextStep"],
+        json!({"kind": "verifyEmail", "codeSent": true})
+    );
     // A wrong code keeps the kind and the Clerk code, and the attempt stays usable.
     let e = h.err(
         "attempt_sign_up_verification",
@@ -195,7 +201,10 @@ fn sign_up_by_sms_code_when_the_instance_uses_phone_numbers() {
         "sign_up",
         json!({"fields": {"phoneNumber": "+14155552671", "password": PASSWORD}}),
     );
-    assert_eq!(su["nextStep"], json!({"kind": "verifyPhone", "codeSent": false}));
+    assert_eq!(
+        su["nextStep"],
+        json!({"kind": "verifyPhone", "codeSent": false})
+    );
     let id = su["id"].as_str().unwrap();
     h.ok(
         "prepare_sign_up_verification",
@@ -263,7 +272,10 @@ fn password_and_email_code_sign_in_sessions_switch_and_sign_out() {
     assert_eq!(a["status"], "complete");
     let sid_a = a["createdSessionId"].as_str().unwrap().to_owned();
 
-    let b = h.ok("sign_in_with_email_code", json!({"email": "bob@example.com"}));
+    let b = h.ok(
+        "sign_in_with_email_code",
+        json!({"email": "bob@example.com"}),
+    );
     assert_eq!(b["status"], "needs_first_factor");
     assert_eq!(b["pendingCode"], "email_code");
     let code = h.code("bob@example.com");
@@ -286,7 +298,10 @@ fn password_and_email_code_sign_in_sessions_switch_and_sign_out() {
     let mut want = vec![sid_a.as_str(), sid_b.as_str()];
     want.sort();
     assert_eq!(ids, want);
-    assert!(!sessions.to_string().contains("eyJ"), "no tokens in sessions");
+    assert!(
+        !sessions.to_string().contains("eyJ"),
+        "no tokens in sessions"
+    );
 
     h.ok("set_active_session", json!({"sessionId": sid_a}));
     let ev = h.event("signedIn");
@@ -300,7 +315,10 @@ fn password_and_email_code_sign_in_sessions_switch_and_sign_out() {
     assert_eq!(claims(t["jwt"].as_str().unwrap())["sid"], sid_a.as_str());
 
     h.ok("sign_out_session", json!({"sessionId": sid_b}));
-    assert_eq!(h.ok("list_sessions", json!({})).as_array().unwrap().len(), 1);
+    assert_eq!(
+        h.ok("list_sessions", json!({})).as_array().unwrap().len(),
+        1
+    );
     h.ok("sign_out", json!({}));
     assert_eq!(h.state()["status"], "signedOut");
     h.event("signedOut");
@@ -405,7 +423,11 @@ fn the_about_window_may_read_the_auth_state_and_nothing_else() {
             "{cmd} refused: {refused}"
         );
     }
-    assert_eq!(h.state()["status"], "signedIn", "the refused sign-out did not run");
+    assert_eq!(
+        h.state()["status"],
+        "signedIn",
+        "the refused sign-out did not run"
+    );
     // A window no capability names gets nothing at all.
     let stray = WebviewWindowBuilder::new(&h.app, "stray", WebviewUrl::default())
         .build()

@@ -5,15 +5,15 @@
 //! the webview asks for short-lived session tokens (`getToken`) to call its backend, and is told
 //! of every sign-in and sign-out by the [`AUTH_STATE_EVENT`] event.
 //!
-//! ```no_run
-//! tauri::Builder::default()
-//!     .plugin(
+//! ```
+//! fn app() -> tauri::Builder<tauri::Wry> {
+//!     tauri::Builder::default().plugin(
 //!         tauri_plugin_latchkey::Builder::new()
 //!             .frontend_api_url("http://127.0.0.1:4100") // or .publishable_key("pk_test_…")
 //!             .build(),
 //!     )
-//!     .run(tauri::generate_context!())
-//!     .expect("error while running tauri application");
+//! }
+//! # let _ = app;
 //! ```
 //!
 //! The Frontend API can also come from `tauri.conf.json`

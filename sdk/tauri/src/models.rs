@@ -118,18 +118,26 @@ impl From<&SignInAttempt> for SignInView {
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum NextStep {
     /// Supply these fields (not yet a command: the example instance needs none).
-    MissingFields { fields: Vec<String> },
+    MissingFields {
+        fields: Vec<String>,
+    },
     /// Verify the email address; send a code first unless `codeSent`.
     #[serde(rename_all = "camelCase")]
-    VerifyEmail { code_sent: bool },
+    VerifyEmail {
+        code_sent: bool,
+    },
     /// Verify the phone number; send a code first unless `codeSent`.
     #[serde(rename_all = "camelCase")]
-    VerifyPhone { code_sent: bool },
+    VerifyPhone {
+        code_sent: bool,
+    },
     /// Signed in.
     Complete,
     Abandoned,
     /// A state the SDK does not know how to continue.
-    Other { status: String },
+    Other {
+        status: String,
+    },
 }
 
 impl From<SignUpStep> for NextStep {

@@ -122,3 +122,53 @@ impl Serialize for Error {
         st.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey::protocol::ClerkError;
+    use latchkey::ApiError;
+    use std::time::Duration;
+
+    fn api(status: u16, code: &str) -> ApiError {
+        ApiError {
+            status,
+            errors: vec![ClerkError::new(code, "short", "The long message.")],
+            trace_id: Some("trace_1".into()),
+        }
+    }
+
+    #[test]
+    fn a_locked_account_keeps_its_kind_code_and_lift_time() {
+        let until = UNIX_EPOCH + Duration::from_secs(2_000_000_000);
+        let e = Error::from(latchkey::Error::Locked {
+            until: Some(until),
+            error: api(403, "user_locked"),
+        });
+        let v = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(v["kind"], "locked");
+        assert_eq!(v["code"], "user_locked");
+        assert_eq!(v["status"], 403);
+        assert_eq!(v["lockedUntil"], 2_000_000_000u64);
+        assert_eq!(v["errors"][0]["longMessage"], "The long message.");
+        assert_eq!(v["traceId"], "trace_1");
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_retry_and_other_kinds_have_no_code() {
+        let e = Error::from(latchkey::Error::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+            error: api(429, "too_many_requests"),
+        });
+        let v = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(v["kind"], "rateLimited");
+        assert_eq!(v["code"], "too_many_requests");
+        assert_eq!(v["retryAfterSeconds"], 7);
+
+        let v = serde_json::to_value(Error::from(latchkey::Error::SignedOut)).unwrap_or_default();
+        assert_eq!(v["kind"], "signedOut");
+        assert_eq!(v["code"], serde_json::Value::Null);
+        assert_eq!(v["errors"], serde_json::json!([]));
+        assert_eq!(v["message"], "not signed in");
+    }
+}

@@ -24,7 +24,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// How many unfinished attempts of each kind are kept; the oldest is dropped past this.
+/// How many unfinished attempts of each kind are kept; past this, another one (any) is dropped
+/// to make room: a webview that starts attempts in a loop cannot grow the map without bound.
 const MAX_ATTEMPTS: usize = 16;
 
 fn keep<A>(map: &Mutex<HashMap<String, A>>, id: String, attempt: A, done: bool) {

@@ -429,9 +429,10 @@ impl Inner {
         }
         self.restored.send_replace(true);
         // A stored session that has expired meanwhile was just dropped: clear it from the store.
-        if lock(&self.restore_error).is_none()
-            && let Err(e) = self.persist().await
-        {
+        // Read the flag first: in a let chain the guard would live across the await below (a
+        // caller of `ready()` locking it meanwhile would block, as the Tauri app did).
+        let restored_cleanly = lock(&self.restore_error).is_none();
+        if restored_cleanly && let Err(e) = self.persist().await {
             tracing::warn!(error = %e, "could not update the session store");
         }
     }
@@ -520,9 +521,9 @@ impl Inner {
             self.tokens.forget_session(session_id);
             self.update_auth(&mut st);
         }
-        if self.state().token.is_some()
-            && let Err(e) = self.sync_client().await
-        {
+        // Read it first: in a let chain the state's guard would be held across the await.
+        let has_token = self.state().token.is_some();
+        if has_token && let Err(e) = self.sync_client().await {
             tracing::debug!(error = %e, "client sync after a lost session failed");
         }
         if let Err(e) = self.persist().await {

@@ -47,7 +47,7 @@ impl std::fmt::Debug for EmailLinkSignIn {
 
 #[derive(Deserialize)]
 struct Approved {
-    ticket: latchkey_protocol::secret::SignInTicket,
+    ticket: String,
 }
 
 impl EmailLinkSignIn {
@@ -81,10 +81,11 @@ impl EmailLinkSignIn {
                     .form("code_verifier", self.verifier.expose()),
             )
             .await?;
+        let ticket = Secret::new(approved.ticket);
         lk.create_sign_in(
             Call::post("/v1/client/sign_ins")
                 .form("strategy", Strategy::Ticket)
-                .form("ticket", approved.ticket.expose()),
+                .form("ticket", ticket.expose()),
         )
         .await
     }

@@ -108,6 +108,58 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Lets pages from `origins` (e.g. a Tauri webview's `tauri://localhost`) call the API with a
+/// bearer token: answers their CORS preflight and marks the answers readable. Other origins get
+/// no CORS headers, so browsers keep refusing them. No cookies are involved, so none are allowed.
+pub fn allow_origins(router: Router, origins: Vec<String>) -> Router {
+    if origins.is_empty() {
+        return router;
+    }
+    let origins = Arc::new(origins);
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let origins = origins.clone();
+            async move {
+                let origin = req
+                    .headers()
+                    .get(axum::http::header::ORIGIN)
+                    .and_then(|o| o.to_str().ok())
+                    .filter(|o| origins.iter().any(|a| a == o))
+                    .and_then(|o| axum::http::HeaderValue::from_str(o).ok());
+                let Some(origin) = origin else {
+                    return next.run(req).await;
+                };
+                let mut res = if req.method() == axum::http::Method::OPTIONS {
+                    let mut r = StatusCode::NO_CONTENT.into_response();
+                    let h = r.headers_mut();
+                    h.insert(
+                        axum::http::header::ACCESS_CONTROL_ALLOW_METHODS,
+                        axum::http::HeaderValue::from_static("GET, POST"),
+                    );
+                    h.insert(
+                        axum::http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+                        axum::http::HeaderValue::from_static("authorization, content-type"),
+                    );
+                    h.insert(
+                        axum::http::header::ACCESS_CONTROL_MAX_AGE,
+                        axum::http::HeaderValue::from_static("600"),
+                    );
+                    r
+                } else {
+                    next.run(req).await
+                };
+                let h = res.headers_mut();
+                h.insert(axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                h.insert(
+                    axum::http::header::VARY,
+                    axum::http::HeaderValue::from_static("origin"),
+                );
+                res
+            }
+        },
+    ))
+}
+
 /// The signed-in user, as the Backend API has it.
 async fn me(
     State(state): State<AppState>,

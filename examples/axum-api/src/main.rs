@@ -8,10 +8,11 @@
 //! | `LATCHKEY_PUBLISHABLE_KEY` | optional; when set, tokens must come from its Frontend API |
 //! | `LATCHKEY_AUTHORIZED_PARTIES` | optional comma-separated browser origins allowed in `azp` |
 //! | `BIND` | listen address (default `127.0.0.1:3000`) |
+//! | `CORS_ALLOW_ORIGINS` | optional comma-separated page origins allowed to call the API from a webview or browser (e.g. `tauri://localhost`) |
 
 use std::error::Error;
 
-use axum_api::{app, AppState, Config};
+use axum_api::{allow_origins, app, AppState, Config};
 
 fn required(name: &str) -> Result<String, Box<dyn Error>> {
     std::env::var(name).map_err(|_| format!("{name} is not set").into())
@@ -55,7 +56,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let bind = std::env::var("BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(state))
+    let origins = std::env::var("CORS_ALLOW_ORIGINS")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    axum::serve(listener, allow_origins(app(state), origins))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -393,3 +393,64 @@ async fn the_binary_is_configured_from_the_environment() {
     let served = serve_binary(&base).await;
     assert_eq!(me(&served.url, &other_origin).await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn allowed_origins_get_cors_answers_and_others_do_not() {
+    let kit = latchkey_testkit::start().await;
+    let emu = &kit.emu;
+    let state = AppState::new(&Config {
+        api_url: emu.url().to_owned(),
+        secret_key: emu.secret_key().into(),
+        webhook_secret: emu.webhook_secret().into(),
+        issuer: None,
+        authorized_parties: vec![],
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum_api::allow_origins(app(state), vec!["tauri://localhost".into()]);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let http = kit.http.clone();
+
+    // The preflight a webview sends before a GET with an Authorization header.
+    let pre = http
+        .request(Method::OPTIONS, format!("{url}/me"))
+        .header("origin", "tauri://localhost")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), 204);
+    let h = pre.headers();
+    assert_eq!(h["access-control-allow-origin"], "tauri://localhost");
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("authorization"));
+    assert!(h.get("access-control-allow-credentials").is_none());
+
+    // The real request: the API's own answer (401 without a token), readable by the page.
+    let res = http
+        .get(format!("{url}/me"))
+        .header("origin", "tauri://localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "tauri://localhost"
+    );
+
+    // Another origin: no CORS headers, and its preflight is not answered as allowed.
+    let other = http
+        .request(Method::OPTIONS, format!("{url}/me"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(other.status(), 204);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}

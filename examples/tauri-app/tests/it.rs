@@ -1,0 +1,436 @@
+//! The plugin's commands through Tauri's mock runtime, with this app's real capabilities
+//! (`capabilities/*.json`, loaded by `generate_context!`), against an in-process emulator. The
+//! session lives in a `MemoryStore` here; the keychain is exercised by the end-to-end test
+//! (`e2e/`), which runs the real app under Xvfb.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use base64::Engine;
+use latchkey::MemoryStore;
+use latchkey_testkit::{Kit, PASSWORD};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Listener, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+struct Harness {
+    kit: Kit,
+    app: tauri::App<MockRuntime>,
+    main: WebviewWindow<MockRuntime>,
+    events: mpsc::Receiver<Value>,
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tauri::async_runtime::block_on(f)
+}
+
+/// The app as `main.rs` builds it, on the mock runtime, its SDK pointed at a fresh emulator.
+fn start() -> Harness {
+    start_with(|_| {})
+}
+
+fn start_with(settings: impl FnOnce(&Kit)) -> Harness {
+    // The emulator runs on Tauri's runtime, where the plugin's SDK runs too.
+    let kit = block_on(latchkey_testkit::start());
+    settings(&kit);
+    let url = kit.url().to_owned();
+    let plugin = tauri_plugin_latchkey::Builder::new()
+        .frontend_api_url(url)
+        .configure(|b| b.store(MemoryStore::new()));
+    let app = tauri_app_lib::app(mock_builder(), plugin, "http://127.0.0.1:9".into())
+        .build(tauri_app_lib::context())
+        .expect("the app builds");
+    let (tx, events) = mpsc::channel();
+    app.listen_any(tauri_plugin_latchkey::AUTH_STATE_EVENT, move |e| {
+        let _ = tx.send(serde_json::from_str::<Value>(e.payload()).unwrap());
+    });
+    let main = WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
+        .build()
+        .expect("the main window");
+    Harness {
+        kit,
+        app,
+        main,
+        events,
+    }
+}
+
+/// Invokes `plugin:latchkey|<cmd>` from `window` as the webview would.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: format!("plugin:latchkey|{cmd}"),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // Linux's origin for app pages (`http://tauri.localhost` is Windows'; here it would
+            // count as a remote URL and be refused).
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.into(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+impl Harness {
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        invoke(&self.main, cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+    }
+
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match invoke(&self.main, cmd, args) {
+            Ok(v) => panic!("{cmd} should fail, returned {v}"),
+            Err(e) => e,
+        }
+    }
+
+    fn code(&self, to: &str) -> String {
+        block_on(self.kit.latest_code(to))
+    }
+
+    /// Waits for the next auth-state event with this status, skipping others.
+    fn event(&self, status: &str) -> Value {
+        loop {
+            let e = self
+                .events
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("an auth-state event {status}"));
+            if e["status"] == status {
+                return e;
+            }
+        }
+    }
+
+    fn state(&self) -> Value {
+        self.ok("get_auth_state", json!({}))
+    }
+}
+
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn sign_up_with_the_emailed_code_signs_in_and_tells_the_webview() {
+    let h = start();
+    h.event("signedOut");
+    assert_eq!(h.state()["status"], "signedOut");
+    let su = h.ok(
+        "sign_up",
+        json!({"fields": {"emailAddress": "jane@example.com", "password": PASSWORD}}),
+    );
+    assert_eq!(su["status"], "missing_requirements");
+    assert_eq!(
+        su["nextStep"],
+        json!({"kind": "verifyEmail", "codeSent": false})
+    );
+    let id = su["id"].as_str().unwrap();
+    let su = h.ok(
+        "prepare_sign_up_verification",
+        json!({"signUpId": id, "strategy": "email_code"}),
+    );
+    assert_eq!(
+        su["nextStep"],
+        json!({"kind": "verifyEmail", "codeSent": true})
+    );
+    // A wrong code keeps the kind and the Clerk code, and the attempt stays usable.
+    let e = h.err(
+        "attempt_sign_up_verification",
+        json!({"signUpId": id, "strategy": "email_code", "code": "000000"}),
+    );
+    assert_eq!(e["kind"], "api");
+    assert_eq!(e["code"], "form_code_incorrect");
+    assert_eq!(e["status"], 422);
+    assert_eq!(e["errors"][0]["code"], "form_code_incorrect");
+    let code = h.code("jane@example.com");
+    let su = h.ok(
+        "attempt_sign_up_verification",
+        json!({"signUpId": id, "strategy": "email_code", "code": code}),
+    );
+    assert_eq!(su["status"], "complete");
+    assert_eq!(su["nextStep"]["kind"], "complete");
+    let sid = su["createdSessionId"].as_str().unwrap();
+
+    let ev = h.event("signedIn");
+    assert_eq!(ev["session"]["id"], sid);
+    assert_eq!(
+        ev["user"]["email_addresses"][0]["email_address"],
+        "jane@example.com"
+    );
+    assert!(
+        !ev.to_string().contains("last_active_token") && !ev.to_string().contains("eyJ"),
+        "no token in the event: {ev}"
+    );
+    let state = h.state();
+    assert_eq!(state["status"], "signedIn");
+    assert_eq!(state["session"]["id"], sid);
+
+    // The token is the session's, for the signed-up user.
+    let t = h.ok("get_token", json!({}));
+    let c = claims(t["jwt"].as_str().unwrap());
+    assert_eq!(c["sid"], sid);
+    assert_eq!(c["sub"], su["createdUserId"]);
+    assert_eq!(t["expiresAt"], c["exp"]);
+    // A finished sign-up is forgotten.
+    let e = h.err(
+        "attempt_sign_up_verification",
+        json!({"signUpId": id, "strategy": "email_code", "code": code}),
+    );
+    assert_eq!(e["kind"], "unknownAttempt");
+    drop(h.app);
+}
+
+#[test]
+fn sign_up_by_sms_code_when_the_instance_uses_phone_numbers() {
+    let h = start_with(|kit| {
+        block_on(kit.set_settings(json!({
+            "email_address": {"enabled": false, "required": false, "used_for_first_factor": false},
+            "phone_number": {"enabled": true, "required": true, "used_for_first_factor": true, "verify_at_sign_up": true}
+        })))
+    });
+    let su = h.ok(
+        "sign_up",
+        json!({"fields": {"phoneNumber": "+14155552671", "password": PASSWORD}}),
+    );
+    assert_eq!(
+        su["nextStep"],
+        json!({"kind": "verifyPhone", "codeSent": false})
+    );
+    let id = su["id"].as_str().unwrap();
+    h.ok(
+        "prepare_sign_up_verification",
+        json!({"signUpId": id, "strategy": "phone_code"}),
+    );
+    let code = h.code("+14155552671");
+    let su = h.ok(
+        "attempt_sign_up_verification",
+        json!({"signUpId": id, "strategy": "phone_code", "code": code}),
+    );
+    assert_eq!(su["status"], "complete");
+    h.event("signedIn");
+
+    // Then sign out and back in with an SMS code.
+    h.ok("sign_out", json!({}));
+    h.event("signedOut");
+    let si = h.ok("sign_in_with_phone_code", json!({"phone": "+14155552671"}));
+    assert_eq!(si["pendingCode"], "phone_code");
+    let code = h.code("+14155552671");
+    let si = h.ok(
+        "attempt_sign_in_code",
+        json!({"signInId": si["id"], "code": code}),
+    );
+    assert_eq!(si["status"], "complete");
+    assert_eq!(h.state()["status"], "signedIn");
+    // An unknown strategy is the caller's mistake, named.
+    let e = h.err(
+        "attempt_second_factor",
+        json!({"signInId": si["id"], "strategy": "carrier_pigeon", "code": "1"}),
+    );
+    assert_eq!(e["kind"], "invalidArgument");
+    assert!(e["message"].as_str().unwrap().contains("carrier_pigeon"));
+    // A finished sign-up is forgotten: its id no longer continues anything.
+    let e = h.err(
+        "prepare_sign_up_verification",
+        json!({"signUpId": id, "strategy": "phone_code"}),
+    );
+    assert_eq!(e["kind"], "unknownAttempt");
+}
+
+#[test]
+fn password_and_email_code_sign_in_sessions_switch_and_sign_out() {
+    let h = start();
+    block_on(h.kit.create_user("ann@example.com", PASSWORD));
+    block_on(h.kit.create_user("bob@example.com", PASSWORD));
+
+    // A wrong password: the SDK's kind and the Clerk code survive the IPC.
+    let e = h.err(
+        "sign_in_with_password",
+        json!({"identifier": "ann@example.com", "password": "lk-Wrong-pass-0000"}),
+    );
+    assert_eq!(e["kind"], "api");
+    assert_eq!(e["code"], "form_password_incorrect");
+    assert_eq!(e["status"], 422);
+    assert!(e["errors"][0]["longMessage"].as_str().unwrap().len() > 3);
+    // Nobody signed in: no token.
+    let e = h.err("get_token", json!({}));
+    assert_eq!(e["kind"], "signedOut");
+    assert_eq!(e["code"], Value::Null);
+
+    let a = h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "ann@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(a["status"], "complete");
+    let sid_a = a["createdSessionId"].as_str().unwrap().to_owned();
+
+    let b = h.ok(
+        "sign_in_with_email_code",
+        json!({"email": "bob@example.com"}),
+    );
+    assert_eq!(b["status"], "needs_first_factor");
+    assert_eq!(b["pendingCode"], "email_code");
+    let code = h.code("bob@example.com");
+    let b = h.ok(
+        "attempt_sign_in_code",
+        json!({"signInId": b["id"], "code": code}),
+    );
+    assert_eq!(b["status"], "complete");
+    let sid_b = b["createdSessionId"].as_str().unwrap().to_owned();
+    assert_eq!(h.state()["session"]["id"], sid_b.as_str());
+
+    let sessions = h.ok("list_sessions", json!({}));
+    let mut ids: Vec<&str> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut want = vec![sid_a.as_str(), sid_b.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(
+        !sessions.to_string().contains("eyJ"),
+        "no tokens in sessions"
+    );
+
+    h.ok("set_active_session", json!({"sessionId": sid_a}));
+    let ev = h.event("signedIn");
+    let ev = if ev["session"]["id"] == sid_a.as_str() {
+        ev
+    } else {
+        h.event("signedIn")
+    };
+    assert_eq!(ev["session"]["id"], sid_a.as_str());
+    let t = h.ok("get_token", json!({}));
+    assert_eq!(claims(t["jwt"].as_str().unwrap())["sid"], sid_a.as_str());
+
+    h.ok("sign_out_session", json!({"sessionId": sid_b}));
+    assert_eq!(
+        h.ok("list_sessions", json!({})).as_array().unwrap().len(),
+        1
+    );
+    h.ok("sign_out", json!({}));
+    assert_eq!(h.state()["status"], "signedOut");
+    h.event("signedOut");
+
+    // Signed in again, then every session out at once.
+    h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "bob@example.com", "password": PASSWORD}),
+    );
+    h.ok("sign_out_all", json!({}));
+    assert_eq!(h.state()["status"], "signedOut");
+    assert_eq!(h.ok("list_sessions", json!({})), json!([]));
+}
+
+#[test]
+fn password_reset_with_the_emailed_code_then_template_tokens() {
+    let h = start_with(|kit| {
+        block_on(kit.set_settings(json!({"jwt_templates": {"backend": {
+            "claims": {"email": "{{user.primary_email_address}}", "aud": "api.example.com"},
+            "lifetime_secs": 300
+        }}})))
+    });
+    block_on(h.kit.create_user("cy@example.com", PASSWORD));
+    let r = h.ok("start_password_reset", json!({"email": "cy@example.com"}));
+    assert_eq!(r["pendingCode"], "reset_password_email_code");
+    let code = h.code("cy@example.com");
+    let r = h.ok(
+        "attempt_sign_in_code",
+        json!({"signInId": r["id"], "code": code}),
+    );
+    assert_eq!(r["status"], "needs_new_password");
+    // A weak new password is refused with its Clerk code; the attempt is kept.
+    let e = h.err(
+        "reset_password",
+        json!({"signInId": r["id"], "password": "short"}),
+    );
+    assert_eq!(e["kind"], "api");
+    assert!(
+        e["code"].as_str().unwrap().starts_with("form_password"),
+        "{e}"
+    );
+    let r = h.ok(
+        "reset_password",
+        json!({"signInId": r["id"], "password": "lk-New-pass-8142", "signOutOfOtherSessions": true}),
+    );
+    assert_eq!(r["status"], "complete");
+    h.event("signedIn");
+    // The new password works, the old one does not.
+    h.ok("sign_out", json!({}));
+    let e = h.err(
+        "sign_in_with_password",
+        json!({"identifier": "cy@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(e["code"], "form_password_incorrect");
+    h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "cy@example.com", "password": "lk-New-pass-8142"}),
+    );
+
+    let t = h.ok("get_template_token", json!({"template": "backend"}));
+    let c = claims(t["jwt"].as_str().unwrap());
+    assert_eq!(c["email"], "cy@example.com");
+    assert_eq!(c["aud"], "api.example.com");
+    let e = h.err("get_template_token", json!({"template": "nope"}));
+    assert_eq!(e["kind"], "api");
+    assert_eq!(e["code"], "resource_not_found");
+    assert_eq!(e["status"], 404);
+}
+
+#[test]
+fn the_about_window_may_read_the_auth_state_and_nothing_else() {
+    let h = start();
+    block_on(h.kit.create_user("dee@example.com", PASSWORD));
+    let about = WebviewWindowBuilder::new(&h.app, "about", WebviewUrl::App("about.html".into()))
+        .build()
+        .unwrap();
+    assert_eq!(
+        invoke(&about, "get_auth_state", json!({})).unwrap()["status"],
+        "signedOut"
+    );
+    let refused = invoke(
+        &about,
+        "sign_in_with_password",
+        json!({"identifier": "dee@example.com", "password": PASSWORD}),
+    )
+    .unwrap_err();
+    assert!(
+        refused.as_str().is_some_and(|m| m.contains("not allowed")),
+        "refused by the ACL: {refused}"
+    );
+    // Refused before it ran: nobody signed in.
+    assert_eq!(h.state()["status"], "signedOut");
+
+    h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "dee@example.com", "password": PASSWORD}),
+    );
+    for cmd in ["get_token", "list_sessions", "sign_out"] {
+        let refused = invoke(&about, cmd, json!({})).unwrap_err();
+        assert!(
+            refused.as_str().is_some_and(|m| m.contains("not allowed")),
+            "{cmd} refused: {refused}"
+        );
+    }
+    assert_eq!(
+        h.state()["status"],
+        "signedIn",
+        "the refused sign-out did not run"
+    );
+    // A window no capability names gets nothing at all.
+    let stray = WebviewWindowBuilder::new(&h.app, "stray", WebviewUrl::default())
+        .build()
+        .unwrap();
+    assert!(invoke(&stray, "get_auth_state", json!({})).is_err());
+}

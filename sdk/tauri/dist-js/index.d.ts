@@ -1,0 +1,169 @@
+import { type UnlistenFn } from '@tauri-apps/api/event';
+/** A user as the Frontend API sends it (snake_case, as Clerk's wire format). */
+export interface User {
+    id: string;
+    username: string | null;
+    first_name: string | null;
+    last_name: string | null;
+    image_url: string;
+    primary_email_address_id: string | null;
+    primary_phone_number_id: string | null;
+    email_addresses: Array<{
+        id: string;
+        email_address: string;
+        [k: string]: unknown;
+    }>;
+    phone_numbers: Array<{
+        id: string;
+        phone_number: string;
+        [k: string]: unknown;
+    }>;
+    [k: string]: unknown;
+}
+/** A session on this device (its token is not included: ask `getToken`). */
+export interface Session {
+    id: string;
+    status: string;
+    userId: string | null;
+    /** Milliseconds since the Unix epoch. */
+    expireAt: number;
+    lastActiveAt: number;
+    user: User | null;
+}
+export type AuthState = {
+    status: 'loading';
+    session: null;
+    user: null;
+} | {
+    status: 'signedOut';
+    session: null;
+    user: null;
+} | {
+    status: 'signedIn';
+    session: Session;
+    user: User;
+};
+export type SignInStatus = 'needs_identifier' | 'needs_first_factor' | 'needs_second_factor' | 'needs_new_password' | 'complete' | 'abandoned';
+export interface SignIn {
+    id: string;
+    status: SignInStatus | string;
+    createdSessionId: string | null;
+    firstFactors: string[];
+    secondFactors: SecondFactorStrategy[];
+    /** The code strategy that was sent and awaits its code (`email_code`, …). */
+    pendingCode: string | null;
+    pendingSecondFactor: SecondFactorStrategy | null;
+}
+export type SecondFactorStrategy = 'totp' | 'backup_code' | 'phone_code' | 'email_code';
+export type NextStep = {
+    kind: 'missingFields';
+    fields: string[];
+} | {
+    kind: 'verifyEmail';
+    codeSent: boolean;
+} | {
+    kind: 'verifyPhone';
+    codeSent: boolean;
+} | {
+    kind: 'complete';
+} | {
+    kind: 'abandoned';
+} | {
+    kind: 'other';
+    status: string;
+};
+export interface SignUp {
+    id: string;
+    status: 'missing_requirements' | 'complete' | 'abandoned' | string;
+    nextStep: NextStep;
+    missingFields: string[];
+    unverifiedFields: string[];
+    createdSessionId: string | null;
+    createdUserId: string | null;
+}
+export interface SignUpFields {
+    emailAddress?: string;
+    phoneNumber?: string;
+    username?: string;
+    password?: string;
+    firstName?: string;
+    lastName?: string;
+}
+export type VerificationStrategy = 'email_code' | 'phone_code';
+/** A session token: send `Authorization: Bearer ${jwt}`. It lives about a minute; ask again. */
+export interface Token {
+    jwt: string;
+    /** Unix seconds. */
+    expiresAt: number;
+}
+/** One error of Clerk's error envelope. */
+export interface ClerkError {
+    code: string;
+    message: string;
+    longMessage: string;
+    meta?: Record<string, unknown>;
+}
+export type ErrorKind = 'api' | 'locked' | 'rateLimited' | 'offline' | 'transport' | 'decode' | 'store' | 'signedOut' | 'invalidState' | 'config' | 'unknownAttempt' | 'invalidArgument' | 'notConfigured' | 'other';
+/** What every command rejects with (a plain object, not an `Error` instance). */
+export interface LatchkeyError {
+    kind: ErrorKind;
+    message: string;
+    /** The first Clerk error code (`form_password_incorrect`, `form_code_incorrect`, …). */
+    code: string | null;
+    /** The HTTP status of a server error. */
+    status: number | null;
+    errors: ClerkError[];
+    traceId: string | null;
+    retryAfterSeconds: number | null;
+    /** Unix seconds when a locked account unlocks. */
+    lockedUntil: number | null;
+}
+/** Whether `e` is an error a command rejected with. */
+export declare function isLatchkeyError(e: unknown): e is LatchkeyError;
+/** The event emitted on every auth-state transition. */
+export declare const AUTH_STATE_EVENT = "latchkey://auth-state";
+/** The auth state, once the keychain has been read. */
+export declare function getAuthState(): Promise<AuthState>;
+/**
+ * Calls `callback` with the auth state now and on every sign-in, sign-out, session switch and
+ * profile change. Resolves to a function that stops listening.
+ */
+export declare function onAuthStateChange(callback: (state: AuthState) => void): Promise<UnlistenFn>;
+/** Signs in with an email address, phone number or username and a password. */
+export declare function signInWithPassword(identifier: string, password: string): Promise<SignIn>;
+/** Emails a sign-in code; finish with `attemptSignInCode`. */
+export declare function signInWithEmailCode(email: string): Promise<SignIn>;
+/** Texts a sign-in code; finish with `attemptSignInCode`. */
+export declare function signInWithPhoneCode(phone: string): Promise<SignIn>;
+/** Proves the code sent for a sign-in or a password reset. */
+export declare function attemptSignInCode(signInId: string, code: string): Promise<SignIn>;
+/** Sends a second-factor code (`phone_code`, `email_code`). */
+export declare function prepareSecondFactor(signInId: string, strategy: SecondFactorStrategy): Promise<SignIn>;
+/** Proves a second factor (`totp`, `backup_code`, or a prepared `phone_code`/`email_code`). */
+export declare function attemptSecondFactor(signInId: string, strategy: SecondFactorStrategy, code: string): Promise<SignIn>;
+/** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */
+export declare function startPasswordReset(email: string): Promise<SignIn>;
+/** Sets the new password after a verified reset code, and signs in. */
+export declare function resetPassword(signInId: string, password: string, signOutOfOtherSessions?: boolean): Promise<SignIn>;
+/** Starts a sign-up; continue as `nextStep` says. */
+export declare function signUp(fields: SignUpFields): Promise<SignUp>;
+/** Sends the sign-up's verification code by email or SMS. */
+export declare function prepareSignUpVerification(signUpId: string, strategy: VerificationStrategy): Promise<SignUp>;
+/** Verifies the sign-up's email address or phone number; the last one signs the user in. */
+export declare function attemptSignUpVerification(signUpId: string, strategy: VerificationStrategy, code: string): Promise<SignUp>;
+/** The active sessions on this device. */
+export declare function listSessions(): Promise<Session[]>;
+/** Makes another session on this device the active one. */
+export declare function setActiveSession(sessionId: string): Promise<void>;
+/** Signs the active session out; another session on this device becomes active, if any. */
+export declare function signOut(): Promise<void>;
+export declare function signOutSession(sessionId: string): Promise<void>;
+/** Signs every session on this device out and removes the client from the keychain. */
+export declare function signOutAll(): Promise<void>;
+/**
+ * A session token of the active session, valid for at least 10 s; with `template`, a token of
+ * that JWT template (needs the `latchkey:template-tokens` permission).
+ */
+export declare function getToken(options?: {
+    template?: string;
+}): Promise<Token>;

@@ -1,0 +1,268 @@
+// The webview side of tauri-plugin-latchkey. Every call is a command of the plugin; the session
+// itself (the client token) stays in the OS keychain on the Rust side, and the webview sees only
+// the short-lived session tokens it asks for with `getToken`.
+
+import { invoke } from '@tauri-apps/api/core'
+import { listen, type UnlistenFn } from '@tauri-apps/api/event'
+
+/** A user as the Frontend API sends it (snake_case, as Clerk's wire format). */
+export interface User {
+  id: string
+  username: string | null
+  first_name: string | null
+  last_name: string | null
+  image_url: string
+  primary_email_address_id: string | null
+  primary_phone_number_id: string | null
+  email_addresses: Array<{ id: string; email_address: string; [k: string]: unknown }>
+  phone_numbers: Array<{ id: string; phone_number: string; [k: string]: unknown }>
+  [k: string]: unknown
+}
+
+/** A session on this device (its token is not included: ask `getToken`). */
+export interface Session {
+  id: string
+  status: string
+  userId: string | null
+  /** Milliseconds since the Unix epoch. */
+  expireAt: number
+  lastActiveAt: number
+  user: User | null
+}
+
+export type AuthState =
+  | { status: 'loading'; session: null; user: null }
+  | { status: 'signedOut'; session: null; user: null }
+  | { status: 'signedIn'; session: Session; user: User }
+
+export type SignInStatus =
+  | 'needs_identifier'
+  | 'needs_first_factor'
+  | 'needs_second_factor'
+  | 'needs_new_password'
+  | 'complete'
+  | 'abandoned'
+
+export interface SignIn {
+  id: string
+  status: SignInStatus | string
+  createdSessionId: string | null
+  firstFactors: string[]
+  secondFactors: SecondFactorStrategy[]
+  /** The code strategy that was sent and awaits its code (`email_code`, …). */
+  pendingCode: string | null
+  pendingSecondFactor: SecondFactorStrategy | null
+}
+
+export type SecondFactorStrategy = 'totp' | 'backup_code' | 'phone_code' | 'email_code'
+
+export type NextStep =
+  | { kind: 'missingFields'; fields: string[] }
+  | { kind: 'verifyEmail'; codeSent: boolean }
+  | { kind: 'verifyPhone'; codeSent: boolean }
+  | { kind: 'complete' }
+  | { kind: 'abandoned' }
+  | { kind: 'other'; status: string }
+
+export interface SignUp {
+  id: string
+  status: 'missing_requirements' | 'complete' | 'abandoned' | string
+  nextStep: NextStep
+  missingFields: string[]
+  unverifiedFields: string[]
+  createdSessionId: string | null
+  createdUserId: string | null
+}
+
+export interface SignUpFields {
+  emailAddress?: string
+  phoneNumber?: string
+  username?: string
+  password?: string
+  firstName?: string
+  lastName?: string
+}
+
+export type VerificationStrategy = 'email_code' | 'phone_code'
+
+/** A session token: send `Authorization: Bearer ${jwt}`. It lives about a minute; ask again. */
+export interface Token {
+  jwt: string
+  /** Unix seconds. */
+  expiresAt: number
+}
+
+/** One error of Clerk's error envelope. */
+export interface ClerkError {
+  code: string
+  message: string
+  longMessage: string
+  meta?: Record<string, unknown>
+}
+
+export type ErrorKind =
+  | 'api'
+  | 'locked'
+  | 'rateLimited'
+  | 'offline'
+  | 'transport'
+  | 'decode'
+  | 'store'
+  | 'signedOut'
+  | 'invalidState'
+  | 'config'
+  | 'unknownAttempt'
+  | 'invalidArgument'
+  | 'notConfigured'
+  | 'other'
+
+/** What every command rejects with (a plain object, not an `Error` instance). */
+export interface LatchkeyError {
+  kind: ErrorKind
+  message: string
+  /** The first Clerk error code (`form_password_incorrect`, `form_code_incorrect`, …). */
+  code: string | null
+  /** The HTTP status of a server error. */
+  status: number | null
+  errors: ClerkError[]
+  traceId: string | null
+  retryAfterSeconds: number | null
+  /** Unix seconds when a locked account unlocks. */
+  lockedUntil: number | null
+}
+
+/** Whether `e` is an error a command rejected with. */
+export function isLatchkeyError(e: unknown): e is LatchkeyError {
+  return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e
+}
+
+/** The event emitted on every auth-state transition. */
+export const AUTH_STATE_EVENT = 'latchkey://auth-state'
+
+const cmd = <T>(name: string, args?: Record<string, unknown>): Promise<T> =>
+  invoke<T>(`plugin:latchkey|${name}`, args)
+
+/** The auth state, once the keychain has been read. */
+export function getAuthState(): Promise<AuthState> {
+  return cmd('get_auth_state')
+}
+
+/**
+ * Calls `callback` with the auth state now and on every sign-in, sign-out, session switch and
+ * profile change. Resolves to a function that stops listening.
+ */
+export async function onAuthStateChange(
+  callback: (state: AuthState) => void
+): Promise<UnlistenFn> {
+  const unlisten = await listen<AuthState>(AUTH_STATE_EVENT, (e) => callback(e.payload))
+  callback(await getAuthState())
+  return unlisten
+}
+
+/** Signs in with an email address, phone number or username and a password. */
+export function signInWithPassword(identifier: string, password: string): Promise<SignIn> {
+  return cmd('sign_in_with_password', { identifier, password })
+}
+
+/** Emails a sign-in code; finish with `attemptSignInCode`. */
+export function signInWithEmailCode(email: string): Promise<SignIn> {
+  return cmd('sign_in_with_email_code', { email })
+}
+
+/** Texts a sign-in code; finish with `attemptSignInCode`. */
+export function signInWithPhoneCode(phone: string): Promise<SignIn> {
+  return cmd('sign_in_with_phone_code', { phone })
+}
+
+/** Proves the code sent for a sign-in or a password reset. */
+export function attemptSignInCode(signInId: string, code: string): Promise<SignIn> {
+  return cmd('attempt_sign_in_code', { signInId, code })
+}
+
+/** Sends a second-factor code (`phone_code`, `email_code`). */
+export function prepareSecondFactor(
+  signInId: string,
+  strategy: SecondFactorStrategy
+): Promise<SignIn> {
+  return cmd('prepare_second_factor', { signInId, strategy })
+}
+
+/** Proves a second factor (`totp`, `backup_code`, or a prepared `phone_code`/`email_code`). */
+export function attemptSecondFactor(
+  signInId: string,
+  strategy: SecondFactorStrategy,
+  code: string
+): Promise<SignIn> {
+  return cmd('attempt_second_factor', { signInId, strategy, code })
+}
+
+/** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */
+export function startPasswordReset(email: string): Promise<SignIn> {
+  return cmd('start_password_reset', { email })
+}
+
+/** Sets the new password after a verified reset code, and signs in. */
+export function resetPassword(
+  signInId: string,
+  password: string,
+  signOutOfOtherSessions = false
+): Promise<SignIn> {
+  return cmd('reset_password', { signInId, password, signOutOfOtherSessions })
+}
+
+/** Starts a sign-up; continue as `nextStep` says. */
+export function signUp(fields: SignUpFields): Promise<SignUp> {
+  return cmd('sign_up', { fields })
+}
+
+/** Sends the sign-up's verification code by email or SMS. */
+export function prepareSignUpVerification(
+  signUpId: string,
+  strategy: VerificationStrategy
+): Promise<SignUp> {
+  return cmd('prepare_sign_up_verification', { signUpId, strategy })
+}
+
+/** Verifies the sign-up's email address or phone number; the last one signs the user in. */
+export function attemptSignUpVerification(
+  signUpId: string,
+  strategy: VerificationStrategy,
+  code: string
+): Promise<SignUp> {
+  return cmd('attempt_sign_up_verification', { signUpId, strategy, code })
+}
+
+/** The active sessions on this device. */
+export function listSessions(): Promise<Session[]> {
+  return cmd('list_sessions')
+}
+
+/** Makes another session on this device the active one. */
+export function setActiveSession(sessionId: string): Promise<void> {
+  return cmd('set_active_session', { sessionId })
+}
+
+/** Signs the active session out; another session on this device becomes active, if any. */
+export function signOut(): Promise<void> {
+  return cmd('sign_out')
+}
+
+export function signOutSession(sessionId: string): Promise<void> {
+  return cmd('sign_out_session', { sessionId })
+}
+
+/** Signs every session on this device out and removes the client from the keychain. */
+export function signOutAll(): Promise<void> {
+  return cmd('sign_out_all')
+}
+
+/**
+ * A session token of the active session, valid for at least 10 s; with `template`, a token of
+ * that JWT template (needs the `latchkey:template-tokens` permission).
+ */
+export function getToken(options?: { template?: string }): Promise<Token> {
+  if (options?.template !== undefined) {
+    return cmd('get_template_token', { template: options.template })
+  }
+  return cmd('get_token')
+}

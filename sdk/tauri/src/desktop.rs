@@ -1,0 +1,296 @@
+//! The plugin's state on desktop: one [`latchkey::Latchkey`] for the app, and the sign-ins and
+//! sign-ups the webview has under way (the webview holds only their ids).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use latchkey::{SecondFactor, SignInAttempt, SignUpAttempt, TokenOptions};
+use tauri::{AppHandle, Emitter, Runtime};
+
+use crate::error::{Error, Result};
+use crate::models::*;
+
+/// Access to the app's Latchkey client from Rust (`app.latchkey()`, see
+/// [`LatchkeyExt`](crate::LatchkeyExt)). The commands the webview calls are thin wrappers over
+/// these methods.
+pub struct Latchkey {
+    sdk: latchkey::Latchkey,
+    sign_ins: Mutex<HashMap<String, SignInAttempt>>,
+    sign_ups: Mutex<HashMap<String, SignUpAttempt>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Each critical section is one map operation: a panic elsewhere leaves the map consistent.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How many unfinished attempts of each kind are kept; past this, another one (any) is dropped
+/// to make room: a webview that starts attempts in a loop cannot grow the map without bound.
+const MAX_ATTEMPTS: usize = 16;
+
+fn keep<A>(map: &Mutex<HashMap<String, A>>, id: String, attempt: A, done: bool) {
+    let mut m = lock(map);
+    if done {
+        m.remove(&id);
+        return;
+    }
+    if m.len() >= MAX_ATTEMPTS && !m.contains_key(&id) {
+        if let Some(k) = m.keys().next().cloned() {
+            m.remove(&k);
+        }
+    }
+    m.insert(id, attempt);
+}
+
+fn second_factor(strategy: &str) -> Result<SecondFactor> {
+    match strategy {
+        "totp" => Ok(SecondFactor::Totp),
+        "backup_code" => Ok(SecondFactor::BackupCode),
+        "phone_code" => Ok(SecondFactor::PhoneCode),
+        "email_code" => Ok(SecondFactor::EmailCode),
+        other => Err(Error::InvalidArgument(format!(
+            "unknown second-factor strategy {other:?} (totp, backup_code, phone_code, email_code)"
+        ))),
+    }
+}
+
+impl Latchkey {
+    pub(crate) fn new(sdk: latchkey::Latchkey) -> Self {
+        Self {
+            sdk,
+            sign_ins: Mutex::new(HashMap::new()),
+            sign_ups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The SDK itself, for anything the commands do not cover (profile, second-factor
+    /// enrolment, …). Clones share one session.
+    pub fn sdk(&self) -> &latchkey::Latchkey {
+        &self.sdk
+    }
+
+    /// The auth state once the keychain has been read.
+    pub async fn auth_state(&self) -> Result<AuthStateView> {
+        let state = self.sdk.ready().await?;
+        Ok(AuthStateView::from(&state))
+    }
+
+    fn sign_in(&self, id: &str) -> Result<SignInAttempt> {
+        lock(&self.sign_ins)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownAttempt {
+                flow: "sign-in",
+                id: id.to_owned(),
+            })
+    }
+
+    fn sign_up_attempt(&self, id: &str) -> Result<SignUpAttempt> {
+        lock(&self.sign_ups)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownAttempt {
+                flow: "sign-up",
+                id: id.to_owned(),
+            })
+    }
+
+    fn started(&self, attempt: SignInAttempt) -> SignInView {
+        let view = SignInView::from(&attempt);
+        keep(
+            &self.sign_ins,
+            view.id.clone(),
+            attempt,
+            view.created_session_id.is_some(),
+        );
+        view
+    }
+
+    fn started_sign_up(&self, attempt: SignUpAttempt) -> SignUpView {
+        let view = SignUpView::from(&attempt);
+        keep(
+            &self.sign_ups,
+            view.id.clone(),
+            attempt,
+            view.created_session_id.is_some(),
+        );
+        view
+    }
+
+    pub async fn sign_in_with_password(
+        &self,
+        identifier: &str,
+        password: &str,
+    ) -> Result<SignInView> {
+        let a = self.sdk.sign_in_with_password(identifier, password).await?;
+        Ok(self.started(a))
+    }
+
+    /// Emails a sign-in code; finish with [`attempt_sign_in_code`](Self::attempt_sign_in_code).
+    pub async fn sign_in_with_email_code(&self, email: &str) -> Result<SignInView> {
+        let a = self.sdk.sign_in_with_email_code(email).await?;
+        Ok(self.started(a))
+    }
+
+    /// Texts a sign-in code; finish with [`attempt_sign_in_code`](Self::attempt_sign_in_code).
+    pub async fn sign_in_with_phone_code(&self, phone: &str) -> Result<SignInView> {
+        let a = self.sdk.sign_in_with_phone_code(phone).await?;
+        Ok(self.started(a))
+    }
+
+    /// Proves the code that was sent for a sign-in (or a password reset).
+    pub async fn attempt_sign_in_code(&self, sign_in_id: &str, code: &str) -> Result<SignInView> {
+        let mut a = self.sign_in(sign_in_id)?;
+        a.attempt_code(code).await?;
+        Ok(self.started(a))
+    }
+
+    /// Sends a second-factor code (`phone_code`, `email_code`).
+    pub async fn prepare_second_factor(
+        &self,
+        sign_in_id: &str,
+        strategy: &str,
+    ) -> Result<SignInView> {
+        let factor = second_factor(strategy)?;
+        let mut a = self.sign_in(sign_in_id)?;
+        a.prepare_second_factor(factor).await?;
+        Ok(self.started(a))
+    }
+
+    /// Proves a second factor (`totp`, `backup_code`, or a prepared `phone_code`/`email_code`).
+    pub async fn attempt_second_factor(
+        &self,
+        sign_in_id: &str,
+        strategy: &str,
+        code: &str,
+    ) -> Result<SignInView> {
+        let factor = second_factor(strategy)?;
+        let mut a = self.sign_in(sign_in_id)?;
+        a.attempt_second_factor(factor, code).await?;
+        Ok(self.started(a))
+    }
+
+    /// Emails a password-reset code; then [`attempt_sign_in_code`](Self::attempt_sign_in_code)
+    /// (status `needs_new_password`) and [`reset_password`](Self::reset_password).
+    pub async fn start_password_reset(&self, email: &str) -> Result<SignInView> {
+        let a = self.sdk.start_password_reset(email).await?;
+        Ok(self.started(a))
+    }
+
+    /// Sets the new password after a verified reset code; signs in.
+    pub async fn reset_password(
+        &self,
+        sign_in_id: &str,
+        password: &str,
+        sign_out_of_other_sessions: bool,
+    ) -> Result<SignInView> {
+        let mut a = self.sign_in(sign_in_id)?;
+        a.reset_password(password, sign_out_of_other_sessions)
+            .await?;
+        Ok(self.started(a))
+    }
+
+    pub async fn sign_up(&self, fields: SignUpFields) -> Result<SignUpView> {
+        let a = self.sdk.sign_up(fields.into()).await?;
+        Ok(self.started_sign_up(a))
+    }
+
+    /// Sends a verification code for a sign-up (`email_code` or `phone_code`).
+    pub async fn prepare_sign_up_verification(
+        &self,
+        sign_up_id: &str,
+        strategy: &str,
+    ) -> Result<SignUpView> {
+        let mut a = self.sign_up_attempt(sign_up_id)?;
+        match strategy {
+            "email_code" => a.prepare_email_code().await?,
+            "phone_code" => a.prepare_phone_code().await?,
+            other => return Err(sign_up_strategy(other)),
+        };
+        Ok(self.started_sign_up(a))
+    }
+
+    /// Verifies a sign-up's email address or phone number; the last one signs the user in.
+    pub async fn attempt_sign_up_verification(
+        &self,
+        sign_up_id: &str,
+        strategy: &str,
+        code: &str,
+    ) -> Result<SignUpView> {
+        let mut a = self.sign_up_attempt(sign_up_id)?;
+        match strategy {
+            "email_code" => a.attempt_email_code(code).await?,
+            "phone_code" => a.attempt_phone_code(code).await?,
+            other => return Err(sign_up_strategy(other)),
+        };
+        Ok(self.started_sign_up(a))
+    }
+
+    /// The active sessions on this device.
+    pub async fn sessions(&self) -> Result<Vec<SessionView>> {
+        self.sdk.ready().await?;
+        Ok(self.sdk.sessions().iter().map(SessionView::from).collect())
+    }
+
+    pub async fn set_active_session(&self, session_id: &str) -> Result<()> {
+        Ok(self.sdk.set_active_session(session_id).await?)
+    }
+
+    /// Signs the active session out (another one on this device becomes active, if any).
+    pub async fn sign_out(&self) -> Result<()> {
+        Ok(self.sdk.sign_out().await?)
+    }
+
+    pub async fn sign_out_session(&self, session_id: &str) -> Result<()> {
+        Ok(self.sdk.sign_out_session(session_id).await?)
+    }
+
+    /// Signs every session on this device out and removes the client from the keychain.
+    pub async fn sign_out_all(&self) -> Result<()> {
+        Ok(self.sdk.sign_out_all().await?)
+    }
+
+    /// A session token of the active session, valid for at least the SDK's margin (10 s).
+    pub async fn token(&self) -> Result<TokenView> {
+        let t = self.sdk.session_token().await?;
+        Ok(TokenView {
+            jwt: t.expose().to_owned(),
+            expires_at: t.expires_at(),
+        })
+    }
+
+    /// A token from a named JWT template of the active session.
+    pub async fn template_token(&self, template: &str) -> Result<TokenView> {
+        let t = self
+            .sdk
+            .session_token_with(&TokenOptions::new().template(template))
+            .await?;
+        Ok(TokenView {
+            jwt: t.expose().to_owned(),
+            expires_at: t.expires_at(),
+        })
+    }
+}
+
+fn sign_up_strategy(other: &str) -> Error {
+    Error::InvalidArgument(format!(
+        "unknown sign-up verification strategy {other:?} (email_code, phone_code)"
+    ))
+}
+
+/// Emits [`AUTH_STATE_EVENT`] to every webview on each auth-state transition, until the SDK is
+/// dropped.
+pub(crate) fn forward_auth_state<R: Runtime>(app: AppHandle<R>, sdk: &latchkey::Latchkey) {
+    let mut rx = sdk.auth_state();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let view = AuthStateView::from(&*rx.borrow_and_update());
+            if let Err(e) = app.emit(AUTH_STATE_EVENT, view) {
+                tracing::warn!(error = %e, "could not emit the auth state");
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}

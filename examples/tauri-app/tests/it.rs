@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
-use tauri::{Listener, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{Listener, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 struct Harness {
     kit: Kit,
@@ -433,4 +433,207 @@ fn the_about_window_may_read_the_auth_state_and_nothing_else() {
         .build()
         .unwrap();
     assert!(invoke(&stray, "get_auth_state", json!({})).is_err());
+}
+
+/// Opens the latest emailed link as a browser would and returns where it redirects (not
+/// followed: for the PKCE flow that is the app's own callback, which the OS hands to the app).
+fn open_latest_link(h: &Harness, to: &str) -> String {
+    let m = block_on(h.kit.latest_message(to));
+    let link = m["link"].as_str().expect("an emailed link").to_owned();
+    // The kit's client follows no redirects.
+    let r = block_on(h.kit.http.get(&link).send()).unwrap();
+    assert_eq!(r.status(), 303);
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The RFC 6238 code for `secret` (base32) at the emulator's time, from `totp-rs` (not the
+/// emulator's own code).
+fn totp_now(secret: &str, kit: &Kit) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("base32 secret");
+    let totp = totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes);
+    totp.generate(u64::try_from(kit.emu.clock().now_secs()).unwrap())
+}
+
+fn email_links_on(kit: &Kit) {
+    block_on(kit.set_settings(json!({"email_address": {"email_link": true}})));
+}
+
+#[test]
+fn an_email_link_back_to_the_app_signs_in_through_its_callback_url() {
+    let h = start_with(email_links_on);
+    let user = block_on(h.kit.create_user("eli@example.com", PASSWORD));
+    // A loopback callback, as an app without a claimed scheme would listen on.
+    let redirect = "http://127.0.0.1:53682/email-link";
+    let s = h.ok(
+        "sign_in_with_email_link",
+        json!({"email": "eli@example.com", "redirectUri": redirect}),
+    );
+    assert_eq!(s["status"], "needs_first_factor");
+    let id = s["id"].as_str().unwrap().to_owned();
+    let callback = open_latest_link(&h, "eli@example.com");
+    assert!(callback.starts_with(&format!("{redirect}?")), "{callback}");
+    assert_eq!(
+        h.state()["status"],
+        "signedOut",
+        "nothing before the callback"
+    );
+
+    // Another sign-in's callback is refused without ending this one.
+    let forged = callback.replace(&id, "sia_someone_else");
+    let e = h.err(
+        "complete_email_link",
+        json!({"signInId": id, "url": forged}),
+    );
+    assert_eq!(e["kind"], "invalidState");
+    let e = h.err(
+        "complete_email_link",
+        json!({"signInId": "sia_not_started_here", "url": callback}),
+    );
+    assert_eq!(e["kind"], "unknownAttempt");
+
+    let done = h.ok(
+        "complete_email_link",
+        json!({"signInId": id, "url": callback}),
+    );
+    assert_eq!(done["status"], "complete");
+    let ev = h.event("signedIn");
+    assert_eq!(ev["user"]["id"], user["id"]);
+    // Completed: the attempt is gone.
+    let e = h.err(
+        "complete_email_link",
+        json!({"signInId": id, "url": callback}),
+    );
+    assert_eq!(e["kind"], "unknownAttempt");
+}
+
+#[test]
+fn an_email_link_opened_on_another_device_is_waited_for() {
+    let h = start_with(email_links_on);
+    block_on(h.kit.create_user("ola@example.com", PASSWORD));
+    let s = h.ok(
+        "sign_in_with_email_link_elsewhere",
+        json!({"email": "ola@example.com", "landingUrl": "http://localhost:3000/signed-in"}),
+    );
+    let id = s["id"].as_str().unwrap().to_owned();
+    // Not opened yet: the wait ends with its kind, and the sign-in is kept.
+    let e = h.err(
+        "wait_for_email_link",
+        json!({"signInId": id, "timeoutMs": 1500}),
+    );
+    assert_eq!(e["kind"], "invalidState", "{e}");
+    let landing = open_latest_link(&h, "ola@example.com");
+    assert!(
+        landing.starts_with("http://localhost:3000/signed-in")
+            && landing.contains("__clerk_status=verified"),
+        "{landing}"
+    );
+    let done = h.ok(
+        "wait_for_email_link",
+        json!({"signInId": id, "timeoutMs": 10000}),
+    );
+    assert_eq!(done["status"], "complete");
+    assert_eq!(h.state()["status"], "signedIn");
+}
+
+#[test]
+fn an_email_link_refused_by_the_instance_keeps_the_clerk_code() {
+    // Email links are off on a new instance: the SDK says so before sending anything.
+    let h = start();
+    block_on(h.kit.create_user("nol@example.com", PASSWORD));
+    let e = h.err(
+        "sign_in_with_email_link",
+        json!({"email": "nol@example.com", "redirectUri": "http://127.0.0.1:53682/cb"}),
+    );
+    assert_eq!(e["kind"], "invalidState", "{e}");
+    // An unknown address: the server's code survives.
+    let h = start_with(email_links_on);
+    let e = h.err(
+        "sign_in_with_email_link_elsewhere",
+        json!({"email": "nobody@example.com", "landingUrl": "http://localhost:3000/"}),
+    );
+    assert_eq!(e["kind"], "api");
+    assert_eq!(e["code"], "form_identifier_not_found");
+}
+
+#[test]
+fn a_second_factor_through_the_commands_backup_code_once() {
+    let h = start();
+    block_on(h.kit.create_user("sec@example.com", PASSWORD));
+    h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "sec@example.com", "password": PASSWORD}),
+    );
+    // Enrolment is not a command (the app's Rust side does it through the SDK).
+    let sdk = h
+        .app
+        .state::<tauri_plugin_latchkey::Latchkey>()
+        .sdk()
+        .clone();
+    let codes: Vec<String> = block_on(async {
+        let enrolment = sdk.create_totp().await.unwrap();
+        let wrong = sdk.verify_totp("000000").await;
+        assert!(wrong.is_err());
+        // The enrolment needs a real authenticator code: compute it from the secret (RFC 6238).
+        let code = totp_now(enrolment.secret().expose(), &h.kit);
+        let backup = sdk.verify_totp(&code).await.unwrap();
+        backup
+            .codes()
+            .iter()
+            .map(|c| c.expose().to_owned())
+            .collect()
+    });
+    h.ok("sign_out", json!({}));
+
+    let s = h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "sec@example.com", "password": PASSWORD}),
+    );
+    assert_eq!(s["status"], "needs_second_factor");
+    let factors = s["secondFactors"].as_array().unwrap();
+    assert!(
+        factors.contains(&json!("totp")) && factors.contains(&json!("backup_code")),
+        "{s}"
+    );
+    assert_eq!(h.state()["status"], "signedOut");
+
+    let e = h.err(
+        "attempt_second_factor",
+        json!({"signInId": s["id"], "strategy": "totp", "code": "000000"}),
+    );
+    assert_eq!(e["kind"], "api");
+    assert_eq!(e["code"], "form_code_incorrect");
+    let e = h.err(
+        "attempt_second_factor",
+        json!({"signInId": s["id"], "strategy": "carrier_pigeon", "code": "1"}),
+    );
+    assert_eq!(e["kind"], "invalidArgument");
+    let e = h.err(
+        "prepare_second_factor",
+        json!({"signInId": s["id"], "strategy": "phone_code"}),
+    );
+    assert_eq!(
+        e["kind"], "api",
+        "no phone second factor for this user: {e}"
+    );
+
+    let done = h.ok(
+        "attempt_second_factor",
+        json!({"signInId": s["id"], "strategy": "backup_code", "code": codes[0]}),
+    );
+    assert_eq!(done["status"], "complete");
+    assert_eq!(h.state()["status"], "signedIn");
+
+    // A backup code works once.
+    h.ok("sign_out", json!({}));
+    let s = h.ok(
+        "sign_in_with_password",
+        json!({"identifier": "sec@example.com", "password": PASSWORD}),
+    );
+    let e = h.err(
+        "attempt_second_factor",
+        json!({"signInId": s["id"], "strategy": "backup_code", "code": codes[0]}),
+    );
+    assert_eq!(e["kind"], "api");
 }

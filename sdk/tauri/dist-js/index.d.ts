@@ -141,6 +141,29 @@ export declare function attemptSignInCode(signInId: string, code: string): Promi
 export declare function prepareSecondFactor(signInId: string, strategy: SecondFactorStrategy): Promise<SignIn>;
 /** Proves a second factor (`totp`, `backup_code`, or a prepared `phone_code`/`email_code`). */
 export declare function attemptSecondFactor(signInId: string, strategy: SecondFactorStrategy, code: string): Promise<SignIn>;
+/**
+ * Emails a sign-in link that comes back to this app (native PKCE). Opening it sends the system
+ * browser to `redirectUri`: a scheme the app claims (through `@tauri-apps/plugin-deep-link`, and
+ * on the instance's redirect-URL allowlist) or a loopback URL the app listens on. Pass the URL the
+ * app receives to `completeEmailLink`.
+ */
+export declare function signInWithEmailLink(email: string, redirectUri: string): Promise<SignIn>;
+/**
+ * Completes an email-link sign-in from the URL its link redirected to. A URL that is not this
+ * sign-in's callback is refused (`kind: 'invalidState'`) and the sign-in keeps waiting.
+ */
+export declare function completeEmailLink(signInId: string, url: string): Promise<SignIn>;
+/**
+ * Emails a sign-in link that may be opened on any device; that browser lands on `landingUrl`.
+ * Then `waitForEmailLink`.
+ */
+export declare function signInWithEmailLinkElsewhere(email: string, landingUrl: string): Promise<SignIn>;
+/**
+ * Resolves once the link sent for this sign-in has been opened (`complete`, or
+ * `needs_second_factor`); rejects with `kind: 'invalidState'` after `timeoutMs` (default ten
+ * minutes; the sign-in is kept, so call again) or when the link expired.
+ */
+export declare function waitForEmailLink(signInId: string, timeoutMs?: number): Promise<SignIn>;
 /** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */
 export declare function startPasswordReset(email: string): Promise<SignIn>;
 /** Sets the new password after a verified reset code, and signs in. */

@@ -47,6 +47,37 @@ export function prepareSecondFactor(signInId, strategy) {
 export function attemptSecondFactor(signInId, strategy, code) {
     return cmd('attempt_second_factor', { signInId, strategy, code });
 }
+/**
+ * Emails a sign-in link that comes back to this app (native PKCE). Opening it sends the system
+ * browser to `redirectUri`: a scheme the app claims (through `@tauri-apps/plugin-deep-link`, and
+ * on the instance's redirect-URL allowlist) or a loopback URL the app listens on. Pass the URL the
+ * app receives to `completeEmailLink`.
+ */
+export function signInWithEmailLink(email, redirectUri) {
+    return cmd('sign_in_with_email_link', { email, redirectUri });
+}
+/**
+ * Completes an email-link sign-in from the URL its link redirected to. A URL that is not this
+ * sign-in's callback is refused (`kind: 'invalidState'`) and the sign-in keeps waiting.
+ */
+export function completeEmailLink(signInId, url) {
+    return cmd('complete_email_link', { signInId, url });
+}
+/**
+ * Emails a sign-in link that may be opened on any device; that browser lands on `landingUrl`.
+ * Then `waitForEmailLink`.
+ */
+export function signInWithEmailLinkElsewhere(email, landingUrl) {
+    return cmd('sign_in_with_email_link_elsewhere', { email, landingUrl });
+}
+/**
+ * Resolves once the link sent for this sign-in has been opened (`complete`, or
+ * `needs_second_factor`); rejects with `kind: 'invalidState'` after `timeoutMs` (default ten
+ * minutes; the sign-in is kept, so call again) or when the link expired.
+ */
+export function waitForEmailLink(signInId, timeoutMs) {
+    return cmd('wait_for_email_link', { signInId, timeoutMs });
+}
 /** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */
 export function startPasswordReset(email) {
     return cmd('start_password_reset', { email });

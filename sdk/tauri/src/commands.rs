@@ -67,6 +67,45 @@ pub(crate) async fn attempt_second_factor(
 }
 
 #[tauri::command]
+pub(crate) async fn sign_in_with_email_link(
+    lk: State<'_, Latchkey>,
+    email: String,
+    redirect_uri: String,
+) -> Result<SignInView> {
+    lk.sign_in_with_email_link(&email, &redirect_uri).await
+}
+
+#[tauri::command]
+pub(crate) async fn complete_email_link(
+    lk: State<'_, Latchkey>,
+    sign_in_id: String,
+    url: String,
+) -> Result<SignInView> {
+    lk.complete_email_link(&sign_in_id, &url).await
+}
+
+#[tauri::command]
+pub(crate) async fn sign_in_with_email_link_elsewhere(
+    lk: State<'_, Latchkey>,
+    email: String,
+    landing_url: String,
+) -> Result<SignInView> {
+    lk.sign_in_with_email_link_elsewhere(&email, &landing_url)
+        .await
+}
+
+/// `timeoutMs` defaults to ten minutes.
+#[tauri::command]
+pub(crate) async fn wait_for_email_link(
+    lk: State<'_, Latchkey>,
+    sign_in_id: String,
+    timeout_ms: Option<u64>,
+) -> Result<SignInView> {
+    let timeout = std::time::Duration::from_millis(timeout_ms.unwrap_or(600_000));
+    lk.wait_for_email_link(&sign_in_id, timeout).await
+}
+
+#[tauri::command]
 pub(crate) async fn start_password_reset(
     lk: State<'_, Latchkey>,
     email: String,

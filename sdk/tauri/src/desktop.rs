@@ -2,9 +2,10 @@
 //! sign-ups the webview has under way (the webview holds only their ids).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use latchkey::{SecondFactor, SignInAttempt, SignUpAttempt, TokenOptions};
+use latchkey::{EmailLinkSignIn, SecondFactor, SignInAttempt, SignUpAttempt, TokenOptions};
 use tauri::{AppHandle, Emitter, Runtime};
 
 use crate::error::{Error, Result};
@@ -17,12 +18,17 @@ pub struct Latchkey {
     sdk: latchkey::Latchkey,
     sign_ins: Mutex<HashMap<String, SignInAttempt>>,
     sign_ups: Mutex<HashMap<String, SignUpAttempt>>,
+    /// Email-link sign-ins waiting for their callback URL (each holds its PKCE verifier).
+    email_links: Mutex<HashMap<String, Arc<EmailLinkSignIn>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Each critical section is one map operation: a panic elsewhere leaves the map consistent.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// The longest [`Latchkey::wait_for_email_link`] waits in one call (the webview may call again).
+const MAX_EMAIL_LINK_WAIT: Duration = Duration::from_secs(3600);
 
 /// How many unfinished attempts of each kind are kept; past this, another one (any) is dropped
 /// to make room: a webview that starts attempts in a loop cannot grow the map without bound.
@@ -60,6 +66,7 @@ impl Latchkey {
             sdk,
             sign_ins: Mutex::new(HashMap::new()),
             sign_ups: Mutex::new(HashMap::new()),
+            email_links: Mutex::new(HashMap::new()),
         }
     }
 
@@ -117,6 +124,8 @@ impl Latchkey {
         view
     }
 
+    /// Signs in with an email address, phone number or username and a password: `complete`,
+    /// or `needs_second_factor`.
     pub async fn sign_in_with_password(
         &self,
         identifier: &str,
@@ -170,6 +179,77 @@ impl Latchkey {
         Ok(self.started(a))
     }
 
+    /// Emails a sign-in link that comes back to this app (native PKCE): opening it sends the
+    /// system browser to `redirect_uri` (a scheme the app claims, e.g. through
+    /// `tauri-plugin-deep-link`, on the instance's redirect-URL allowlist, or a loopback URL the
+    /// app listens on). Hand that URL to [`complete_email_link`](Self::complete_email_link).
+    pub async fn sign_in_with_email_link(
+        &self,
+        email: &str,
+        redirect_uri: &str,
+    ) -> Result<SignInView> {
+        let pending = self
+            .sdk
+            .sign_in_with_email_link(email, redirect_uri)
+            .await?;
+        let view = SignInView::from(pending.attempt());
+        keep(&self.email_links, view.id.clone(), Arc::new(pending), false);
+        Ok(view)
+    }
+
+    /// Completes an email-link sign-in from the URL its link redirected to. A URL that is not
+    /// this sign-in's callback fails with kind `invalidState` and keeps the sign-in waiting; a
+    /// refused approval (`approval_token_consumed`, `…_expired`, `pkce_verification_failed`)
+    /// ends it: send a new link.
+    pub async fn complete_email_link(&self, sign_in_id: &str, url: &str) -> Result<SignInView> {
+        let pending = lock(&self.email_links)
+            .get(sign_in_id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownAttempt {
+                flow: "email-link sign-in",
+                id: sign_in_id.to_owned(),
+            })?;
+        match pending.complete(url).await {
+            Ok(a) => {
+                lock(&self.email_links).remove(sign_in_id);
+                Ok(self.started(a))
+            }
+            Err(e @ latchkey::Error::InvalidState(_)) => Err(e.into()),
+            Err(e) => {
+                lock(&self.email_links).remove(sign_in_id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Emails a sign-in link that may be opened on any device (it lands that browser on
+    /// `landing_url`); then [`wait_for_email_link`](Self::wait_for_email_link).
+    pub async fn sign_in_with_email_link_elsewhere(
+        &self,
+        email: &str,
+        landing_url: &str,
+    ) -> Result<SignInView> {
+        let a = self
+            .sdk
+            .sign_in_with_email_link_elsewhere(email, landing_url)
+            .await?;
+        Ok(self.started(a))
+    }
+
+    /// Waits (polling every second, at most `timeout`, capped at an hour) until
+    /// the link sent for this sign-in has been opened: the sign-in is then `complete`, or
+    /// `needs_second_factor`. Not opened in time: kind `invalidState`, the sign-in kept.
+    pub async fn wait_for_email_link(
+        &self,
+        sign_in_id: &str,
+        timeout: Duration,
+    ) -> Result<SignInView> {
+        let mut a = self.sign_in(sign_in_id)?;
+        a.wait_for_email_link(timeout.min(MAX_EMAIL_LINK_WAIT))
+            .await?;
+        Ok(self.started(a))
+    }
+
     /// Emails a password-reset code; then [`attempt_sign_in_code`](Self::attempt_sign_in_code)
     /// (status `needs_new_password`) and [`reset_password`](Self::reset_password).
     pub async fn start_password_reset(&self, email: &str) -> Result<SignInView> {
@@ -190,6 +270,7 @@ impl Latchkey {
         Ok(self.started(a))
     }
 
+    /// Starts a sign-up; continue as its `next_step` says.
     pub async fn sign_up(&self, fields: SignUpFields) -> Result<SignUpView> {
         let a = self.sdk.sign_up(fields.into()).await?;
         Ok(self.started_sign_up(a))
@@ -232,6 +313,7 @@ impl Latchkey {
         Ok(self.sdk.sessions().iter().map(SessionView::from).collect())
     }
 
+    /// Makes another of this device's sessions the active one.
     pub async fn set_active_session(&self, session_id: &str) -> Result<()> {
         Ok(self.sdk.set_active_session(session_id).await?)
     }
@@ -241,6 +323,7 @@ impl Latchkey {
         Ok(self.sdk.sign_out().await?)
     }
 
+    /// Signs one of this device's sessions out (the others stay).
     pub async fn sign_out_session(&self, session_id: &str) -> Result<()> {
         Ok(self.sdk.sign_out_session(session_id).await?)
     }

@@ -21,7 +21,12 @@ pub enum Error {
     Latchkey(#[from] latchkey::Error),
     /// A sign-in or sign-up id this app did not start, or that already finished.
     #[error("no {flow} {id} is under way in this app")]
-    UnknownAttempt { flow: &'static str, id: String },
+    UnknownAttempt {
+        /// `sign-in`, `sign-up` or `email-link sign-in`.
+        flow: &'static str,
+        /// The id the webview sent.
+        id: String,
+    },
     /// An argument outside what the command accepts (an unknown strategy, …).
     #[error("{0}")]
     InvalidArgument(String),
@@ -30,6 +35,7 @@ pub enum Error {
     NotConfigured(String),
 }
 
+/// What the plugin's operations return.
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {

@@ -28,6 +28,8 @@
 //!
 //! From Rust, [`LatchkeyExt::latchkey`] gives the same operations and the SDK itself.
 
+#![deny(missing_docs)]
+
 use serde::Deserialize;
 use tauri::plugin::{Builder as PluginBuilder, TauriPlugin};
 use tauri::{Manager, Runtime};
@@ -78,6 +80,7 @@ impl std::fmt::Debug for Builder {
 }
 
 impl Builder {
+    /// A builder with nothing set: the Frontend API then comes from `tauri.conf.json`.
     pub fn new() -> Self {
         Self::default()
     }
@@ -138,6 +141,8 @@ impl Builder {
         Ok(b.build()?)
     }
 
+    /// The plugin, for `tauri::Builder::plugin`. Its setup builds the SDK (reading the
+    /// keychain in the background) and fails the app's start when no Frontend API is given.
     pub fn build<R: Runtime>(self) -> TauriPlugin<R, Option<Config>> {
         PluginBuilder::<R, Option<Config>>::new("latchkey")
             .invoke_handler(tauri::generate_handler![
@@ -148,6 +153,10 @@ impl Builder {
                 commands::attempt_sign_in_code,
                 commands::prepare_second_factor,
                 commands::attempt_second_factor,
+                commands::sign_in_with_email_link,
+                commands::complete_email_link,
+                commands::sign_in_with_email_link_elsewhere,
+                commands::wait_for_email_link,
                 commands::start_password_reset,
                 commands::reset_password,
                 commands::sign_up,
@@ -179,6 +188,7 @@ pub fn init<R: Runtime>() -> TauriPlugin<R, Option<Config>> {
 
 /// `app.latchkey()` on an `App`, `AppHandle`, `Window` or `Webview`.
 pub trait LatchkeyExt<R: Runtime> {
+    /// The app's Latchkey state (the plugin must be registered).
     fn latchkey(&self) -> &Latchkey;
 }
 

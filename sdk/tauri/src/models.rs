@@ -17,6 +17,7 @@ pub const AUTH_STATE_EVENT: &str = "latchkey://auth-state";
 pub struct AuthStateView {
     /// `loading` (the keychain has not been read yet), `signedOut` or `signedIn`.
     pub status: &'static str,
+    /// The active session, when signed in.
     pub session: Option<SessionView>,
     /// The signed-in user, as the Frontend API sends it.
     pub user: Option<User>,
@@ -49,11 +50,15 @@ impl From<&AuthState> for AuthStateView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
+    /// The session's id (`sess_…`).
     pub id: String,
+    /// The Frontend API's status: `active`, `ended`, `expired`, `removed`, `revoked`, …
     pub status: String,
+    /// Whose session it is (`user_…`).
     pub user_id: Option<String>,
     /// Milliseconds since the Unix epoch, as the Frontend API sends them.
     pub expire_at: i64,
+    /// When the session was last used, in milliseconds since the Unix epoch.
     pub last_active_at: i64,
     /// The session's user (name, email addresses), when the Frontend API sent it.
     pub user: Option<User>,
@@ -76,10 +81,12 @@ impl From<&Session> for SessionView {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInView {
+    /// The sign-in's id (`sia_…`), for the commands that continue it.
     pub id: String,
     /// The Frontend API's status: `needs_identifier`, `needs_first_factor`,
     /// `needs_second_factor`, `needs_new_password`, `complete`, `abandoned`.
     pub status: String,
+    /// The new session, once complete (the user is then signed in).
     pub created_session_id: Option<String>,
     /// The first-factor strategies the user can prove (`password`, `email_code`, …).
     pub first_factors: Vec<String>,
@@ -119,23 +126,28 @@ impl From<&SignInAttempt> for SignInView {
 pub enum NextStep {
     /// Supply these fields (not yet a command: the example instance needs none).
     MissingFields {
+        /// The Frontend API's names of the missing fields (`first_name`, …).
         fields: Vec<String>,
     },
     /// Verify the email address; send a code first unless `codeSent`.
     #[serde(rename_all = "camelCase")]
     VerifyEmail {
+        /// Whether a code has already been emailed.
         code_sent: bool,
     },
     /// Verify the phone number; send a code first unless `codeSent`.
     #[serde(rename_all = "camelCase")]
     VerifyPhone {
+        /// Whether a code has already been texted.
         code_sent: bool,
     },
     /// Signed in.
     Complete,
+    /// Given up (expired); start a new sign-up.
     Abandoned,
     /// A state the SDK does not know how to continue.
     Other {
+        /// The Frontend API's status, as it sent it.
         status: String,
     },
 }
@@ -160,13 +172,19 @@ impl From<SignUpStep> for NextStep {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SignUpView {
+    /// The sign-up's id (`sua_…`), for the commands that continue it.
     pub id: String,
     /// The Frontend API's status: `missing_requirements`, `complete`, `abandoned`.
     pub status: String,
+    /// What to do next.
     pub next_step: NextStep,
+    /// Required fields not yet given (the Frontend API's `missing_fields`).
     pub missing_fields: Vec<String>,
+    /// Given fields not yet verified (`email_address`, `phone_number`).
     pub unverified_fields: Vec<String>,
+    /// The new session, once complete (the user is then signed in).
     pub created_session_id: Option<String>,
+    /// The new user, once complete.
     pub created_user_id: Option<String>,
 }
 
@@ -188,11 +206,17 @@ impl From<&SignUpAttempt> for SignUpView {
 #[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignUpFields {
+    /// The account's email address.
     pub email_address: Option<String>,
+    /// The account's phone number (E.164, `+15555550100`).
     pub phone_number: Option<String>,
+    /// A username, where the instance has them.
     pub username: Option<String>,
+    /// A password, where the instance has them (never printed by `Debug`).
     pub password: Option<String>,
+    /// The user's first name.
     pub first_name: Option<String>,
+    /// The user's last name.
     pub last_name: Option<String>,
 }
 
@@ -237,6 +261,7 @@ impl From<SignUpFields> for latchkey::SignUpForm {
 #[derive(Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenView {
+    /// The session token (a JWT; never printed by `Debug`).
     pub jwt: String,
     /// Unix seconds.
     pub expires_at: i64,

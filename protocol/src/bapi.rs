@@ -9,7 +9,9 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::{ClientToken, OneTimeCode, Password, TestingTokenValue, expose_opt};
+use crate::secret::{
+    ClientToken, OneTimeCode, Password, SignInTicket, TestingTokenValue, expose_opt,
+};
 
 /// A field that may be a single value or a list.
 #[derive(Deserialize)]
@@ -310,7 +312,7 @@ pub struct CreateSignInToken {
 
 /// A sign-in token (`object: "sign_in_token"`; times in ms). `token` is present only in the
 /// answer that creates it: the emulator keeps no copy it could show again.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignInToken {
     /// Always `sign_in_token`.
     pub object: String,
@@ -321,8 +323,12 @@ pub struct SignInToken {
     /// The user it signs in.
     pub user_id: String,
     /// The ticket to pass as `ticket` with `strategy=ticket`; only when just created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_opt"
+    )]
+    pub token: Option<SignInTicket>,
     /// A sign-in page URL carrying the ticket; `None`: the emulator hosts no such page.
     #[serde(default)]
     pub url: Option<String>,
@@ -330,20 +336,6 @@ pub struct SignInToken {
     pub created_at: i64,
     /// When it last changed (Unix ms).
     pub updated_at: i64,
-}
-
-impl std::fmt::Debug for SignInToken {
-    /// The ticket signs a user in: never shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignInToken")
-            .field("id", &self.id)
-            .field("status", &self.status)
-            .field("user_id", &self.user_id)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("created_at", &self.created_at)
-            .field("updated_at", &self.updated_at)
-            .finish()
-    }
 }
 
 /// `POST /v1/testing_tokens`: a token that lets Frontend API requests carrying it as

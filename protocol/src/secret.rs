@@ -96,6 +96,12 @@ secret_string!(
     TestingTokenValue
 );
 
+secret_string!(
+    /// A sign-in token's ticket (Backend API `POST /v1/sign_in_tokens`), redeemed on the Frontend
+    /// API with `strategy=ticket`; also what a native email link's approval is traded for.
+    SignInTicket
+);
+
 /// Writes a secret into a request body: the one place a request type exposes it, named at the
 /// field with `#[serde(serialize_with = "…")]`.
 pub fn expose<T: ExposeSecret, S: Serializer>(secret: &T, s: S) -> Result<S::Ok, S::Error> {

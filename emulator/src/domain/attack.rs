@@ -11,8 +11,6 @@
 //! - [`lockout`] for views: `locked`, `lockout_expires_in_seconds`,
 //!   `verification_attempts_remaining`.
 
-use sha2::{Digest, Sha256};
-
 use super::clients::ClientCtx;
 use super::settings::{Limit, RateLimits};
 use super::{ids, DomainError, Env};
@@ -321,18 +319,13 @@ fn next_count(
 /// 3600 s after the time in its prefix).
 pub const TESTING_TOKEN_LIFETIME_MS: i64 = 3600 * 1000;
 
-fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A new testing token (Backend API `POST /v1/testing_tokens`): `<issued, unix seconds>-<random>`
 /// as Clerk's look, stored as its SHA-256. Returns the token and when it expires (ms).
 pub fn create_testing_token(tx: &Tx<'_>, env: &Env<'_>) -> Result<(Secret, i64), DomainError> {
     let token = format!("{}-lk_{}", env.now / 1000, ids::random_base62(40));
     let expires_at = env.now + TESTING_TOKEN_LIFETIME_MS;
     tx.save_testing_token(&TestingTokenRecord {
-        token_hash: token_hash(&token),
+        token_hash: ids::token_hash(&token),
         expires_at,
         created_at: env.now,
     })?;
@@ -351,7 +344,7 @@ pub fn testing_token_valid(
         return Ok(false);
     }
     Ok(tx
-        .testing_token(&token_hash(token))?
+        .testing_token(&ids::token_hash(token))?
         .is_some_and(|t| env.now < t.expires_at))
 }
 

@@ -49,13 +49,6 @@ pub struct LinkTarget {
     pub code_challenge_method: Option<String>,
 }
 
-fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// base64url(SHA-256(verifier)) without padding (RFC 7636 §4.2, S256).
 fn s256(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
@@ -138,7 +131,7 @@ pub fn send(
     let expire_at = env.now + env.settings.code_lifetime_secs * 1000;
     let record = EmailLinkRecord {
         id: ids::new_id("eml"),
-        token_hash: hash(&token),
+        token_hash: ids::token_hash(&token),
         approval_hash: None,
         purpose: what.purpose,
         flow_id: what.flow_id.to_owned(),
@@ -250,7 +243,7 @@ pub fn open(
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Ok(None);
     }
-    let Some(mut link) = tx.email_link_by_token(&hash(token))? else {
+    let Some(mut link) = tx.email_link_by_token(&ids::token_hash(token))? else {
         return Ok(None);
     };
     let target = match (&link.redirect_url, &link.native) {
@@ -266,7 +259,7 @@ pub fn open(
         if let Some(native) = link.native.as_mut() {
             // Native: hand out the approval instead of verifying here.
             let approval = ids::random_base62(48);
-            link.approval_hash = Some(hash(&approval));
+            link.approval_hash = Some(ids::token_hash(&approval));
             native.approval_expire_at = Some(env.now + APPROVAL_LIFETIME_MS);
             params = vec![
                 ("flow_id", link.flow_id.clone()),
@@ -422,7 +415,7 @@ pub fn complete_native(
         return Err(invalid());
     }
     let mut link = tx
-        .email_link_by_approval(&hash(approval_token))?
+        .email_link_by_approval(&ids::token_hash(approval_token))?
         .ok_or_else(invalid)?;
     if link.flow_id != flow_id {
         return Err(DomainError::ParamValue {

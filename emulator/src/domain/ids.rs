@@ -16,6 +16,16 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_base62(27))
 }
 
+/// The SHA-256 of a bearer secret (testing token, sign-in ticket, email-link token), as lower-case
+/// hex: what the store keeps and looks the secret up by.
+pub fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A six-digit one-time code.
 pub fn six_digit_code() -> String {
     format!("{:06}", rand::thread_rng().gen_range(0..1_000_000))
@@ -24,6 +34,14 @@ pub fn six_digit_code() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_hashes_are_sha256_in_lower_case_hex() {
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn ids_have_prefix_and_length() {

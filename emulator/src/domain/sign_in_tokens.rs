@@ -7,8 +7,6 @@
 //! second factor still has to give it, as every other first factor does. Tokens are not part of
 //! `export`, like sessions: they are short-lived credentials, not configuration or users.
 
-use sha2::{Digest, Sha256};
-
 use super::{ids, users, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{SignInTokenRecord, SignInTokenStatus, UserWithIdents};
@@ -18,13 +16,6 @@ use crate::store::{Read, Tx};
 pub const DEFAULT_EXPIRES_IN_SECS: i64 = 30 * 24 * 3600;
 /// Longer than any ticket the emulator issues: refused before it is hashed.
 const MAX_TICKET_LEN: usize = 256;
-
-fn ticket_hash(ticket: &str) -> String {
-    Sha256::digest(ticket.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A new pending token for `user_id`, valid for `expires_in_secs` (default 30 days). Returns
 /// the record and the ticket, which is not stored.
@@ -48,7 +39,7 @@ pub fn create(
     let ticket = ids::random_base62(64);
     let record = SignInTokenRecord {
         id: ids::new_id("sit"),
-        token_hash: ticket_hash(&ticket),
+        token_hash: ids::token_hash(&ticket),
         user_id: user_id.to_owned(),
         status: SignInTokenStatus::Pending,
         expire_at: env.now.saturating_add(secs.saturating_mul(1000)),
@@ -89,7 +80,7 @@ pub fn peek<R: Read + ?Sized>(
         return Err(DomainError::TicketInvalid);
     }
     let record = tx
-        .sign_in_token_by_hash(&ticket_hash(ticket))?
+        .sign_in_token_by_hash(&ids::token_hash(ticket))?
         .ok_or(DomainError::TicketInvalid)?;
     if record.status != SignInTokenStatus::Pending {
         return Err(DomainError::TicketInvalid);
@@ -111,17 +102,4 @@ pub fn redeem(tx: &Tx<'_>, env: &Env<'_>, ticket: &str) -> Result<UserWithIdents
     record.updated_at = env.now;
     tx.save_sign_in_token(&record)?;
     Ok(user)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tickets_are_hashed_as_sha256_hex() {
-        assert_eq!(
-            ticket_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
 }

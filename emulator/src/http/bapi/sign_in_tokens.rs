@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use latchkey_protocol::bapi::{CreateSignInToken, SignInToken};
+use latchkey_protocol::secret::SignInTicket;
 use serde_json::Value;
 
 use super::identifications::object_body;
@@ -24,7 +25,7 @@ fn view(r: SignInTokenRecord, ticket: Option<&Secret>) -> SignInToken {
         id: r.id,
         status: r.status.as_str().into(),
         user_id: r.user_id,
-        token: ticket.map(|t| t.expose().to_owned()),
+        token: ticket.map(|t| SignInTicket::new(t.expose())),
         // Clerk's points at its hosted sign-in page; the emulator hosts none. [U]
         url: None,
         created_at: r.created_at,

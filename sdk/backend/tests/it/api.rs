@@ -771,7 +771,7 @@ async fn a_sign_in_token_signs_its_user_in_once_and_a_revoked_one_never() {
         ("sign_in_token", "pending")
     );
     assert_eq!(t.user_id, user.id);
-    let ticket = t.token.clone().unwrap();
+    let ticket = t.token.as_ref().unwrap().expose().to_owned();
     assert!(
         !format!("{t:?}").contains(&ticket),
         "Debug hides the ticket"
@@ -794,7 +794,7 @@ async fn a_sign_in_token_signs_its_user_in_once_and_a_revoked_one_never() {
     let revoked = tokens.revoke(&t.id).await.unwrap();
     assert_eq!(revoked.status, "revoked");
     assert!(revoked.token.is_none());
-    let r = redeem(t.token.unwrap()).await.unwrap();
+    let r = redeem(t.token.unwrap().expose().to_owned()).await.unwrap();
     assert_eq!(r.status(), 422);
     assert!(
         tokens

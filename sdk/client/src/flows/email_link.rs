@@ -47,7 +47,7 @@ impl std::fmt::Debug for EmailLinkSignIn {
 
 #[derive(Deserialize)]
 struct Approved {
-    ticket: String,
+    ticket: latchkey_protocol::secret::SignInTicket,
 }
 
 impl EmailLinkSignIn {
@@ -81,11 +81,10 @@ impl EmailLinkSignIn {
                     .form("code_verifier", self.verifier.expose()),
             )
             .await?;
-        let ticket = Secret::new(approved.ticket);
         lk.create_sign_in(
             Call::post("/v1/client/sign_ins")
                 .form("strategy", Strategy::Ticket)
-                .form("ticket", ticket.expose()),
+                .form("ticket", approved.ticket.expose()),
         )
         .await
     }

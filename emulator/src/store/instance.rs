@@ -37,7 +37,7 @@ impl InstanceWrites for SqliteTx<'_, WriteMode> {
 
     fn reset_data(&self) -> Result<(), StoreError> {
         self.0.execute_batch(
-            "DELETE FROM identifications; DELETE FROM users; DELETE FROM sessions;
+            "DELETE FROM identifications; DELETE FROM external_accounts; DELETE FROM users; DELETE FROM sessions;
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
              DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
              DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;

@@ -9,6 +9,7 @@
 mod account;
 mod attempts;
 mod clients;
+pub(crate) mod external_accounts;
 mod instance;
 mod jobs;
 pub(crate) mod links;
@@ -35,6 +36,7 @@ use rusqlite::{Connection, TransactionBehavior};
 pub use account::{AccountReads, AccountWrites};
 pub use attempts::{AttemptsReads, AttemptsWrites};
 pub use clients::{ClientsReads, ClientsWrites};
+pub use external_accounts::{ExternalAccountsReads, ExternalAccountsWrites};
 pub use instance::{InstanceReads, InstanceWrites};
 pub use jobs::{JobRecord, JobsReads, JobsWrites, NewJob};
 pub use links::{LinksReads, LinksWrites};
@@ -100,6 +102,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_attack_protection.sql")),
     (8, include_str!("migrations/0008_session_verifications.sql")),
     (9, include_str!("migrations/0009_links.sql")),
+    (10, include_str!("migrations/0010_external_accounts.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.
@@ -277,6 +280,7 @@ pub trait Read:
     + AccountReads
     + ReverifyReads
     + LinksReads
+    + ExternalAccountsReads
 {
 }
 
@@ -295,6 +299,7 @@ impl<T> Read for T where
         + AccountReads
         + ReverifyReads
         + LinksReads
+        + ExternalAccountsReads
 {
 }
 
@@ -314,6 +319,7 @@ pub trait Write:
     + AccountWrites
     + ReverifyWrites
     + LinksWrites
+    + ExternalAccountsWrites
 {
 }
 
@@ -333,6 +339,7 @@ impl<T> Write for T where
         + AccountWrites
         + ReverifyWrites
         + LinksWrites
+        + ExternalAccountsWrites
 {
 }
 

@@ -701,3 +701,32 @@ pub struct EmailLinkRecord {
     pub expire_at: i64,
     pub created_at: i64,
 }
+
+/// A user's account at an OAuth provider (`external_account` on the wire), made by a sign-up
+/// or sign-in through the provider, or linked to an existing user by a verified email address.
+/// One per (`provider`, `provider_user_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExternalAccountRecord {
+    /// `eac_…`.
+    pub id: String,
+    pub user_id: String,
+    /// The strategy naming the provider: `oauth_google`, `oauth_custom_<name>`.
+    pub provider: String,
+    /// The provider's id of the user (`sub`).
+    pub provider_user_id: String,
+    /// The user's email identification this account verified or was linked through.
+    pub identification_id: Option<String>,
+    pub email_address: String,
+    pub email_address_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub image_url: Option<String>,
+    pub username: Option<String>,
+    /// Space-separated, as the provider granted them.
+    pub approved_scopes: String,
+    /// The provider's access token, for Backend API `oauth_access_tokens`.
+    pub access_token: Option<Secret>,
+    pub access_token_expire_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

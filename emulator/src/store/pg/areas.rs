@@ -86,7 +86,7 @@ impl InstanceWrites for PgTx<'_, WriteMode> {
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
              DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
              DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;
-             DELETE FROM sign_in_tokens; DELETE FROM email_links;",
+             DELETE FROM sign_in_tokens; DELETE FROM email_links; DELETE FROM external_accounts;",
         )?;
         self.notify_commit()
     }
@@ -1433,5 +1433,104 @@ impl crate::store::LinksWrites for PgTx<'_, WriteMode> {
             ],
         )?;
         Ok(())
+    }
+}
+
+#[allow(private_bounds)]
+impl<M: Mode> PgTx<'_, M> {
+    fn external_account_docs(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<crate::store::records::ExternalAccountRecord>, StoreError> {
+        self.rows(sql, params)?
+            .iter()
+            .map(|r| crate::store::external_accounts::from_text(&get::<String>(r, 0)?))
+            .collect()
+    }
+}
+
+impl<M: Mode> crate::store::ExternalAccountsReads for PgTx<'_, M> {
+    fn external_account(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::store::records::ExternalAccountRecord>, StoreError> {
+        Ok(self
+            .external_account_docs("SELECT state FROM external_accounts WHERE id = $1", &[&id])?
+            .pop())
+    }
+
+    fn external_account_by_provider_user(
+        &self,
+        provider: &str,
+        provider_user_id: &str,
+    ) -> Result<Option<crate::store::records::ExternalAccountRecord>, StoreError> {
+        Ok(self
+            .external_account_docs(
+                "SELECT state FROM external_accounts WHERE provider = $1 AND provider_user_id = $2",
+                &[&provider, &provider_user_id],
+            )?
+            .pop())
+    }
+
+    fn external_accounts_of_user(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<crate::store::records::ExternalAccountRecord>, StoreError> {
+        self.external_account_docs(
+            "SELECT state FROM external_accounts WHERE user_id = $1 ORDER BY created_at, seq",
+            &[&user_id],
+        )
+    }
+
+    fn external_accounts_of_provider(
+        &self,
+        provider: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::store::records::ExternalAccountRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.external_account_docs(
+            "SELECT state FROM external_accounts WHERE provider = $1
+             ORDER BY created_at DESC, seq DESC LIMIT $2",
+            &[&provider, &limit],
+        )
+    }
+
+    fn all_external_accounts(
+        &self,
+    ) -> Result<Vec<crate::store::records::ExternalAccountRecord>, StoreError> {
+        self.external_account_docs(
+            "SELECT state FROM external_accounts ORDER BY created_at, seq",
+            &[],
+        )
+    }
+}
+
+impl crate::store::ExternalAccountsWrites for PgTx<'_, WriteMode> {
+    fn save_external_account(
+        &self,
+        r: &crate::store::records::ExternalAccountRecord,
+    ) -> Result<(), StoreError> {
+        let state = crate::store::external_accounts::to_text(r)?;
+        self.exec(
+            "INSERT INTO external_accounts (id, user_id, provider, provider_user_id, state,
+                created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id,
+                provider = excluded.provider, provider_user_id = excluded.provider_user_id,
+                state = excluded.state",
+            &[
+                &r.id,
+                &r.user_id,
+                &r.provider,
+                &r.provider_user_id,
+                &state,
+                &r.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn delete_external_account(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.exec("DELETE FROM external_accounts WHERE id = $1", &[&id])? > 0)
     }
 }

@@ -62,6 +62,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_attack_protection.sql")),
     (5, include_str!("migrations/0005_session_verifications.sql")),
     (6, include_str!("migrations/0006_links.sql")),
+    (7, include_str!("migrations/0007_external_accounts.sql")),
 ];
 
 /// The advisory lock every write transaction holds: one writer at a time across processes.

@@ -24,6 +24,12 @@ pub struct Verification {
     /// When the code or link stops working (ms since the epoch).
     #[serde(default)]
     pub expire_at: Option<i64>,
+    /// OAuth: where to send the browser (the provider's authorize page) while `unverified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_verification_redirect_url: Option<String>,
+    /// Why the verification failed or is `transferable` (`{code, message, long_message}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
 }
 
 /// An email address of a user, with its verification.
@@ -365,7 +371,7 @@ pub struct SignUpVerifications {
     pub phone_number: Option<SignUpVerification>,
     /// Always `null` here.
     pub web3_wallet: Option<SignUpVerification>,
-    /// Always `null` here (no OAuth sign-up).
+    /// The OAuth verification of a sign-up through a provider (`verification_oauth`).
     pub external_account: Option<Value>,
 }
 

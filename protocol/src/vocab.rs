@@ -272,6 +272,22 @@ wire_enum! {
         BackupCode = "backup_code",
         Saml = "saml",
         EnterpriseSso = "enterprise_sso",
+        /// Sign-in or sign-up through Google (OAuth, in the system browser).
+        OAuthGoogle = "oauth_google",
+        /// Through GitHub.
+        OAuthGithub = "oauth_github",
+        /// Through Apple.
+        OAuthApple = "oauth_apple",
+        /// Through Microsoft.
+        OAuthMicrosoft = "oauth_microsoft",
+        /// An email address verified by Google (an identification made by an OAuth sign-up).
+        FromOAuthGoogle = "from_oauth_google",
+        /// Verified by GitHub.
+        FromOAuthGithub = "from_oauth_github",
+        /// Verified by Apple.
+        FromOAuthApple = "from_oauth_apple",
+        /// Verified by Microsoft.
+        FromOAuthMicrosoft = "from_oauth_microsoft",
     }
 }
 
@@ -295,9 +311,36 @@ impl Strategy {
         )
     }
 
+    /// An OAuth provider's strategy (`oauth_google`, …).
+    pub fn is_oauth(self) -> bool {
+        matches!(
+            self,
+            Self::OAuthGoogle | Self::OAuthGithub | Self::OAuthApple | Self::OAuthMicrosoft
+        )
+    }
+
+    /// For an OAuth provider's strategy, the strategy of the email addresses it verifies
+    /// (`oauth_google` → `from_oauth_google`).
+    pub fn verified_by(self) -> Option<Self> {
+        match self {
+            Self::OAuthGoogle => Some(Self::FromOAuthGoogle),
+            Self::OAuthGithub => Some(Self::FromOAuthGithub),
+            Self::OAuthApple => Some(Self::FromOAuthApple),
+            Self::OAuthMicrosoft => Some(Self::FromOAuthMicrosoft),
+            _ => None,
+        }
+    }
+
     /// The `object` of a verification made with this strategy.
     pub fn verification_object(self) -> &'static str {
         match self {
+            Self::OAuthGoogle | Self::OAuthGithub | Self::OAuthApple | Self::OAuthMicrosoft => {
+                "verification_oauth"
+            }
+            Self::FromOAuthGoogle
+            | Self::FromOAuthGithub
+            | Self::FromOAuthApple
+            | Self::FromOAuthMicrosoft => "verification_from_oauth",
             Self::Admin => "verification_admin",
             Self::Password => "verification_password",
             Self::Ticket => "verification_ticket",
@@ -417,6 +460,18 @@ wire_enum! {
         PkceVerificationFailed = "pkce_verification_failed",
         /// The flow the approval is for can no longer be verified by it.
         FlowNotApproved = "flow_not_approved",
+        /// OAuth sign-in: the provider's account belongs to no user (transfer to a sign-up).
+        ExternalAccountNotFound = "external_account_not_found",
+        /// OAuth sign-up: the provider's account is a user's already (transfer to a sign-in).
+        ExternalAccountExists = "external_account_exists",
+        /// The user denied the provider's consent.
+        OauthAccessDenied = "oauth_access_denied",
+        /// The callback's `state` or `code` is not one this instance issued, or was used.
+        OauthCallbackInvalid = "oauth_callback_invalid",
+        /// A `rotating_token_nonce` that is wrong, used, or not this attempt's.
+        RotatingTokenNonceInvalid = "rotating_token_nonce_invalid",
+        /// The user may not sign in (banned).
+        NotAllowedAccess = "not_allowed_access",
     }
 }
 

@@ -155,6 +155,17 @@ pub fn find_or_create(
     })
 }
 
+/// A client already known, acted on by a request that proved it may (an OAuth app redeeming
+/// its nonce): its token may be rotated and handed back.
+pub fn existing(record: ClientRecord) -> ClientCtx {
+    ClientCtx {
+        record,
+        header: TokenHeader::Keep,
+        dirty: false,
+        fresh: false,
+    }
+}
+
 /// A client acted on by a request that is not its own (an email link opened in another
 /// browser): its token is never rotated, since the device holding it is not there to be handed
 /// a new one.

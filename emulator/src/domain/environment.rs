@@ -196,7 +196,7 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
                 "backup_code": only_second_factor(Strategy::BackupCode),
                 "passkey": off(),
             },
-            "social": {},
+            "social": super::oauth::environment_social(s),
             "saml": {"enabled": false, "self_serve_sso": false},
             "enterprise_sso": {"enabled": false, "self_serve_sso": false},
             "sign_in": {"second_factor": {"required": false}},

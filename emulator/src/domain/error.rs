@@ -133,6 +133,10 @@ pub enum DomainError {
     /// `flow_not_approved`).
     #[error("the approval cannot be redeemed: {0}")]
     LinkApproval(latchkey_protocol::ErrorCode),
+    /// An OAuth step that cannot go on; the code says why (`oauth_callback_invalid`,
+    /// `rotating_token_nonce_invalid`, `external_account_not_found`, …).
+    #[error("OAuth: {0}")]
+    OAuth(latchkey_protocol::ErrorCode),
     /// A sign-in ticket past its expiry.
     #[error("the ticket has expired")]
     TicketExpired,

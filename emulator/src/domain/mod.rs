@@ -14,6 +14,7 @@ pub mod identifications;
 pub mod ids;
 pub mod messages;
 pub mod mfa;
+pub mod oauth;
 pub mod outbox;
 pub mod passwords;
 pub mod profile_images;

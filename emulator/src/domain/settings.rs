@@ -134,6 +134,23 @@ pub struct Settings {
     pub attack_protection: AttackProtection,
     /// Frontend API rate limits: off unless switched on (see [`RateLimits`]).
     pub rate_limits: RateLimits,
+    /// OAuth providers by strategy (`oauth_google`, `oauth_github`, `oauth_apple`,
+    /// `oauth_microsoft`), each a mock the emulator hosts. `oauth_google` is on out of the box,
+    /// as on a new Clerk development instance.
+    pub social: std::collections::BTreeMap<String, SocialProvider>,
+}
+
+/// One OAuth provider's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocialProvider {
+    pub enabled: bool,
+}
+
+impl Default for SocialProvider {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 /// `password_settings`, with the defaults of a new Clerk development instance: no character
@@ -301,11 +318,19 @@ impl Default for Settings {
             password_settings: PasswordSettings::default(),
             attack_protection: AttackProtection::default(),
             rate_limits: RateLimits::default(),
+            social: [("oauth_google".to_owned(), SocialProvider { enabled: true })].into(),
         }
     }
 }
 
 impl Settings {
+    /// Whether sign-in and sign-up through this OAuth provider are on.
+    pub fn oauth_enabled(&self, strategy: latchkey_protocol::Strategy) -> bool {
+        self.social
+            .get(strategy.as_str())
+            .is_some_and(|p| p.enabled)
+    }
+
     /// Applies a JSON merge patch and validates the result.
     pub fn patched(&self, patch: &Value) -> Result<Self, String> {
         let mut current = serde_json::to_value(self).map_err(|e| e.to_string())?;
@@ -404,6 +429,13 @@ impl Settings {
             || self.username.used_for_first_factor)
         {
             return Err("at least one identifier must be usable for sign-in".into());
+        }
+        for name in self.social.keys() {
+            if super::oauth::provider(name).is_none_or(|(s, _, _)| s.as_str() != name) {
+                return Err(format!(
+                    "social.{name}: not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft)"
+                ));
+            }
         }
         Ok(())
     }

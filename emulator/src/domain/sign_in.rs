@@ -438,7 +438,15 @@ pub(super) fn first_factor_code(
         | Strategy::Totp
         | Strategy::BackupCode
         | Strategy::Saml
-        | Strategy::EnterpriseSso => {
+        | Strategy::EnterpriseSso
+        | Strategy::OAuthGoogle
+        | Strategy::OAuthGithub
+        | Strategy::OAuthApple
+        | Strategy::OAuthMicrosoft
+        | Strategy::FromOAuthGoogle
+        | Strategy::FromOAuthGithub
+        | Strategy::FromOAuthApple
+        | Strategy::FromOAuthMicrosoft => {
             return Err(DomainError::ParamValue {
                 param: "strategy",
                 reason: format!("{:?} is not supported", strategy.as_str()),
@@ -677,7 +685,7 @@ pub fn reset_password(
 /// After the first factor: a user with two-factor sign-in on (see [`mfa::two_factor_enabled`])
 /// now `needs_second_factor`, and no session exists until it is verified; anyone else is
 /// signed in (the session is created and the sign-in completes).
-fn complete(
+pub(super) fn complete(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client: &mut ClientCtx,
@@ -797,6 +805,7 @@ fn finish_with_second_factor(
     let first = match &state.first_factor {
         Some(FirstFactor::Code(p)) => p.strategy,
         Some(FirstFactor::Ticket) => Strategy::Ticket,
+        Some(FirstFactor::OAuth(v)) => v.strategy,
         _ => Strategy::Password,
     };
     let session = sessions::create_verified(

@@ -52,6 +52,7 @@ pub fn create(
         external_id: None,
         email_verification: None,
         phone_verification: None,
+        external_account: None,
         created_user_id: None,
         created_session_id: None,
         abandon_at: env.now + ABANDON_AFTER_MS,
@@ -364,10 +365,19 @@ pub fn missing_fields(env: &Env<'_>, state: &SignUpState) -> Vec<&'static str> {
             "username" => state.username.is_none(),
             "first_name" => state.first_name.is_none(),
             "last_name" => state.last_name.is_none(),
-            "password" => state.password_hash.is_none(),
+            // A provider that verified the sign-up stands in for the password.
+            "password" => state.password_hash.is_none() && !through_provider(state),
             _ => false,
         })
         .collect()
+}
+
+/// Whether a provider verified this sign-up (OAuth).
+fn through_provider(state: &SignUpState) -> bool {
+    state
+        .external_account
+        .as_ref()
+        .is_some_and(|v| v.status == VerificationStatus::Verified)
 }
 
 pub fn unverified_fields(env: &Env<'_>, state: &SignUpState) -> Vec<&'static str> {
@@ -398,6 +408,29 @@ fn settle(
     client: &mut ClientCtx,
     state: &mut SignUpState,
 ) -> Result<(), DomainError> {
+    let external = state
+        .external_account
+        .as_ref()
+        .filter(|v| v.status == VerificationStatus::Verified)
+        .and_then(|v| {
+            v.identity
+                .clone()
+                .map(|identity| super::oauth::ExternalFor {
+                    strategy: v.strategy,
+                    identity,
+                })
+        });
+    settle_with(tx, env, client, state, external.as_ref())
+}
+
+/// [`settle`] with the provider account the new user gets (an OAuth sign-up).
+pub(super) fn settle_with(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignUpState,
+    external: Option<&super::oauth::ExternalFor>,
+) -> Result<(), DomainError> {
     if missing_fields(env, state).is_empty() && unverified_fields(env, state).is_empty() {
         // Identifiers may have been taken since they were entered.
         let new = users::NewUser {
@@ -418,8 +451,13 @@ fn settle(
             unsafe_metadata: state.unsafe_metadata.clone(),
             created_at: None,
         };
-        let mut created = users::create(tx, env, new)?;
-        let strategy = if let Some(v) = &state.email_verification {
+        let mut created = users::create_with(tx, env, new, |u| match external {
+            Some(x) => super::oauth::link_new_user(tx, env, u, x),
+            None => Ok(()),
+        })?;
+        let strategy = if let Some(x) = external {
+            x.strategy
+        } else if let Some(v) = &state.email_verification {
             v.strategy
         } else if state.phone_verification.is_some() {
             Strategy::PhoneCode

@@ -168,6 +168,17 @@ pub struct NewUser {
 
 /// Creates a user; identifiers must be normalised already. Uniqueness is checked here.
 pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents, DomainError> {
+    create_with(tx, env, new, |_| Ok(()))
+}
+
+/// [`create`], running `before_event` on the stored user before `user.created` is sent (what
+/// it stores with the user, an external account say, is in the event).
+pub fn create_with(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    new: NewUser,
+    before_event: impl FnOnce(&UserWithIdents) -> Result<(), DomainError>,
+) -> Result<UserWithIdents, DomainError> {
     let now = env.now;
     let mut user = UserRecord::new(ids::new_id("user"), new.created_at.unwrap_or(now));
     user.updated_at = now;
@@ -217,6 +228,7 @@ pub fn create(tx: &Tx<'_>, env: &Env<'_>, new: NewUser) -> Result<UserWithIdents
         tx.save_ident(i)?;
     }
     let created = UserWithIdents::new(user, idents);
+    before_event(&created)?;
     events::user(tx, env, EventType::UserCreated, &created)?;
     Ok(created)
 }

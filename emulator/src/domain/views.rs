@@ -29,6 +29,8 @@ fn verification_of(ident: &Identification) -> wire::Verification {
         strategy: strategy.into(),
         attempts: by_code.then_some(1),
         expire_at: by_code.then_some(ident.created_at),
+        external_verification_redirect_url: None,
+        error: None,
     }
 }
 
@@ -136,7 +138,11 @@ pub fn user(
         phone_numbers: u.phones().map(|p| phone_of(u, p, env.now)).collect(),
         web3_wallets: Vec::new(),
         passkeys: Vec::new(),
-        external_accounts: Vec::new(),
+        external_accounts: tx
+            .external_accounts_of_user(&r.id)?
+            .iter()
+            .map(super::oauth::view)
+            .collect(),
         saml_accounts: Vec::new(),
         enterprise_accounts: Vec::new(),
         organization_memberships: Vec::new(),
@@ -335,6 +341,8 @@ fn code_verification(p: &PendingCode, now: i64) -> wire::Verification {
         strategy: p.strategy.into(),
         attempts: Some(p.attempts),
         expire_at: Some(p.expire_at),
+        external_verification_redirect_url: None,
+        error: None,
     }
 }
 
@@ -432,7 +440,7 @@ pub fn sign_in(
     let first_factor_verification = s
         .first_factor
         .as_ref()
-        .map(|f| first_factor_verification(f, env.now));
+        .map(|f| first_factor_verification(f, env.issuer, env.now));
     let mut identifiers = Vec::new();
     for (name, attr) in [
         ("email_address", &env.settings.email_address),
@@ -500,7 +508,7 @@ pub fn first_factors_of(
 }
 
 /// A first-factor verification: `verification_password` or `verification_otp`.
-pub fn first_factor_verification(f: &FirstFactor, now: i64) -> wire::Verification {
+pub fn first_factor_verification(f: &FirstFactor, issuer: &str, now: i64) -> wire::Verification {
     match f {
         FirstFactor::Password { verified, attempts } => wire::Verification {
             object: Some(Strategy::Password.verification_object().into()),
@@ -513,6 +521,8 @@ pub fn first_factor_verification(f: &FirstFactor, now: i64) -> wire::Verificatio
             strategy: Strategy::Password.into(),
             attempts: Some(*attempts),
             expire_at: None,
+            external_verification_redirect_url: None,
+            error: None,
         },
         FirstFactor::Code(p) => code_verification(p, now),
         FirstFactor::Ticket => wire::Verification {
@@ -521,7 +531,10 @@ pub fn first_factor_verification(f: &FirstFactor, now: i64) -> wire::Verificatio
             strategy: Strategy::Ticket.into(),
             attempts: None,
             expire_at: None,
+            external_verification_redirect_url: None,
+            error: None,
         },
+        FirstFactor::OAuth(v) => super::oauth::verification_view(issuer, v, now),
     }
 }
 
@@ -560,7 +573,7 @@ pub fn session_verification(
         first_factor_verification: v
             .first_factor
             .as_ref()
-            .map(|f| first_factor_verification(f, env.now)),
+            .map(|f| first_factor_verification(f, env.issuer, env.now)),
         second_factor_verification: v
             .second_factor
             .as_ref()
@@ -599,6 +612,8 @@ pub fn second_factor_verification(f: &SecondFactor, now: i64) -> wire::Verificat
         strategy: strategy.into(),
         attempts: Some(attempts),
         expire_at: None,
+        external_verification_redirect_url: None,
+        error: None,
     };
     match f {
         SecondFactor::Totp { verified, attempts } => done(Strategy::Totp, *verified, *attempts),
@@ -715,7 +730,9 @@ pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
                 s.created_at,
             ),
             web3_wallet: None,
-            external_account: None,
+            external_account: s.external_account.as_ref().and_then(|v| {
+                serde_json::to_value(super::oauth::verification_view(env.issuer, v, env.now)).ok()
+            }),
         },
         username: s.username.clone(),
         email_address: s.email_address.clone(),

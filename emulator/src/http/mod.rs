@@ -5,6 +5,7 @@ pub mod bapi;
 pub mod control;
 pub mod error;
 pub mod fapi;
+pub mod oauth;
 pub mod params;
 pub mod ui;
 
@@ -51,15 +52,19 @@ pub fn router(app: Arc<App>) -> Router {
         app.clone(),
         require_secret_key,
     ));
-    let control =
-        control::router()
-            .merge(ui::router())
-            .route_layer(middleware::from_fn_with_state(
-                app.clone(),
-                require_control_access,
-            ));
+    let control = control::router()
+        .merge(ui::router())
+        .merge(oauth::control_router())
+        .route_layer(middleware::from_fn_with_state(
+            app.clone(),
+            require_control_access,
+        ));
     Router::new()
         .merge(fapi::router())
+        .merge(oauth::callback_router())
+        // Outside the control API's checks: the page takes plain form posts from the browser
+        // (its secret is the OAuth `state`), like a provider's own page would.
+        .merge(oauth::mock_router())
         .merge(bapi)
         .merge(control)
         .fallback(not_found)

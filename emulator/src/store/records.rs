@@ -381,6 +381,48 @@ pub enum FirstFactor {
     Code(PendingCode),
     /// A redeemed sign-in token (`strategy=ticket`): verified when it was given.
     Ticket,
+    /// Through an OAuth provider (`strategy=oauth_<provider>`).
+    #[serde(rename = "oauth")]
+    OAuth(OAuthVerification),
+}
+
+/// Who an OAuth provider says the user is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OAuthIdentity {
+    /// The provider's id of the user (`sub`).
+    pub provider_user_id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub image_url: Option<String>,
+    pub username: Option<String>,
+}
+
+/// An attempt's verification through an OAuth provider, from the redirect to the provider to
+/// the app redeeming its `rotating_token_nonce`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthVerification {
+    /// `oauth_google`, …
+    pub strategy: Strategy,
+    /// `unverified` (at the provider), `verified`, `transferable` (no such user / already a
+    /// user: continue with the other flow), `failed` (denied), `expired`.
+    pub status: VerificationStatus,
+    /// The OAuth `state` sent to the provider: `<attempt id>.<random>`.
+    pub state: Secret,
+    /// SHA-256 of the authorization code the provider issued, until the callback uses it.
+    pub code_hash: Option<String>,
+    /// The identity the provider vouched for (kept for a transfer to the other flow).
+    pub identity: Option<OAuthIdentity>,
+    /// SHA-256 of the `rotating_token_nonce` handed to a native app, until redeemed.
+    pub nonce_hash: Option<String>,
+    /// Where the browser goes after the callback when no session was created.
+    pub redirect_url: String,
+    /// Where it goes when one was.
+    pub action_complete_redirect_url: Option<String>,
+    /// Why it failed or is transferable (`external_account_not_found`, …).
+    pub error: Option<latchkey_protocol::ErrorCode>,
+    pub expire_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -401,6 +443,9 @@ pub struct SignUpState {
     pub external_id: Option<String>,
     pub email_verification: Option<PendingCode>,
     pub phone_verification: Option<PendingCode>,
+    /// A sign-up through an OAuth provider.
+    #[serde(default)]
+    pub external_account: Option<OAuthVerification>,
     pub created_user_id: Option<String>,
     pub created_session_id: Option<String>,
     pub abandon_at: i64,

@@ -11,6 +11,7 @@ mod email_links;
 mod fapi;
 mod me;
 mod mfa;
+mod oauth;
 mod process;
 mod receiver;
 mod redirect_urls;

@@ -23,7 +23,7 @@ fn webhooks_spec() -> &'static openapi_check::Spec {
 
 /// Checks an event payload against the webhooks spec's request body for its type.
 #[track_caller]
-fn validate_event(body: &Value) {
+pub(crate) fn validate_event(body: &Value) {
     let t = body["type"].as_str().unwrap();
     let spec = webhooks_spec();
     let schema = &spec.document()["x-webhooks"][t]["post"]["requestBody"]["content"]
@@ -37,7 +37,7 @@ fn validate_event(body: &Value) {
     );
 }
 
-async fn endpoint(h: &Harness, url: &str, events: Value) -> (String, String) {
+pub(crate) async fn endpoint(h: &Harness, url: &str, events: Value) -> (String, String) {
     let r = h
         .control(
             Method::POST,

@@ -29,7 +29,7 @@ use super::error::ApiError;
 use crate::app::App;
 use crate::domain::clients::{self, ClientCtx, TokenHeader};
 use crate::domain::passwords::PasswordResults;
-use crate::domain::{attack, environment, tokens, views, Committed, DomainError, Env};
+use crate::domain::{attack, environment, oauth, tokens, views, Committed, DomainError, Env};
 use crate::store::Tx;
 
 pub fn router() -> Router<Arc<App>> {
@@ -179,12 +179,16 @@ pub struct Native {
     pub(super) session_id: Option<String>,
     /// `__clerk_testing_token`, as `@clerk/testing` appends it to every Frontend API request.
     pub(super) testing_token: Option<crate::secret::Secret>,
+    /// `rotating_token_nonce`: a native app back from an OAuth callback (read only by `GET`
+    /// of a sign-in or sign-up).
+    pub(super) rotating_token_nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct NativeQuery {
     _clerk_session_id: Option<String>,
     __clerk_testing_token: Option<String>,
+    rotating_token_nonce: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Native {
@@ -232,6 +236,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
                 .__clerk_testing_token
                 .filter(|s| !s.is_empty())
                 .map(crate::secret::Secret::new),
+            rotating_token_nonce: q.0.rotating_token_nonce,
         })
     }
 }
@@ -271,7 +276,29 @@ pub(super) async fn run_from<T: Serialize>(
     passwords: PasswordResults,
     op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
-    run_inner(app, req, shape, passwords, None, op).await
+    run_inner(app, req, shape, passwords, None, None, op).await
+}
+
+/// [`run`] for an app redeeming an OAuth `rotating_token_nonce` on its attempt `attempt_id`:
+/// the operation acts on the attempt's client (whatever token the request carries, if any, must
+/// be that client's), whose token is rotated in the answer.
+pub(super) async fn run_redeeming<T: Serialize>(
+    app: &App,
+    req: &Native,
+    attempt_id: &str,
+    nonce: &str,
+    op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
+) -> Result<Response, ApiError> {
+    run_inner(
+        app,
+        req,
+        Shape::Envelope,
+        PasswordResults::default(),
+        None,
+        Some((attempt_id, nonce)),
+        op,
+    )
+    .await
 }
 
 /// [`run_from`] for a request the Frontend API rate limits (when they are on): it is counted
@@ -286,7 +313,7 @@ pub(super) async fn run_limited<T: Serialize>(
     limit: (attack::RateBucket, attack::RateSubject),
     op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
-    run_inner(app, req, shape, passwords, Some(limit), op).await
+    run_inner(app, req, shape, passwords, Some(limit), None, op).await
 }
 
 async fn run_inner<T: Serialize>(
@@ -295,6 +322,7 @@ async fn run_inner<T: Serialize>(
     shape: Shape,
     passwords: PasswordResults,
     limit: Option<(attack::RateBucket, attack::RateSubject)>,
+    redeem: Option<(&str, &str)>,
     mut op: impl FnMut(&Tx<'_>, &Env<'_>, &mut ClientCtx) -> Committed<T>,
 ) -> Result<Response, ApiError> {
     // On a first start the signing key may still be generating: wait for it here, outside the
@@ -316,7 +344,14 @@ async fn run_inner<T: Serialize>(
             unsigned.clear();
             uncounted = None;
             let env = &base.with_passwords(passwords).with_tokens(&unsigned);
-            let mut client = clients::find_or_create(tx, req.token.as_deref(), env.now)?;
+            let mut client = match redeem {
+                Some((attempt, nonce)) => {
+                    let presented = clients::find(tx, req.token.as_deref(), env.now)?;
+                    let presented = presented.map(|c| c.record);
+                    oauth::redeem_nonce(tx, env, attempt, nonce, presented.as_ref())?
+                }
+                None => clients::find_or_create(tx, req.token.as_deref(), env.now)?,
+            };
             // A valid testing token skips rate limits (and, once there is any, bot
             // protection: this is the place) and sets the client's `captcha_bypass`.
             let testing = match &req.testing_token {

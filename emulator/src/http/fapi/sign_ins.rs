@@ -5,9 +5,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{run, run_limited, Native, Shape};
+use super::{run, run_limited, run_redeeming, Native, Shape};
 use crate::app::App;
 use crate::domain::attack::{RateBucket, RateSubject};
+use crate::domain::oauth::{self, OAuthTarget};
 use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::views;
 use crate::http::error::ApiError;
@@ -19,8 +20,8 @@ pub(super) async fn create(
     req: Native,
     p: Params,
 ) -> Result<Response, ApiError> {
-    // As for sign-ups: nothing is transferable, but `transfer` must be a boolean.
-    p.bool("transfer")?;
+    let transfer = p.bool("transfer")?.unwrap_or(false);
+    let target = oauth_target(&p);
     let input = SignInInput {
         identifier: p.string("identifier"),
         password: p.secret("password"),
@@ -43,6 +44,14 @@ pub(super) async fn create(
         RateSubject::Identifier(input.identifier.clone()),
     );
     run_limited(&app, &req, Shape::Envelope, checked, limit, |tx, env, c| {
+        if transfer {
+            let state = oauth::create_transferred_sign_in(tx, env, c)?;
+            return Ok(Ok(views::sign_in(tx, env, &state)?));
+        }
+        if let Some(strategy) = input.strategy.filter(|s| s.is_oauth()) {
+            let state = oauth::create_sign_in(tx, env, c, strategy, &target)?;
+            return Ok(Ok(views::sign_in(tx, env, &state)?));
+        }
         let state = match sign_in::create(tx, env, c, input.clone())? {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
@@ -52,11 +61,28 @@ pub(super) async fn create(
     .await
 }
 
+/// Where an OAuth flow sends the browser after the callback, from the request.
+pub(super) fn oauth_target(p: &Params) -> OAuthTarget {
+    OAuthTarget {
+        redirect_url: p.string("redirect_url"),
+        action_complete_redirect_url: p.string("action_complete_redirect_url"),
+    }
+}
+
+/// `GET …/sign_ins/{id}`; with `rotating_token_nonce` (after an OAuth callback), answered as the
+/// sign-in's client with its token rotated.
 pub(super) async fn get(
     State(app): State<Arc<App>>,
     req: Native,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(nonce) = &req.rotating_token_nonce {
+        return run_redeeming(&app, &req, &id, nonce, |tx, env, c| {
+            let state = sign_in::load(tx, c, &id)?;
+            Ok(Ok(views::sign_in(tx, env, &state)?))
+        })
+        .await;
+    }
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let state = sign_in::load(tx, c, &id)?;
         Ok(Ok(views::sign_in(tx, env, &state)?))
@@ -70,14 +96,17 @@ pub(super) async fn prepare(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = p.required_named("strategy")?;
+    let strategy: Strategy = p.required_named("strategy")?;
     let ident = p
         .string("email_address_id")
         .or_else(|| p.string("phone_number_id"));
     let target = super::links::target(&p);
+    let oauth = oauth_target(&p);
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
-        if strategy == Strategy::EmailLink {
+        if strategy.is_oauth() {
+            oauth::start_sign_in(tx, env, &mut state, strategy, &oauth)?;
+        } else if strategy == Strategy::EmailLink {
             sign_in::prepare_email_link(tx, env, &mut state, ident.as_deref(), &target)?;
         } else {
             sign_in::prepare_first_factor(tx, env, &mut state, strategy, ident.as_deref())?;

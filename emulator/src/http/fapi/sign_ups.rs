@@ -5,9 +5,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{run, run_limited, Native, Shape};
+use super::{run, run_limited, run_redeeming, Native, Shape};
 use crate::app::App;
 use crate::domain::attack::{RateBucket, RateSubject};
+use crate::domain::oauth;
 use crate::domain::passwords::PasswordResults;
 use crate::domain::sign_up::{self, SignUpInput};
 use crate::domain::views;
@@ -32,8 +33,8 @@ pub(super) async fn create(
     req: Native,
     p: Params,
 ) -> Result<Response, ApiError> {
-    // Nothing is ever transferable here (no OAuth), but `transfer` must still be a boolean.
-    p.bool("transfer")?;
+    let transfer = p.bool("transfer")?.unwrap_or(false);
+    let target = super::sign_ins::oauth_target(&p);
     let input = sign_up_input(&p)?;
     let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
     let identifier = input
@@ -46,17 +47,31 @@ pub(super) async fn create(
         RateSubject::Identifier(identifier),
     );
     run_limited(&app, &req, Shape::Envelope, ahead, limit, |tx, env, c| {
-        let state = sign_up::create(tx, env, c, input.clone())?;
+        let state = if transfer {
+            oauth::create_transferred_sign_up(tx, env, c, input.clone())?
+        } else if let Some(strategy) = input.strategy.filter(|s| s.is_oauth()) {
+            oauth::create_sign_up(tx, env, c, input.clone(), strategy, &target)?
+        } else {
+            sign_up::create(tx, env, c, input.clone())?
+        };
         Ok(Ok(views::sign_up(env, &state)))
     })
     .await
 }
 
+/// `GET …/sign_ups/{id}`; with `rotating_token_nonce`, as for sign-ins.
 pub(super) async fn get(
     State(app): State<Arc<App>>,
     req: Native,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    if let Some(nonce) = &req.rotating_token_nonce {
+        return run_redeeming(&app, &req, &id, nonce, |tx, env, c| {
+            let state = sign_up::load(tx, c, &id)?;
+            Ok(Ok(views::sign_up(env, &state)))
+        })
+        .await;
+    }
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let state = sign_up::load(tx, c, &id)?;
         Ok(Ok(views::sign_up(env, &state)))
@@ -71,9 +86,15 @@ pub(super) async fn update(
     p: Params,
 ) -> Result<Response, ApiError> {
     let input = sign_up_input(&p)?;
+    let target = super::sign_ins::oauth_target(&p);
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
-        sign_up::update(tx, env, c, &mut state, input.clone())?;
+        match input.strategy.filter(|s| s.is_oauth()) {
+            Some(strategy) => {
+                oauth::update_sign_up(tx, env, c, &mut state, input.clone(), strategy, &target)?
+            }
+            None => sign_up::update(tx, env, c, &mut state, input.clone())?,
+        }
         Ok(Ok(views::sign_up(env, &state)))
     })
     .await

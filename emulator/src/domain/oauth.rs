@@ -1,0 +1,1081 @@
+//! Sign-in and sign-up through OAuth providers (`strategy=oauth_<provider>`), offline: every
+//! provider is a **mock** the emulator hosts, whose authorize page lets a person pick an
+//! identity (or deny), and which automation can answer ahead of time
+//! (`POST /_emulator/v1/oauth/{provider}/next`).
+//!
+//! The flow, as Clerk's (clerk-wire-2 §1):
+//! 1. The app starts a sign-in or sign-up with the strategy and a `redirect_url`; the attempt's
+//!    verification is `unverified` with an `external_verification_redirect_url`: the mock's
+//!    authorize page, with an OAuth `state` of `<attempt id>.<random>`.
+//! 2. The page (or a queued identity) sends the browser to `/v1/oauth_callback?code&state`.
+//! 3. The callback verifies the attempt on the client that started it (its token is not rotated
+//!    there: that device is not the browser), and sends the browser to `redirect_url` (or
+//!    `action_complete_redirect_url` when a session was created) with a single-use
+//!    `rotating_token_nonce`; a transfer or failure gets `__clerk_status=failed&
+//!    __clerk_error_code=…` and no nonce.
+//! 4. The app redeems the nonce with `GET /v1/client/sign_ins/{id}?rotating_token_nonce=…`
+//!    (or `sign_ups/{id}`): its client's token is rotated in that answer.
+//!
+//! Choices (unconfirmed in the wire notes): the nonce works once and only for the attempt it
+//! was issued for, whose client it answers as (a request with another client's token is
+//! refused); it lasts as long as the verification. A provider account is linked to an existing
+//! user only through an email address both the provider and the user have verified. A sign-up
+//! whose provider account (or verified email) already belongs to a user is `transferable`
+//! with `external_account_exists`. An identity whose email the provider did not verify signs
+//! up with that address still to be verified by code.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use super::clients::{self, ClientCtx};
+use super::{ids, redirects, sign_in, sign_up, users, DomainError, Env};
+use crate::secret::Secret;
+use crate::store::records::{
+    ClientRecord, ExternalAccountRecord, FirstFactor, IdentKind, OAuthIdentity, OAuthVerification,
+    PendingCode, SignInState, SignUpState, UserWithIdents,
+};
+use crate::store::{ReadTx, Tx};
+use latchkey_protocol::{ErrorCode, SignInStatus, Strategy, VerificationStatus};
+
+/// How long a verification waits at the provider (Clerk's OAuth verifications: 10 minutes).
+const VERIFICATION_LIFETIME_MS: i64 = 10 * 60 * 1000;
+/// The scopes every mock provider grants.
+pub const MOCK_SCOPES: &str = "openid email profile";
+/// How many earlier identities a provider's page offers again.
+const KNOWN_IDENTITIES: usize = 8;
+/// Longest `state`, `code` or nonce accepted (the emulator's are far shorter).
+const MAX_SECRET_LEN: usize = 256;
+
+/// The providers the emulator knows: strategy, path name (`/_emulator/oauth/{name}`), and the
+/// name shown to people.
+pub const PROVIDERS: [(Strategy, &str, &str); 4] = [
+    (Strategy::OAuthGoogle, "google", "Google"),
+    (Strategy::OAuthGithub, "github", "GitHub"),
+    (Strategy::OAuthApple, "apple", "Apple"),
+    (Strategy::OAuthMicrosoft, "microsoft", "Microsoft"),
+];
+
+/// The provider named `name` in paths (`google`) or as a strategy (`oauth_google`).
+pub fn provider(name: &str) -> Option<(Strategy, &'static str, &'static str)> {
+    let name = name.strip_prefix("oauth_").unwrap_or(name);
+    PROVIDERS.into_iter().find(|(_, n, _)| *n == name)
+}
+
+fn path_name(strategy: Strategy) -> &'static str {
+    PROVIDERS
+        .iter()
+        .find(|(s, _, _)| *s == strategy)
+        .map_or("unknown", |(_, n, _)| *n)
+}
+
+/// The provider's display name (`Google`).
+pub fn display_name(strategy: Strategy) -> &'static str {
+    PROVIDERS
+        .iter()
+        .find(|(s, _, _)| *s == strategy)
+        .map_or("OAuth", |(_, _, d)| *d)
+}
+
+fn ensure_enabled(env: &Env<'_>, strategy: Strategy) -> Result<(), DomainError> {
+    if env.settings.oauth_enabled(strategy) {
+        Ok(())
+    } else {
+        Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: format!("{:?} is not enabled on this instance", strategy.as_str()),
+        })
+    }
+}
+
+/// Where the app wants the browser sent after the callback, as the request said.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthTarget {
+    pub redirect_url: Option<String>,
+    pub action_complete_redirect_url: Option<String>,
+}
+
+/// A fresh verification for `attempt_id`, at the provider. Both redirect URLs are checked
+/// (allowlist, schemes) now: the callback only ever follows checked ones.
+fn begin(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    strategy: Strategy,
+    attempt_id: &str,
+    target: &OAuthTarget,
+) -> Result<OAuthVerification, DomainError> {
+    ensure_enabled(env, strategy)?;
+    let redirect_url = target
+        .redirect_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or(DomainError::ParamMissing("redirect_url"))?;
+    let redirect_url = redirects::check(tx, env, "redirect_url", redirect_url)?.to_string();
+    let action_complete_redirect_url = match target
+        .action_complete_redirect_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(u) => Some(redirects::check(tx, env, "action_complete_redirect_url", u)?.to_string()),
+        None => None,
+    };
+    Ok(OAuthVerification {
+        strategy,
+        status: VerificationStatus::Unverified,
+        state: Secret::new(format!("{attempt_id}.{}", ids::random_base62(32))),
+        code_hash: None,
+        identity: None,
+        nonce_hash: None,
+        redirect_url,
+        action_complete_redirect_url,
+        error: None,
+        expire_at: env.now + VERIFICATION_LIFETIME_MS,
+    })
+}
+
+/// The provider's authorize URL for a verification (the emulator-hosted mock page), as
+/// `external_verification_redirect_url` shows it.
+pub fn authorize_url(issuer: &str, v: &OAuthVerification) -> String {
+    let base = issuer.trim_end_matches('/');
+    let mut url = url::Url::parse(&format!(
+        "{base}/_emulator/oauth/{}/authorize",
+        path_name(v.strategy)
+    ))
+    .unwrap_or_else(|_| unreachable_url());
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "latchkey-emulator")
+        .append_pair("redirect_uri", &format!("{base}/v1/oauth_callback"))
+        .append_pair("scope", MOCK_SCOPES)
+        .append_pair("state", v.state.expose());
+    url.to_string()
+}
+
+/// A URL that always parses, for the impossible case that the issuer does not.
+fn unreachable_url() -> url::Url {
+    url::Url::parse("http://127.0.0.1/").unwrap_or_else(|_| unreachable!("a literal URL parses"))
+}
+
+/// `POST /v1/client/sign_ins` or `prepare_first_factor` with `strategy=oauth_<provider>`: the
+/// sign-in waits at the provider. Each call gives a fresh verification (and URL).
+pub fn start_sign_in(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignInState,
+    strategy: Strategy,
+    target: &OAuthTarget,
+) -> Result<(), DomainError> {
+    let v = begin(tx, env, strategy, &state.id, target)?;
+    state.status = SignInStatus::NeedsFirstFactor;
+    state.first_factor = Some(FirstFactor::OAuth(v));
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// `POST /v1/client/sign_ups` or `PATCH …/{id}` with `strategy=oauth_<provider>`.
+pub fn start_sign_up(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &mut SignUpState,
+    strategy: Strategy,
+    target: &OAuthTarget,
+) -> Result<(), DomainError> {
+    let v = begin(tx, env, strategy, &state.id, target)?;
+    state.external_account = Some(v);
+    tx.save_sign_up(state)?;
+    Ok(())
+}
+
+/// `POST /v1/client/sign_ins strategy=oauth_<provider>`: a new sign-in, at the provider.
+pub fn create_sign_in(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    strategy: Strategy,
+    target: &OAuthTarget,
+) -> Result<SignInState, DomainError> {
+    ensure_enabled(env, strategy)?;
+    let mut state = match sign_in::create(tx, env, client, sign_in::SignInInput::default())? {
+        Ok(s) => s,
+        Err(e) => return Err(e),
+    };
+    start_sign_in(tx, env, &mut state, strategy, target)?;
+    Ok(state)
+}
+
+/// `POST /v1/client/sign_ins transfer=true`: see [`transfer_to_sign_in`].
+pub fn create_transferred_sign_in(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+) -> Result<SignInState, DomainError> {
+    let mut state = match sign_in::create(tx, env, client, sign_in::SignInInput::default())? {
+        Ok(s) => s,
+        Err(e) => return Err(e),
+    };
+    transfer_to_sign_in(tx, env, client, &mut state)?;
+    tx.save_sign_in(&state)?;
+    Ok(state)
+}
+
+/// `POST /v1/client/sign_ups strategy=oauth_<provider>` (with any fields the person typed): a
+/// new sign-up, at the provider.
+pub fn create_sign_up(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    mut input: sign_up::SignUpInput,
+    strategy: Strategy,
+    target: &OAuthTarget,
+) -> Result<SignUpState, DomainError> {
+    ensure_enabled(env, strategy)?;
+    input.strategy = None;
+    let mut state = sign_up::create(tx, env, client, input)?;
+    start_sign_up(tx, env, &mut state, strategy, target)?;
+    Ok(state)
+}
+
+/// `PATCH /v1/client/sign_ups/{id} strategy=oauth_<provider>`: the sign-up goes on at the
+/// provider.
+pub fn update_sign_up(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignUpState,
+    mut input: sign_up::SignUpInput,
+    strategy: Strategy,
+    target: &OAuthTarget,
+) -> Result<(), DomainError> {
+    ensure_enabled(env, strategy)?;
+    input.strategy = None;
+    sign_up::update(tx, env, client, state, input)?;
+    start_sign_up(tx, env, state, strategy, target)
+}
+
+/// `POST /v1/client/sign_ups transfer=true`: see [`transfer_to_sign_up`].
+pub fn create_transferred_sign_up(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    mut input: sign_up::SignUpInput,
+) -> Result<SignUpState, DomainError> {
+    input.strategy = None;
+    let mut state = sign_up::create(tx, env, client, input)?;
+    transfer_to_sign_up(tx, env, client, &mut state)?;
+    Ok(state)
+}
+
+/// The instance-value key of a provider's queued answers.
+fn next_key(strategy: Strategy) -> String {
+    format!("oauth_next.{}", strategy.as_str())
+}
+
+/// What a mock provider answers its next authorization with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum MockAnswer {
+    /// `{"error": "access_denied"}`.
+    Error {
+        error: String,
+    },
+    Identity(MockIdentity),
+}
+
+/// An identity as automation (or the page's form) gives it; what is missing is made up.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MockIdentity {
+    pub email: String,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// Default: verified, as Google's and Apple's addresses are.
+    #[serde(default)]
+    pub email_verified: Option<bool>,
+    #[serde(default)]
+    pub provider_user_id: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+}
+
+impl MockIdentity {
+    /// The identity, checked: a well-formed email; a stable provider id derived from the email
+    /// when none is given (so the same person picked twice is the same account).
+    fn resolve(self) -> Result<OAuthIdentity, DomainError> {
+        let email = users::normalize_email(&self.email)?;
+        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let provider_user_id = given(self.provider_user_id)
+            .unwrap_or_else(|| ids::token_hash(&email.to_lowercase())[..20].to_owned());
+        if provider_user_id.len() > 255 {
+            return Err(DomainError::ParamFormat {
+                param: "provider_user_id",
+                reason: "is longer than 255 characters".into(),
+            });
+        }
+        Ok(OAuthIdentity {
+            provider_user_id,
+            email,
+            email_verified: self.email_verified.unwrap_or(true),
+            first_name: given(self.first_name),
+            last_name: given(self.last_name),
+            image_url: given(self.image_url),
+            username: given(self.username),
+        })
+    }
+}
+
+/// Queues `answer` for the provider's next authorization (automation). Answers queue up in
+/// order; each authorization takes one.
+pub fn queue_next(tx: &Tx<'_>, strategy: Strategy, answer: MockAnswer) -> Result<(), DomainError> {
+    if let MockAnswer::Identity(i) = &answer {
+        i.clone().resolve()?;
+    }
+    if let MockAnswer::Error { error } = &answer {
+        if error != "access_denied" {
+            return Err(DomainError::ParamValue {
+                param: "error",
+                reason: "the mock answers only \"access_denied\"".into(),
+            });
+        }
+    }
+    let mut queue = queued(tx, strategy)?;
+    queue.push(answer);
+    write_queue(tx, strategy, &queue)
+}
+
+fn queued(tx: &ReadTx<'_>, strategy: Strategy) -> Result<Vec<MockAnswer>, DomainError> {
+    Ok(match tx.instance_value(&next_key(strategy))? {
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|e| DomainError::InvalidState(e.to_string()))?
+        }
+        None => Vec::new(),
+    })
+}
+
+fn write_queue(tx: &Tx<'_>, strategy: Strategy, q: &[MockAnswer]) -> Result<(), DomainError> {
+    let text = serde_json::to_string(q).map_err(|e| DomainError::InvalidState(e.to_string()))?;
+    tx.set_instance_value(&next_key(strategy), &text)?;
+    Ok(())
+}
+
+/// What the mock's authorize page does.
+#[derive(Debug)]
+pub enum Authorize {
+    /// Send the browser to the callback at once (a queued answer).
+    Redirect(url::Url),
+    /// Show the page: who to be.
+    Page {
+        provider: &'static str,
+        state: String,
+        known: Vec<OAuthIdentity>,
+    },
+}
+
+/// The attempt a `state` names, and its verification. `None`: no such pending verification.
+enum Flow {
+    SignIn(SignInState),
+    SignUp(SignUpState),
+}
+
+impl Flow {
+    fn verification(&mut self) -> Option<&mut OAuthVerification> {
+        match self {
+            Flow::SignIn(s) => match &mut s.first_factor {
+                Some(FirstFactor::OAuth(v)) => Some(v),
+                _ => None,
+            },
+            Flow::SignUp(s) => s.external_account.as_mut(),
+        }
+    }
+
+    fn client_id(&self) -> &str {
+        match self {
+            Flow::SignIn(s) => &s.client_id,
+            Flow::SignUp(s) => &s.client_id,
+        }
+    }
+
+    fn save(&self, tx: &Tx<'_>) -> Result<(), DomainError> {
+        match self {
+            Flow::SignIn(s) => tx.save_sign_in(s)?,
+            Flow::SignUp(s) => tx.save_sign_up(s)?,
+        }
+        Ok(())
+    }
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// The flow whose verification carries `state`, still at the provider.
+fn flow_of_state(tx: &ReadTx<'_>, state: &str) -> Result<Option<Flow>, DomainError> {
+    if state.is_empty() || state.len() > MAX_SECRET_LEN {
+        return Ok(None);
+    }
+    let Some((id, _)) = state.split_once('.') else {
+        return Ok(None);
+    };
+    let mut flow = if id.starts_with("sia_") {
+        match tx.sign_in(id)? {
+            Some(s) => Flow::SignIn(s),
+            None => return Ok(None),
+        }
+    } else if id.starts_with("sua_") {
+        match tx.sign_up(id)? {
+            Some(s) => Flow::SignUp(s),
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    let ok = flow
+        .verification()
+        .is_some_and(|v| ct_eq(v.state.expose(), state));
+    Ok(ok.then_some(flow))
+}
+
+/// `GET /_emulator/oauth/{provider}/authorize?state=…`: a queued answer redirects at once;
+/// otherwise the page is shown. A `state` this instance did not issue is refused.
+pub fn authorize(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    strategy: Strategy,
+    state: &str,
+) -> Result<Authorize, DomainError> {
+    let Some(flow) = flow_of_state(tx, state)? else {
+        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
+    };
+    let mut flow = flow;
+    if flow.verification().map(|v| v.strategy) != Some(strategy) {
+        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
+    }
+    let mut queue = queued(tx, strategy)?;
+    if !queue.is_empty() {
+        let answer = queue.remove(0);
+        write_queue(tx, strategy, &queue)?;
+        return Ok(Authorize::Redirect(answer_with(
+            tx, env, &mut flow, state, answer,
+        )?));
+    }
+    let known = tx
+        .external_accounts_of_provider(strategy.as_str(), KNOWN_IDENTITIES)?
+        .into_iter()
+        .map(|a| OAuthIdentity {
+            provider_user_id: a.provider_user_id,
+            email: a.email_address,
+            email_verified: a.email_address_verified,
+            first_name: a.first_name,
+            last_name: a.last_name,
+            image_url: a.image_url,
+            username: a.username,
+        })
+        .collect();
+    Ok(Authorize::Page {
+        provider: display_name(strategy),
+        state: state.to_owned(),
+        known,
+    })
+}
+
+/// The person's choice on the page (`POST /_emulator/oauth/{provider}/authorize`): where the
+/// browser goes next (the callback, with a code or `error=access_denied`).
+pub fn choose(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    strategy: Strategy,
+    state: &str,
+    answer: MockAnswer,
+) -> Result<url::Url, DomainError> {
+    let Some(mut flow) = flow_of_state(tx, state)? else {
+        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
+    };
+    if flow.verification().map(|v| v.strategy) != Some(strategy) {
+        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
+    }
+    answer_with(tx, env, &mut flow, state, answer)
+}
+
+/// Records the provider's answer on the verification (an identity under a fresh one-time
+/// code) and returns the callback URL carrying it.
+fn answer_with(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    flow: &mut Flow,
+    state: &str,
+    answer: MockAnswer,
+) -> Result<url::Url, DomainError> {
+    let mut callback = url::Url::parse(&format!(
+        "{}/v1/oauth_callback",
+        env.issuer.trim_end_matches('/')
+    ))
+    .map_err(|e| DomainError::InvalidState(e.to_string()))?;
+    match answer {
+        MockAnswer::Error { error } => {
+            callback
+                .query_pairs_mut()
+                .append_pair("error", &error)
+                .append_pair("state", state);
+        }
+        MockAnswer::Identity(i) => {
+            let identity = i.resolve()?;
+            let code = ids::random_base62(40);
+            if let Some(v) = flow.verification() {
+                v.code_hash = Some(ids::token_hash(&code));
+                v.identity = Some(identity);
+            }
+            flow.save(tx)?;
+            callback
+                .query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", state)
+                .append_pair("scope", MOCK_SCOPES);
+        }
+    }
+    Ok(callback)
+}
+
+fn with_params(mut url: url::Url, params: &[(&str, &str)]) -> url::Url {
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    url
+}
+
+fn parse_url(u: &str) -> Result<url::Url, DomainError> {
+    url::Url::parse(u).map_err(|e| DomainError::InvalidState(e.to_string()))
+}
+
+/// `GET /v1/oauth_callback?code&state` (or `error`): finishes the verification and says where
+/// the browser goes. A `state` or `code` this instance did not issue (or that was used) is an
+/// error, never a redirect: without a known attempt there is no checked URL to go to.
+pub fn callback(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    state: &str,
+    code: Option<&str>,
+    error: Option<&str>,
+) -> Result<url::Url, DomainError> {
+    let invalid = || DomainError::OAuth(ErrorCode::OauthCallbackInvalid);
+    let mut flow = flow_of_state(tx, state)?.ok_or_else(invalid)?;
+    let v = flow.verification().ok_or_else(invalid)?;
+    if v.status != VerificationStatus::Unverified {
+        return Err(invalid());
+    }
+    let failed = |url: &str, code: ErrorCode| -> Result<url::Url, DomainError> {
+        Ok(with_params(
+            parse_url(url)?,
+            &[
+                ("__clerk_status", "failed"),
+                ("__clerk_error_code", code.as_str()),
+            ],
+        ))
+    };
+    let redirect_url = v.redirect_url.clone();
+    if env.now >= v.expire_at {
+        v.status = VerificationStatus::Expired;
+        flow.save(tx)?;
+        return failed(&redirect_url, ErrorCode::VerificationExpired);
+    }
+    if error.is_some() {
+        v.status = VerificationStatus::Failed;
+        v.error = Some(ErrorCode::OauthAccessDenied);
+        v.code_hash = None;
+        flow.save(tx)?;
+        return failed(&redirect_url, ErrorCode::OauthAccessDenied);
+    }
+    let code = code
+        .filter(|c| !c.is_empty() && c.len() <= MAX_SECRET_LEN)
+        .ok_or_else(invalid)?;
+    let matches = v
+        .code_hash
+        .as_deref()
+        .is_some_and(|h| ct_eq(h, &ids::token_hash(code)));
+    if !matches {
+        return Err(invalid());
+    }
+    v.code_hash = None;
+    let identity = v.identity.clone().ok_or_else(invalid)?;
+    let record = tx.client(flow.client_id())?.ok_or_else(invalid)?;
+    // The attempt's own client, acted on from the browser: its token is not rotated here.
+    let mut client = clients::elsewhere(record);
+    let outcome = match &mut flow {
+        Flow::SignIn(s) => sign_in_through(tx, env, &mut client, s, &identity)?,
+        Flow::SignUp(s) => sign_up_through(tx, env, &mut client, s, &identity)?,
+    };
+    client.flush(tx)?;
+    let v = flow.verification().ok_or_else(invalid)?;
+    match outcome {
+        Outcome::Transfer(code) => {
+            v.status = VerificationStatus::Transferable;
+            v.error = Some(code);
+            let url = v.redirect_url.clone();
+            flow.save(tx)?;
+            failed(&url, code)
+        }
+        Outcome::Refused(code) => {
+            v.status = VerificationStatus::Failed;
+            v.error = Some(code);
+            let url = v.redirect_url.clone();
+            flow.save(tx)?;
+            failed(&url, code)
+        }
+        Outcome::Done { session } => {
+            v.status = VerificationStatus::Verified;
+            let nonce = ids::random_base62(40);
+            v.nonce_hash = Some(ids::token_hash(&nonce));
+            let target = match (&session, &v.action_complete_redirect_url) {
+                (Some(_), Some(done)) => done.clone(),
+                _ => v.redirect_url.clone(),
+            };
+            flow.save(tx)?;
+            Ok(with_params(
+                parse_url(&target)?,
+                &[("rotating_token_nonce", &nonce)],
+            ))
+        }
+    }
+}
+
+/// What the callback made of the identity.
+enum Outcome {
+    /// Verified: signed in (a session), or the attempt goes on (second factor, missing fields).
+    Done { session: Option<String> },
+    /// Nothing to sign in to / already a user: continue with the other flow (`transfer=true`).
+    Transfer(ErrorCode),
+    /// The user may not sign in.
+    Refused(ErrorCode),
+}
+
+/// The user the identity belongs to: by its provider account, else (linking it) by an email
+/// address both sides verified. `None`: nobody.
+fn user_of_identity(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    strategy: Strategy,
+    identity: &OAuthIdentity,
+) -> Result<Option<UserWithIdents>, DomainError> {
+    if let Some(a) =
+        tx.external_account_by_provider_user(strategy.as_str(), &identity.provider_user_id)?
+    {
+        return Ok(tx.user_with_idents(&a.user_id)?);
+    }
+    if !identity.email_verified {
+        return Ok(None);
+    }
+    let Some(ident) = tx.ident_by_value(IdentKind::EmailAddress, &identity.email)? else {
+        return Ok(None);
+    };
+    if !ident.verified {
+        return Ok(None);
+    }
+    let Some(user) = tx.user_with_idents(&ident.user_id)? else {
+        return Ok(None);
+    };
+    link(tx, env, strategy, &user, identity, Some(ident.id.clone()))?;
+    Ok(tx.user_with_idents(&user.user.id)?)
+}
+
+/// Records the provider account on `user`.
+fn link(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    strategy: Strategy,
+    user: &UserWithIdents,
+    identity: &OAuthIdentity,
+    identification_id: Option<String>,
+) -> Result<ExternalAccountRecord, DomainError> {
+    let record = ExternalAccountRecord {
+        id: ids::new_id("eac"),
+        user_id: user.user.id.clone(),
+        provider: strategy.as_str().to_owned(),
+        provider_user_id: identity.provider_user_id.clone(),
+        identification_id,
+        email_address: identity.email.clone(),
+        email_address_verified: identity.email_verified,
+        first_name: identity.first_name.clone(),
+        last_name: identity.last_name.clone(),
+        image_url: identity.image_url.clone(),
+        username: identity.username.clone(),
+        approved_scopes: MOCK_SCOPES.to_owned(),
+        access_token: Some(Secret::new(format!(
+            "mock_{}_{}",
+            path_name(strategy),
+            ids::random_base62(32)
+        ))),
+        access_token_expire_at: Some(env.now + 3600 * 1000),
+        created_at: env.now,
+        updated_at: env.now,
+    };
+    tx.save_external_account(&record)?;
+    Ok(record)
+}
+
+/// A sign-in's provider identity: the user signs in (or goes on to the second factor), or
+/// nobody has it (transfer).
+fn sign_in_through(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    identity: &OAuthIdentity,
+) -> Result<Outcome, DomainError> {
+    let strategy = match &state.first_factor {
+        Some(FirstFactor::OAuth(v)) => v.strategy,
+        _ => return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid)),
+    };
+    let Some(mut user) = user_of_identity(tx, env, strategy, identity)? else {
+        state.status = SignInStatus::NeedsIdentifier;
+        return Ok(Outcome::Transfer(ErrorCode::ExternalAccountNotFound));
+    };
+    if let Some(code) = refusal(tx, env, &user)? {
+        return Ok(Outcome::Refused(code));
+    }
+    state.user_id = Some(user.user.id.clone());
+    state.identifier = Some(identity.email.clone());
+    sign_in::complete(tx, env, client, state, &mut user, strategy)?;
+    Ok(Outcome::Done {
+        session: state.created_session_id.clone(),
+    })
+}
+
+/// Why `user` may not sign in, as the callback reports it.
+fn refusal(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &UserWithIdents,
+) -> Result<Option<ErrorCode>, DomainError> {
+    if users::ensure_may_sign_in(&user.user).is_err() {
+        return Ok(Some(ErrorCode::NotAllowedAccess));
+    }
+    if super::attack::ensure_not_locked(tx, env, &user.user).is_err() {
+        return Ok(Some(ErrorCode::UserLocked));
+    }
+    Ok(None)
+}
+
+/// A sign-up's provider identity: a new user (with the account, and its email verified when
+/// the provider verified it), or an existing one (transfer).
+fn sign_up_through(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignUpState,
+    identity: &OAuthIdentity,
+) -> Result<Outcome, DomainError> {
+    let strategy = state
+        .external_account
+        .as_ref()
+        .map(|v| v.strategy)
+        .ok_or(DomainError::OAuth(ErrorCode::OauthCallbackInvalid))?;
+    if taken(tx, strategy, identity)? {
+        return Ok(Outcome::Transfer(ErrorCode::ExternalAccountExists));
+    }
+    fill_sign_up(env, state, strategy, identity);
+    finish_sign_up(tx, env, client, state, strategy, identity)?;
+    Ok(Outcome::Done {
+        session: state.created_session_id.clone(),
+    })
+}
+
+/// Whether the identity's account, or its verified email, is a user's already.
+fn taken(tx: &Tx<'_>, strategy: Strategy, identity: &OAuthIdentity) -> Result<bool, DomainError> {
+    if tx
+        .external_account_by_provider_user(strategy.as_str(), &identity.provider_user_id)?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    Ok(identity.email_verified
+        && tx
+            .ident_by_value(IdentKind::EmailAddress, &identity.email)?
+            .is_some_and(|i| i.verified))
+}
+
+/// The sign-up takes the identity's fields (what the person typed before wins) and, when the
+/// provider verified the email, that verification.
+fn fill_sign_up(env: &Env<'_>, state: &mut SignUpState, strategy: Strategy, i: &OAuthIdentity) {
+    if env.settings.email_address.enabled {
+        let same = state
+            .email_address
+            .as_deref()
+            .is_none_or(|e| e.eq_ignore_ascii_case(&i.email));
+        if same {
+            state.email_address = Some(i.email.clone());
+            if i.email_verified {
+                state.email_verification = Some(PendingCode {
+                    strategy: strategy.verified_by().unwrap_or(strategy),
+                    code: Secret::new(String::new()),
+                    attempts: 0,
+                    expire_at: env.now,
+                    status: VerificationStatus::Verified,
+                    identification_id: None,
+                });
+            }
+        }
+    }
+    if state.first_name.is_none() {
+        state.first_name = i.first_name.clone();
+    }
+    if state.last_name.is_none() {
+        state.last_name = i.last_name.clone();
+    }
+    if state.username.is_none() && env.settings.username.enabled {
+        state.username = i.username.clone();
+    }
+}
+
+/// Completes the sign-up when nothing else is missing (no password needed: the provider
+/// vouches), then records the provider account on the new user; else saves it as it is.
+fn finish_sign_up(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignUpState,
+    strategy: Strategy,
+    identity: &OAuthIdentity,
+) -> Result<(), DomainError> {
+    if let Some(v) = state.external_account.as_mut() {
+        v.status = VerificationStatus::Verified;
+        v.identity = Some(identity.clone());
+    }
+    let external = ExternalFor {
+        strategy,
+        identity: identity.clone(),
+    };
+    sign_up::settle_with(tx, env, client, state, Some(&external))
+}
+
+/// The provider account a completing sign-up records on its new user (before `user.created`
+/// is sent, so the event carries it).
+pub struct ExternalFor {
+    pub strategy: Strategy,
+    pub identity: OAuthIdentity,
+}
+
+/// Records `external` on the user a sign-up just created.
+pub(super) fn link_new_user(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &UserWithIdents,
+    external: &ExternalFor,
+) -> Result<(), DomainError> {
+    let ident = user
+        .emails()
+        .find(|e| e.value.eq_ignore_ascii_case(&external.identity.email))
+        .map(|e| e.id.clone());
+    link(tx, env, external.strategy, user, &external.identity, ident)?;
+    Ok(())
+}
+
+/// `transfer=true` on `POST /v1/client/sign_ups`: a sign-up from the client's sign-in whose
+/// provider account belongs to nobody.
+pub fn transfer_to_sign_up(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignUpState,
+) -> Result<(), DomainError> {
+    let nothing = || DomainError::OAuth(ErrorCode::ExternalAccountNotFound);
+    let sign_in_id = client.record.sign_in_id.clone().ok_or_else(nothing)?;
+    let sign_in = tx.sign_in(&sign_in_id)?.ok_or_else(nothing)?;
+    let Some(FirstFactor::OAuth(v)) = &sign_in.first_factor else {
+        return Err(nothing());
+    };
+    if v.status != VerificationStatus::Transferable || env.now >= sign_in.abandon_at {
+        return Err(nothing());
+    }
+    let identity = v.identity.clone().ok_or_else(nothing)?;
+    let strategy = v.strategy;
+    if taken(tx, strategy, &identity)? {
+        return Err(DomainError::OAuth(ErrorCode::ExternalAccountExists));
+    }
+    let mut verification = v.clone();
+    verification.nonce_hash = None;
+    verification.error = None;
+    state.external_account = Some(verification);
+    fill_sign_up(env, state, strategy, &identity);
+    finish_sign_up(tx, env, client, state, strategy, &identity)
+}
+
+/// `transfer=true` on `POST /v1/client/sign_ins`: a sign-in from the client's sign-up whose
+/// provider account (or verified email) is a user's already.
+pub fn transfer_to_sign_in(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+) -> Result<(), DomainError> {
+    let nothing = || DomainError::OAuth(ErrorCode::ExternalAccountExists);
+    let sign_up_id = client.record.sign_up_id.clone().ok_or_else(nothing)?;
+    let sign_up = tx.sign_up(&sign_up_id)?.ok_or_else(nothing)?;
+    let Some(v) = &sign_up.external_account else {
+        return Err(nothing());
+    };
+    if v.status != VerificationStatus::Transferable || env.now >= sign_up.abandon_at {
+        return Err(nothing());
+    }
+    let identity = v.identity.clone().ok_or_else(nothing)?;
+    let mut verification = v.clone();
+    verification.status = VerificationStatus::Verified;
+    verification.error = None;
+    verification.nonce_hash = None;
+    state.first_factor = Some(FirstFactor::OAuth(verification.clone()));
+    let Some(mut user) = user_of_identity(tx, env, verification.strategy, &identity)? else {
+        return Err(DomainError::OAuth(ErrorCode::ExternalAccountNotFound));
+    };
+    users::ensure_may_sign_in(&user.user)?;
+    super::attack::ensure_not_locked(tx, env, &user.user)?;
+    state.user_id = Some(user.user.id.clone());
+    state.identifier = Some(identity.email.clone());
+    state.status = SignInStatus::NeedsFirstFactor;
+    sign_in::complete(tx, env, client, state, &mut user, verification.strategy)?;
+    Ok(())
+}
+
+/// `GET /v1/client/sign_ins/{id}?rotating_token_nonce=…` (or `sign_ups/{id}`): the client the
+/// attempt belongs to, its token rotated for the app to store. The nonce works once, for this
+/// attempt only; a request carrying another client's token is refused.
+pub fn redeem_nonce(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    attempt_id: &str,
+    nonce: &str,
+    presented: Option<&ClientRecord>,
+) -> Result<ClientCtx, DomainError> {
+    let invalid = || DomainError::OAuth(ErrorCode::RotatingTokenNonceInvalid);
+    if nonce.is_empty() || nonce.len() > MAX_SECRET_LEN {
+        return Err(invalid());
+    }
+    let mut flow = if attempt_id.starts_with("sua_") {
+        Flow::SignUp(tx.sign_up(attempt_id)?.ok_or_else(invalid)?)
+    } else {
+        Flow::SignIn(tx.sign_in(attempt_id)?.ok_or_else(invalid)?)
+    };
+    let client_id = flow.client_id().to_owned();
+    if presented.is_some_and(|c| c.id != client_id) {
+        return Err(invalid());
+    }
+    let v = flow.verification().ok_or_else(invalid)?;
+    let matches = v
+        .nonce_hash
+        .as_deref()
+        .is_some_and(|h| ct_eq(h, &ids::token_hash(nonce)));
+    if !matches || env.now >= v.expire_at {
+        return Err(invalid());
+    }
+    v.nonce_hash = None;
+    flow.save(tx)?;
+    let record = tx.client(&client_id)?.ok_or_else(invalid)?;
+    let mut client = clients::existing(record);
+    client.rotate(env.now)?;
+    Ok(client)
+}
+
+/// An external account as both APIs show it on a user (`external_account`).
+pub fn view(a: &ExternalAccountRecord) -> Value {
+    json!({
+        "object": "external_account",
+        "id": a.id,
+        "provider": a.provider,
+        "identification_id": a.identification_id.clone().unwrap_or_default(),
+        "provider_user_id": a.provider_user_id,
+        "approved_scopes": a.approved_scopes,
+        "email_address": a.email_address,
+        "first_name": a.first_name.clone().unwrap_or_default(),
+        "last_name": a.last_name.clone().unwrap_or_default(),
+        "avatar_url": a.image_url.clone().unwrap_or_default(),
+        "image_url": a.image_url,
+        "username": a.username,
+        "phone_number": null,
+        "public_metadata": {},
+        "label": null,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "verification": {
+            "object": "verification_oauth",
+            "status": "verified",
+            "strategy": a.provider,
+            "attempts": null,
+            // The spec wants an integer: the verification ended when the account was made.
+            "expire_at": a.created_at,
+        },
+    })
+}
+
+/// `{code, message, long_message, meta}` of a verification's error.
+pub fn error_view(code: ErrorCode) -> Value {
+    let (message, long) = match code {
+        ErrorCode::ExternalAccountNotFound => (
+            "Invalid external account",
+            "The External Account was not found.",
+        ),
+        ErrorCode::ExternalAccountExists => {
+            ("already exists", "This external account already exists.")
+        }
+        ErrorCode::OauthAccessDenied => {
+            ("Access denied", "You did not grant access to your account.")
+        }
+        ErrorCode::UserLocked => ("Account locked", "Your account is locked."),
+        ErrorCode::NotAllowedAccess => ("Not allowed", "You are not allowed to sign in."),
+        ErrorCode::VerificationExpired => ("Expired", "This verification has expired."),
+        _ => ("OAuth failed", "The OAuth verification failed."),
+    };
+    json!({"code": code.as_str(), "message": message, "long_message": long, "meta": {}})
+}
+
+/// A verification as the Frontend API shows it (`verification_oauth`).
+pub fn verification_view(
+    issuer: &str,
+    v: &OAuthVerification,
+    now: i64,
+) -> latchkey_protocol::Verification {
+    let status = if v.status == VerificationStatus::Unverified && now >= v.expire_at {
+        VerificationStatus::Expired
+    } else {
+        v.status
+    };
+    latchkey_protocol::Verification {
+        object: Some(v.strategy.verification_object().to_owned()),
+        status: status.into(),
+        strategy: v.strategy.into(),
+        attempts: None,
+        expire_at: Some(v.expire_at),
+        external_verification_redirect_url: Some(if status == VerificationStatus::Unverified {
+            authorize_url(issuer, v)
+        } else {
+            String::new()
+        }),
+        error: v.error.map(error_view),
+    }
+}
+
+/// The providers' entries of the environment's `user_settings.social`.
+pub fn environment_social(settings: &super::settings::Settings) -> Value {
+    let mut out = serde_json::Map::new();
+    for (strategy, _, name) in PROVIDERS {
+        if settings.oauth_enabled(strategy) {
+            out.insert(
+                strategy.as_str().to_owned(),
+                json!({
+                    "enabled": true,
+                    "required": false,
+                    "authenticatable": true,
+                    "block_email_subaddresses": false,
+                    "strategy": strategy.as_str(),
+                    "not_selectable": false,
+                    "deprecated": false,
+                    "name": name,
+                    "logo_url": null,
+                }),
+            );
+        }
+    }
+    Value::Object(out)
+}

@@ -1,0 +1,706 @@
+//! OAuth through the mock providers: sign-up and sign-in with the native callback contract
+//! (`rotating_token_nonce`), transfers both ways, linking by verified email, the provider's page,
+//! and every refusal (denied, forged state, replayed code, reused or foreign nonce, redirect not
+//! allowed, provider off). Every Frontend API answer is validated against the spec.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const APP: &str = "http://127.0.0.1:53682/oauth-callback";
+
+/// Queues the mock provider's next answer (automation).
+async fn next(h: &Harness, provider: &str, answer: Value) {
+    let r = h
+        .control(
+            Method::POST,
+            &format!("/oauth/{provider}/next"),
+            Some(answer),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+fn ann() -> Value {
+    json!({"email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+           "provider_user_id": "g-ann-1", "image_url": "https://img.example/ann.png"})
+}
+
+/// Follows the browser's redirects from `url` through the emulator until they leave it (the
+/// app's callback): where the browser lands.
+async fn browse(h: &Harness, url: &str) -> url::Url {
+    let mut at = url.to_owned();
+    for _ in 0..5 {
+        if !at.starts_with(h.url()) {
+            return url::Url::parse(&at).unwrap();
+        }
+        let r = h.http.get(&at).send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            303,
+            "{at}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        at = r.headers()["location"].to_str().unwrap().to_owned();
+    }
+    panic!("too many redirects, at {at}");
+}
+
+fn param(u: &url::Url, k: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The verification's provider URL, checked to be what clients need.
+fn provider_url(v: &Value) -> String {
+    assert_eq!(v["object"], "verification_oauth", "{v}");
+    assert_eq!(v["status"], "unverified", "{v}");
+    let url = v["external_verification_redirect_url"].as_str().unwrap();
+    let parsed = url::Url::parse(url).expect("an absolute URL (clerk-js parses it)");
+    assert!(param(&parsed, "state").is_some(), "{url}");
+    url.to_owned()
+}
+
+#[tokio::test]
+async fn a_new_user_signs_up_through_the_provider_and_the_app_redeems_its_nonce() {
+    let h = start().await;
+    next(&h, "google", ann()).await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let su = r.ok()["response"].clone();
+    let id = su["id"].as_str().unwrap().to_owned();
+    assert_eq!(su["status"], "missing_requirements");
+    let url = provider_url(&su["verifications"]["external_account"]);
+    let before = app.token.clone().unwrap();
+
+    let landed = browse(&h, &url).await;
+    assert!(landed.as_str().starts_with(APP), "{landed}");
+    let nonce = param(&landed, "rotating_token_nonce").expect("a nonce");
+    assert_eq!(param(&landed, "__clerk_status"), None);
+
+    let r = app
+        .get(&format!(
+            "/v1/client/sign_ups/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    let su = r.ok()["response"].clone();
+    assert_eq!(su["status"], "complete", "{su}");
+    assert_eq!(
+        su["verifications"]["external_account"]["status"],
+        "verified"
+    );
+    assert_ne!(
+        app.token.as_deref(),
+        Some(before.as_str()),
+        "the token is rotated"
+    );
+    let sid = su["created_session_id"].as_str().unwrap().to_owned();
+    let client = &r.body["client"];
+    assert_eq!(client["last_active_session_id"], sid.as_str());
+    assert!(!app.jwt(&sid).await.is_empty());
+
+    // The user: the provider's names, its verified email, the external account.
+    let uid = su["created_user_id"].as_str().unwrap();
+    let u = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
+    let u = u.ok();
+    assert_eq!(u["first_name"], "Ann");
+    assert!(!u["password_enabled"].as_bool().unwrap());
+    let email = &u["email_addresses"][0];
+    assert_eq!(email["email_address"], "ann@example.com");
+    assert_eq!(email["verification"]["status"], "verified");
+    assert_eq!(email["verification"]["strategy"], "from_oauth_google");
+    let ea = &u["external_accounts"][0];
+    assert_eq!(ea["provider"], "oauth_google");
+    assert_eq!(ea["provider_user_id"], "g-ann-1");
+    assert_eq!(ea["email_address"], "ann@example.com");
+    assert_eq!(ea["identification_id"], email["id"]);
+    assert_eq!(ea["verification"]["status"], "verified");
+    assert!(ea["id"].as_str().unwrap().starts_with("eac_"));
+    // The Frontend API shows it too.
+    let me = app.get("/v1/me").await;
+    assert_eq!(
+        me.ok()["response"]["external_accounts"][0]["provider"],
+        "oauth_google"
+    );
+
+    // The nonce works once.
+    let again = app
+        .get(&format!(
+            "/v1/client/sign_ups/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    again.err(400, "rotating_token_nonce_invalid");
+}
+
+#[tokio::test]
+async fn the_user_created_webhook_carries_the_external_account() {
+    let h = start().await;
+    let rx = crate::receiver::Receiver::start().await;
+    crate::webhooks::endpoint(&h, &rx.url, json!(["user.created"])).await;
+    next(&h, "google", ann()).await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let url = provider_url(&r.ok()["response"]["verifications"]["external_account"]);
+    browse(&h, &url).await;
+    let got = rx.wait_for(1).await;
+    let event = got[0].json();
+    crate::webhooks::validate_event(&event);
+    assert_eq!(event["type"], "user.created");
+    let ea = &event["data"]["external_accounts"][0];
+    assert_eq!(ea["provider"], "oauth_google", "{event}");
+    assert_eq!(ea["provider_user_id"], "g-ann-1");
+}
+
+#[tokio::test]
+async fn an_unknown_identity_signing_in_is_transferred_to_a_sign_up() {
+    let h = start().await;
+    next(&h, "google", ann()).await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    let id = si["id"].as_str().unwrap().to_owned();
+    let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
+    assert!(landed.as_str().starts_with(APP));
+    assert_eq!(param(&landed, "__clerk_status").as_deref(), Some("failed"));
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("external_account_not_found")
+    );
+    assert_eq!(
+        param(&landed, "rotating_token_nonce"),
+        None,
+        "no nonce on a transfer"
+    );
+
+    let si = app.get(&format!("/v1/client/sign_ins/{id}")).await;
+    let si = si.ok()["response"].clone();
+    assert_eq!(si["status"], "needs_identifier");
+    let v = &si["first_factor_verification"];
+    assert_eq!(v["status"], "transferable");
+    assert_eq!(v["external_verification_redirect_url"], "");
+    assert_eq!(v["error"]["code"], "external_account_not_found");
+
+    let r = app
+        .post("/v1/client/sign_ups", &[("transfer", "true")])
+        .await;
+    let su = r.ok()["response"].clone();
+    assert_eq!(su["status"], "complete", "{su}");
+    assert!(su["created_session_id"].is_string());
+    let u = h
+        .bapi(Method::GET, "/v1/users?email_address=ann@example.com", None)
+        .await;
+    assert_eq!(
+        u.ok()[0]["external_accounts"][0]["provider_user_id"],
+        "g-ann-1"
+    );
+
+    // Nothing left to transfer.
+    let mut other = h.fapi();
+    let r = other
+        .post("/v1/client/sign_ups", &[("transfer", "true")])
+        .await;
+    r.err(422, "external_account_not_found");
+}
+
+#[tokio::test]
+async fn a_user_with_the_verified_email_is_linked_and_signed_in_again_by_the_account() {
+    let h = start().await;
+    let user = h
+        .create_user("ann@example.com", "correct horse battery")
+        .await;
+    next(&h, "google", ann()).await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("strategy", "oauth_google"),
+                ("redirect_url", APP),
+                (
+                    "action_complete_redirect_url",
+                    "http://127.0.0.1:53682/done",
+                ),
+            ],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    let id = si["id"].as_str().unwrap().to_owned();
+    let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
+    // A session was created: the action-complete URL.
+    assert!(
+        landed.as_str().starts_with("http://127.0.0.1:53682/done?"),
+        "{landed}"
+    );
+    let nonce = param(&landed, "rotating_token_nonce").unwrap();
+    let r = app
+        .get(&format!(
+            "/v1/client/sign_ins/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "complete");
+    assert_eq!(si["first_factor_verification"]["status"], "verified");
+    assert_eq!(
+        r.body["client"]["last_authentication_strategy"],
+        "oauth_google"
+    );
+    let u = h
+        .bapi(
+            Method::GET,
+            &format!("/v1/users/{}", user["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    let u = u.ok();
+    assert_eq!(
+        u["external_accounts"][0]["identification_id"],
+        u["email_addresses"][0]["id"]
+    );
+
+    // Later the provider reports another email for the same account: still this user.
+    next(
+        &h,
+        "google",
+        json!({"email": "ann.lee@example.org", "provider_user_id": "g-ann-1"}),
+    )
+    .await;
+    let mut second = h.fapi();
+    let r = second
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
+    let nonce = param(&landed, "rotating_token_nonce").unwrap();
+    let r = second
+        .get(&format!(
+            "/v1/client/sign_ins/{}?rotating_token_nonce={nonce}",
+            si["id"].as_str().unwrap()
+        ))
+        .await;
+    let sid = r.ok()["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let s = h
+        .bapi(Method::GET, &format!("/v1/sessions/{sid}"), None)
+        .await;
+    assert_eq!(s.ok()["user_id"], user["id"]);
+}
+
+#[tokio::test]
+async fn a_sign_up_for_an_existing_account_is_transferred_to_a_sign_in() {
+    let h = start().await;
+    h.create_user("ann@example.com", "correct horse battery")
+        .await;
+    next(&h, "google", ann()).await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let su = r.ok()["response"].clone();
+    let landed = browse(&h, &provider_url(&su["verifications"]["external_account"])).await;
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("external_account_exists")
+    );
+    assert_eq!(param(&landed, "rotating_token_nonce"), None);
+    let su = app
+        .get(&format!(
+            "/v1/client/sign_ups/{}",
+            su["id"].as_str().unwrap()
+        ))
+        .await;
+    let ea = &su.ok()["response"]["verifications"]["external_account"];
+    assert_eq!(ea["status"], "transferable");
+    assert_eq!(ea["error"]["code"], "external_account_exists");
+
+    let r = app
+        .post("/v1/client/sign_ins", &[("transfer", "true")])
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "complete", "{si}");
+    assert!(si["created_session_id"].is_string());
+}
+
+#[tokio::test]
+async fn a_user_with_a_second_factor_still_needs_it_after_the_provider() {
+    let h = start().await;
+    let mut setup = h.fapi();
+    setup
+        .sign_up("ann@example.com", "correct horse battery")
+        .await;
+    let uid = h
+        .bapi(Method::GET, "/v1/users?email_address=ann@example.com", None)
+        .await
+        .ok()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An authenticator app turns two-step verification on.
+    let r = setup.post("/v1/me/totp", &[]).await;
+    let secret = r.ok()["response"]["secret"].as_str().unwrap().to_owned();
+    let now = h.control(Method::GET, "/time", None).await.ok()["now"]
+        .as_i64()
+        .unwrap();
+    let code = totp_at(&secret, now);
+    setup
+        .post("/v1/me/totp/attempt_verification", &[("code", &code)])
+        .await
+        .ok();
+    next(&h, "google", ann()).await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
+    let nonce = param(&landed, "rotating_token_nonce").expect("a nonce: the sign-in goes on");
+    let r = app
+        .get(&format!(
+            "/v1/client/sign_ins/{}?rotating_token_nonce={nonce}",
+            si["id"].as_str().unwrap()
+        ))
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "needs_second_factor", "{si}");
+    assert!(si["created_session_id"].is_null());
+    let u = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
+    assert_eq!(u.ok()["external_accounts"][0]["provider"], "oauth_google");
+}
+
+/// RFC 6238 with SHA-1, 6 digits, 30 s (what the emulator's TOTP uses), from `totp-rs`.
+fn totp_at(secret: &str, now_ms: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .generate(u64::try_from(now_ms / 1000).unwrap())
+}
+
+#[tokio::test]
+async fn denied_forged_replayed_and_foreign_callbacks_are_refused() {
+    let h = start().await;
+    let mut app = h.fapi();
+
+    // Denied at the provider: failed, with the code, no nonce.
+    next(&h, "google", json!({"error": "access_denied"})).await;
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
+    assert_eq!(param(&landed, "__clerk_status").as_deref(), Some("failed"));
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("oauth_access_denied")
+    );
+    let si = app
+        .get(&format!(
+            "/v1/client/sign_ins/{}",
+            si["id"].as_str().unwrap()
+        ))
+        .await;
+    let v = &si.ok()["response"]["first_factor_verification"];
+    assert_eq!(v["status"], "failed");
+    assert_eq!(v["error"]["code"], "oauth_access_denied");
+
+    // A fresh attempt; its callback with a forged state, then replayed.
+    h.create_user("ann@example.com", "correct horse battery")
+        .await;
+    next(&h, "google", ann()).await;
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    let id = si["id"].as_str().unwrap().to_owned();
+    let authorize = provider_url(&si["first_factor_verification"]);
+    let r = h.http.get(&authorize).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let callback = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(callback
+        .as_str()
+        .starts_with(&format!("{}/v1/oauth_callback?", h.url())));
+    let state = param(&callback, "state").unwrap();
+    let code = param(&callback, "code").unwrap();
+    for forged in [
+        format!("{id}.not-the-secret"),
+        "sia_nobody.x".to_owned(),
+        "no-dot".to_owned(),
+    ] {
+        let r = h
+            .request(
+                Method::GET,
+                &format!(
+                    "/v1/oauth_callback?code={code}&state={}",
+                    urlencode(&forged)
+                ),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "forged state {forged}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "oauth_callback_invalid");
+    }
+    let r = h
+        .request(
+            Method::GET,
+            &format!("/v1/oauth_callback?code=wrong&state={}", urlencode(&state)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a code the provider did not issue");
+    // The real callback, once.
+    let landed = browse(&h, callback.as_str()).await;
+    let nonce = param(&landed, "rotating_token_nonce").unwrap();
+    let r = h.http.get(callback.as_str()).send().await.unwrap();
+    assert_eq!(r.status(), 400, "the callback works once");
+
+    // The nonce, from another client: refused, and still usable by its own.
+    let mut other = h.fapi();
+    other.post("/v1/client/sign_ins", &[]).await;
+    assert!(other.token.is_some());
+    let r = other
+        .get(&format!(
+            "/v1/client/sign_ins/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    r.err(400, "rotating_token_nonce_invalid");
+    let r = app
+        .get(&format!(
+            "/v1/client/sign_ins/{id}?rotating_token_nonce=wrong"
+        ))
+        .await;
+    r.err(400, "rotating_token_nonce_invalid");
+    let r = app
+        .get(&format!(
+            "/v1/client/sign_ins/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    assert_eq!(r.ok()["response"]["status"], "complete");
+}
+
+#[tokio::test]
+async fn the_provider_page_offers_earlier_identities_and_a_form() {
+    let h = start().await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let url = provider_url(&r.ok()["response"]["verifications"]["external_account"]);
+    let page = h.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in with Google"), "{html}");
+    assert!(html.contains(r#"name="email""#) && html.contains("Deny access"));
+    let state = param(&url::Url::parse(&url).unwrap(), "state").unwrap();
+
+    // The person fills in the form (email not verified by the provider).
+    let r = h
+        .http
+        .post(format!("{}/_emulator/oauth/google/authorize", h.url()))
+        .form(&[
+            ("state", state.as_str()),
+            ("email", "bo@example.com"),
+            ("first_name", "Bo"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let landed = browse(&h, r.headers()["location"].to_str().unwrap()).await;
+    let nonce = param(&landed, "rotating_token_nonce").unwrap();
+    let su = app
+        .get(&format!(
+            "/v1/client/sign_ups/{}?rotating_token_nonce={nonce}",
+            param(&url::Url::parse(&url).unwrap(), "state")
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap()
+        ))
+        .await;
+    let su = su.ok()["response"].clone();
+    // An email the provider did not verify still needs its code.
+    assert_eq!(su["status"], "missing_requirements", "{su}");
+    assert_eq!(su["unverified_fields"], json!(["email_address"]));
+    assert_eq!(su["email_address"], "bo@example.com");
+
+    // A finished sign-up's identity is offered on the next page (its markup escaped).
+    next(
+        &h,
+        "google",
+        json!({"email": "ann@example.com", "first_name": "<script>alert(1)</script>"}),
+    )
+    .await;
+    let mut two = h.fapi();
+    let r = two
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    browse(
+        &h,
+        &provider_url(&r.ok()["response"]["verifications"]["external_account"]),
+    )
+    .await;
+    let mut three = h.fapi();
+    let r = three
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let url = provider_url(&r.ok()["response"]["first_factor_verification"]);
+    let html = h.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Choose an account") && html.contains("ann@example.com"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn refused_redirects_disabled_providers_and_bad_automation() {
+    let h = start().await;
+    let mut app = h.fapi();
+    // A custom scheme not on the allowlist.
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("strategy", "oauth_google"),
+                ("redirect_url", "myapp://callback"),
+            ],
+        )
+        .await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.body);
+    // Allowed once on the allowlist.
+    h.bapi(
+        Method::POST,
+        "/v1/redirect_urls",
+        Some(json!({"url": "myapp://callback"})),
+    )
+    .await
+    .ok();
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("strategy", "oauth_google"),
+                ("redirect_url", "myapp://callback"),
+            ],
+        )
+        .await;
+    r.ok();
+    // No redirect_url at all.
+    let r = app
+        .post("/v1/client/sign_ins", &[("strategy", "oauth_google")])
+        .await;
+    r.err(422, "form_param_nil");
+    // GitHub is off until turned on.
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_github"), ("redirect_url", APP)],
+        )
+        .await;
+    r.err(422, "form_param_value_invalid");
+    h.set_settings(json!({"social": {"oauth_github": {"enabled": true}}}))
+        .await;
+    let env = app.get("/v1/environment").await;
+    let social = &env.ok()["user_settings"]["social"];
+    assert_eq!(social["oauth_github"]["strategy"], "oauth_github");
+    assert_eq!(social["oauth_google"]["enabled"], true);
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_github"), ("redirect_url", APP)],
+        )
+        .await;
+    let url = provider_url(&r.ok()["response"]["verifications"]["external_account"]);
+    assert!(url.contains("/_emulator/oauth/github/authorize"), "{url}");
+    // An unknown provider in the settings is refused.
+    let r = h
+        .control(
+            Method::PATCH,
+            "/instance",
+            Some(json!({"settings": {"social": {"oauth_myspace": {"enabled": true}}}})),
+        )
+        .await;
+    assert!(r.status >= 400, "{}", r.body);
+
+    // Automation: a malformed identity, an unknown provider.
+    let r = h
+        .control(
+            Method::POST,
+            "/oauth/google/next",
+            Some(json!({"email": "nope"})),
+        )
+        .await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.body);
+    let r = h
+        .control(
+            Method::POST,
+            "/oauth/google/next",
+            Some(json!({"emial": "a@b.co"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = h
+        .control(Method::POST, "/oauth/myspace/next", Some(ann()))
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    // The authorize page with a state nobody issued.
+    let r = h
+        .http
+        .get(format!(
+            "{}/_emulator/oauth/google/authorize?state=sia_x.y",
+            h.url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}

@@ -373,7 +373,7 @@ async fn an_unknown_strategy_is_422_form_param_value_invalid_and_changes_nothing
         .await;
     let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
     for (action, form) in [
-        ("prepare_first_factor", vec![("strategy", "oauth_google")]),
+        ("prepare_first_factor", vec![("strategy", "oauth_myspace")]),
         ("prepare_first_factor", vec![("strategy", "Email_Code")]),
         (
             "attempt_first_factor",

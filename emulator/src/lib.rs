@@ -69,7 +69,7 @@ use serve::ServerLimits;
 
 pub use app::OpenError;
 pub use clock::Clock;
-pub use domain::transfer::ImportError;
+pub use domain::transfer::{Counts, ImportError};
 pub use domain::DomainError;
 pub use keys::KeyError;
 pub use store::StoreError;
@@ -180,8 +180,9 @@ fn open_database(db: &Database, create: bool) -> Result<store::Store, TransferEr
 }
 
 /// The instance in `db` as one versioned JSON document: users (with password digests,
-/// identifications, metadata), webhook endpoints (with their secrets) and settings. Keep it
-/// as private as the database: it holds secrets.
+/// identifications, metadata, and their accounts at OAuth providers with access tokens),
+/// webhook endpoints (with their secrets), redirect URLs and settings. Keep it as private as
+/// the database: it holds secrets.
 pub fn export(db: &Database) -> Result<String, TransferError> {
     let store = open_database(db, false)?;
     let doc = store.read(|tx| domain::transfer::export(tx))?;
@@ -190,12 +191,11 @@ pub fn export(db: &Database) -> Result<String, TransferError> {
 
 /// Applies an [`export`] document to the instance in `db` (created if new) in one
 /// transaction: everything or, with the reason and where in the document, nothing. Returns
-/// how many users and webhook endpoints were added.
-pub fn import(db: &Database, document: &str) -> Result<(usize, usize), TransferError> {
+/// how many of each were added.
+pub fn import(db: &Database, document: &str) -> Result<Counts, TransferError> {
     let doc = domain::transfer::parse(document)?;
     let store = open_database(db, true)?;
-    let counts = store.write(|tx| domain::transfer::import(tx, &doc))?;
-    Ok((counts.users, counts.webhook_endpoints))
+    Ok(store.write(|tx| domain::transfer::import(tx, &doc))?)
 }
 
 /// Configures an emulator. Defaults: 127.0.0.1, an ephemeral port, in-memory storage.

@@ -22,8 +22,9 @@ struct Cli {
 enum Command {
     /// Start the emulator (Frontend API, Backend API, control API on one port).
     Start(StartArgs),
-    /// Write the instance (users with password digests, identifications and metadata; webhook
-    /// endpoints; settings) as one versioned JSON document. It holds secrets: keep it private.
+    /// Write the instance (users with password digests, identifications, metadata and external
+    /// accounts; webhook endpoints; redirect URLs; settings) as one versioned JSON document. It
+    /// holds secrets: keep it private.
     Export(ExportArgs),
     /// Apply an export document to an instance in one transaction: all of it, or nothing and
     /// where it cannot be applied.
@@ -202,8 +203,11 @@ fn import(args: ImportArgs) -> ExitCode {
         }
     };
     match latchkey_emulator::import(&args.db.database(), &text) {
-        Ok((users, endpoints)) => {
-            println!("imported {users} users and {endpoints} webhook endpoints");
+        Ok(c) => {
+            println!(
+                "imported {} users, {} external accounts, {} webhook endpoints and {} redirect URLs",
+                c.users, c.external_accounts, c.webhook_endpoints, c.redirect_urls
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

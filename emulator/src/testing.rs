@@ -35,6 +35,16 @@ pub fn password_digest_in(data_dir: &Path, user_id: &str) -> Result<Option<Strin
         .map(|h| h.expose().to_owned()))
 }
 
+/// Stores an external account (a user's account at an OAuth provider) as a sign-in through the
+/// provider would, replacing one with its id: `account` is the stored record's JSON (`id`,
+/// `user_id`, `provider`, `provider_user_id`, `email_address`, … `created_at`, `updated_at`;
+/// see `store::records::ExternalAccountRecord`).
+pub fn save_external_account(emu: &Emulator, account: serde_json::Value) -> Result<(), StoreError> {
+    let record: crate::store::records::ExternalAccountRecord = serde_json::from_value(account)
+        .map_err(|e| StoreError::Corrupt(format!("external account: {e}")))?;
+    emu.app.store.write(|tx| tx.save_external_account(&record))
+}
+
 /// Creates a new, empty PostgreSQL database on the server `url` points at and returns its URL
 /// (each test's emulator gets a database of its own).
 pub fn fresh_postgres_database(url: &str) -> Result<String, StoreError> {

@@ -1,12 +1,13 @@
 //! Moving an instance between stores, and seeding fixtures: one versioned JSON document with
-//! the users (password digests, identifications, metadata), the webhook endpoints and the
-//! settings. `auth-emulator export` writes it; `auth-emulator import` and `start --import`
-//! apply it in one transaction, or refuse it whole, saying where it cannot be applied.
+//! the users (password digests, identifications, metadata, accounts at OAuth providers), the
+//! webhook endpoints, the redirect URLs and the settings. `auth-emulator export` writes it;
+//! `auth-emulator import` and `start --import` apply it in one transaction, or refuse it whole,
+//! saying where it cannot be applied.
 //!
 //! Sessions, clients, messages, jobs and delivery logs are not part of it: they are an
 //! instance's traffic, not its fixtures (a user signs in again after a move).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,8 +16,8 @@ use super::settings::Settings;
 use super::{passwords, users};
 use crate::secret::Secret;
 use crate::store::records::{
-    BackupCodesRecord, IdentKind, Identification, ImageRecord, MfaRecord, SecondFactorPhone,
-    TotpRecord, UserRecord,
+    BackupCodesRecord, ExternalAccountRecord, IdentKind, Identification, ImageRecord, MfaRecord,
+    SecondFactorPhone, TotpRecord, UserRecord,
 };
 use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
 use base64::Engine as _;
@@ -25,7 +26,8 @@ use latchkey_protocol::Strategy;
 /// The document's format version; a document of another version is refused.
 pub const VERSION: u32 = 1;
 
-/// The whole document. Its digests and webhook secrets are [`Secret`]s: no `Debug` shows them.
+/// The whole document. Its digests, webhook secrets and OAuth access tokens are [`Secret`]s: no
+/// `Debug` shows them.
 #[derive(Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Document {
@@ -100,6 +102,48 @@ pub struct UserDoc {
     /// The profile image, bytes and all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_image: Option<ImageDoc>,
+    /// The user's accounts at OAuth providers, oldest first, access tokens and all; absent:
+    /// none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_accounts: Vec<ExternalAccountDoc>,
+}
+
+/// A user's account at an OAuth provider (see `store::records::ExternalAccountRecord`); its
+/// user is the one it is listed under. One per (`provider`, `provider_user_id`).
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalAccountDoc {
+    /// `eac_…`.
+    pub id: String,
+    /// The strategy naming the provider: `oauth_google`, `oauth_custom_<name>`.
+    pub provider: String,
+    /// The provider's id of the user (`sub`).
+    pub provider_user_id: String,
+    /// One of the user's email identifications: the one this account verified or was linked
+    /// through.
+    #[serde(default)]
+    pub identification_id: Option<String>,
+    pub email_address: String,
+    #[serde(default)]
+    pub email_address_verified: bool,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Space-separated, as the provider granted them.
+    #[serde(default)]
+    pub approved_scopes: String,
+    /// The provider's access token (Backend API `oauth_access_tokens`).
+    #[serde(default)]
+    pub access_token: Option<Secret>,
+    #[serde(default)]
+    pub access_token_expire_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A profile image in the document: its bytes in standard base64.
@@ -222,9 +266,16 @@ fn refuse(at: impl Into<String>, problem: impl Into<String>) -> ImportError {
     }
 }
 
-/// The instance's users, webhook endpoints and settings as one document (users and endpoints
-/// in the order they were created).
+/// The instance's users (with their external accounts), webhook endpoints, redirect URLs and
+/// settings as one document (each in the order they were created).
 pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
+    let mut accounts: HashMap<String, Vec<ExternalAccountDoc>> = HashMap::new();
+    for a in tx.all_external_accounts()? {
+        accounts
+            .entry(a.user_id.clone())
+            .or_default()
+            .push(external_account_doc(a));
+    }
     let mut users = Vec::new();
     let page = 500;
     let mut offset = 0;
@@ -255,9 +306,11 @@ pub fn export(tx: &ReadTx<'_>) -> Result<Document, StoreError> {
                 }),
                 None => None,
             };
+            let external_accounts = accounts.remove(&u.user.id).unwrap_or_default();
             users.push(UserDoc {
                 lockout,
                 profile_image: image,
+                external_accounts,
                 ..user_doc(u.user, u.idents, u.mfa)
             });
         }
@@ -440,7 +493,106 @@ fn user_doc(u: UserRecord, idents: Vec<Identification>, mfa: Option<MfaRecord>) 
             .collect(),
         lockout: None,
         profile_image: None,
+        external_accounts: Vec::new(),
     }
+}
+
+fn external_account_doc(a: ExternalAccountRecord) -> ExternalAccountDoc {
+    ExternalAccountDoc {
+        id: a.id,
+        provider: a.provider,
+        provider_user_id: a.provider_user_id,
+        identification_id: a.identification_id,
+        email_address: a.email_address,
+        email_address_verified: a.email_address_verified,
+        first_name: a.first_name,
+        last_name: a.last_name,
+        image_url: a.image_url,
+        username: a.username,
+        approved_scopes: a.approved_scopes,
+        access_token: a.access_token,
+        access_token_expire_at: a.access_token_expire_at,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    }
+}
+
+/// The record of a user's external account in the document, checked: a new id, a provider
+/// strategy, a provider user id no other account has (`seen` holds the document's so far), and
+/// one of the user's email addresses if it names one (`at` names the field in errors).
+fn external_account_record(
+    tx: &Tx<'_>,
+    u: &UserDoc,
+    a: &ExternalAccountDoc,
+    seen: &mut HashSet<(String, String)>,
+    seen_ids: &mut HashSet<String>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<ExternalAccountRecord, ImportError> {
+    if a.id.len() <= "eac_".len()
+        || !a.id.starts_with("eac_")
+        || !seen_ids.insert(a.id.clone())
+        || tx.external_account(&a.id)?.is_some()
+    {
+        return Err(refuse(
+            at("id"),
+            format!("{:?} is not a new external account id (eac_…)", a.id),
+        ));
+    }
+    if a.provider.len() <= "oauth_".len() || !a.provider.starts_with("oauth_") {
+        return Err(refuse(
+            at("provider"),
+            format!(
+                "{:?} is not a provider's strategy (oauth_google, oauth_custom_…)",
+                a.provider
+            ),
+        ));
+    }
+    if a.provider_user_id.trim().is_empty() {
+        return Err(refuse(at("provider_user_id"), "must not be empty"));
+    }
+    if !seen.insert((a.provider.clone(), a.provider_user_id.clone()))
+        || tx
+            .external_account_by_provider_user(&a.provider, &a.provider_user_id)?
+            .is_some()
+    {
+        return Err(refuse(
+            at("provider_user_id"),
+            format!(
+                "{:?} at {} is another external account's",
+                a.provider_user_id, a.provider
+            ),
+        ));
+    }
+    if let Some(i) = &a.identification_id {
+        if !u
+            .identifications
+            .iter()
+            .any(|x| &x.id == i && x.kind == IdentKind::EmailAddress)
+        {
+            return Err(refuse(
+                at("identification_id"),
+                format!("{i} is not one of the user's email addresses"),
+            ));
+        }
+    }
+    Ok(ExternalAccountRecord {
+        id: a.id.clone(),
+        user_id: u.id.clone(),
+        provider: a.provider.clone(),
+        provider_user_id: a.provider_user_id.clone(),
+        identification_id: a.identification_id.clone(),
+        email_address: a.email_address.clone(),
+        email_address_verified: a.email_address_verified,
+        first_name: a.first_name.clone(),
+        last_name: a.last_name.clone(),
+        image_url: a.image_url.clone(),
+        username: a.username.clone(),
+        approved_scopes: a.approved_scopes.clone(),
+        access_token: a.access_token.clone(),
+        access_token_expire_at: a.access_token_expire_at,
+        created_at: a.created_at,
+        updated_at: a.updated_at,
+    })
 }
 
 /// Parses a document (refusing another version, unknown fields, malformed values — serde says
@@ -460,9 +612,9 @@ pub fn parse(text: &str) -> Result<Document, ImportError> {
     serde_json::from_str(text).map_err(|e| ImportError::Parse(e.to_string()))
 }
 
-/// Applies `doc` in the caller's transaction: every user, endpoint and the settings, or
-/// nothing (the first problem is returned and the transaction rolls back). Nothing in it may
-/// collide with what the instance holds already.
+/// Applies `doc` in the caller's transaction: every user (with their external accounts),
+/// endpoint, redirect URL and the settings, or nothing (the first problem is returned and the
+/// transaction rolls back). Nothing in it may collide with what the instance holds already.
 pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
     if doc.latchkey_export != VERSION {
         return Err(refuse(
@@ -484,6 +636,8 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
     let mut ident_ids = HashSet::new();
     let mut values = HashSet::new();
     let mut usernames = HashSet::new();
+    let mut account_ids = HashSet::new();
+    let mut provider_users = HashSet::new();
     for (n, u) in doc.users.iter().enumerate() {
         let at = |field: &str| format!("users[{n}].{field}");
         if !u.id.starts_with("user_") || u.id.len() < 6 {
@@ -641,6 +795,12 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 }
             }
         }
+        for (k, a) in u.external_accounts.iter().enumerate() {
+            let at = |field: &str| format!("users[{n}].external_accounts[{k}].{field}");
+            let record =
+                external_account_record(tx, u, a, &mut provider_users, &mut account_ids, &at)?;
+            tx.save_external_account(&record)?;
+        }
     }
     for (n, u) in doc.users.iter().enumerate() {
         if let Some(d) = &u.second_factors {
@@ -711,6 +871,7 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
     }
     Ok(Counts {
         users: doc.users.len(),
+        external_accounts: doc.users.iter().map(|u| u.external_accounts.len()).sum(),
         webhook_endpoints: doc.webhook_endpoints.len(),
         redirect_urls: doc.redirect_urls.len(),
     })
@@ -719,7 +880,12 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
 /// What an import added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
+    /// Users (`users`).
     pub users: usize,
+    /// The users' accounts at OAuth providers (`users[].external_accounts`).
+    pub external_accounts: usize,
+    /// Webhook endpoints (`webhook_endpoints`).
     pub webhook_endpoints: usize,
+    /// Redirect URLs on the allowlist (`redirect_urls`).
     pub redirect_urls: usize,
 }

@@ -1,7 +1,8 @@
 //! `export` / `import`: an instance moves from SQLite to PostgreSQL and back (to another SQLite
 //! data directory when no PostgreSQL server is configured) and is the same instance — the same
-//! document, and its users sign in with the same passwords; a document that cannot be applied
-//! whole is refused, saying where, with nothing applied; `--import` seeds an in-memory start.
+//! document, and its users sign in with the same passwords, their external accounts (OAuth)
+//! along; a document that cannot be applied whole is refused, saying where, with nothing
+//! applied; `--import` seeds an in-memory start.
 
 use latchkey_emulator::{Database, Emulator, EmulatorBuilder};
 use latchkey_testkit::{signing_key, Kit};
@@ -61,6 +62,25 @@ async fn an_instance_moves_from_sqlite_to_postgresql_and_back() {
         .bapi(Method::GET, "/v1/users?email_address=ann@example.com", None)
         .await;
     let ann_id = ann.ok()[0]["id"].as_str().unwrap().to_owned();
+    let ann_email_id = ann.ok()[0]["email_addresses"][0]["id"].clone();
+    // No API makes external accounts yet (OAuth sign-in will): stored as it will store them.
+    for account in [
+        json!({"id": "eac_google", "user_id": ann_id, "provider": "oauth_google",
+               "provider_user_id": "1234567890", "identification_id": ann_email_id,
+               "email_address": "ann@example.com", "email_address_verified": true,
+               "first_name": "Ann", "last_name": "Admin", "image_url": "https://img.example/a",
+               "username": null, "approved_scopes": "openid email profile",
+               "access_token": "ya29.the-access-token", "access_token_expire_at": 9_000_000,
+               "created_at": 20, "updated_at": 30}),
+        json!({"id": "eac_github", "user_id": ann_id, "provider": "oauth_github",
+               "provider_user_id": "ann-gh", "identification_id": null,
+               "email_address": "ann@users.noreply.github.com", "email_address_verified": false,
+               "first_name": null, "last_name": null, "image_url": null, "username": "ann",
+               "approved_scopes": "read:user", "access_token": null,
+               "access_token_expire_at": null, "created_at": 10, "updated_at": 10}),
+    ] {
+        latchkey_emulator::testing::save_external_account(&kit.emu, account).unwrap();
+    }
     kit.bapi(
         Method::PATCH,
         &format!("/v1/users/{ann_id}/metadata"),
@@ -87,12 +107,30 @@ async fn an_instance_moves_from_sqlite_to_postgresql_and_back() {
         .as_str()
         .unwrap()
         .starts_with("$argon2id$"));
+    let accounts = &original["users"][0]["external_accounts"];
+    assert_eq!(
+        (accounts[0]["id"].as_str(), accounts[1]["id"].as_str()),
+        (Some("eac_github"), Some("eac_google")),
+        "a user's external accounts go with them, oldest first"
+    );
+    assert_eq!(accounts[1]["access_token"], "ya29.the-access-token");
+    assert_eq!(accounts[1]["identification_id"], ann_email_id);
+    assert_eq!(
+        original["users"][1].get("external_accounts"),
+        None,
+        "a user without any has no list"
+    );
 
     // Into the other store: the same document comes back out, and the users sign in.
     let second = other_store();
     assert_eq!(
         latchkey_emulator::import(&second, &exported).unwrap(),
-        (3, 1)
+        latchkey_emulator::Counts {
+            users: 3,
+            external_accounts: 2,
+            webhook_endpoints: 1,
+            redirect_urls: 0
+        }
     );
     let moved = latchkey_emulator::export(&second).unwrap();
     assert_eq!(
@@ -138,8 +176,23 @@ async fn a_document_that_cannot_be_applied_whole_is_refused_saying_where() {
                    "value": email, "verification_strategy": "admin", "verified": true,
                    "created_at": 1, "updated_at": 1}]})
     };
-    let good = json!({"latchkey_export": 1, "users": [user("user_a", "a@example.com")]});
+    let account = |id: &str, provider: &str, sub: &str, ident: Value| {
+        json!({"id": id, "provider": provider, "provider_user_id": sub,
+               "identification_id": ident, "email_address": "x@example.com",
+               "access_token": "tok-not-shown", "created_at": 1, "updated_at": 1})
+    };
+    let with_accounts = |mut u: Value, accounts: Value| {
+        u["external_accounts"] = accounts;
+        u
+    };
+    let good = json!({"latchkey_export": 1, "users": [with_accounts(
+        user("user_a", "a@example.com"),
+        json!([account("eac_a", "oauth_google", "sub-a", json!("idn_user_a"))]))]});
     latchkey_emulator::import(&db, &good.to_string()).unwrap();
+    assert_eq!(
+        doc(&latchkey_emulator::export(&db).unwrap())["users"][0]["external_accounts"][0]["id"],
+        "eac_a"
+    );
 
     // The second user's email is the first (already imported) user's: nothing of it applies.
     let clash = json!({"latchkey_export": 1, "users": [
@@ -155,6 +208,111 @@ async fn a_document_that_cannot_be_applied_whole_is_refused_saying_where() {
         .map(|u| u["id"].clone())
         .collect();
     assert_eq!(ids, [json!("user_a")], "user_b was not imported either");
+
+    // External accounts: each at most once per provider user id, in the document and in the
+    // instance, naming one of its user's email addresses, at a provider, with a provider user
+    // id; a whole document is refused, its users too, and no message shows a token.
+    let bad_accounts = [
+        (
+            json!([
+                with_accounts(
+                    user("user_b", "b@example.com"),
+                    json!([account("eac_b", "oauth_google", "sub-b", Value::Null)])
+                ),
+                with_accounts(
+                    user("user_c", "c@example.com"),
+                    json!([account("eac_c", "oauth_google", "sub-b", Value::Null)])
+                )
+            ]),
+            "users[1].external_accounts[0].provider_user_id",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account("eac_b", "oauth_google", "sub-a", Value::Null)])
+            )]),
+            "users[0].external_accounts[0].provider_user_id",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([
+                    account("eac_b", "oauth_google", "sub-b", json!("idn_user_b")),
+                    account("eac_b", "oauth_github", "sub-b", json!("idn_user_b"))
+                ])
+            )]),
+            "users[0].external_accounts[1].id",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account("eac_a", "oauth_github", "sub-b", Value::Null)])
+            )]),
+            "users[0].external_accounts[0].id",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account(
+                    "eac_b",
+                    "oauth_google",
+                    "sub-b",
+                    json!("idn_user_a")
+                )])
+            )]),
+            "users[0].external_accounts[0].identification_id",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account("eac_b", "", "sub-b", Value::Null)])
+            )]),
+            "users[0].external_accounts[0].provider",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account("eac_b", "oauth_google", "", Value::Null)])
+            )]),
+            "users[0].external_accounts[0].provider_user_id",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account("idn_b", "oauth_google", "sub-b", Value::Null)])
+            )]),
+            "users[0].external_accounts[0].id",
+        ),
+    ];
+    for (users, at) in bad_accounts {
+        let bad = json!({"latchkey_export": 1, "users": users});
+        let msg = latchkey_emulator::import(&db, &bad.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(at), "{bad}: {msg}");
+        assert!(!msg.contains("tok-not-shown"), "{msg}");
+    }
+    let now = doc(&latchkey_emulator::export(&db).unwrap());
+    assert_eq!(now["users"].as_array().unwrap().len(), 1, "nothing applied");
+    assert_eq!(
+        now["users"][0]["external_accounts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let unknown = json!({"latchkey_export": 1, "users": [with_accounts(
+        user("user_b", "b@example.com"),
+        json!([{"id": "eac_b", "provider": "oauth_google", "provider_user_id": "sub-b",
+                "email_address": "b@example.com", "created_at": 1, "updated_at": 1,
+                "refresh_token": "r"}]))]});
+    let msg = latchkey_emulator::import(&db, &unknown.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("refresh_token") && msg.contains("line"),
+        "{msg}"
+    );
 
     for (bad, at) in [
         (json!({"latchkey_export": 2}), "latchkey_export"),
@@ -234,6 +392,40 @@ async fn imported_identifiers_and_usernames_are_stored_as_the_api_stores_them() 
             .to_string();
         assert!(msg.contains(at), "{bad}: {msg}");
     }
+}
+
+#[test]
+fn the_import_command_says_how_many_of_each_it_added() {
+    let dir = latchkey_testkit::temp_path("transfer-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("instance.json");
+    let document = json!({"latchkey_export": 1,
+        "users": [{"id": "user_a", "created_at": 1, "updated_at": 1,
+            "identifications": [{"id": "idn_a", "kind": "email_address", "value": "a@example.com",
+                "verification_strategy": "admin", "verified": true, "created_at": 1,
+                "updated_at": 1}],
+            "external_accounts": [{"id": "eac_a", "provider": "oauth_google",
+                "provider_user_id": "sub-a", "identification_id": "idn_a",
+                "email_address": "a@example.com", "created_at": 1, "updated_at": 1}]}],
+        "redirect_urls": [{"id": "ru_a", "url": "myapp://callback", "created_at": 1,
+            "updated_at": 1}]});
+    std::fs::write(&file, document.to_string()).unwrap();
+    let data_dir = dir.join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_auth-emulator"))
+        .arg("import")
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .arg(&file)
+        .env_remove("LATCHKEY_DATABASE_URL")
+        .env_remove("LATCHKEY_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "imported 1 users, 1 external accounts, 0 webhook endpoints and 1 redirect URLs\n"
+    );
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[tokio::test]

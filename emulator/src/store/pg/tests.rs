@@ -654,3 +654,15 @@ fn migration_6_adds_the_link_tables_to_a_version_5_database() {
     assert_eq!(store.schema_version().unwrap(), latest_version());
     crate::store::links::tests::links_round_trip(&store);
 }
+
+#[test]
+fn migration_7_adds_external_accounts_to_a_version_6_database() {
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 6).unwrap();
+    conn.batch("INSERT INTO users (id, created_at, updated_at) VALUES ('user_1', 1, 1)")
+        .unwrap();
+    let store = crate::store::Store::open_postgres(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    crate::store::external_accounts::tests::external_accounts_round_trip(&store);
+}

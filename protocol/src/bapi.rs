@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::secret::{
-    ClientToken, OneTimeCode, Password, SignInTicket, TestingTokenValue, expose_opt,
+    ClientToken, OneTimeCode, Password, ProviderAccessToken, SignInTicket, TestingTokenValue,
+    expose, expose_opt,
 };
 
 /// A field that may be a single value or a list.
@@ -336,6 +337,33 @@ pub struct SignInToken {
     pub created_at: i64,
     /// When it last changed (Unix ms).
     pub updated_at: i64,
+}
+
+/// A user's access token at an OAuth provider (`object: "oauth_access_token"`), from
+/// `GET /v1/users/{id}/oauth_access_tokens/{provider}`. `token` prints redacted in `Debug`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthAccessToken {
+    /// Always `oauth_access_token`.
+    pub object: String,
+    /// The external account it belongs to (`eac_…`).
+    pub external_account_id: String,
+    /// The user's id at the provider.
+    pub provider_user_id: String,
+    /// The access token.
+    #[serde(serialize_with = "expose")]
+    pub token: ProviderAccessToken,
+    /// When it expires (Unix **seconds**), if it does.
+    pub expires_at: Option<i64>,
+    /// The provider's strategy (`oauth_google`).
+    pub provider: String,
+    /// The account's public metadata.
+    #[serde(default)]
+    pub public_metadata: Map<String, Value>,
+    /// The account's label, if any.
+    pub label: Option<String>,
+    /// The scopes the provider granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// `POST /v1/testing_tokens`: a token that lets Frontend API requests carrying it as

@@ -102,6 +102,12 @@ secret_string!(
     SignInTicket
 );
 
+secret_string!(
+    /// An OAuth provider's access token for a user (Backend API
+    /// `GET /v1/users/{id}/oauth_access_tokens/{provider}`), to call the provider's API.
+    ProviderAccessToken
+);
+
 /// Writes a secret into a request body: the one place a request type exposes it, named at the
 /// field with `#[serde(serialize_with = "…")]`.
 pub fn expose<T: ExposeSecret, S: Serializer>(secret: &T, s: S) -> Result<S::Ok, S::Error> {

@@ -167,7 +167,7 @@ pub fn start_sign_in(
 ) -> Result<(), DomainError> {
     let v = begin(tx, env, strategy, &state.id, target)?;
     state.status = SignInStatus::NeedsFirstFactor;
-    state.first_factor = Some(FirstFactor::OAuth(v));
+    state.first_factor = Some(FirstFactor::OAuth(Box::new(v)));
     tx.save_sign_in(state)?;
     Ok(())
 }
@@ -195,10 +195,7 @@ pub fn create_sign_in(
     target: &OAuthTarget,
 ) -> Result<SignInState, DomainError> {
     ensure_enabled(env, strategy)?;
-    let mut state = match sign_in::create(tx, env, client, sign_in::SignInInput::default())? {
-        Ok(s) => s,
-        Err(e) => return Err(e),
-    };
+    let mut state = sign_in::create(tx, env, client, sign_in::SignInInput::default())??;
     start_sign_in(tx, env, &mut state, strategy, target)?;
     Ok(state)
 }
@@ -209,10 +206,7 @@ pub fn create_transferred_sign_in(
     env: &Env<'_>,
     client: &mut ClientCtx,
 ) -> Result<SignInState, DomainError> {
-    let mut state = match sign_in::create(tx, env, client, sign_in::SignInInput::default())? {
-        Ok(s) => s,
-        Err(e) => return Err(e),
-    };
+    let mut state = sign_in::create(tx, env, client, sign_in::SignInInput::default())??;
     transfer_to_sign_in(tx, env, client, &mut state)?;
     tx.save_sign_in(&state)?;
     Ok(state)
@@ -376,8 +370,8 @@ pub enum Authorize {
 
 /// The attempt a `state` names, and its verification. `None`: no such pending verification.
 enum Flow {
-    SignIn(SignInState),
-    SignUp(SignUpState),
+    SignIn(Box<SignInState>),
+    SignUp(Box<SignUpState>),
 }
 
 impl Flow {
@@ -421,12 +415,12 @@ fn flow_of_state(tx: &ReadTx<'_>, state: &str) -> Result<Option<Flow>, DomainErr
     };
     let mut flow = if id.starts_with("sia_") {
         match tx.sign_in(id)? {
-            Some(s) => Flow::SignIn(s),
+            Some(s) => Flow::SignIn(Box::new(s)),
             None => return Ok(None),
         }
     } else if id.starts_with("sua_") {
         match tx.sign_up(id)? {
-            Some(s) => Flow::SignUp(s),
+            Some(s) => Flow::SignUp(Box::new(s)),
             None => return Ok(None),
         }
     } else {
@@ -896,7 +890,7 @@ pub fn transfer_to_sign_up(
     if taken(tx, strategy, &identity)? {
         return Err(DomainError::OAuth(ErrorCode::ExternalAccountExists));
     }
-    let mut verification = v.clone();
+    let mut verification = (**v).clone();
     verification.nonce_hash = None;
     verification.error = None;
     state.external_account = Some(verification);
@@ -926,7 +920,7 @@ pub fn transfer_to_sign_in(
     verification.status = VerificationStatus::Verified;
     verification.error = None;
     verification.nonce_hash = None;
-    state.first_factor = Some(FirstFactor::OAuth(verification.clone()));
+    state.first_factor = Some(FirstFactor::OAuth(Box::new(verification.clone())));
     let Some(mut user) = user_of_identity(tx, env, verification.strategy, &identity)? else {
         return Err(DomainError::OAuth(ErrorCode::ExternalAccountNotFound));
     };
@@ -954,9 +948,9 @@ pub fn redeem_nonce(
         return Err(invalid());
     }
     let mut flow = if attempt_id.starts_with("sua_") {
-        Flow::SignUp(tx.sign_up(attempt_id)?.ok_or_else(invalid)?)
+        Flow::SignUp(Box::new(tx.sign_up(attempt_id)?.ok_or_else(invalid)?))
     } else {
-        Flow::SignIn(tx.sign_in(attempt_id)?.ok_or_else(invalid)?)
+        Flow::SignIn(Box::new(tx.sign_in(attempt_id)?.ok_or_else(invalid)?))
     };
     let client_id = flow.client_id().to_owned();
     if presented.is_some_and(|c| c.id != client_id) {
@@ -1078,4 +1072,38 @@ pub fn environment_social(settings: &super::settings::Settings) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// `GET /v1/users/{id}/oauth_access_tokens/{provider}` (Backend API): the user's access tokens
+/// at the provider (`oauth_google` or `google`), one per external account there; an unknown
+/// user is a 404, a provider the emulator does not know a 422.
+pub fn access_tokens(
+    tx: &ReadTx<'_>,
+    user_id: &str,
+    provider_name: &str,
+) -> Result<Vec<Value>, DomainError> {
+    let (strategy, _, _) = provider(provider_name).ok_or_else(|| DomainError::ParamValue {
+        param: "provider",
+        reason: "is not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft)".into(),
+    })?;
+    tx.user(user_id)?.ok_or(DomainError::NotFound("user"))?;
+    Ok(tx
+        .external_accounts_of_user(user_id)?
+        .iter()
+        .filter(|a| a.provider == strategy.as_str())
+        .filter_map(|a| {
+            let token = a.access_token.as_ref()?;
+            Some(json!({
+                "object": "oauth_access_token",
+                "external_account_id": a.id,
+                "provider_user_id": a.provider_user_id,
+                "token": token.expose(),
+                "expires_at": a.access_token_expire_at.map(|ms| ms / 1000),
+                "provider": a.provider,
+                "public_metadata": {},
+                "label": null,
+                "scopes": a.approved_scopes.split_whitespace().collect::<Vec<_>>(),
+            }))
+        })
+        .collect())
 }

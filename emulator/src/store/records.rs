@@ -383,7 +383,7 @@ pub enum FirstFactor {
     Ticket,
     /// Through an OAuth provider (`strategy=oauth_<provider>`).
     #[serde(rename = "oauth")]
-    OAuth(OAuthVerification),
+    OAuth(Box<OAuthVerification>),
 }
 
 /// Who an OAuth provider says the user is.

@@ -123,6 +123,25 @@ async fn a_new_user_signs_up_through_the_provider_and_the_app_redeems_its_nonce(
     assert_eq!(ea["identification_id"], email["id"]);
     assert_eq!(ea["verification"]["status"], "verified");
     assert!(ea["id"].as_str().unwrap().starts_with("eac_"));
+    // The Backend API hands out the provider's access token (spec-validated).
+    let t = h
+        .bapi(
+            Method::GET,
+            &format!("/v1/users/{uid}/oauth_access_tokens/oauth_google"),
+            None,
+        )
+        .await;
+    let t = t.ok();
+    assert_eq!(t[0]["external_account_id"], ea["id"]);
+    assert!(t[0]["token"].as_str().unwrap().len() > 20);
+    let none = h
+        .bapi(
+            Method::GET,
+            &format!("/v1/users/{uid}/oauth_access_tokens/oauth_github?paginated=true"),
+            None,
+        )
+        .await;
+    assert_eq!(none.ok()["total_count"], 0);
     // The Frontend API shows it too.
     let me = app.get("/v1/me").await;
     assert_eq!(

@@ -39,6 +39,10 @@ pub fn router() -> Router<Arc<App>> {
             "/v1/users/{id}/verify_password",
             post(users::verify_password),
         )
+        .route(
+            "/v1/users/{id}/oauth_access_tokens/{provider}",
+            get(users::oauth_access_tokens),
+        )
         .route("/v1/users/{id}/ban", post(users::ban))
         .route("/v1/users/{id}/unban", post(users::unban))
         .route("/v1/users/{id}/lock", post(users::lock))

@@ -1,6 +1,6 @@
 //! `/v1/users`.
 
-pub use latchkey_protocol::bapi::{CreateUser, MetadataUpdate, UpdateUser};
+pub use latchkey_protocol::bapi::{CreateUser, MetadataUpdate, OAuthAccessToken, UpdateUser};
 use latchkey_protocol::bapi::{PasswordVerified, VerifyPassword, VerifyTotp};
 pub use latchkey_protocol::bapi::{TotpVerified, UserIdObject};
 pub use latchkey_protocol::secret::OneTimeCode;
@@ -102,6 +102,27 @@ impl<'a> Users<'a> {
     pub async fn get(&self, user_id: &str) -> Result<User, ApiError> {
         self.client
             .get(&format!("/v1/users/{}", segment(user_id)), &[])
+            .await
+    }
+
+    /// The user's access tokens at an OAuth provider (`oauth_google`, …), one per account the
+    /// user has there (none: an empty list), to call the provider's API on the user's behalf.
+    /// [`ApiError::is_not_found`] for an unknown user; `form_param_value_invalid` for a
+    /// provider the server does not know.
+    pub async fn oauth_access_tokens(
+        &self,
+        user_id: &str,
+        provider: &str,
+    ) -> Result<Vec<OAuthAccessToken>, ApiError> {
+        self.client
+            .get(
+                &format!(
+                    "/v1/users/{}/oauth_access_tokens/{}",
+                    segment(user_id),
+                    segment(provider)
+                ),
+                &[],
+            )
             .await
     }
 

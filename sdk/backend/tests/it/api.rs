@@ -804,3 +804,85 @@ async fn a_sign_in_token_signs_its_user_in_once_and_a_revoked_one_never() {
             .is_not_found()
     );
 }
+
+#[tokio::test]
+async fn a_users_provider_access_token_after_an_oauth_sign_up() {
+    let env = start().await;
+    // A new user signs up through the emulator's mock Google, answered by automation.
+    env.control(
+        reqwest::Method::POST,
+        "/oauth/google/next",
+        Some(json!({"email": "oa@example.com", "provider_user_id": "g-oa"})),
+    )
+    .await;
+    let r: Value = env
+        .request(reqwest::Method::POST, "/v1/client/sign_ups?_is_native=true")
+        .form(&[
+            ("strategy", "oauth_google"),
+            ("redirect_url", "http://127.0.0.1:53682/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut at =
+        r["response"]["verifications"]["external_account"]["external_verification_redirect_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    while at.starts_with(env.url()) {
+        let r = env.http.get(&at).send().await.unwrap();
+        at = r.headers()["location"].to_str().unwrap().to_owned();
+    }
+    assert!(at.contains("rotating_token_nonce="), "{at}");
+    let user = &env
+        .bapi
+        .users()
+        .list(&UserListParams::default())
+        .await
+        .unwrap()[0];
+    assert_eq!(user.external_accounts.len(), 1);
+
+    let tokens = env
+        .bapi
+        .users()
+        .oauth_access_tokens(&user.id, "oauth_google")
+        .await
+        .unwrap();
+    assert_eq!(tokens.len(), 1);
+    let t = &tokens[0];
+    assert_eq!(t.object, "oauth_access_token");
+    assert_eq!(t.provider, "oauth_google");
+    assert_eq!(t.provider_user_id, "g-oa");
+    assert_eq!(t.external_account_id, user.external_accounts[0]["id"]);
+    assert!(t.scopes.contains(&"email".to_owned()), "{:?}", t.scopes);
+    assert!(
+        t.expires_at
+            .is_some_and(|s| s > 1_000_000_000 && s < 100_000_000_000)
+    );
+    let secret = t.token.expose().to_owned();
+    assert!(!secret.is_empty() && !format!("{t:?}").contains(&secret));
+    // None at another provider; an unknown user and provider are errors.
+    let users = env.bapi.users();
+    assert!(
+        users
+            .oauth_access_tokens(&user.id, "oauth_github")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        users
+            .oauth_access_tokens("user_nobody", "oauth_google")
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    let e = users
+        .oauth_access_tokens(&user.id, "myspace")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("form_param_value_invalid"));
+}

@@ -372,6 +372,36 @@ pub enum Authorize {
 enum Flow {
     SignIn(Box<SignInState>),
     SignUp(Box<SignUpState>),
+    Connect(Box<Connection>),
+}
+
+/// A signed-in user connecting (or reauthorizing) an account at a provider
+/// (`/v1/me/external_accounts`), waiting at the provider. Kept as an instance value under
+/// `oauth_connect.<id>` until the callback; `id` is the external account's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub verification: OAuthVerification,
+    pub created_at: i64,
+}
+
+fn connection_key(id: &str) -> String {
+    format!("oauth_connect.{id}")
+}
+
+fn load_connection(tx: &ReadTx<'_>, id: &str) -> Result<Option<Connection>, DomainError> {
+    match tx.instance_value(&connection_key(id))? {
+        Some(t) => Ok(serde_json::from_str(&t).ok()),
+        None => Ok(None),
+    }
+}
+
+fn save_connection(tx: &Tx<'_>, c: &Connection) -> Result<(), DomainError> {
+    let text = serde_json::to_string(c).map_err(|e| DomainError::InvalidState(e.to_string()))?;
+    tx.set_instance_value(&connection_key(&c.id), &text)?;
+    Ok(())
 }
 
 impl Flow {
@@ -382,6 +412,7 @@ impl Flow {
                 _ => None,
             },
             Flow::SignUp(s) => s.external_account.as_mut(),
+            Flow::Connect(c) => Some(&mut c.verification),
         }
     }
 
@@ -389,6 +420,7 @@ impl Flow {
         match self {
             Flow::SignIn(s) => &s.client_id,
             Flow::SignUp(s) => &s.client_id,
+            Flow::Connect(c) => &c.client_id,
         }
     }
 
@@ -396,6 +428,7 @@ impl Flow {
         match self {
             Flow::SignIn(s) => tx.save_sign_in(s)?,
             Flow::SignUp(s) => tx.save_sign_up(s)?,
+            Flow::Connect(c) => save_connection(tx, c)?,
         }
         Ok(())
     }
@@ -421,6 +454,11 @@ fn flow_of_state(tx: &ReadTx<'_>, state: &str) -> Result<Option<Flow>, DomainErr
     } else if id.starts_with("sua_") {
         match tx.sign_up(id)? {
             Some(s) => Flow::SignUp(Box::new(s)),
+            None => return Ok(None),
+        }
+    } else if id.starts_with("eac_") {
+        match load_connection(tx, id)? {
+            Some(c) => Flow::Connect(Box::new(c)),
             None => return Ok(None),
         }
     } else {
@@ -602,6 +640,7 @@ pub fn callback(
     let outcome = match &mut flow {
         Flow::SignIn(s) => sign_in_through(tx, env, &mut client, s, &identity)?,
         Flow::SignUp(s) => sign_up_through(tx, env, &mut client, s, &identity)?,
+        Flow::Connect(c) => connect_through(tx, env, c, &identity)?,
     };
     client.flush(tx)?;
     let v = flow.verification().ok_or_else(invalid)?;
@@ -619,6 +658,12 @@ pub fn callback(
             let url = v.redirect_url.clone();
             flow.save(tx)?;
             failed(&url, code)
+        }
+        Outcome::Connected => {
+            v.status = VerificationStatus::Verified;
+            let url = v.redirect_url.clone();
+            flow.save(tx)?;
+            parse_url(&url)
         }
         Outcome::Done { session } => {
             v.status = VerificationStatus::Verified;
@@ -645,6 +690,8 @@ enum Outcome {
     Transfer(ErrorCode),
     /// The user may not sign in.
     Refused(ErrorCode),
+    /// A signed-in user's account connected (no nonce: the app reloads its client).
+    Connected,
 }
 
 /// The user the identity belongs to: by its provider account, else (linking it) by an email
@@ -685,7 +732,20 @@ fn link(
     identity: &OAuthIdentity,
     identification_id: Option<String>,
 ) -> Result<ExternalAccountRecord, DomainError> {
-    let record = ExternalAccountRecord {
+    let record = link_record(env, strategy, user, identity, identification_id);
+    tx.save_external_account(&record)?;
+    Ok(record)
+}
+
+/// A new external account of `user` for the identity (with fresh provider tokens).
+fn link_record(
+    env: &Env<'_>,
+    strategy: Strategy,
+    user: &UserWithIdents,
+    identity: &OAuthIdentity,
+    identification_id: Option<String>,
+) -> ExternalAccountRecord {
+    ExternalAccountRecord {
         id: ids::new_id("eac"),
         user_id: user.user.id.clone(),
         provider: strategy.as_str().to_owned(),
@@ -706,9 +766,7 @@ fn link(
         access_token_expire_at: Some(env.now + 3600 * 1000),
         created_at: env.now,
         updated_at: env.now,
-    };
-    tx.save_external_account(&record)?;
-    Ok(record)
+    }
 }
 
 /// A sign-in's provider identity: the user signs in (or goes on to the second factor), or
@@ -931,6 +989,171 @@ pub fn transfer_to_sign_in(
     state.status = SignInStatus::NeedsFirstFactor;
     sign_in::complete(tx, env, client, state, &mut user, verification.strategy)?;
     Ok(())
+}
+
+/// A connection's provider identity: the account is recorded on (or updated for) the user,
+/// unless it is another user's.
+fn connect_through(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    c: &Connection,
+    identity: &OAuthIdentity,
+) -> Result<Outcome, DomainError> {
+    let strategy = c.verification.strategy;
+    let user = tx
+        .user_with_idents(&c.user_id)?
+        .ok_or(DomainError::OAuth(ErrorCode::OauthCallbackInvalid))?;
+    let existing =
+        tx.external_account_by_provider_user(strategy.as_str(), &identity.provider_user_id)?;
+    if existing.as_ref().is_some_and(|a| a.user_id != user.user.id) {
+        return Ok(Outcome::Refused(ErrorCode::ExternalAccountExists));
+    }
+    let current = tx.external_account(&c.id)?;
+    if current
+        .as_ref()
+        .is_some_and(|a| a.provider_user_id != identity.provider_user_id)
+    {
+        // Reauthorizing must come back as the same account.
+        return Ok(Outcome::Refused(ErrorCode::ExternalAccountExists));
+    }
+    let ident = user
+        .emails()
+        .find(|e| e.verified && e.value.eq_ignore_ascii_case(&identity.email))
+        .map(|e| e.id.clone());
+    let mut record = link_record(env, strategy, &user, identity, ident);
+    // The connection's id; an account already there (the same one) keeps its creation time.
+    let keep = current.or(existing);
+    if let Some(old) = &keep {
+        record.id = old.id.clone();
+        record.created_at = old.created_at;
+    } else {
+        record.id = c.id.clone();
+    }
+    tx.save_external_account(&record)?;
+    super::events::user(tx, env, latchkey_protocol::EventType::UserUpdated, &user)?;
+    Ok(Outcome::Connected)
+}
+
+/// `POST /v1/me/external_accounts strategy=oauth_<provider> redirect_url=…`: a new account at
+/// the provider for `user`, waiting there; the answer's verification carries the URL.
+pub fn connect(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &ClientCtx,
+    user: &UserWithIdents,
+    strategy: Strategy,
+    target: &OAuthTarget,
+) -> Result<Connection, DomainError> {
+    let id = ids::new_id("eac");
+    let verification = begin(tx, env, strategy, &id, target)?;
+    let c = Connection {
+        id,
+        user_id: user.user.id.clone(),
+        client_id: client.record.id.clone(),
+        verification,
+        created_at: env.now,
+    };
+    save_connection(tx, &c)?;
+    Ok(c)
+}
+
+/// `PATCH /v1/me/external_accounts/{id}/reauthorize redirect_url=…`: the user's account goes
+/// back to the provider (for new scopes, or fresh tokens).
+pub fn reauthorize(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &ClientCtx,
+    user: &UserWithIdents,
+    id: &str,
+    target: &OAuthTarget,
+) -> Result<(ExternalAccountRecord, Connection), DomainError> {
+    let account = tx
+        .external_account(id)?
+        .filter(|a| a.user_id == user.user.id)
+        .ok_or(DomainError::NotFound("external_account"))?;
+    let strategy = provider(&account.provider)
+        .map(|(s, _, _)| s)
+        .ok_or(DomainError::NotFound("external_account"))?;
+    let verification = begin(tx, env, strategy, &account.id, target)?;
+    let c = Connection {
+        id: account.id.clone(),
+        user_id: user.user.id.clone(),
+        client_id: client.record.id.clone(),
+        verification,
+        created_at: env.now,
+    };
+    save_connection(tx, &c)?;
+    Ok((account, c))
+}
+
+/// `DELETE /v1/me/external_accounts/{id}`: the user's account at the provider is forgotten.
+pub fn disconnect(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &UserWithIdents,
+    id: &str,
+) -> Result<(), DomainError> {
+    let mine = tx
+        .external_account(id)?
+        .is_some_and(|a| a.user_id == user.user.id);
+    if !mine || !tx.delete_external_account(id)? {
+        return Err(DomainError::NotFound("external_account"));
+    }
+    super::events::user(tx, env, latchkey_protocol::EventType::UserUpdated, user)
+}
+
+/// `DELETE /v1/me/external_accounts/{id}/tokens`: the provider's tokens for the account are
+/// revoked (the Backend API hands out none until it is reauthorized).
+pub fn revoke_tokens(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    user: &UserWithIdents,
+    id: &str,
+) -> Result<(), DomainError> {
+    let mut account = tx
+        .external_account(id)?
+        .filter(|a| a.user_id == user.user.id)
+        .ok_or(DomainError::NotFound("external_account"))?;
+    account.access_token = None;
+    account.access_token_expire_at = None;
+    account.updated_at = env.now;
+    tx.save_external_account(&account)?;
+    Ok(())
+}
+
+/// A connection waiting at the provider as the Frontend API shows it: an external account
+/// (what is known so far) whose verification carries the provider URL.
+pub fn connection_view(
+    issuer: &str,
+    c: &Connection,
+    known: Option<&ExternalAccountRecord>,
+    now: i64,
+) -> Value {
+    let mut v = match known {
+        Some(a) => view(a),
+        None => json!({
+            "object": "external_account",
+            "id": c.id,
+            "provider": c.verification.strategy.as_str(),
+            "identification_id": "",
+            "provider_user_id": "",
+            "approved_scopes": "",
+            "email_address": "",
+            "first_name": "",
+            "last_name": "",
+            "avatar_url": "",
+            "image_url": null,
+            "username": null,
+            "phone_number": null,
+            "public_metadata": {},
+            "label": null,
+            "created_at": c.created_at,
+            "updated_at": c.created_at,
+        }),
+    };
+    v["verification"] = serde_json::to_value(verification_view(issuer, &c.verification, now))
+        .unwrap_or(Value::Null);
+    v
 }
 
 /// `GET /v1/client/sign_ins/{id}?rotating_token_nonce=…` (or `sign_ups/{id}`): the client the

@@ -723,3 +723,153 @@ async fn refused_redirects_disabled_providers_and_bad_automation() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[tokio::test]
+async fn a_signed_in_user_connects_reauthorizes_and_removes_an_account() {
+    let h = start().await;
+    let mut app = h.fapi();
+    app.sign_up("cy@example.com", "correct horse battery").await;
+    let me = app.get("/v1/me").await;
+    let email_id = me.ok()["response"]["email_addresses"][0]["id"].clone();
+    let uid = me.body["response"]["id"].as_str().unwrap().to_owned();
+
+    next(
+        &h,
+        "google",
+        json!({"email": "cy@example.com", "provider_user_id": "g-cy", "first_name": "Cy"}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/v1/me/external_accounts",
+            &[
+                ("strategy", "oauth_google"),
+                ("redirect_url", "http://127.0.0.1:53682/settings"),
+                ("additional_scope", "calendar"),
+            ],
+        )
+        .await;
+    let ea = r.ok()["response"].clone();
+    let id = ea["id"].as_str().unwrap().to_owned();
+    let landed = browse(&h, &provider_url(&ea["verification"])).await;
+    assert_eq!(landed.as_str(), "http://127.0.0.1:53682/settings");
+    let me = app.get("/v1/me").await;
+    let accounts = me.ok()["response"]["external_accounts"].clone();
+    assert_eq!(accounts[0]["id"], id.as_str());
+    assert_eq!(accounts[0]["provider_user_id"], "g-cy");
+    assert_eq!(accounts[0]["identification_id"], email_id);
+
+    // Another user's provider account cannot be connected here.
+    let mut other = h.fapi();
+    other
+        .sign_up("dee@example.com", "correct horse battery")
+        .await;
+    next(
+        &h,
+        "google",
+        json!({"email": "cy@example.com", "provider_user_id": "g-cy"}),
+    )
+    .await;
+    let r = other
+        .post(
+            "/v1/me/external_accounts",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let landed = browse(&h, &provider_url(&r.ok()["response"]["verification"])).await;
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("external_account_exists")
+    );
+    let me = other.get("/v1/me").await;
+    assert_eq!(me.ok()["response"]["external_accounts"], json!([]));
+
+    // Reauthorize: back through the provider as the same account.
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/me/external_accounts/{id}/reauthorize"),
+            &[],
+        )
+        .await;
+    r.err(422, "form_param_nil");
+    next(
+        &h,
+        "google",
+        json!({"email": "cy@example.com", "provider_user_id": "g-cy"}),
+    )
+    .await;
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/me/external_accounts/{id}/reauthorize"),
+            &[("redirect_url", APP)],
+        )
+        .await;
+    let landed = browse(&h, &provider_url(&r.ok()["response"]["verification"])).await;
+    assert_eq!(param(&landed, "__clerk_status"), None, "{landed}");
+    // As another account at the provider: refused.
+    next(
+        &h,
+        "google",
+        json!({"email": "cy@example.com", "provider_user_id": "g-other"}),
+    )
+    .await;
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/me/external_accounts/{id}/reauthorize"),
+            &[("redirect_url", APP)],
+        )
+        .await;
+    let landed = browse(&h, &provider_url(&r.ok()["response"]["verification"])).await;
+    assert_eq!(param(&landed, "__clerk_status").as_deref(), Some("failed"));
+
+    // The provider's tokens revoked, then the account removed.
+    let path = format!("/v1/users/{uid}/oauth_access_tokens/oauth_google");
+    assert_eq!(
+        h.bapi(Method::GET, &path, None)
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/me/external_accounts/{id}/tokens"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.ok()["response"]["id"], uid.as_str());
+    assert_eq!(h.bapi(Method::GET, &path, None).await.ok(), &json!([]));
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/me/external_accounts/{id}"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.ok()["response"]["deleted"], true);
+    let me = app.get("/v1/me").await;
+    assert_eq!(me.ok()["response"]["external_accounts"], json!([]));
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/me/external_accounts/{id}"),
+            &[],
+        )
+        .await;
+    r.err(404, "resource_not_found");
+    // Someone else's account id is not found either.
+    let r = other
+        .call(
+            Method::DELETE,
+            &format!("/v1/me/external_accounts/{id}/tokens"),
+            &[],
+        )
+        .await;
+    r.err(404, "resource_not_found");
+}

@@ -6,6 +6,7 @@ mod client;
 mod links;
 pub(super) mod me;
 mod me_mfa;
+mod me_oauth;
 mod reverify;
 mod sessions;
 mod sign_ins;
@@ -139,6 +140,19 @@ pub fn router() -> Router<Arc<App>> {
         .route(
             "/v1/me/phone_numbers/{id}/attempt_verification",
             post(me::attempt_phone),
+        )
+        .route("/v1/me/external_accounts", post(me_oauth::create))
+        .route(
+            "/v1/me/external_accounts/{id}",
+            axum::routing::delete(me_oauth::delete),
+        )
+        .route(
+            "/v1/me/external_accounts/{id}/reauthorize",
+            patch(me_oauth::reauthorize),
+        )
+        .route(
+            "/v1/me/external_accounts/{id}/tokens",
+            axum::routing::delete(me_oauth::revoke_tokens),
         )
         .route("/v1/me/metadata", patch(me::merge_metadata))
         .route("/v1/me/change_password", post(me::change_password))

@@ -288,6 +288,16 @@ wire_enum! {
         FromOAuthApple = "from_oauth_apple",
         /// Verified by Microsoft.
         FromOAuthMicrosoft = "from_oauth_microsoft",
+        /// Sign-in or sign-up with an ID token from Google's own SDK (no browser).
+        OAuthTokenGoogle = "oauth_token_google",
+        /// With an ID token from Sign in with Apple (iOS).
+        OAuthTokenApple = "oauth_token_apple",
+        /// With an ID token from GitHub (mock).
+        OAuthTokenGithub = "oauth_token_github",
+        /// With an ID token from Microsoft.
+        OAuthTokenMicrosoft = "oauth_token_microsoft",
+        /// Google One Tap (clerk-js, Android's Credential Manager): a Google ID token.
+        GoogleOneTap = "google_one_tap",
     }
 }
 
@@ -319,6 +329,33 @@ impl Strategy {
         )
     }
 
+    /// A strategy that signs in with a provider's ID token (`oauth_token_<provider>`,
+    /// `google_one_tap`).
+    pub fn is_id_token(self) -> bool {
+        matches!(
+            self,
+            Self::OAuthTokenGoogle
+                | Self::OAuthTokenApple
+                | Self::OAuthTokenGithub
+                | Self::OAuthTokenMicrosoft
+                | Self::GoogleOneTap
+        )
+    }
+
+    /// The provider's strategy of an ID-token strategy (`oauth_token_google` and
+    /// `google_one_tap` → `oauth_google`); a provider's own strategy is itself.
+    pub fn provider(self) -> Option<Self> {
+        match self {
+            Self::OAuthGoogle | Self::OAuthTokenGoogle | Self::GoogleOneTap => {
+                Some(Self::OAuthGoogle)
+            }
+            Self::OAuthApple | Self::OAuthTokenApple => Some(Self::OAuthApple),
+            Self::OAuthGithub | Self::OAuthTokenGithub => Some(Self::OAuthGithub),
+            Self::OAuthMicrosoft | Self::OAuthTokenMicrosoft => Some(Self::OAuthMicrosoft),
+            _ => None,
+        }
+    }
+
     /// For an OAuth provider's strategy, the strategy of the email addresses it verifies
     /// (`oauth_google` → `from_oauth_google`).
     pub fn verified_by(self) -> Option<Self> {
@@ -334,9 +371,15 @@ impl Strategy {
     /// The `object` of a verification made with this strategy.
     pub fn verification_object(self) -> &'static str {
         match self {
-            Self::OAuthGoogle | Self::OAuthGithub | Self::OAuthApple | Self::OAuthMicrosoft => {
-                "verification_oauth"
-            }
+            Self::OAuthGoogle
+            | Self::OAuthGithub
+            | Self::OAuthApple
+            | Self::OAuthMicrosoft
+            | Self::OAuthTokenGoogle
+            | Self::OAuthTokenApple
+            | Self::OAuthTokenGithub
+            | Self::OAuthTokenMicrosoft => "verification_oauth",
+            Self::GoogleOneTap => "verification_google_one_tap",
             Self::FromOAuthGoogle
             | Self::FromOAuthGithub
             | Self::FromOAuthApple

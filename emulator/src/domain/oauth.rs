@@ -121,6 +121,7 @@ fn begin(
     };
     Ok(OAuthVerification {
         strategy,
+        shown_as: None,
         status: VerificationStatus::Unverified,
         state: Secret::new(format!("{attempt_id}.{}", ids::random_base62(32))),
         code_hash: None,
@@ -1258,17 +1259,18 @@ pub fn verification_view(
     } else {
         v.status
     };
+    let shown = v.shown_as.unwrap_or(v.strategy);
     latchkey_protocol::Verification {
-        object: Some(v.strategy.verification_object().to_owned()),
+        object: Some(shown.verification_object().to_owned()),
         status: status.into(),
-        strategy: v.strategy.into(),
+        strategy: shown.into(),
         attempts: None,
         expire_at: Some(v.expire_at),
-        external_verification_redirect_url: Some(if status == VerificationStatus::Unverified {
-            authorize_url(issuer, v)
-        } else {
-            String::new()
-        }),
+        external_verification_redirect_url: match (status, v.shown_as) {
+            (_, Some(_)) => None,
+            (VerificationStatus::Unverified, None) => Some(authorize_url(issuer, v)),
+            _ => Some(String::new()),
+        },
         error: v.error.map(error_view),
     }
 }
@@ -1329,4 +1331,249 @@ pub fn access_tokens(
             }))
         })
         .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// ID tokens: `oauth_token_<provider>` and `google_one_tap` (native provider SDKs, no browser)
+
+/// How long a mock ID token is good for.
+const ID_TOKEN_LIFETIME_SECS: i64 = 600;
+/// The `aud` of mock ID tokens: the emulator is the relying party.
+const ID_TOKEN_AUDIENCE: &str = "latchkey-emulator";
+/// The instance value holding the key the mock providers sign ID tokens with.
+const ID_TOKEN_KEY: &str = "oauth_mock_id_token_key";
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The mock providers' signing key (HS256), made on first use and kept with the instance.
+fn id_token_key(tx: &Tx<'_>) -> Result<Vec<u8>, DomainError> {
+    if let Some(k) = tx.instance_value(ID_TOKEN_KEY)? {
+        return Ok(k.into_bytes());
+    }
+    let k = ids::random_base62(48);
+    tx.set_instance_value(ID_TOKEN_KEY, &k)?;
+    Ok(k.into_bytes())
+}
+
+fn hs256(key: &[u8], signing_input: &str) -> Result<Vec<u8>, DomainError> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key)
+        .map_err(|e| DomainError::InvalidState(e.to_string()))?;
+    mac.update(signing_input.as_bytes());
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+fn id_token_issuer(issuer: &str, provider: Strategy) -> String {
+    format!(
+        "{}/_emulator/oauth/{}",
+        issuer.trim_end_matches('/'),
+        path_name(provider)
+    )
+}
+
+/// `POST /_emulator/v1/oauth/{provider}/id_token`: an ID token the mock provider signs for
+/// `identity` (what a native provider SDK would hand the app), for `oauth_token_<provider>`
+/// (and, for Google, `google_one_tap`). It lasts ten minutes by the emulator clock.
+pub fn issue_id_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    provider: Strategy,
+    identity: MockIdentity,
+) -> Result<String, DomainError> {
+    let i = identity.resolve()?;
+    let now = env.now / 1000;
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": format!("latchkey-mock-{}", path_name(provider))});
+    let claims = json!({
+        "iss": id_token_issuer(env.issuer, provider),
+        "aud": ID_TOKEN_AUDIENCE,
+        "sub": i.provider_user_id,
+        "email": i.email,
+        "email_verified": i.email_verified,
+        "given_name": i.first_name,
+        "family_name": i.last_name,
+        "picture": i.image_url,
+        "preferred_username": i.username,
+        "iat": now,
+        "exp": now + ID_TOKEN_LIFETIME_SECS,
+    });
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let sig = hs256(&id_token_key(tx)?, &input)?;
+    Ok(format!("{input}.{}", b64(&sig)))
+}
+
+/// The identity in an ID token for `strategy`, once its signature (the mock provider's key),
+/// issuer (the strategy's provider), audience and expiry check out.
+fn verify_id_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    provider: Strategy,
+    token: &str,
+) -> Result<OAuthIdentity, DomainError> {
+    use base64::Engine as _;
+    let bad = |why: &str| DomainError::ParamValue {
+        param: "token",
+        reason: format!("is not a valid ID token: {why}"),
+    };
+    if token.len() > 8192 {
+        return Err(bad("too long"));
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(c), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("not a JWT"));
+    };
+    let want = hs256(&id_token_key(tx)?, &format!("{h}.{c}"))?;
+    let got = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| bad("not a JWT"))?;
+    if !bool::from(want.ct_eq(&got)) {
+        return Err(bad("the signature is not the provider's"));
+    }
+    let claims: Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| bad("unreadable claims"))?;
+    if claims["iss"].as_str() != Some(id_token_issuer(env.issuer, provider).as_str()) {
+        return Err(bad("issued by another provider"));
+    }
+    if claims["aud"].as_str() != Some(ID_TOKEN_AUDIENCE) {
+        return Err(bad("for another audience"));
+    }
+    if claims["exp"]
+        .as_i64()
+        .is_none_or(|exp| env.now / 1000 >= exp)
+    {
+        return Err(bad("expired"));
+    }
+    let text = |k: &str| claims[k].as_str().map(str::to_owned);
+    Ok(OAuthIdentity {
+        provider_user_id: text("sub").ok_or_else(|| bad("no sub"))?,
+        email: text("email").ok_or_else(|| bad("no email"))?,
+        email_verified: claims["email_verified"].as_bool().unwrap_or(false),
+        first_name: text("given_name"),
+        last_name: text("family_name"),
+        image_url: text("picture"),
+        username: text("preferred_username"),
+    })
+}
+
+/// A verification already answered by an ID token.
+fn token_verification(
+    provider: Strategy,
+    shown_as: Strategy,
+    identity: OAuthIdentity,
+    env: &Env<'_>,
+) -> OAuthVerification {
+    OAuthVerification {
+        strategy: provider,
+        shown_as: Some(shown_as),
+        status: VerificationStatus::Verified,
+        state: Secret::new(ids::random_base62(32)),
+        code_hash: None,
+        identity: Some(identity),
+        nonce_hash: None,
+        redirect_url: String::new(),
+        action_complete_redirect_url: None,
+        error: None,
+        expire_at: env.now + VERIFICATION_LIFETIME_MS,
+    }
+}
+
+fn token_provider(env: &Env<'_>, strategy: Strategy) -> Result<Strategy, DomainError> {
+    let provider = strategy.provider().ok_or(DomainError::ParamValue {
+        param: "strategy",
+        reason: "is not an ID-token strategy".into(),
+    })?;
+    ensure_enabled(env, provider)?;
+    Ok(provider)
+}
+
+/// `POST /v1/client/sign_ins strategy=oauth_token_<provider>|google_one_tap token=…`, or the
+/// same on `attempt_first_factor` of `state`: the user signs in (or goes on to the second
+/// factor). Nobody with this account: with `oauth_token_…` the sign-in answers 200 with its
+/// verification `transferable` (a `transfer=true` sign-up follows); with `google_one_tap` it
+/// fails with `external_account_not_found`, as Clerk's clients expect.
+pub fn sign_in_with_id_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    state: &mut SignInState,
+    strategy: Strategy,
+    token: &str,
+) -> Result<(), DomainError> {
+    let provider = token_provider(env, strategy)?;
+    let identity = verify_id_token(tx, env, provider, token)?;
+    let mut v = token_verification(provider, strategy, identity.clone(), env);
+    let Some(mut user) = user_of_identity(tx, env, provider, &identity)? else {
+        if strategy == Strategy::GoogleOneTap {
+            return Err(DomainError::OAuth(ErrorCode::ExternalAccountNotFound));
+        }
+        v.status = VerificationStatus::Transferable;
+        v.error = Some(ErrorCode::ExternalAccountNotFound);
+        state.status = SignInStatus::NeedsIdentifier;
+        state.first_factor = Some(FirstFactor::OAuth(Box::new(v)));
+        tx.save_sign_in(state)?;
+        return Ok(());
+    };
+    users::ensure_may_sign_in(&user.user)?;
+    super::attack::ensure_not_locked(tx, env, &user.user)?;
+    state.user_id = Some(user.user.id.clone());
+    state.identifier = Some(identity.email.clone());
+    state.status = SignInStatus::NeedsFirstFactor;
+    state.first_factor = Some(FirstFactor::OAuth(Box::new(v)));
+    sign_in::complete(tx, env, client, state, &mut user, provider)?;
+    tx.save_sign_in(state)?;
+    Ok(())
+}
+
+/// [`sign_in_with_id_token`] on a new sign-in.
+pub fn create_sign_in_with_id_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    strategy: Strategy,
+    token: &str,
+) -> Result<SignInState, DomainError> {
+    token_provider(env, strategy)?;
+    let mut state = sign_in::create(tx, env, client, sign_in::SignInInput::default())??;
+    sign_in_with_id_token(tx, env, client, &mut state, strategy, token)?;
+    Ok(state)
+}
+
+/// `POST /v1/client/sign_ups strategy=oauth_token_<provider>|google_one_tap token=…` (with the
+/// names Apple gives only once): a new user, or — the account or its verified email being a
+/// user's already — the verification `transferable` with `external_account_exists`.
+pub fn create_sign_up_with_id_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client: &mut ClientCtx,
+    mut input: sign_up::SignUpInput,
+    strategy: Strategy,
+    token: &str,
+) -> Result<SignUpState, DomainError> {
+    let provider = token_provider(env, strategy)?;
+    let identity = verify_id_token(tx, env, provider, token)?;
+    input.strategy = None;
+    let mut state = sign_up::create(tx, env, client, input)?;
+    let mut v = token_verification(provider, strategy, identity.clone(), env);
+    if taken(tx, provider, &identity)? {
+        v.status = VerificationStatus::Transferable;
+        v.error = Some(ErrorCode::ExternalAccountExists);
+        state.external_account = Some(v);
+        tx.save_sign_up(&state)?;
+        return Ok(state);
+    }
+    state.external_account = Some(v);
+    fill_sign_up(env, &mut state, provider, &identity);
+    finish_sign_up(tx, env, client, &mut state, provider, &identity)?;
+    Ok(state)
 }

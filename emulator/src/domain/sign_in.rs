@@ -446,7 +446,12 @@ pub(super) fn first_factor_code(
         | Strategy::FromOAuthGoogle
         | Strategy::FromOAuthGithub
         | Strategy::FromOAuthApple
-        | Strategy::FromOAuthMicrosoft => {
+        | Strategy::FromOAuthMicrosoft
+        | Strategy::OAuthTokenGoogle
+        | Strategy::OAuthTokenApple
+        | Strategy::OAuthTokenGithub
+        | Strategy::OAuthTokenMicrosoft
+        | Strategy::GoogleOneTap => {
             return Err(DomainError::ParamValue {
                 param: "strategy",
                 reason: format!("{:?} is not supported", strategy.as_str()),

@@ -37,7 +37,9 @@ pub fn mock_router() -> Router<Arc<App>> {
 
 /// Automation's answers for the providers (part of the control API, with its checks).
 pub fn control_router() -> Router<Arc<App>> {
-    Router::new().route("/_emulator/v1/oauth/{provider}/next", post(queue_next))
+    Router::new()
+        .route("/_emulator/v1/oauth/{provider}/next", post(queue_next))
+        .route("/_emulator/v1/oauth/{provider}/id_token", post(id_token))
 }
 
 fn strategy_of(provider: &str) -> Result<Strategy, ApiError> {
@@ -173,6 +175,23 @@ async fn queue_next(
     })?;
     app.write(|tx| oauth::queue_next(tx, strategy, answer))?;
     Ok(Json(json!({"provider": strategy.as_str(), "queued": true})))
+}
+
+/// `POST /_emulator/v1/oauth/{provider}/id_token` with an identity: `{"id_token": …}`, signed
+/// by the mock provider, for `strategy=oauth_token_<provider>` (or `google_one_tap`).
+async fn id_token(
+    State(app): State<Arc<App>>,
+    Rq(request): Rq,
+    Path(provider): Path<String>,
+    BapiJson(identity): BapiJson<MockIdentity>,
+) -> Result<Json<Value>, ApiError> {
+    let strategy = strategy_of(&provider)?;
+    let settings = app.settings();
+    let env = app.env(&settings, app.clock.now_ms(), None, &request);
+    let token = app.write(|tx| oauth::issue_id_token(tx, &env, strategy, identity))?;
+    Ok(Json(
+        json!({"object": "id_token", "provider": strategy.as_str(), "id_token": token}),
+    ))
 }
 
 fn esc(s: &str) -> String {

@@ -403,8 +403,12 @@ pub struct OAuthIdentity {
 /// the app redeeming its `rotating_token_nonce`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OAuthVerification {
-    /// `oauth_google`, …
+    /// The provider: `oauth_google`, …
     pub strategy: Strategy,
+    /// The strategy the client used, when not the provider's own: an ID token
+    /// (`oauth_token_google`, `google_one_tap`). Views show it.
+    #[serde(default)]
+    pub shown_as: Option<Strategy>,
     /// `unverified` (at the provider), `verified`, `transferable` (no such user / already a
     /// user: continue with the other flow), `failed` (denied), `expired`.
     pub status: VerificationStatus,

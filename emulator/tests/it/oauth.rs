@@ -873,3 +873,179 @@ async fn a_signed_in_user_connects_reauthorizes_and_removes_an_account() {
         .await;
     r.err(404, "resource_not_found");
 }
+
+/// An ID token the mock provider signs for `identity`.
+async fn id_token(h: &Harness, provider: &str, identity: Value) -> String {
+    let r = h
+        .control(
+            Method::POST,
+            &format!("/oauth/{provider}/id_token"),
+            Some(identity),
+        )
+        .await;
+    r.ok()["id_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_apple_id_token_of_nobody_is_transferable_then_signs_up_with_the_names() {
+    let h = start().await;
+    h.set_settings(json!({"social": {"oauth_apple": {"enabled": true}}}))
+        .await;
+    let token = id_token(
+        &h,
+        "apple",
+        json!({"email": "pat@privaterelay.example.com", "provider_user_id": "001234.apple"}),
+    )
+    .await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_token_apple"), ("token", &token)],
+        )
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "needs_identifier");
+    let v = &si["first_factor_verification"];
+    assert_eq!(v["status"], "transferable", "{si}");
+    assert_eq!(v["strategy"], "oauth_token_apple");
+    assert_eq!(v["error"]["code"], "external_account_not_found");
+    // iOS then transfers, with the name Apple gave it once.
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[
+                ("transfer", "true"),
+                ("first_name", "Pat"),
+                ("last_name", "Kim"),
+            ],
+        )
+        .await;
+    let su = r.ok()["response"].clone();
+    assert_eq!(su["status"], "complete", "{su}");
+    let uid = su["created_user_id"].as_str().unwrap();
+    let u = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
+    let u = u.ok();
+    assert_eq!(u["first_name"], "Pat");
+    assert_eq!(u["external_accounts"][0]["provider"], "oauth_apple");
+    assert_eq!(
+        u["external_accounts"][0]["provider_user_id"],
+        "001234.apple"
+    );
+
+    // Next time the same token's account signs in at once.
+    let mut again = h.fapi();
+    let r = again
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_token_apple"), ("token", &token)],
+        )
+        .await;
+    assert_eq!(r.ok()["response"]["status"], "complete");
+    assert_eq!(
+        r.body["client"]["last_authentication_strategy"],
+        "oauth_apple"
+    );
+}
+
+#[tokio::test]
+async fn google_id_tokens_sign_in_sign_up_one_tap_and_are_checked() {
+    let h = start().await;
+    h.create_user("gia@example.com", "correct horse battery")
+        .await;
+    let gia = json!({"email": "gia@example.com", "provider_user_id": "g-gia"});
+    let token = id_token(&h, "google", gia.clone()).await;
+
+    // A sign-up for an existing (verified) email: transferable, then the sign-in transfer.
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_token_google"), ("token", &token)],
+        )
+        .await;
+    let ea = &r.ok()["response"]["verifications"]["external_account"];
+    assert_eq!(ea["status"], "transferable");
+    assert_eq!(ea["error"]["code"], "external_account_exists");
+    let r = app
+        .post("/v1/client/sign_ins", &[("transfer", "true")])
+        .await;
+    assert_eq!(r.ok()["response"]["status"], "complete", "{}", r.body);
+
+    // An ID token on attempt_first_factor of an existing sign-in (iOS).
+    let mut ios = h.fapi();
+    let r = ios.post("/v1/client/sign_ins", &[]).await;
+    let id = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    let r = ios
+        .post(
+            &format!("/v1/client/sign_ins/{id}/attempt_first_factor"),
+            &[("strategy", "oauth_token_google"), ("token", &token)],
+        )
+        .await;
+    assert_eq!(r.ok()["response"]["status"], "complete", "{}", r.body);
+
+    // Google One Tap: an unknown account fails (the client then signs up itself).
+    let new = id_token(
+        &h,
+        "google",
+        json!({"email": "new@example.com", "provider_user_id": "g-new"}),
+    )
+    .await;
+    let mut web = h.fapi();
+    let r = web
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "google_one_tap"), ("token", &new)],
+        )
+        .await;
+    r.err(422, "external_account_not_found");
+    let r = web
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "google_one_tap"), ("token", &new)],
+        )
+        .await;
+    let su = r.ok()["response"].clone();
+    assert_eq!(su["status"], "complete", "{su}");
+    assert_eq!(
+        su["verifications"]["external_account"]["object"],
+        "verification_google_one_tap"
+    );
+
+    // Refused: no token, a forged signature, another provider's token, an expired one.
+    let mut bad = h.fapi();
+    let r = bad
+        .post("/v1/client/sign_ins", &[("strategy", "oauth_token_google")])
+        .await;
+    r.err(422, "form_param_nil");
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    let last = if parts[2].ends_with('A') { "B" } else { "A" };
+    parts[2] = format!("{}{last}", &parts[2][..parts[2].len() - 1]);
+    let forged = parts.join(".");
+    for t in [forged.as_str(), "not.a.jwt", "nope"] {
+        let r = bad
+            .post(
+                "/v1/client/sign_ins",
+                &[("strategy", "oauth_token_google"), ("token", t)],
+            )
+            .await;
+        r.err(422, "form_param_value_invalid");
+    }
+    h.set_settings(json!({"social": {"oauth_apple": {"enabled": true}}}))
+        .await;
+    let r = bad
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_token_apple"), ("token", &token)],
+        )
+        .await;
+    r.err(422, "form_param_value_invalid");
+    h.advance(11 * 60).await;
+    let r = bad
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_token_google"), ("token", &token)],
+        )
+        .await;
+    r.err(422, "form_param_value_invalid");
+}

@@ -10,7 +10,7 @@ use crate::app::App;
 use crate::domain::attack::{RateBucket, RateSubject};
 use crate::domain::oauth::{self, OAuthTarget};
 use crate::domain::sign_in::{self, SignInInput};
-use crate::domain::views;
+use crate::domain::{views, DomainError};
 use crate::http::error::ApiError;
 use crate::http::params::Params;
 use latchkey_protocol::Strategy;
@@ -22,6 +22,7 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
     let target = oauth_target(&p);
+    let id_token = p.secret("token");
     let input = SignInInput {
         identifier: p.string("identifier"),
         password: p.secret("password"),
@@ -50,6 +51,13 @@ pub(super) async fn create(
         }
         if let Some(strategy) = input.strategy.filter(|s| s.is_oauth()) {
             let state = oauth::create_sign_in(tx, env, c, strategy, &target)?;
+            return Ok(Ok(views::sign_in(tx, env, &state)?));
+        }
+        if let Some(strategy) = input.strategy.filter(|s| s.is_id_token()) {
+            let token = id_token
+                .as_ref()
+                .ok_or(DomainError::ParamMissing("token"))?;
+            let state = oauth::create_sign_in_with_id_token(tx, env, c, strategy, token.expose())?;
             return Ok(Ok(views::sign_in(tx, env, &state)?));
         }
         let state = match sign_in::create(tx, env, c, input.clone())? {
@@ -125,6 +133,7 @@ pub(super) async fn attempt(
     let strategy: Strategy = p.required_named("strategy")?;
     let password = p.secret("password");
     let code = p.string("code");
+    let id_token = p.secret("token");
     // A password attempt: check it before the write transaction.
     let checked = match (&password, strategy) {
         (Some(pw), Strategy::Password) => {
@@ -136,6 +145,13 @@ pub(super) async fn attempt(
     let limit = (RateBucket::SignInAttempt, RateSubject::SignIn(id.clone()));
     run_limited(&app, &req, Shape::Envelope, checked, limit, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
+        if strategy.is_id_token() {
+            let token = id_token
+                .as_ref()
+                .ok_or(DomainError::ParamMissing("token"))?;
+            oauth::sign_in_with_id_token(tx, env, c, &mut state, strategy, token.expose())?;
+            return Ok(Ok(views::sign_in(tx, env, &state)?));
+        }
         if let Err(e) = sign_in::attempt_first_factor(
             tx,
             env,

@@ -11,7 +11,7 @@ use crate::domain::attack::{RateBucket, RateSubject};
 use crate::domain::oauth;
 use crate::domain::passwords::PasswordResults;
 use crate::domain::sign_up::{self, SignUpInput};
-use crate::domain::views;
+use crate::domain::{views, DomainError};
 use crate::http::error::ApiError;
 use crate::http::params::Params;
 
@@ -35,6 +35,7 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
     let target = super::sign_ins::oauth_target(&p);
+    let id_token = p.secret("token");
     let input = sign_up_input(&p)?;
     let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
     let identifier = input
@@ -51,6 +52,18 @@ pub(super) async fn create(
             oauth::create_transferred_sign_up(tx, env, c, input.clone())?
         } else if let Some(strategy) = input.strategy.filter(|s| s.is_oauth()) {
             oauth::create_sign_up(tx, env, c, input.clone(), strategy, &target)?
+        } else if let Some(strategy) = input.strategy.filter(|s| s.is_id_token()) {
+            let token = id_token
+                .as_ref()
+                .ok_or(DomainError::ParamMissing("token"))?;
+            oauth::create_sign_up_with_id_token(
+                tx,
+                env,
+                c,
+                input.clone(),
+                strategy,
+                token.expose(),
+            )?
         } else {
             sign_up::create(tx, env, c, input.clone())?
         };

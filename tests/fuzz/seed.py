@@ -13,11 +13,15 @@ Standard library only. What it makes:
   away and none races another (schemathesis runs operations in parallel): FUZZ_DELETE_USER_ID
   (DELETE /users/{id}), FUZZ_BAN_USER_ID (ban), FUZZ_LOCK_USER_ID (lock), and FUZZ_REVOKE_SESSION_ID,
   a signed-in session of a fourth user (POST /sessions/{id}/revoke);
-- FUZZ_SIGN_IN_TOKEN_ID: a pending sign-in token of FUZZ_USER_ID (its revoke).
+- FUZZ_SIGN_IN_TOKEN_ID: a pending sign-in token of FUZZ_USER_ID (its revoke);
+- FUZZ_EXTERNAL_ACCOUNT_ID: FUZZ_USER_ID's account at the mock Google, connected on the signed-in
+  client through /v1/me/external_accounts (its reauthorize, token revocation and removal; the
+  Backend API's oauth_access_tokens of oauth_google).
 """
 import json
 import secrets
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -38,6 +42,26 @@ def call(method, path, *, json_body=None, form=None, headers=None, want_header=N
     with urllib.request.urlopen(req, timeout=15) as res:
         body = json.loads(res.read() or b"null")
         return (body, res.headers.get(want_header)) if want_header else body
+
+
+class _Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def browse(url):
+    """Follows a browser's redirects through the emulator; where it lands outside it."""
+    opener = urllib.request.build_opener(_Stay)
+    for _ in range(5):
+        if not url.startswith(URL):
+            return url
+        try:
+            opener.open(url, timeout=15)
+            raise AssertionError(f"no redirect from {url}")
+        except urllib.error.HTTPError as e:
+            assert e.code == 303, (url, e.code, e.read())
+            url = e.headers["location"]
+    raise AssertionError(f"too many redirects, at {url}")
 
 
 def bapi(method, path, body=None):
@@ -102,8 +126,19 @@ def main():
     # A pending sign-in token to revoke (POST /sign_in_tokens/{id}/revoke).
     sign_in_token_id = bapi("POST", "/sign_in_tokens", {"user_id": user["id"]})["id"]
 
+    # An account at the mock Google, connected by the signed-in user (automation answers it).
+    call("POST", "/_emulator/v1/oauth/google/next", json_body={"email": email, "provider_user_id": f"g-{tag}"})
+    body, token = fapi("POST", "/v1/me/external_accounts", token,
+                       {"strategy": "oauth_google", "redirect_url": "http://127.0.0.1:9/connected"})
+    external_account_id = body["response"]["id"]
+    landed = browse(body["response"]["verification"]["external_verification_redirect_url"])
+    assert landed == "http://127.0.0.1:9/connected", landed
+    body, token = fapi("GET", "/v1/me", token)
+    assert body["response"]["external_accounts"][0]["id"] == external_account_id, body
+
     out = {
         "FUZZ_USER_ID": user["id"],
+        "FUZZ_EXTERNAL_ACCOUNT_ID": external_account_id,
         "FUZZ_SIGN_IN_TOKEN_ID": sign_in_token_id,
         "FUZZ_USER_EMAIL": email,
         "FUZZ_DELETE_USER_ID": delete_user_id,

@@ -61,7 +61,6 @@ pub fn router(app: Arc<App>) -> Router {
         ));
     Router::new()
         .merge(fapi::router())
-        .merge(oauth::callback_router())
         // Outside the control API's checks: the page takes plain form posts from the browser
         // (its secret is the OAuth `state`), like a provider's own page would.
         .merge(oauth::mock_router())

@@ -22,11 +22,6 @@ use crate::domain::oauth::{self, Authorize, MockAnswer, MockIdentity};
 use crate::domain::DomainError;
 use crate::store::records::OAuthIdentity;
 
-/// The Frontend API's provider callback (public, as every Frontend API route).
-pub fn callback_router() -> Router<Arc<App>> {
-    Router::new().route("/v1/oauth_callback", get(callback).post(callback_post))
-}
-
 /// The mock providers' pages, which a browser visits as it would a provider's.
 pub fn mock_router() -> Router<Arc<App>> {
     Router::new().route(
@@ -69,13 +64,16 @@ fn query(q: &Option<String>) -> Result<Params, ApiError> {
 
 /// `GET /v1/oauth_callback?code&state` (or `error`): 303 to where the attempt asked; a `state`
 /// or `code` this instance did not issue is a 400 and goes nowhere.
-async fn callback(
+pub(crate) async fn callback(
     State(app): State<Arc<App>>,
     Rq(request): Rq,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = query(&q)?;
-    let state = p.required("state")?;
+    // 400, the one error status the spec documents here.
+    let state = p.string("state").filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::bad_request(ErrorCode::FormParamNil, "state must be included.").param("state")
+    })?;
     let code = p.string("code");
     let error = p.string("error");
     app.signing_key.wait().await.map_err(DomainError::from)?;
@@ -88,7 +86,7 @@ async fn callback(
 
 /// `POST /v1/oauth_callback` (a provider's `form_post`): 303 to the GET with the same
 /// parameters.
-async fn callback_post(State(app): State<Arc<App>>, p: Params) -> Response {
+pub(crate) async fn callback_post(State(app): State<Arc<App>>, p: Params) -> Response {
     let mut url = format!("{}/v1/oauth_callback", app.fapi_url.trim_end_matches('/'));
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for k in ["code", "state", "scope", "error", "error_description"] {

@@ -166,6 +166,37 @@ pub(super) fn read<T>(
     Ok(app.store.read(|tx| f(tx, &env))?)
 }
 
+/// A list as the Backend API answers it: the bare array the spec shows, or, with
+/// `paginated=true`, `{data, total_count}` of the `limit` (1–500, default 10) items from
+/// `offset`, as Clerk's paginated lists are.
+pub(super) fn list_response<T: serde::Serialize>(
+    p: &Params,
+    all: Vec<T>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    // A query's empty boolean is malformed (a form's empty field is a null, not here).
+    if p.string("paginated").is_some_and(|v| v.is_empty()) {
+        return Err(ApiError::param_invalid(
+            "paginated",
+            "paginated must be true or false.",
+        ));
+    }
+    let paginated = p.bool("paginated")?.unwrap_or(false);
+    let limit = usize::try_from(p.int("limit", 10, 1, 500)?).unwrap_or(10);
+    let offset = usize::try_from(p.int("offset", 0, 0, i64::MAX)?).unwrap_or(usize::MAX);
+    Ok(if paginated {
+        let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+        let data: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
+        axum::Json(latchkey_protocol::Paginated {
+            data,
+            total_count: total,
+        })
+        .into_response()
+    } else {
+        axum::Json(all).into_response()
+    })
+}
+
 pub(super) fn query_params(q: &Option<String>) -> Result<Params, ApiError> {
     Params::parse(false, q.as_deref().unwrap_or("").as_bytes())
 }

@@ -36,23 +36,10 @@ pub(super) async fn list(
     axum::extract::RawQuery(q): axum::extract::RawQuery,
 ) -> Result<Response, ApiError> {
     let p = query_params(&q)?;
-    let paginated = p.bool("paginated")?.unwrap_or(false);
-    let limit = usize::try_from(p.int("limit", 10, 1, 500)?).unwrap_or(10);
-    let offset = usize::try_from(p.int("offset", 0, 0, i64::MAX)?).unwrap_or(usize::MAX);
-    read(&app, |tx, _| {
-        let all: Vec<RedirectUrl> = redirects::list(tx)?.into_iter().map(view).collect();
-        Ok(if paginated {
-            let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
-            let data: Vec<_> = all.into_iter().skip(offset).take(limit).collect();
-            Json(latchkey_protocol::Paginated {
-                data,
-                total_count: total,
-            })
-            .into_response()
-        } else {
-            Json(all).into_response()
-        })
-    })
+    let all: Vec<RedirectUrl> = read(&app, |tx, _| {
+        Ok(redirects::list(tx)?.into_iter().map(view).collect())
+    })?;
+    super::list_response(&p, all)
 }
 
 pub(super) async fn create(

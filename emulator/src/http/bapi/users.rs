@@ -130,23 +130,17 @@ pub(super) async fn get(
 }
 
 /// `GET /v1/users/{id}/oauth_access_tokens/{provider}`: a bare array (the spec's
-/// `OAuthAccessToken`), or `{data, total_count}` with `paginated=true`.
+/// `OAuthAccessToken`), or a page of `{data, total_count}` with `paginated=true`.
 pub(super) async fn oauth_access_tokens(
     State(app): State<Arc<App>>,
     Path((id, provider)): Path<(String, String)>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = super::query_params(&q)?;
-    let paginated = p.bool("paginated")?.unwrap_or(false);
     let tokens = read(&app, |tx, _| {
         crate::domain::oauth::access_tokens(tx, &id, &provider)
     })?;
-    Ok(if paginated {
-        let n = tokens.len();
-        Json(serde_json::json!({"data": tokens, "total_count": n})).into_response()
-    } else {
-        Json(tokens).into_response()
-    })
+    super::list_response(&p, tokens)
 }
 
 pub(super) async fn update(

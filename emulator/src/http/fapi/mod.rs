@@ -63,6 +63,11 @@ pub fn router() -> Router<Arc<App>> {
             post(sign_ups::attempt),
         )
         .route("/v1/verify", get(links::verify))
+        // The providers' callback (handled with the mock providers, `http/oauth.rs`).
+        .route(
+            "/v1/oauth_callback",
+            get(super::oauth::callback).post(super::oauth::callback_post),
+        )
         .route("/v1/client/magic_links/complete", post(links::complete))
         .route("/v1/client/sign_ins", post(sign_ins::create))
         .route("/v1/client/sign_ins/{id}", get(sign_ins::get))

@@ -48,6 +48,7 @@ mod domain;
 mod http;
 mod jobs;
 mod keys;
+mod oidc;
 mod secret;
 mod serve;
 mod store;

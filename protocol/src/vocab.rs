@@ -515,6 +515,9 @@ wire_enum! {
         RotatingTokenNonceInvalid = "rotating_token_nonce_invalid",
         /// The user may not sign in (banned).
         NotAllowedAccess = "not_allowed_access",
+        /// A real OAuth provider would not redeem the code, or its ID token was refused
+        /// (unconfirmed: Clerk's code for this is not documented; the emulator's choice).
+        OauthTokenExchangeError = "oauth_token_exchange_error",
     }
 }
 

@@ -93,6 +93,9 @@ fn ensure_enabled(env: &Env<'_>, strategy: Strategy) -> Result<(), DomainError> 
 pub struct OAuthTarget {
     pub redirect_url: Option<String>,
     pub action_complete_redirect_url: Option<String>,
+    /// A real upstream's `authorization_endpoint`, as its discovery said (the handler asks it,
+    /// outside the transaction); `None` for a mock provider.
+    pub upstream_authorization_endpoint: Option<String>,
 }
 
 /// A fresh verification for `attempt_id`, at the provider. Both redirect URLs are checked
@@ -119,11 +122,44 @@ fn begin(
         Some(u) => Some(redirects::check(tx, env, "action_complete_redirect_url", u)?.to_string()),
         None => None,
     };
+    let state = format!("{attempt_id}.{}", ids::random_base62(32));
+    let upstream = match env.settings.oidc_upstream(strategy) {
+        None => None,
+        Some(cfg) => {
+            let endpoint = target
+                .upstream_authorization_endpoint
+                .as_deref()
+                .ok_or_else(|| {
+                    DomainError::InvalidState(format!(
+                        "the OIDC provider of {} could not be reached",
+                        strategy.as_str()
+                    ))
+                })?;
+            let verifier = ids::random_base62(64);
+            let nonce = ids::random_base62(32);
+            let mut url = parse_url(endpoint)?;
+            url.query_pairs_mut()
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &cfg.client_id)
+                .append_pair("redirect_uri", &callback_url(env.issuer))
+                .append_pair("scope", &cfg.scopes())
+                .append_pair("state", &state)
+                .append_pair("code_challenge", &s256(&verifier))
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("nonce", &nonce);
+            Some(crate::store::records::UpstreamRequest {
+                authorize_url: url.to_string(),
+                code_verifier: Secret::new(verifier),
+                nonce,
+            })
+        }
+    };
     Ok(OAuthVerification {
         strategy,
         shown_as: None,
+        upstream,
         status: VerificationStatus::Unverified,
-        state: Secret::new(format!("{attempt_id}.{}", ids::random_base62(32))),
+        state: Secret::new(state),
         code_hash: None,
         identity: None,
         nonce_hash: None,
@@ -134,9 +170,24 @@ fn begin(
     })
 }
 
-/// The provider's authorize URL for a verification (the emulator-hosted mock page), as
-/// `external_verification_redirect_url` shows it.
+/// The provider's callback on this emulator (`redirect_uri` of every authorization).
+pub fn callback_url(issuer: &str) -> String {
+    format!("{}/v1/oauth_callback", issuer.trim_end_matches('/'))
+}
+
+/// base64url(SHA-256(verifier)), RFC 7636 S256.
+fn s256(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+/// The provider's authorize URL for a verification (the emulator-hosted mock page, or the real
+/// upstream's), as `external_verification_redirect_url` shows it.
 pub fn authorize_url(issuer: &str, v: &OAuthVerification) -> String {
+    if let Some(u) = &v.upstream {
+        return u.authorize_url.clone();
+    }
     let base = issuer.trim_end_matches('/');
     let mut url = url::Url::parse(&format!(
         "{base}/_emulator/oauth/{}/authorize",
@@ -318,6 +369,8 @@ impl MockIdentity {
             last_name: given(self.last_name),
             image_url: given(self.image_url),
             username: given(self.username),
+            access_token: None,
+            access_token_expire_at: None,
         })
     }
 }
@@ -505,6 +558,8 @@ pub fn authorize(
             last_name: a.last_name,
             image_url: a.image_url,
             username: a.username,
+            access_token: None,
+            access_token_expire_at: None,
         })
         .collect();
     Ok(Authorize::Page {
@@ -594,6 +649,7 @@ pub fn callback(
     state: &str,
     code: Option<&str>,
     error: Option<&str>,
+    upstream: Option<UpstreamAnswer>,
 ) -> Result<url::Url, DomainError> {
     let invalid = || DomainError::OAuth(ErrorCode::OauthCallbackInvalid);
     let mut flow = flow_of_state(tx, state)?.ok_or_else(invalid)?;
@@ -623,18 +679,33 @@ pub fn callback(
         flow.save(tx)?;
         return failed(&redirect_url, ErrorCode::OauthAccessDenied);
     }
-    let code = code
-        .filter(|c| !c.is_empty() && c.len() <= MAX_SECRET_LEN)
-        .ok_or_else(invalid)?;
-    let matches = v
-        .code_hash
-        .as_deref()
-        .is_some_and(|h| ct_eq(h, &ids::token_hash(code)));
-    if !matches {
-        return Err(invalid());
-    }
-    v.code_hash = None;
-    let identity = v.identity.clone().ok_or_else(invalid)?;
+    let identity = if v.upstream.is_some() {
+        // A real provider: the handler redeemed the code there before this transaction.
+        match upstream {
+            Some(UpstreamAnswer::Identity(i)) => i,
+            Some(UpstreamAnswer::Failed) => {
+                v.status = VerificationStatus::Failed;
+                v.error = Some(ErrorCode::OauthTokenExchangeError);
+                flow.save(tx)?;
+                return failed(&redirect_url, ErrorCode::OauthTokenExchangeError);
+            }
+            None => return Err(invalid()),
+        }
+    } else {
+        let code = code
+            .filter(|c| !c.is_empty() && c.len() <= MAX_SECRET_LEN)
+            .ok_or_else(invalid)?;
+        let matches = v
+            .code_hash
+            .as_deref()
+            .is_some_and(|h| ct_eq(h, &ids::token_hash(code)));
+        if !matches {
+            return Err(invalid());
+        }
+        v.code_hash = None;
+        v.identity.clone().ok_or_else(invalid)?
+    };
+    v.identity = Some(identity.clone());
     let record = tx.client(flow.client_id())?.ok_or_else(invalid)?;
     // The attempt's own client, acted on from the browser: its token is not rotated here.
     let mut client = clients::elsewhere(record);
@@ -681,6 +752,30 @@ pub fn callback(
             ))
         }
     }
+}
+
+/// What a real upstream answered the callback's code with (asked by the handler).
+#[derive(Debug)]
+pub enum UpstreamAnswer {
+    Identity(OAuthIdentity),
+    /// The exchange or the ID token failed (the reason is logged by the handler).
+    Failed,
+}
+
+/// The verification a callback's `state` names, when it waits at a real upstream: its
+/// provider, PKCE verifier and ID-token nonce, for the handler's code exchange.
+pub fn pending_upstream(
+    tx: &ReadTx<'_>,
+    state: &str,
+) -> Result<Option<(Strategy, Secret, String)>, DomainError> {
+    let Some(mut flow) = flow_of_state(tx, state)? else {
+        return Ok(None);
+    };
+    Ok(flow.verification().and_then(|v| {
+        let u = v.upstream.as_ref()?;
+        (v.status == VerificationStatus::Unverified)
+            .then(|| (v.strategy, u.code_verifier.clone(), u.nonce.clone()))
+    }))
 }
 
 /// What the callback made of the identity.
@@ -759,12 +854,18 @@ fn link_record(
         image_url: identity.image_url.clone(),
         username: identity.username.clone(),
         approved_scopes: MOCK_SCOPES.to_owned(),
-        access_token: Some(Secret::new(format!(
-            "mock_{}_{}",
-            path_name(strategy),
-            ids::random_base62(32)
-        ))),
-        access_token_expire_at: Some(env.now + 3600 * 1000),
+        access_token: Some(identity.access_token.clone().unwrap_or_else(|| {
+            Secret::new(format!(
+                "mock_{}_{}",
+                path_name(strategy),
+                ids::random_base62(32)
+            ))
+        })),
+        access_token_expire_at: if identity.access_token.is_some() {
+            identity.access_token_expire_at
+        } else {
+            Some(env.now + 3600 * 1000)
+        },
         created_at: env.now,
         updated_at: env.now,
     }
@@ -1463,6 +1564,8 @@ fn verify_id_token(
         last_name: text("family_name"),
         image_url: text("picture"),
         username: text("preferred_username"),
+        access_token: None,
+        access_token_expire_at: None,
     })
 }
 
@@ -1476,6 +1579,7 @@ fn token_verification(
     OAuthVerification {
         strategy: provider,
         shown_as: Some(shown_as),
+        upstream: None,
         status: VerificationStatus::Verified,
         state: Secret::new(ids::random_base62(32)),
         code_hash: None,

@@ -140,16 +140,57 @@ pub struct Settings {
     pub social: std::collections::BTreeMap<String, SocialProvider>,
 }
 
-/// One OAuth provider's settings.
+/// One OAuth provider's settings: a mock the emulator hosts, or, with `oidc`, a real OpenID
+/// Connect provider the emulator is a client of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SocialProvider {
     pub enabled: bool,
+    /// The upstream provider; `None`: the emulator's mock.
+    pub oidc: Option<OidcUpstream>,
 }
 
 impl Default for SocialProvider {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            oidc: None,
+        }
+    }
+}
+
+/// A real OpenID Connect provider (discovery at `<issuer>/.well-known/openid-configuration`,
+/// authorization code with PKCE and `state`, the ID token checked against its JWKS).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcUpstream {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Space-separated; default `openid email profile`.
+    #[serde(default)]
+    pub scopes: Option<String>,
+}
+
+impl OidcUpstream {
+    /// The scopes asked for.
+    pub fn scopes(&self) -> String {
+        self.scopes
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "openid email profile".into())
+    }
+}
+
+// The client secret is the one thing here that must not reach a log.
+impl std::fmt::Debug for OidcUpstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcUpstream")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("scopes", &self.scopes)
+            .finish()
     }
 }
 
@@ -318,12 +359,19 @@ impl Default for Settings {
             password_settings: PasswordSettings::default(),
             attack_protection: AttackProtection::default(),
             rate_limits: RateLimits::default(),
-            social: [("oauth_google".to_owned(), SocialProvider { enabled: true })].into(),
+            social: [("oauth_google".to_owned(), SocialProvider::default())].into(),
         }
     }
 }
 
 impl Settings {
+    /// The provider's upstream, when it is a real OpenID Connect provider (not the mock).
+    pub fn oidc_upstream(&self, strategy: latchkey_protocol::Strategy) -> Option<&OidcUpstream> {
+        self.social
+            .get(strategy.as_str())
+            .and_then(|p| p.oidc.as_ref())
+    }
+
     /// Whether sign-in and sign-up through this OAuth provider are on.
     pub fn oauth_enabled(&self, strategy: latchkey_protocol::Strategy) -> bool {
         self.social
@@ -430,11 +478,22 @@ impl Settings {
         {
             return Err("at least one identifier must be usable for sign-in".into());
         }
-        for name in self.social.keys() {
+        for (name, p) in &self.social {
             if super::oauth::provider(name).is_none_or(|(s, _, _)| s.as_str() != name) {
                 return Err(format!(
                     "social.{name}: not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft)"
                 ));
+            }
+            if let Some(o) = &p.oidc {
+                let http = o.issuer.starts_with("https://") || o.issuer.starts_with("http://");
+                if !http || url::Url::parse(&o.issuer).is_err() {
+                    return Err(format!("social.{name}.oidc.issuer must be an http(s) URL"));
+                }
+                if o.client_id.is_empty() || o.client_secret.is_empty() {
+                    return Err(format!(
+                        "social.{name}.oidc needs client_id and client_secret"
+                    ));
+                }
             }
         }
         Ok(())

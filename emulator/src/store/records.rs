@@ -397,6 +397,12 @@ pub struct OAuthIdentity {
     pub last_name: Option<String>,
     pub image_url: Option<String>,
     pub username: Option<String>,
+    /// The provider's access token, when a real upstream gave one (the mock makes its own).
+    #[serde(default)]
+    pub access_token: Option<Secret>,
+    /// When that token expires (ms since the epoch).
+    #[serde(default)]
+    pub access_token_expire_at: Option<i64>,
 }
 
 /// An attempt's verification through an OAuth provider, from the redirect to the provider to
@@ -427,6 +433,18 @@ pub struct OAuthVerification {
     /// Why it failed or is transferable (`external_account_not_found`, …).
     pub error: Option<latchkey_protocol::ErrorCode>,
     pub expire_at: i64,
+    /// A real upstream (OIDC): the authorize URL sent to, with this verification's PKCE
+    /// verifier and ID-token nonce.
+    #[serde(default)]
+    pub upstream: Option<UpstreamRequest>,
+}
+
+/// What a verification sent a real OpenID Connect provider.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpstreamRequest {
+    pub authorize_url: String,
+    pub code_verifier: Secret,
+    pub nonce: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1049,3 +1049,47 @@ async fn google_id_tokens_sign_in_sign_up_one_tap_and_are_checked() {
         .await;
     r.err(422, "form_param_value_invalid");
 }
+
+#[tokio::test]
+async fn an_unreachable_or_misconfigured_oidc_upstream_is_a_clear_error() {
+    let h = start().await;
+    for bad in [
+        json!({"issuer": "ftp://idp.example", "client_id": "c", "client_secret": "s"}),
+        json!({"issuer": "http://127.0.0.1:1", "client_id": "", "client_secret": "s"}),
+        json!({"issuer": "http://127.0.0.1:1", "client_id": "c", "client_secret": "s", "tenant": "x"}),
+    ] {
+        let r = h
+            .control(
+                Method::PATCH,
+                "/instance",
+                Some(json!({"settings": {"social": {"oauth_github": {"enabled": true, "oidc": bad}}}})),
+            )
+            .await;
+        assert!(r.status == 400 || r.status == 422, "{bad}: {}", r.body);
+    }
+    // A refusing
+    // upstream makes starting the flow a 4xx, not a 500.
+    let (sock, addr) = latchkey_testkit::refusing_addr();
+    h.set_settings(
+        json!({"social": {"oauth_github": {"enabled": true, "oidc": {
+        "issuer": format!("http://{addr}"), "client_id": "c", "client_secret": "s"}}}}),
+    )
+    .await;
+    let mut app = h.fapi();
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_github"), ("redirect_url", APP)],
+        )
+        .await;
+    assert!((400..500).contains(&r.status), "{}", r.body);
+    assert!(
+        r.body["errors"][0]["long_message"]
+            .as_str()
+            .unwrap()
+            .contains("could not be reached"),
+        "{}",
+        r.body
+    );
+    drop(sock);
+}

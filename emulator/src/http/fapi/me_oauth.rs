@@ -28,7 +28,9 @@ pub(super) async fn create(
             "Connect an account with an oauth_<provider> strategy.",
         ));
     }
-    let target = super::sign_ins::oauth_target(&p);
+    let target =
+        super::sign_ins::upstream_target(&app, Some(strategy), super::sign_ins::oauth_target(&p))
+            .await;
     let sid = req.session_id.clone();
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;
@@ -45,7 +47,13 @@ pub(super) async fn reauthorize(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let target = super::sign_ins::oauth_target(&p);
+    // The account's provider, to look up a real upstream before the transaction.
+    let provider = app
+        .store
+        .read(|tx| Ok::<_, DomainError>(tx.external_account(&id)?))?
+        .and_then(|a| oauth::provider(&a.provider).map(|(s, _, _)| s));
+    let target =
+        super::sign_ins::upstream_target(&app, provider, super::sign_ins::oauth_target(&p)).await;
     let sid = req.session_id.clone();
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;

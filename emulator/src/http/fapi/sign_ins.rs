@@ -21,7 +21,6 @@ pub(super) async fn create(
     p: Params,
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
-    let target = oauth_target(&p);
     let id_token = p.secret("token");
     let input = SignInInput {
         identifier: p.string("identifier"),
@@ -29,6 +28,7 @@ pub(super) async fn create(
         strategy: p.named("strategy")?,
         ticket: p.secret("ticket"),
     };
+    let target = upstream_target(&app, input.strategy, oauth_target(&p)).await;
     // Identifier and password in one call: check the password before the write transaction.
     let checked = match (&input.identifier, &input.password) {
         (Some(identifier), Some(pw)) => {
@@ -74,6 +74,20 @@ pub(super) fn oauth_target(p: &Params) -> OAuthTarget {
     OAuthTarget {
         redirect_url: p.string("redirect_url"),
         action_complete_redirect_url: p.string("action_complete_redirect_url"),
+        upstream_authorization_endpoint: None,
+    }
+}
+
+/// [`oauth_target`] with a real upstream's authorization endpoint looked up (for a strategy whose
+/// provider is one).
+pub(super) async fn upstream_target(
+    app: &App,
+    strategy: Option<Strategy>,
+    target: OAuthTarget,
+) -> OAuthTarget {
+    match strategy.filter(|s| s.is_oauth()) {
+        Some(s) => crate::http::oauth::with_upstream(app, s, target).await,
+        None => target,
     }
 }
 
@@ -109,7 +123,7 @@ pub(super) async fn prepare(
         .string("email_address_id")
         .or_else(|| p.string("phone_number_id"));
     let target = super::links::target(&p);
-    let oauth = oauth_target(&p);
+    let oauth = upstream_target(&app, Some(strategy), oauth_target(&p)).await;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
         if strategy.is_oauth() {

@@ -34,9 +34,11 @@ pub(super) async fn create(
     p: Params,
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
-    let target = super::sign_ins::oauth_target(&p);
     let id_token = p.secret("token");
     let input = sign_up_input(&p)?;
+    let target =
+        super::sign_ins::upstream_target(&app, input.strategy, super::sign_ins::oauth_target(&p))
+            .await;
     let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
     let identifier = input
         .email_address
@@ -99,7 +101,9 @@ pub(super) async fn update(
     p: Params,
 ) -> Result<Response, ApiError> {
     let input = sign_up_input(&p)?;
-    let target = super::sign_ins::oauth_target(&p);
+    let target =
+        super::sign_ins::upstream_target(&app, input.strategy, super::sign_ins::oauth_target(&p))
+            .await;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
         match input.strategy.filter(|s| s.is_oauth()) {

@@ -34,22 +34,27 @@ fn upstream(e: impl std::fmt::Display) -> OidcError {
     OidcError::Upstream(e.to_string())
 }
 
-/// Reads the provider's discovery document; its `issuer` must be the configured one.
-pub async fn discover(http: &reqwest::Client, cfg: &OidcUpstream) -> Result<Discovery, OidcError> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        cfg.issuer.trim_end_matches('/')
-    );
-    let d: Discovery = http
-        .get(&url)
-        .send()
+/// Sends `req` and reads a 2xx answer's JSON.
+async fn json<T: serde::de::DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+) -> Result<T, OidcError> {
+    req.send()
         .await
         .map_err(upstream)?
         .error_for_status()
         .map_err(upstream)?
         .json()
         .await
-        .map_err(upstream)?;
+        .map_err(upstream)
+}
+
+/// Reads the provider's discovery document; its `issuer` must be the configured one.
+pub async fn discover(http: &reqwest::Client, cfg: &OidcUpstream) -> Result<Discovery, OidcError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        cfg.issuer.trim_end_matches('/')
+    );
+    let d: Discovery = json(http.get(&url)).await?;
     if d.issuer.trim_end_matches('/') != cfg.issuer.trim_end_matches('/') {
         return Err(OidcError::Upstream(format!(
             "discovery names the issuer {:?}, not {:?}",
@@ -101,36 +106,21 @@ pub async fn exchange(
         nonce,
         now_secs,
     } = *r;
-    let answer: TokenAnswer = http
-        .post(&d.token_endpoint)
-        .basic_auth(&cfg.client_id, Some(&cfg.client_secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .map_err(upstream)?
-        .error_for_status()
-        .map_err(upstream)?
-        .json()
-        .await
-        .map_err(upstream)?;
+    let answer: TokenAnswer = json(
+        http.post(&d.token_endpoint)
+            .basic_auth(&cfg.client_id, Some(&cfg.client_secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier),
+            ]),
+    )
+    .await?;
     let id_token = answer
         .id_token
         .ok_or_else(|| OidcError::Upstream("the token answer has no id_token".into()))?;
-    let jwks: Value = http
-        .get(&d.jwks_uri)
-        .send()
-        .await
-        .map_err(upstream)?
-        .error_for_status()
-        .map_err(upstream)?
-        .json()
-        .await
-        .map_err(upstream)?;
+    let jwks: Value = json(http.get(&d.jwks_uri)).await?;
     let claims = verify(&id_token, &jwks, &d.issuer, &cfg.client_id, nonce, now_secs)?;
     let text = |k: &str| claims[k].as_str().map(str::to_owned);
     let identity = OAuthIdentity {

@@ -596,11 +596,7 @@ fn answer_with(
     state: &str,
     answer: MockAnswer,
 ) -> Result<url::Url, DomainError> {
-    let mut callback = url::Url::parse(&format!(
-        "{}/v1/oauth_callback",
-        env.issuer.trim_end_matches('/')
-    ))
-    .map_err(|e| DomainError::InvalidState(e.to_string()))?;
+    let mut callback = parse_url(&callback_url(env.issuer))?;
     match answer {
         MockAnswer::Error { error } => {
             callback

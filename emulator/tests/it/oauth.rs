@@ -47,6 +47,39 @@ async fn browse(h: &Harness, url: &str) -> url::Url {
     panic!("too many redirects, at {at}");
 }
 
+/// Starts a sign-in (`sign_ins`) or sign-up (`sign_ups`) through `strategy` on `app`, back to
+/// `APP`; the attempt's JSON.
+async fn begin(app: &mut Native<'_>, attempts: &str, strategy: &str) -> Value {
+    let r = app
+        .post(
+            &format!("/v1/client/{attempts}"),
+            &[("strategy", strategy), ("redirect_url", APP)],
+        )
+        .await;
+    r.ok()["response"].clone()
+}
+
+/// The provider URL of an attempt's OAuth verification (sign-in or sign-up).
+fn attempt_url(attempt: &Value) -> String {
+    if attempt["object"] == "sign_up_attempt" {
+        provider_url(&attempt["verifications"]["external_account"])
+    } else {
+        provider_url(&attempt["first_factor_verification"])
+    }
+}
+
+/// Reauthorizes the external account `id`; where the browser lands after the provider.
+async fn reauthorize(h: &Harness, app: &mut Native<'_>, id: &str) -> url::Url {
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/me/external_accounts/{id}/reauthorize"),
+            &[("redirect_url", APP)],
+        )
+        .await;
+    browse(h, &provider_url(&r.ok()["response"]["verification"])).await
+}
+
 fn param(u: &url::Url, k: &str) -> Option<String> {
     u.query_pairs()
         .find(|(n, _)| n == k)
@@ -68,13 +101,7 @@ async fn a_new_user_signs_up_through_the_provider_and_the_app_redeems_its_nonce(
     let h = start().await;
     next(&h, "google", ann()).await;
     let mut app = h.fapi();
-    let r = app
-        .post(
-            "/v1/client/sign_ups",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let su = r.ok()["response"].clone();
+    let su = begin(&mut app, "sign_ups", "oauth_google").await;
     let id = su["id"].as_str().unwrap().to_owned();
     assert_eq!(su["status"], "missing_requirements");
     let url = provider_url(&su["verifications"]["external_account"]);
@@ -165,13 +192,7 @@ async fn the_user_created_webhook_carries_the_external_account() {
     crate::webhooks::endpoint(&h, &rx.url, json!(["user.created"])).await;
     next(&h, "google", ann()).await;
     let mut app = h.fapi();
-    let r = app
-        .post(
-            "/v1/client/sign_ups",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let url = provider_url(&r.ok()["response"]["verifications"]["external_account"]);
+    let url = attempt_url(&begin(&mut app, "sign_ups", "oauth_google").await);
     browse(&h, &url).await;
     let got = rx.wait_for(1).await;
     let event = got[0].json();
@@ -187,13 +208,7 @@ async fn an_unknown_identity_signing_in_is_transferred_to_a_sign_up() {
     let h = start().await;
     next(&h, "google", ann()).await;
     let mut app = h.fapi();
-    let r = app
-        .post(
-            "/v1/client/sign_ins",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let si = r.ok()["response"].clone();
+    let si = begin(&mut app, "sign_ins", "oauth_google").await;
     let id = si["id"].as_str().unwrap().to_owned();
     let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
     assert!(landed.as_str().starts_with(APP));
@@ -301,13 +316,7 @@ async fn a_user_with_the_verified_email_is_linked_and_signed_in_again_by_the_acc
     )
     .await;
     let mut second = h.fapi();
-    let r = second
-        .post(
-            "/v1/client/sign_ins",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let si = r.ok()["response"].clone();
+    let si = begin(&mut second, "sign_ins", "oauth_google").await;
     let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
     let nonce = param(&landed, "rotating_token_nonce").unwrap();
     let r = second
@@ -333,13 +342,7 @@ async fn a_sign_up_for_an_existing_account_is_transferred_to_a_sign_in() {
         .await;
     next(&h, "google", ann()).await;
     let mut app = h.fapi();
-    let r = app
-        .post(
-            "/v1/client/sign_ups",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let su = r.ok()["response"].clone();
+    let su = begin(&mut app, "sign_ups", "oauth_google").await;
     let landed = browse(&h, &provider_url(&su["verifications"]["external_account"])).await;
     assert_eq!(
         param(&landed, "__clerk_error_code").as_deref(),
@@ -391,13 +394,7 @@ async fn a_user_with_a_second_factor_still_needs_it_after_the_provider() {
         .ok();
     next(&h, "google", ann()).await;
     let mut app = h.fapi();
-    let r = app
-        .post(
-            "/v1/client/sign_ins",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let si = r.ok()["response"].clone();
+    let si = begin(&mut app, "sign_ins", "oauth_google").await;
     let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
     let nonce = param(&landed, "rotating_token_nonce").expect("a nonce: the sign-in goes on");
     let r = app
@@ -429,13 +426,7 @@ async fn denied_forged_replayed_and_foreign_callbacks_are_refused() {
 
     // Denied at the provider: failed, with the code, no nonce.
     next(&h, "google", json!({"error": "access_denied"})).await;
-    let r = app
-        .post(
-            "/v1/client/sign_ins",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let si = r.ok()["response"].clone();
+    let si = begin(&mut app, "sign_ins", "oauth_google").await;
     let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
     assert_eq!(param(&landed, "__clerk_status").as_deref(), Some("failed"));
     assert_eq!(
@@ -456,13 +447,7 @@ async fn denied_forged_replayed_and_foreign_callbacks_are_refused() {
     h.create_user("ann@example.com", "correct horse battery")
         .await;
     next(&h, "google", ann()).await;
-    let r = app
-        .post(
-            "/v1/client/sign_ins",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let si = r.ok()["response"].clone();
+    let si = begin(&mut app, "sign_ins", "oauth_google").await;
     let id = si["id"].as_str().unwrap().to_owned();
     let authorize = provider_url(&si["first_factor_verification"]);
     let r = h.http.get(&authorize).send().await.unwrap();
@@ -536,13 +521,7 @@ async fn denied_forged_replayed_and_foreign_callbacks_are_refused() {
 async fn the_provider_page_offers_earlier_identities_and_a_form() {
     let h = start().await;
     let mut app = h.fapi();
-    let r = app
-        .post(
-            "/v1/client/sign_ups",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let url = provider_url(&r.ok()["response"]["verifications"]["external_account"]);
+    let url = attempt_url(&begin(&mut app, "sign_ups", "oauth_google").await);
     let page = h.http.get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -601,13 +580,7 @@ async fn the_provider_page_offers_earlier_identities_and_a_form() {
     )
     .await;
     let mut three = h.fapi();
-    let r = three
-        .post(
-            "/v1/client/sign_ins",
-            &[("strategy", "oauth_google"), ("redirect_url", APP)],
-        )
-        .await;
-    let url = provider_url(&r.ok()["response"]["first_factor_verification"]);
+    let url = attempt_url(&begin(&mut three, "sign_ins", "oauth_google").await);
     let html = h.http.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(
         html.contains("Choose an account") && html.contains("ann@example.com"),
@@ -672,13 +645,7 @@ async fn refused_redirects_disabled_providers_and_bad_automation() {
     let social = &env.ok()["user_settings"]["social"];
     assert_eq!(social["oauth_github"]["strategy"], "oauth_github");
     assert_eq!(social["oauth_google"]["enabled"], true);
-    let r = app
-        .post(
-            "/v1/client/sign_ups",
-            &[("strategy", "oauth_github"), ("redirect_url", APP)],
-        )
-        .await;
-    let url = provider_url(&r.ok()["response"]["verifications"]["external_account"]);
+    let url = attempt_url(&begin(&mut app, "sign_ups", "oauth_github").await);
     assert!(url.contains("/_emulator/oauth/github/authorize"), "{url}");
     // An unknown provider in the settings is refused.
     let r = h
@@ -799,14 +766,7 @@ async fn a_signed_in_user_connects_reauthorizes_and_removes_an_account() {
         json!({"email": "cy@example.com", "provider_user_id": "g-cy"}),
     )
     .await;
-    let r = app
-        .call(
-            Method::PATCH,
-            &format!("/v1/me/external_accounts/{id}/reauthorize"),
-            &[("redirect_url", APP)],
-        )
-        .await;
-    let landed = browse(&h, &provider_url(&r.ok()["response"]["verification"])).await;
+    let landed = reauthorize(&h, &mut app, &id).await;
     assert_eq!(param(&landed, "__clerk_status"), None, "{landed}");
     // As another account at the provider: refused.
     next(
@@ -815,14 +775,7 @@ async fn a_signed_in_user_connects_reauthorizes_and_removes_an_account() {
         json!({"email": "cy@example.com", "provider_user_id": "g-other"}),
     )
     .await;
-    let r = app
-        .call(
-            Method::PATCH,
-            &format!("/v1/me/external_accounts/{id}/reauthorize"),
-            &[("redirect_url", APP)],
-        )
-        .await;
-    let landed = browse(&h, &provider_url(&r.ok()["response"]["verification"])).await;
+    let landed = reauthorize(&h, &mut app, &id).await;
     assert_eq!(param(&landed, "__clerk_status").as_deref(), Some("failed"));
 
     // The provider's tokens revoked, then the account removed.

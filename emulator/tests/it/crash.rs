@@ -51,6 +51,9 @@ async fn committed_work_survives_sigkill() {
     let dir = latchkey_testkit::temp_path("crash");
     let rx = Receiver::start().await;
     rx.delay(Duration::from_millis(20)); // let webhook work lag behind the API
+    // Until the first kill, deliveries arrive but get no answer: work is surely pending then,
+    // however fast or loaded the machine is.
+    rx.hold();
     let http = reqwest::Client::new();
     let mut p = spawn(&dir, &rx.url);
     let auth = "Bearer sk_test_crashcrashcrash";
@@ -67,6 +70,7 @@ async fn committed_work_survives_sigkill() {
             );
             p.child.kill().unwrap(); // SIGKILL
             p.child.wait().unwrap();
+            rx.release();
             p = spawn(&dir, &rx.url);
         }
         let email = format!("crash{i}@example.com");

@@ -593,7 +593,7 @@ mod tests {
         let e = "carrier_pigeon".parse::<Strategy>().unwrap_err();
         assert_eq!((e.kind(), e.name()), ("strategy", "carrier_pigeon"));
         assert_eq!(e.to_string(), "\"carrier_pigeon\" is not a known strategy");
-        assert!("oauth_google".parse::<Strategy>().is_err());
+        assert!("oauth_myspace".parse::<Strategy>().is_err());
         assert!("Email_Code".parse::<Strategy>().is_err(), "names are exact");
         assert!("".parse::<Strategy>().is_err());
         assert!(serde_json::from_str::<Strategy>(r#""carrier_pigeon""#).is_err());

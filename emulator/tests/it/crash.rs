@@ -50,9 +50,9 @@ const N: usize = 500;
 async fn committed_work_survives_sigkill() {
     let dir = latchkey_testkit::temp_path("crash");
     let rx = Receiver::start().await;
-    rx.delay(Duration::from_millis(20)); // let webhook work lag behind the API
-    // Until the first kill, deliveries arrive but get no answer: work is surely pending then,
-    // however fast or loaded the machine is.
+    // Webhook work lags behind the API; until the first kill, deliveries arrive but get no
+    // answer, so work is surely pending then, however fast or loaded the machine is.
+    rx.delay(Duration::from_millis(20));
     rx.hold();
     let http = reqwest::Client::new();
     let mut p = spawn(&dir, &rx.url);

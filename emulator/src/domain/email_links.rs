@@ -49,8 +49,8 @@ pub struct LinkTarget {
     pub code_challenge_method: Option<String>,
 }
 
-/// base64url(SHA-256(verifier)) without padding (RFC 7636 §4.2, S256).
-fn s256(verifier: &str) -> String {
+/// base64url(SHA-256(verifier)) without padding (RFC 7636 §4.2, S256); OAuth's PKCE too.
+pub(super) fn s256(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
@@ -214,7 +214,8 @@ pub struct Opened {
     pub status: LinkStatus,
 }
 
-fn with_params(mut url: url::Url, params: &[(&str, &str)]) -> url::Url {
+/// `url` with `params` added to its query (before any fragment); OAuth's redirects too.
+pub(super) fn with_params(mut url: url::Url, params: &[(&str, &str)]) -> url::Url {
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in params {

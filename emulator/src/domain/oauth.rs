@@ -29,6 +29,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
 use super::clients::{self, ClientCtx};
+use super::email_links::{s256, with_params};
 use super::{ids, redirects, sign_in, sign_up, users, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{
@@ -173,13 +174,6 @@ fn begin(
 /// The provider's callback on this emulator (`redirect_uri` of every authorization).
 pub fn callback_url(issuer: &str) -> String {
     format!("{}/v1/oauth_callback", issuer.trim_end_matches('/'))
-}
-
-/// base64url(SHA-256(verifier)), RFC 7636 S256.
-fn s256(verifier: &str) -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
 }
 
 /// The provider's authorize URL for a verification (the emulator-hosted mock page, or the real
@@ -620,16 +614,6 @@ fn answer_with(
         }
     }
     Ok(callback)
-}
-
-fn with_params(mut url: url::Url, params: &[(&str, &str)]) -> url::Url {
-    {
-        let mut q = url.query_pairs_mut();
-        for (k, v) in params {
-            q.append_pair(k, v);
-        }
-    }
-    url
 }
 
 fn parse_url(u: &str) -> Result<url::Url, DomainError> {
@@ -1324,9 +1308,10 @@ pub fn view(a: &ExternalAccountRecord) -> Value {
     })
 }
 
-/// `{code, message, long_message, meta}` of a verification's error.
-pub fn error_view(code: ErrorCode) -> Value {
-    let (message, long) = match code {
+/// Clerk's `message` and `long_message` for an OAuth error code: one wording for a
+/// verification's `error` and for the error envelope of a refused request.
+pub fn error_messages(code: ErrorCode) -> (&'static str, &'static str) {
+    match code {
         ErrorCode::ExternalAccountNotFound => (
             "Invalid external account",
             "The External Account was not found.",
@@ -1340,8 +1325,21 @@ pub fn error_view(code: ErrorCode) -> Value {
         ErrorCode::UserLocked => ("Account locked", "Your account is locked."),
         ErrorCode::NotAllowedAccess => ("Not allowed", "You are not allowed to sign in."),
         ErrorCode::VerificationExpired => ("Expired", "This verification has expired."),
+        ErrorCode::OauthCallbackInvalid => (
+            "This OAuth step cannot be completed",
+            "This callback's state or code was not issued by this instance, or was used already.",
+        ),
+        ErrorCode::RotatingTokenNonceInvalid => (
+            "This OAuth step cannot be completed",
+            "This rotating_token_nonce is not this attempt's, or was used already.",
+        ),
         _ => ("OAuth failed", "The OAuth verification failed."),
-    };
+    }
+}
+
+/// `{code, message, long_message, meta}` of a verification's error.
+pub fn error_view(code: ErrorCode) -> Value {
+    let (message, long) = error_messages(code);
     json!({"code": code.as_str(), "message": message, "long_message": long, "meta": {}})
 }
 
@@ -1403,7 +1401,7 @@ pub fn access_tokens(
     tx: &ReadTx<'_>,
     user_id: &str,
     provider_name: &str,
-) -> Result<Vec<Value>, DomainError> {
+) -> Result<Vec<latchkey_protocol::bapi::OAuthAccessToken>, DomainError> {
     let (strategy, _, _) = provider(provider_name).ok_or_else(|| DomainError::ParamValue {
         param: "provider",
         reason: "is not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft)".into(),
@@ -1415,17 +1413,21 @@ pub fn access_tokens(
         .filter(|a| a.provider == strategy.as_str())
         .filter_map(|a| {
             let token = a.access_token.as_ref()?;
-            Some(json!({
-                "object": "oauth_access_token",
-                "external_account_id": a.id,
-                "provider_user_id": a.provider_user_id,
-                "token": token.expose(),
-                "expires_at": a.access_token_expire_at.map(|ms| ms / 1000),
-                "provider": a.provider,
-                "public_metadata": {},
-                "label": null,
-                "scopes": a.approved_scopes.split_whitespace().collect::<Vec<_>>(),
-            }))
+            Some(latchkey_protocol::bapi::OAuthAccessToken {
+                object: "oauth_access_token".into(),
+                external_account_id: a.id.clone(),
+                provider_user_id: a.provider_user_id.clone(),
+                token: token.expose().into(),
+                expires_at: a.access_token_expire_at.map(|ms| ms / 1000),
+                provider: a.provider.clone(),
+                public_metadata: serde_json::Map::new(),
+                label: None,
+                scopes: a
+                    .approved_scopes
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            })
         })
         .collect())
 }

@@ -315,31 +315,22 @@ impl From<DomainError> for ApiError {
             }
             // 422 for a transfer with nothing to transfer (the sign-in form's own error), 400 for
             // a stale or forged callback or nonce. [U]
-            DomainError::OAuth(code) => ApiError::new(
-                if matches!(
+            DomainError::OAuth(code) => {
+                let (message, long) = crate::domain::oauth::error_messages(code);
+                ApiError::new(
+                    if matches!(
+                        code,
+                        ErrorCode::ExternalAccountNotFound | ErrorCode::ExternalAccountExists
+                    ) {
+                        unprocessable
+                    } else {
+                        S::BAD_REQUEST
+                    },
                     code,
-                    ErrorCode::ExternalAccountNotFound | ErrorCode::ExternalAccountExists
-                ) {
-                    unprocessable
-                } else {
-                    S::BAD_REQUEST
-                },
-                code,
-                match code {
-                    ErrorCode::ExternalAccountNotFound => "Invalid external account",
-                    ErrorCode::ExternalAccountExists => "already exists",
-                    _ => "This OAuth step cannot be completed",
-                },
-                match code {
-                    ErrorCode::ExternalAccountNotFound => {
-                        "The External Account was not found.".to_owned()
-                    }
-                    ErrorCode::ExternalAccountExists => {
-                        "This external account already exists.".to_owned()
-                    }
-                    _ => format!("The OAuth step cannot be completed ({code})."),
-                },
-            ),
+                    message,
+                    long,
+                )
+            }
             DomainError::TicketExpired => ApiError::new(
                 unprocessable,
                 ErrorCode::TicketExpired,

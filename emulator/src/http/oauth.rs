@@ -90,7 +90,6 @@ pub(crate) async fn callback(
         _ => None,
     };
     let env = app.env(&settings, app.clock.now_ms(), None, &request);
-    let mut upstream = upstream;
     let to = app.write(|tx| {
         oauth::callback(
             tx,
@@ -98,7 +97,7 @@ pub(crate) async fn callback(
             &state,
             code.as_deref(),
             error.as_deref(),
-            upstream.take(),
+            upstream,
         )
     })?;
     Ok(see_other(to.as_str()))

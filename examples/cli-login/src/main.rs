@@ -5,6 +5,8 @@
 //! cli-login --frontend-api http://127.0.0.1:4100 sign-up jane@example.com
 //! cli-login sign-in jane@example.com          # prompts for the emailed code
 //! cli-login sign-in jane@example.com --email-link   # waits for the emailed link to be opened
+//! cli-login sign-in --oauth github              # in the system browser, back on a loopback port
+//! cli-login sign-up --oauth google
 //! cli-login whoami
 //! cli-login token                              # a fresh session JWT on stdout
 //! cli-login sign-out
@@ -13,6 +15,9 @@
 //! Passwords and codes are read from stdin, one line each; with a terminal the password is not
 //! echoed. Without one (a script, CI) they are plain lines, so a run can be driven by a pipe:
 //! `printf '%s\n' "$PASSWORD" | cli-login --session-file s.json sign-in jane@example.com --password`.
+//! OAuth opens the provider's page with the OS's opener; `LATCHKEY_BROWSER` names another
+//! browser command (run with the URL as its argument), or `none` to only print the URL (to
+//! stderr) for you — or a test — to open. The URL is printed in every case.
 //! A stored session belongs to the Frontend API it was made with: pointed at another one, the
 //! CLI warns and starts signed out (the token is not sent there).
 
@@ -24,8 +29,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use latchkey::protocol::ErrorCode;
 use latchkey::{
-    AuthState, Error, FileStore, KeyringStore, Latchkey, SecondFactor, SignInAttempt, SignInStatus,
-    SignUpForm, SignUpStep,
+    AuthState, Error, FileStore, KeyringStore, Latchkey, OAuthOutcome, OAuthProvider, SecondFactor,
+    SignInAttempt, SignInStatus, SignUpForm, SignUpStep, SystemBrowser,
 };
 
 #[derive(Parser)]
@@ -61,20 +66,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create an account: email and password, then the code emailed to you.
+    /// Create an account: email and password, then the code emailed to you (or --oauth).
     SignUp {
-        email: String,
+        #[arg(required_unless_present = "oauth")]
+        email: Option<String>,
+        /// Sign up through this OAuth provider in the browser instead: google, github, apple,
+        /// microsoft or custom_<name>.
+        #[arg(long, conflicts_with_all = ["email", "first_name", "last_name"])]
+        oauth: Option<OAuthProvider>,
         #[arg(long)]
         first_name: Option<String>,
         #[arg(long)]
         last_name: Option<String>,
     },
-    /// Sign in with the code emailed to you (or --password).
+    /// Sign in with the code emailed to you (or --password, --email-link, --oauth).
     SignIn {
-        email: String,
+        #[arg(required_unless_present = "oauth")]
+        email: Option<String>,
         /// Sign in with a password instead of an emailed code.
         #[arg(long, conflicts_with = "email_link")]
         password: bool,
+        /// Sign in through this OAuth provider in the browser: google, github, apple, microsoft
+        /// or custom_<name>. Someone new is signed up.
+        #[arg(long, conflicts_with_all = ["email", "password", "email_link"])]
+        oauth: Option<OAuthProvider>,
         /// Sign in with a link emailed to you, opened in a browser on any device (the instance
         /// must have email links on). This run waits for it, up to 10 minutes.
         #[arg(long)]
@@ -146,7 +161,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             Store::Keychain(keychain)
         }
     };
-    let lk = builder.sync_on_start(false).build()?;
+    let lk = builder
+        .sync_on_start(false)
+        .browser_opener(browser_from_env())
+        .build()?;
     let state = lk.ready().await?;
     if let Some(w) = lk.restore_warning() {
         eprintln!(
@@ -157,10 +175,30 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
 
     match cli.command {
         Command::SignUp {
+            oauth: Some(provider),
+            ..
+        } => {
+            eprintln!("Signing up with {provider} in your browser…");
+            let outcome = lk.sign_up_with_oauth(&provider).await?;
+            finish_oauth(outcome).await?;
+            print_signed_in(&lk.current());
+        }
+        Command::SignIn {
+            oauth: Some(provider),
+            ..
+        } => {
+            eprintln!("Signing in with {provider} in your browser…");
+            let outcome = lk.sign_in_with_oauth(&provider).await?;
+            finish_oauth(outcome).await?;
+            print_signed_in(&lk.current());
+        }
+        Command::SignUp {
             email,
             first_name,
             last_name,
+            oauth: None,
         } => {
+            let email = email.unwrap_or_default();
             let password = prompt_secret("Choose a password: ").await?;
             let mut form = SignUpForm::new().email_address(&email).password(password);
             if let Some(f) = first_name {
@@ -204,7 +242,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
             email,
             password,
             email_link,
+            oauth: None,
         } => {
+            let email = email.unwrap_or_default();
             if let Some(user) = state.user() {
                 if user.primary_email() == Some(email.trim()) {
                     eprintln!("Already signed in as {email}.");
@@ -338,6 +378,64 @@ async fn sign_in_by_link(lk: &Latchkey, email: &str) -> Result<latchkey::SignInA
     .await;
     landing.abort();
     result
+}
+
+/// The browser OAuth opens, from `LATCHKEY_BROWSER`: unset, the OS's opener; `none`, nobody
+/// (the URL is printed for the user); anything else, a command run with the URL. The URL is
+/// always printed too, for a machine whose opener does nothing.
+fn browser_from_env() -> impl Fn(&str) -> Result<(), Error> + Send + Sync + 'static {
+    let choice = std::env::var("LATCHKEY_BROWSER").unwrap_or_default();
+    move |url: &str| {
+        eprintln!("Open this page to continue: {url}");
+        match choice.trim() {
+            "" => latchkey::BrowserOpener::open(&SystemBrowser, url),
+            "none" => Ok(()),
+            command => std::process::Command::new(command)
+                .arg(url)
+                .stdin(std::process::Stdio::null())
+                .spawn()
+                .map(drop)
+                .map_err(|e| Error::Config(format!("cannot run LATCHKEY_BROWSER={command}: {e}"))),
+        }
+    }
+}
+
+/// After the browser: a second factor if the account has one; a sign-up that needs more than
+/// the provider gave cannot be finished here.
+async fn finish_oauth(outcome: OAuthOutcome) -> Result<(), Error> {
+    match outcome {
+        OAuthOutcome::SignIn(mut attempt) => {
+            if attempt.status() == SignInStatus::NeedsSecondFactor {
+                second_factor(&mut attempt).await?;
+            }
+            if attempt.status() != SignInStatus::Complete {
+                return Err(Error::InvalidState(format!(
+                    "sign-in stopped at {:?}",
+                    attempt.status()
+                )));
+            }
+        }
+        OAuthOutcome::SignUp(sign_up) => match sign_up.next_step() {
+            SignUpStep::Complete => {}
+            SignUpStep::MissingFields(fields) => {
+                return Err(Error::InvalidState(format!(
+                    "this instance also requires: {}",
+                    fields.join(", ")
+                )))
+            }
+            other => {
+                return Err(Error::InvalidState(format!(
+                    "cannot continue this sign-up from the terminal: {other:?}"
+                )))
+            }
+        },
+        other => {
+            return Err(Error::InvalidState(format!(
+                "cannot continue from the terminal: {other:?}"
+            )))
+        }
+    }
+    Ok(())
 }
 
 /// Codes the user can simply type again.

@@ -71,6 +71,10 @@ struct Cli {
 
 impl Cli {
     fn spawn(&self, args: &[&str]) -> Child {
+        self.spawn_with(args, &[])
+    }
+
+    fn spawn_with(&self, args: &[&str], envs: &[(&str, &str)]) -> Child {
         let child = Command::new(env!("CARGO_BIN_EXE_cli-login"))
             .args([
                 "--frontend-api",
@@ -85,6 +89,8 @@ impl Cli {
             .env_remove("LATCHKEY_FRONTEND_API_URL")
             .env_remove("LATCHKEY_APP_ID")
             .env_remove("LATCHKEY_SESSION_FILE")
+            .env_remove("LATCHKEY_BROWSER")
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -475,4 +481,105 @@ async fn sign_in_by_email_link_waits_for_the_link_and_lands_on_its_own_page() {
     let run = cli.run(&["whoami"]).await;
     assert!(run.status.success(), "{run:?}");
     assert_eq!(field(&whoami_fields(&run.stdout), "user"), id);
+}
+
+/// `cli-login … --oauth <provider>` with `LATCHKEY_BROWSER=none`: the page it asks to be opened
+/// (read from stderr), and the run, whose stderr holds the rest.
+async fn oauth_run(cli: &Cli, args: &[&str]) -> (String, Child, std::thread::JoinHandle<String>) {
+    let mut child = cli.spawn_with(args, &[("LATCHKEY_BROWSER", "none")]);
+    let stderr = child.0.stderr.take().expect("stderr");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut tx = Some(tx);
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(url) = line.strip_prefix("Open this page to continue: ") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), rx)
+        .await
+        .expect("cli-login printed the page to open")
+        .expect("a URL before stderr closed");
+    (url, child, reader)
+}
+
+#[tokio::test]
+async fn oauth_sign_in_signs_a_new_user_up_and_sign_up_of_an_existing_one_signs_in() {
+    let env = start().await;
+    env.kit
+        .set_settings(json!({"social": {"oauth_github": {"enabled": true}}}))
+        .await;
+    let gus = json!({"email": "gus@example.com", "first_name": "Gus", "email_verified": true,
+                     "provider_user_id": "gh-7"});
+    let cli = env.cli();
+    for (args, expect_new) in [
+        (["sign-in", "--oauth", "github"], true),
+        (["sign-up", "--oauth", "github"], false),
+    ] {
+        let r = env
+            .kit
+            .control(Method::POST, "/oauth/github/next", Some(gus.clone()))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let (url, child, reader) = oauth_run(&cli, &args).await;
+        // The "browser": follows the provider page's redirects back to the CLI's listener.
+        let page = reqwest::get(&url).await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(
+            page.url().as_str().starts_with("http://127.0.0.1:"),
+            "{}",
+            page.url()
+        );
+        assert!(page.url().query().unwrap_or("").contains("lk_state="));
+        let run = child.finish().await;
+        let stderr = reader.join().unwrap();
+        assert!(run.status.success(), "{run:?}{stderr}");
+        assert!(stderr.contains("Signed in as gus@example.com."), "{stderr}");
+        let users = env.kit.bapi(Method::GET, "/v1/users", None).await;
+        assert_eq!(
+            users.body.as_array().unwrap().len(),
+            1,
+            "{expect_new}: one user, Gus"
+        );
+        cli.run(&["sign-out"]).await;
+    }
+}
+
+#[tokio::test]
+async fn a_denied_oauth_sign_in_fails_and_leaves_the_cli_signed_out() {
+    let env = start().await;
+    let r = env
+        .kit
+        .control(
+            Method::POST,
+            "/oauth/google/next",
+            Some(json!({"error": "access_denied"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cli = env.cli();
+    let (url, child, reader) = oauth_run(&cli, &["sign-in", "--oauth", "google"]).await;
+    let page = reqwest::get(&url).await.unwrap();
+    assert!(page.text().await.unwrap().contains("did not complete"));
+    let run = child.finish().await;
+    let stderr = reader.join().unwrap();
+    assert!(!run.status.success(), "{stderr}");
+    assert!(stderr.contains("denied"), "{stderr}");
+    let run = cli.run(&["whoami"]).await;
+    assert!(!run.status.success(), "{run:?}");
+
+    let run = cli.run(&["sign-in", "--oauth", "myspace"]).await;
+    assert!(!run.status.success());
+    assert!(run.stderr.contains("not an OAuth provider"), "{run:?}");
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::flows::oauth::BrowserOpener;
 use crate::store::{KeyringStore, SessionStore};
 
 /// The clock the SDK judges token freshness by: milliseconds since the Unix epoch.
@@ -137,6 +138,8 @@ pub struct Builder {
     pub(crate) background_refresh: bool,
     pub(crate) sync_on_start: bool,
     pub(crate) clock: Arc<dyn TimeSource>,
+    pub(crate) browser: Arc<dyn BrowserOpener>,
+    pub(crate) oauth_timeout: Duration,
 }
 
 impl fmt::Debug for Builder {
@@ -167,6 +170,8 @@ impl Builder {
             background_refresh: true,
             sync_on_start: true,
             clock: Arc::new(SystemClock),
+            browser: crate::flows::oauth::default_opener(),
+            oauth_timeout: crate::flows::oauth::DEFAULT_TIMEOUT,
         }
     }
 
@@ -255,6 +260,19 @@ impl Builder {
     /// The clock token freshness is judged by (default: the system clock); see [`TimeSource`].
     pub fn time_source(mut self, clock: impl TimeSource) -> Self {
         self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How OAuth flows open the provider's page (default: [`SystemBrowser`](crate::SystemBrowser), the OS's opener).
+    pub fn browser_opener(mut self, opener: impl BrowserOpener) -> Self {
+        self.browser = Arc::new(opener);
+        self
+    }
+
+    /// How long [`Latchkey::sign_in_with_oauth`](crate::Latchkey::sign_in_with_oauth) waits for
+    /// the browser to come back (default 5 minutes).
+    pub fn oauth_timeout(mut self, d: Duration) -> Self {
+        self.oauth_timeout = d;
         self
     }
 

@@ -78,6 +78,9 @@ pub enum Error {
     /// The SDK was configured wrongly.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// An OAuth sign-in or sign-up ended in the browser: denied, cancelled, timed out.
+    #[error(transparent)]
+    OAuth(#[from] crate::flows::oauth::OAuthFailure),
 }
 
 fn until_text(until: Option<SystemTime>) -> String {

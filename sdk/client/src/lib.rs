@@ -291,6 +291,9 @@ pub use error::{ApiError, Cause, Error, RawBody, StoreError};
 pub use flows::account::{Activity, Image, SessionActivity, UserUpdate};
 pub use flows::email_link::EmailLinkSignIn;
 pub use flows::mfa::{BackupCodes, OneTimeSecret, TotpEnrolment, qr_svg};
+pub use flows::oauth::{
+    BrowserOpener, OAuthFailure, OAuthOutcome, OAuthProvider, PendingOAuth, SystemBrowser,
+};
 pub use flows::reverify::{SessionVerification, SessionVerificationStatus, VerificationLevel};
 pub use flows::sign_in::{CodeFactor, SecondFactor, SignInAttempt, SignInStatus};
 pub use flows::sign_up::{SignUpAttempt, SignUpForm, SignUpStatus, SignUpStep};

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod email_link;
 pub mod mfa;
+pub mod oauth;
 pub mod reverify;
 pub mod sign_in;
 pub mod sign_up;

@@ -254,7 +254,11 @@ impl SignUpAttempt {
         format!("/v1/client/sign_ups/{}", segment(&self.raw.id))
     }
 
-    async fn run(&mut self, call: Call) -> Result<SignUpStep, Error> {
+    pub(crate) fn lk(&self) -> &Latchkey {
+        &self.lk
+    }
+
+    pub(crate) async fn run(&mut self, call: Call) -> Result<SignUpStep, Error> {
         self.raw = self.lk.inner.envelope(call).await?;
         Ok(self.next_step())
     }
@@ -311,10 +315,12 @@ impl Latchkey {
     /// last step signs the new user in.
     #[tracing::instrument(skip_all)]
     pub async fn sign_up(&self, form: SignUpForm) -> Result<SignUpAttempt, Error> {
-        let raw: SignUp = self
-            .inner
-            .envelope(form.into_call(Call::post("/v1/client/sign_ups")))
-            .await?;
+        self.create_sign_up(form.into_call(Call::post("/v1/client/sign_ups")))
+            .await
+    }
+
+    pub(crate) async fn create_sign_up(&self, call: Call) -> Result<SignUpAttempt, Error> {
+        let raw: SignUp = self.inner.envelope(call).await?;
         Ok(SignUpAttempt {
             lk: self.clone(),
             raw,

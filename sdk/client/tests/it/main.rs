@@ -7,6 +7,7 @@ mod binding;
 mod email_link;
 mod keyring;
 mod mfa;
+mod oauth;
 mod offline;
 mod redaction;
 mod reverify;

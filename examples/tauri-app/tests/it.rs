@@ -15,6 +15,7 @@ use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{Listener, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri_plugin_latchkey::LatchkeyExt;
 
 struct Harness {
     kit: Kit,
@@ -33,13 +34,20 @@ fn start() -> Harness {
 }
 
 fn start_with(settings: impl FnOnce(&Kit)) -> Harness {
+    start_configured(settings, |b| b)
+}
+
+fn start_configured(
+    settings: impl FnOnce(&Kit),
+    configure: impl FnOnce(latchkey::Builder) -> latchkey::Builder + Send + 'static,
+) -> Harness {
     // The emulator runs on Tauri's runtime, where the plugin's SDK runs too.
     let kit = block_on(latchkey_testkit::start());
     settings(&kit);
     let url = kit.url().to_owned();
     let plugin = tauri_plugin_latchkey::Builder::new()
         .frontend_api_url(url)
-        .configure(|b| b.store(MemoryStore::new()));
+        .configure(|b| configure(b.store(MemoryStore::new())));
     let app = tauri_app_lib::app(mock_builder(), plugin, "http://127.0.0.1:9".into())
         .build(tauri_app_lib::context())
         .expect("the app builds");
@@ -636,4 +644,144 @@ fn a_second_factor_through_the_commands_backup_code_once() {
         json!({"signInId": s["id"], "strategy": "backup_code", "code": codes[0]}),
     );
     assert_eq!(e["kind"], "api");
+}
+
+/// Follows `url` through the emulator's redirects as a browser would, until they leave it for the
+/// app (its loopback listener, or its claimed scheme); requests a loopback callback, and returns
+/// where it landed.
+async fn browse(emulator: String, url: String) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut at = url;
+    for _ in 0..8 {
+        if !at.starts_with(&emulator) {
+            if at.starts_with("http://127.0.0.1:") {
+                let page = http.get(&at).send().await.unwrap();
+                assert_eq!(page.status(), 200, "the app's callback page");
+            }
+            return at;
+        }
+        let r = http.get(&at).send().await.unwrap();
+        assert!(r.status().is_redirection(), "{at}: {}", r.status());
+        at = r.headers()["location"].to_str().unwrap().to_owned();
+    }
+    panic!("too many redirects");
+}
+
+fn queue(kit: &Kit, provider: &str, answer: Value) {
+    let r = block_on(kit.control(
+        latchkey_testkit::Method::POST,
+        &format!("/oauth/{provider}/next"),
+        Some(answer),
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The app with a "system browser" that follows the provider page's redirects (the mock answers
+/// a queued identity at once); where it landed goes to `landed`.
+fn start_with_browser() -> (Harness, mpsc::Receiver<String>) {
+    let (tx, landed) = mpsc::channel();
+    let emulator = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let e = emulator.clone();
+    let h = start_configured(
+        |kit| *e.lock().unwrap() = kit.url().to_owned(),
+        move |b| {
+            b.browser_opener(move |url: &str| -> Result<(), latchkey::Error> {
+                let (tx, emulator, url) =
+                    (tx.clone(), emulator.lock().unwrap().clone(), url.to_owned());
+                tauri::async_runtime::spawn(async move {
+                    let _ = tx.send(browse(emulator, url).await);
+                });
+                Ok(())
+            })
+        },
+    );
+    (h, landed)
+}
+
+#[test]
+fn oauth_in_the_system_browser_signs_a_new_user_up_then_in_and_tells_the_webview() {
+    let (h, _landed) = start_with_browser();
+    let ann = json!({"email": "ann@example.com", "first_name": "Ann", "email_verified": true,
+                     "provider_user_id": "g-ann"});
+    queue(&h.kit, "google", ann.clone());
+    let r = h.ok("sign_in_with_oauth", json!({"provider": "google"}));
+    assert!(r["signIn"].is_null(), "someone new is signed up: {r}");
+    assert_eq!(r["signUp"]["status"], "complete", "{r}");
+    let user = h.event("signedIn")["user"]["id"].clone();
+    assert_eq!(h.state()["user"]["id"], user);
+
+    h.ok("sign_out", json!({}));
+    h.event("signedOut");
+    queue(&h.kit, "google", ann);
+    let r = h.ok("sign_up_with_oauth", json!({"provider": "google"}));
+    assert_eq!(
+        r["signIn"]["status"], "complete",
+        "an existing account signs in: {r}"
+    );
+    assert_eq!(h.event("signedIn")["user"]["id"], user);
+
+    // Denied at the provider: kind oauth, Clerk's code, still signed in as before.
+    queue(&h.kit, "google", json!({"error": "access_denied"}));
+    let e = h.err("sign_in_with_oauth", json!({"provider": "google"}));
+    assert_eq!(e["kind"], "oauth", "{e}");
+    assert_eq!(e["code"], "oauth_access_denied", "{e}");
+    let e = h.err("sign_in_with_oauth", json!({"provider": "myspace"}));
+    assert_eq!(e["kind"], "invalidArgument", "{e}");
+}
+
+#[test]
+fn a_claimed_scheme_deep_link_completes_the_oauth_attempt_it_belongs_to() {
+    let (h, landed) = start_with_browser();
+    let r = block_on(h.kit.bapi(
+        latchkey_testkit::Method::POST,
+        "/v1/redirect_urls",
+        Some(json!({"url": "dev.latchkey.notes://oauth"})),
+    ));
+    assert_eq!(r.status, 200, "{}", r.body);
+    queue(
+        &h.kit,
+        "google",
+        json!({"email": "dee@example.com", "email_verified": true,
+                                     "provider_user_id": "g-dee"}),
+    );
+    let started = h.ok(
+        "start_oauth",
+        json!({"provider": "google", "redirectUrl": "dev.latchkey.notes://oauth", "signUp": true}),
+    );
+    let id = started["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("sua_"), "{started}");
+    let deep_link = landed
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the browser ran");
+    assert!(
+        deep_link.starts_with("dev.latchkey.notes://oauth?"),
+        "{deep_link}"
+    );
+
+    // Not its callback: refused, the attempt kept.
+    let e = h.err(
+        "complete_oauth",
+        json!({"id": id, "url": deep_link.replace("lk_state=", "lk_state=x")}),
+    );
+    assert_eq!(e["kind"], "invalidState", "{e}");
+    assert!(block_on(
+        h.app
+            .latchkey()
+            .complete_oauth_deep_link("dev.latchkey.notes://oauth?x=1")
+    )
+    .is_none());
+    // What the app's tauri-plugin-deep-link handler calls with the URL the OS hands it.
+    let r = block_on(h.app.latchkey().complete_oauth_deep_link(&deep_link))
+        .expect("the pending attempt's callback")
+        .unwrap();
+    assert_eq!(r.sign_up.map(|s| s.status).as_deref(), Some("complete"));
+    h.event("signedIn");
+    let e = h.err("complete_oauth", json!({"id": id, "url": deep_link}));
+    assert_eq!(
+        e["kind"], "unknownAttempt",
+        "finished attempts are gone: {e}"
+    );
 }

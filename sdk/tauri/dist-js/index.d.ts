@@ -103,7 +103,7 @@ export interface ClerkError {
     longMessage: string;
     meta?: Record<string, unknown>;
 }
-export type ErrorKind = 'api' | 'locked' | 'rateLimited' | 'offline' | 'transport' | 'decode' | 'store' | 'signedOut' | 'invalidState' | 'config' | 'unknownAttempt' | 'invalidArgument' | 'notConfigured' | 'other';
+export type ErrorKind = 'api' | 'locked' | 'rateLimited' | 'offline' | 'transport' | 'decode' | 'store' | 'signedOut' | 'invalidState' | 'config' | 'oauth' | 'unknownAttempt' | 'invalidArgument' | 'notConfigured' | 'other';
 /** What every command rejects with (a plain object, not an `Error` instance). */
 export interface LatchkeyError {
     kind: ErrorKind;
@@ -164,6 +164,36 @@ export declare function signInWithEmailLinkElsewhere(email: string, landingUrl: 
  * minutes; the sign-in is kept, so call again) or when the link expired.
  */
 export declare function waitForEmailLink(signInId: string, timeoutMs?: number): Promise<SignIn>;
+/**
+ * Where an OAuth flow or an ID-token sign-in ended: a sign-in, or (someone new, or after a
+ * transfer) a sign-up. Exactly one is set; either may need more, continued with its id.
+ */
+export interface OAuthResult {
+    signIn: SignIn | null;
+    signUp: SignUp | null;
+}
+/**
+ * Signs in through an OAuth provider (`google`, `github`, `apple`, `microsoft`,
+ * `custom_<name>`) in the system browser, back on a one-shot loopback listener; someone new is
+ * signed up. Denied, cancelled or timed out: rejects with `kind: 'oauth'` and `code`
+ * `oauth_access_denied`, `oauth_cancelled` or `oauth_timed_out`.
+ */
+export declare function signInWithOAuth(provider: string): Promise<OAuthResult>;
+/** Signs up through an OAuth provider, as `signInWithOAuth`; an existing account signs in. */
+export declare function signUpWithOAuth(provider: string): Promise<OAuthResult>;
+/**
+ * Starts an OAuth sign-in (or sign-up) that comes back to `redirectUrl`, a scheme the app claims
+ * (tauri-plugin-deep-link; on the instance's redirect-URL allowlist), and opens the provider's
+ * page in the system browser. Hand the deep link to `completeOAuth` with the returned `id`.
+ */
+export declare function startOAuth(provider: string, redirectUrl: string, signUp?: boolean): Promise<{
+    id: string;
+    authorizeUrl: string;
+}>;
+/** Completes `startOAuth` from the deep link the app received. */
+export declare function completeOAuth(id: string, url: string): Promise<OAuthResult>;
+/** Signs in with a native provider SDK's ID token (Sign in with Apple, Google); someone new is signed up. */
+export declare function signInWithIdToken(provider: string, token: string): Promise<OAuthResult>;
 /** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */
 export declare function startPasswordReset(email: string): Promise<SignIn>;
 /** Sets the new password after a verified reset code, and signs in. */

@@ -78,6 +78,35 @@ export function signInWithEmailLinkElsewhere(email, landingUrl) {
 export function waitForEmailLink(signInId, timeoutMs) {
     return cmd('wait_for_email_link', { signInId, timeoutMs });
 }
+/**
+ * Signs in through an OAuth provider (`google`, `github`, `apple`, `microsoft`,
+ * `custom_<name>`) in the system browser, back on a one-shot loopback listener; someone new is
+ * signed up. Denied, cancelled or timed out: rejects with `kind: 'oauth'` and `code`
+ * `oauth_access_denied`, `oauth_cancelled` or `oauth_timed_out`.
+ */
+export function signInWithOAuth(provider) {
+    return cmd('sign_in_with_oauth', { provider });
+}
+/** Signs up through an OAuth provider, as `signInWithOAuth`; an existing account signs in. */
+export function signUpWithOAuth(provider) {
+    return cmd('sign_up_with_oauth', { provider });
+}
+/**
+ * Starts an OAuth sign-in (or sign-up) that comes back to `redirectUrl`, a scheme the app claims
+ * (tauri-plugin-deep-link; on the instance's redirect-URL allowlist), and opens the provider's
+ * page in the system browser. Hand the deep link to `completeOAuth` with the returned `id`.
+ */
+export function startOAuth(provider, redirectUrl, signUp = false) {
+    return cmd('start_oauth', { provider, redirectUrl, signUp });
+}
+/** Completes `startOAuth` from the deep link the app received. */
+export function completeOAuth(id, url) {
+    return cmd('complete_oauth', { id, url });
+}
+/** Signs in with a native provider SDK's ID token (Sign in with Apple, Google); someone new is signed up. */
+export function signInWithIdToken(provider, token) {
+    return cmd('sign_in_with_id_token', { provider, token });
+}
 /** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */
 export function startPasswordReset(email) {
     return cmd('start_password_reset', { email });

@@ -111,6 +111,7 @@ export type ErrorKind =
   | 'signedOut'
   | 'invalidState'
   | 'config'
+  | 'oauth'
   | 'unknownAttempt'
   | 'invalidArgument'
   | 'notConfigured'
@@ -229,6 +230,53 @@ export function signInWithEmailLinkElsewhere(email: string, landingUrl: string):
  */
 export function waitForEmailLink(signInId: string, timeoutMs?: number): Promise<SignIn> {
   return cmd('wait_for_email_link', { signInId, timeoutMs })
+}
+
+/**
+ * Where an OAuth flow or an ID-token sign-in ended: a sign-in, or (someone new, or after a
+ * transfer) a sign-up. Exactly one is set; either may need more, continued with its id.
+ */
+export interface OAuthResult {
+  signIn: SignIn | null
+  signUp: SignUp | null
+}
+
+/**
+ * Signs in through an OAuth provider (`google`, `github`, `apple`, `microsoft`,
+ * `custom_<name>`) in the system browser, back on a one-shot loopback listener; someone new is
+ * signed up. Denied, cancelled or timed out: rejects with `kind: 'oauth'` and `code`
+ * `oauth_access_denied`, `oauth_cancelled` or `oauth_timed_out`.
+ */
+export function signInWithOAuth(provider: string): Promise<OAuthResult> {
+  return cmd('sign_in_with_oauth', { provider })
+}
+
+/** Signs up through an OAuth provider, as `signInWithOAuth`; an existing account signs in. */
+export function signUpWithOAuth(provider: string): Promise<OAuthResult> {
+  return cmd('sign_up_with_oauth', { provider })
+}
+
+/**
+ * Starts an OAuth sign-in (or sign-up) that comes back to `redirectUrl`, a scheme the app claims
+ * (tauri-plugin-deep-link; on the instance's redirect-URL allowlist), and opens the provider's
+ * page in the system browser. Hand the deep link to `completeOAuth` with the returned `id`.
+ */
+export function startOAuth(
+  provider: string,
+  redirectUrl: string,
+  signUp = false,
+): Promise<{ id: string; authorizeUrl: string }> {
+  return cmd('start_oauth', { provider, redirectUrl, signUp })
+}
+
+/** Completes `startOAuth` from the deep link the app received. */
+export function completeOAuth(id: string, url: string): Promise<OAuthResult> {
+  return cmd('complete_oauth', { id, url })
+}
+
+/** Signs in with a native provider SDK's ID token (Sign in with Apple, Google); someone new is signed up. */
+export function signInWithIdToken(provider: string, token: string): Promise<OAuthResult> {
+  return cmd('sign_in_with_id_token', { provider, token })
 }
 
 /** Emails a password-reset code; then `attemptSignInCode` and `resetPassword`. */

@@ -106,6 +106,51 @@ pub(crate) async fn wait_for_email_link(
 }
 
 #[tauri::command]
+pub(crate) async fn sign_in_with_oauth(
+    lk: State<'_, Latchkey>,
+    provider: String,
+) -> Result<OAuthView> {
+    lk.sign_in_with_oauth(&provider).await
+}
+
+#[tauri::command]
+pub(crate) async fn sign_up_with_oauth(
+    lk: State<'_, Latchkey>,
+    provider: String,
+) -> Result<OAuthView> {
+    lk.sign_up_with_oauth(&provider).await
+}
+
+#[tauri::command]
+pub(crate) async fn start_oauth(
+    lk: State<'_, Latchkey>,
+    provider: String,
+    redirect_url: String,
+    sign_up: Option<bool>,
+) -> Result<OAuthStartView> {
+    lk.start_oauth(&provider, &redirect_url, sign_up.unwrap_or(false))
+        .await
+}
+
+#[tauri::command]
+pub(crate) async fn complete_oauth(
+    lk: State<'_, Latchkey>,
+    id: String,
+    url: String,
+) -> Result<OAuthView> {
+    lk.complete_oauth(&id, &url).await
+}
+
+#[tauri::command]
+pub(crate) async fn sign_in_with_id_token(
+    lk: State<'_, Latchkey>,
+    provider: String,
+    token: String,
+) -> Result<OAuthView> {
+    lk.sign_in_with_id_token(&provider, &token).await
+}
+
+#[tauri::command]
 pub(crate) async fn start_password_reset(
     lk: State<'_, Latchkey>,
     email: String,

@@ -40,7 +40,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// The kind as the webview sees it (`api`, `locked`, `rateLimited`, `offline`, `transport`,
-    /// `decode`, `store`, `signedOut`, `invalidState`, `config`, `unknownAttempt`,
+    /// `decode`, `store`, `signedOut`, `invalidState`, `config`, `oauth`, `unknownAttempt`,
     /// `invalidArgument`, `notConfigured`, `other`).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -55,6 +55,7 @@ impl Error {
                 latchkey::Error::SignedOut => "signedOut",
                 latchkey::Error::InvalidState(_) => "invalidState",
                 latchkey::Error::Config(_) => "config",
+                latchkey::Error::OAuth(_) => "oauth",
                 _ => "other",
             },
             Error::UnknownAttempt { .. } => "unknownAttempt",
@@ -66,6 +67,13 @@ impl Error {
     /// The first Clerk error code of a server error.
     pub fn code(&self) -> Option<&str> {
         match self {
+            Error::Latchkey(latchkey::Error::OAuth(f)) => Some(match f {
+                latchkey::OAuthFailure::Denied => "oauth_access_denied",
+                latchkey::OAuthFailure::Cancelled => "oauth_cancelled",
+                latchkey::OAuthFailure::TimedOut => "oauth_timed_out",
+                latchkey::OAuthFailure::Failed { code } => code.as_str(),
+                _ => "oauth_failed",
+            }),
             Error::Latchkey(e) => e.code(),
             _ => None,
         }

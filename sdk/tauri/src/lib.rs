@@ -42,8 +42,8 @@ mod models;
 pub use desktop::Latchkey;
 pub use error::{Error, Result};
 pub use models::{
-    AuthStateView, NextStep, SessionView, SignInView, SignUpFields, SignUpView, TokenView,
-    AUTH_STATE_EVENT,
+    AuthStateView, NextStep, OAuthStartView, OAuthView, SessionView, SignInView, SignUpFields,
+    SignUpView, TokenView, AUTH_STATE_EVENT,
 };
 
 /// The plugin's section of `tauri.conf.json` (`plugins.latchkey`), all optional.
@@ -157,6 +157,11 @@ impl Builder {
                 commands::complete_email_link,
                 commands::sign_in_with_email_link_elsewhere,
                 commands::wait_for_email_link,
+                commands::sign_in_with_oauth,
+                commands::sign_up_with_oauth,
+                commands::start_oauth,
+                commands::complete_oauth,
+                commands::sign_in_with_id_token,
                 commands::start_password_reset,
                 commands::reset_password,
                 commands::sign_up,

@@ -202,6 +202,29 @@ impl From<&SignUpAttempt> for SignUpView {
     }
 }
 
+/// Where an OAuth flow (or an ID-token sign-in) ended: a sign-in, or — for someone new, or
+/// after a transfer — a sign-up. Exactly one of the two is set; either may need more (a
+/// second factor, a missing field), continued with its id as any other.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthView {
+    /// The sign-in, when the provider account belongs to a user.
+    pub sign_in: Option<SignInView>,
+    /// The sign-up, when it is a new user.
+    pub sign_up: Option<SignUpView>,
+}
+
+/// An OAuth attempt waiting for its callback (a claimed-scheme deep link): its browser page was
+/// opened; hand the URL the app receives to `complete_oauth` with `id`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthStartView {
+    /// The attempt's id (`sia_…` or `sua_…`).
+    pub id: String,
+    /// The provider page that was opened in the system browser.
+    pub authorize_url: String,
+}
+
 /// The fields of a new account. Set what the instance requires.
 #[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

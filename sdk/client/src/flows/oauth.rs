@@ -241,6 +241,14 @@ impl PendingOAuth {
         &self.authorize_url
     }
 
+    /// The id of the sign-in (`sia_…`) or sign-up (`sua_…`) under way.
+    pub fn attempt_id(&self) -> &str {
+        match &self.flow {
+            Flow::SignIn(a) => a.id(),
+            Flow::SignUp(a) => a.id(),
+        }
+    }
+
     /// The redirect URL the browser comes back to (with this attempt's `lk_state`).
     pub fn redirect_url(&self) -> &str {
         self.redirect_url.as_str()
@@ -267,7 +275,7 @@ impl PendingOAuth {
     /// ([`OAuthFailure::Denied`]), a callback with no result ([`OAuthFailure::Cancelled`]) or
     /// another reported failure; the server's refusal of the nonce (`rotating_token_nonce_invalid`:
     /// used already, or not this client's) as [`Error::Api`].
-    pub async fn complete(self, callback_url: &str) -> Result<OAuthOutcome, Error> {
+    pub async fn complete(&self, callback_url: &str) -> Result<OAuthOutcome, Error> {
         let params = self.callback_params(callback_url)?;
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         if let Some(nonce) = get("rotating_token_nonce").filter(|n| !n.is_empty()) {
@@ -275,7 +283,7 @@ impl PendingOAuth {
                 "?rotating_token_nonce={}",
                 url::form_urlencoded::byte_serialize(nonce.as_bytes()).collect::<String>()
             );
-            return Ok(match self.flow {
+            return Ok(match self.flow.clone() {
                 Flow::SignIn(mut a) => {
                     let path = format!("/v1/client/sign_ins/{}{query}", segment(a.id()));
                     a.reload_path(path).await?;
@@ -294,13 +302,19 @@ impl PendingOAuth {
             _ => return Err(Error::OAuth(OAuthFailure::Cancelled)),
         };
         let lk = self.lk().clone();
-        match (self.flow, code.as_str()) {
+        match (&self.flow, code.as_str()) {
             (Flow::SignIn(_), "external_account_not_found") => lk.transfer_to_sign_up().await,
             (Flow::SignUp(_), "external_account_exists") => lk.transfer_to_sign_in().await,
             (_, "oauth_access_denied" | "access_denied") => Err(Error::OAuth(OAuthFailure::Denied)),
             (_, "") => Err(Error::OAuth(OAuthFailure::Cancelled)),
             _ => Err(Error::OAuth(OAuthFailure::Failed { code })),
         }
+    }
+
+    /// Whether `url` is this attempt's callback (its address and `lk_state`): for an app that
+    /// receives deep links and has several attempts under way.
+    pub fn is_callback(&self, url: &str) -> bool {
+        self.callback_params(url).is_ok()
     }
 
     /// The callback's query (and fragment) parameters, once it is known to be this attempt's.

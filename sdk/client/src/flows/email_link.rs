@@ -92,20 +92,8 @@ impl EmailLinkSignIn {
     /// The approval in `callback_url`, once it is known to be this attempt's.
     fn approval_from(&self, callback_url: &str) -> Result<String, Error> {
         let bad = |why: &str| Error::InvalidState(format!("not this email link's callback: {why}"));
-        let url = url::Url::parse(callback_url).map_err(|e| bad(&e.to_string()))?;
         let expected = url::Url::parse(&self.redirect_uri).map_err(|e| bad(&e.to_string()))?;
-        let same_place = url.scheme() == expected.scheme()
-            && url.host_str() == expected.host_str()
-            && url.port_or_known_default() == expected.port_or_known_default()
-            && url.path() == expected.path();
-        if !same_place {
-            return Err(bad("another address"));
-        }
-        // Android also reads them from the fragment.
-        let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        if let Some(f) = url.fragment() {
-            pairs.extend(url::form_urlencoded::parse(f.as_bytes()).into_owned());
-        }
+        let pairs = super::oauth::callback_pairs(callback_url, &expected).map_err(|e| bad(&e))?;
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         if let Some(status) = get("__clerk_status").filter(|s| s != "verified") {
             return Err(Error::InvalidState(format!("the email link was {status}")));

@@ -321,19 +321,7 @@ impl PendingOAuth {
     fn callback_params(&self, callback_url: &str) -> Result<Vec<(String, String)>, Error> {
         let bad =
             |why: &str| Error::InvalidState(format!("not this OAuth attempt's callback: {why}"));
-        let url = url::Url::parse(callback_url).map_err(|e| bad(&e.to_string()))?;
-        let expected = &self.redirect_url;
-        let same_place = url.scheme() == expected.scheme()
-            && url.host_str() == expected.host_str()
-            && url.port_or_known_default() == expected.port_or_known_default()
-            && url.path() == expected.path();
-        if !same_place {
-            return Err(bad("another address"));
-        }
-        let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        if let Some(f) = url.fragment() {
-            pairs.extend(url::form_urlencoded::parse(f.as_bytes()).into_owned());
-        }
+        let pairs = callback_pairs(callback_url, &self.redirect_url).map_err(|e| bad(&e))?;
         let state_ok = pairs
             .iter()
             .filter(|(k, _)| k == STATE_PARAM)
@@ -343,6 +331,27 @@ impl PendingOAuth {
         }
         Ok(pairs)
     }
+}
+
+/// The query and fragment parameters of `callback_url` (Android's SDKs read both), once it is
+/// known to be at `expected`'s address (scheme, host, port, path); else why not.
+pub(crate) fn callback_pairs(
+    callback_url: &str,
+    expected: &url::Url,
+) -> Result<Vec<(String, String)>, String> {
+    let url = url::Url::parse(callback_url).map_err(|e| e.to_string())?;
+    let same_place = url.scheme() == expected.scheme()
+        && url.host_str() == expected.host_str()
+        && url.port_or_known_default() == expected.port_or_known_default()
+        && url.path() == expected.path();
+    if !same_place {
+        return Err("another address".into());
+    }
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if let Some(f) = url.fragment() {
+        pairs.extend(url::form_urlencoded::parse(f.as_bytes()).into_owned());
+    }
+    Ok(pairs)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -579,24 +588,7 @@ impl Latchkey {
         provider: &OAuthProvider,
         redirect_url: &str,
     ) -> Result<PendingOAuth, Error> {
-        let state = random_state();
-        let redirect = with_state(redirect_url, &state)?;
-        let attempt = self
-            .create_sign_in(
-                Call::post("/v1/client/sign_ins")
-                    .form("strategy", provider.strategy())
-                    .form("redirect_url", redirect.as_str())
-                    .form("action_complete_redirect_url", redirect.as_str()),
-            )
-            .await?;
-        let raw: &SignIn = attempt.raw();
-        let authorize_url = authorize_url_of(raw.first_factor_verification.as_ref())?;
-        Ok(PendingOAuth {
-            flow: Flow::SignIn(attempt),
-            authorize_url,
-            redirect_url: redirect,
-            state,
-        })
+        self.start_oauth(provider, redirect_url, false).await
     }
 
     /// Starts a sign-up through `provider`, as [`start_oauth_sign_in`](Self::start_oauth_sign_in).
@@ -605,19 +597,40 @@ impl Latchkey {
         provider: &OAuthProvider,
         redirect_url: &str,
     ) -> Result<PendingOAuth, Error> {
+        self.start_oauth(provider, redirect_url, true).await
+    }
+
+    /// A sign-in (or a sign-up) through `provider` back to `redirect_url` with a fresh state:
+    /// the attempt and the provider page its verification points at.
+    async fn start_oauth(
+        &self,
+        provider: &OAuthProvider,
+        redirect_url: &str,
+        sign_up: bool,
+    ) -> Result<PendingOAuth, Error> {
         let state = random_state();
         let redirect = with_state(redirect_url, &state)?;
-        let attempt = self
-            .create_sign_up(
-                Call::post("/v1/client/sign_ups")
-                    .form("strategy", provider.strategy())
-                    .form("redirect_url", redirect.as_str())
-                    .form("action_complete_redirect_url", redirect.as_str()),
-            )
-            .await?;
-        let authorize_url = authorize_url_of(sign_up_verification(attempt.raw()).as_ref())?;
+        let path = if sign_up {
+            "/v1/client/sign_ups"
+        } else {
+            "/v1/client/sign_ins"
+        };
+        let call = Call::post(path)
+            .form("strategy", provider.strategy())
+            .form("redirect_url", redirect.as_str())
+            .form("action_complete_redirect_url", redirect.as_str());
+        let (flow, authorize_url) = if sign_up {
+            let attempt = self.create_sign_up(call).await?;
+            let url = authorize_url_of(sign_up_verification(attempt.raw()).as_ref())?;
+            (Flow::SignUp(attempt), url)
+        } else {
+            let attempt = self.create_sign_in(call).await?;
+            let raw: &SignIn = attempt.raw();
+            let url = authorize_url_of(raw.first_factor_verification.as_ref())?;
+            (Flow::SignIn(attempt), url)
+        };
         Ok(PendingOAuth {
-            flow: Flow::SignUp(attempt),
+            flow,
             authorize_url,
             redirect_url: redirect,
             state,

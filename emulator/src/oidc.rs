@@ -198,7 +198,10 @@ fn verify(
         return Err(bad("for another client"));
     }
     // A minute of skew either way, as verifiers allow.
-    if claims["exp"].as_i64().is_none_or(|exp| now_secs > exp + 60) {
+    if claims["exp"]
+        .as_i64()
+        .is_none_or(|exp| now_secs > exp.saturating_add(60))
+    {
         return Err(bad("expired"));
     }
     if claims["nonce"].as_str() != Some(nonce) {

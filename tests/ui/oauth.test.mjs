@@ -130,7 +130,8 @@ before(async () => {
       accountId: id,
       claims: async () => ({
         sub: id,
-        email: `${id}@idp.example.org`,
+        // Mixed case, as some providers send it: stored as every address is, in lower case.
+        email: `${id}@IdP.Example.org`,
         email_verified: true,
         given_name: 'Olga',
         family_name: 'Upstream',

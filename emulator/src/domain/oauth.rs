@@ -526,13 +526,7 @@ pub fn authorize(
     strategy: Strategy,
     state: &str,
 ) -> Result<Authorize, DomainError> {
-    let Some(flow) = flow_of_state(tx, state)? else {
-        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
-    };
-    let mut flow = flow;
-    if flow.verification().map(|v| v.strategy) != Some(strategy) {
-        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
-    }
+    let mut flow = at_the_mock(tx, env, strategy, state)?;
     let mut queue = queued(tx, strategy)?;
     if !queue.is_empty() {
         let answer = queue.remove(0);
@@ -572,13 +566,35 @@ pub fn choose(
     state: &str,
     answer: MockAnswer,
 ) -> Result<url::Url, DomainError> {
-    let Some(mut flow) = flow_of_state(tx, state)? else {
-        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
-    };
-    if flow.verification().map(|v| v.strategy) != Some(strategy) {
-        return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid));
-    }
+    let mut flow = at_the_mock(tx, env, strategy, state)?;
     answer_with(tx, env, &mut flow, state, answer)
+}
+
+/// The flow whose `state` the mock page (or its queue) may answer: this provider's, still
+/// `unverified` and unexpired, the provider on and a mock — never a verification that went to a
+/// real upstream, nor one already answered, whose identity the page would otherwise rewrite
+/// (an account takeover through a later transfer or completion).
+fn at_the_mock(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    strategy: Strategy,
+    state: &str,
+) -> Result<Flow, DomainError> {
+    let invalid = || DomainError::OAuth(ErrorCode::OauthCallbackInvalid);
+    if !env.settings.oauth_enabled(strategy) || env.settings.oidc_upstream(strategy).is_some() {
+        return Err(invalid());
+    }
+    let mut flow = flow_of_state(tx, state)?.ok_or_else(invalid)?;
+    let at_mock = flow.verification().is_some_and(|v| {
+        v.strategy == strategy
+            && v.upstream.is_none()
+            && v.status == VerificationStatus::Unverified
+            && env.now < v.expire_at
+    });
+    if !at_mock {
+        return Err(invalid());
+    }
+    Ok(flow)
 }
 
 /// Records the provider's answer on the verification (an identity under a fresh one-time
@@ -662,8 +678,17 @@ pub fn callback(
     let identity = if v.upstream.is_some() {
         // A real provider: the handler redeemed the code there before this transaction.
         match upstream {
-            Some(UpstreamAnswer::Identity(i)) => i,
-            Some(UpstreamAnswer::Failed) => {
+            // Stored addresses are normalised (lower case): so is the upstream's, else
+            // `Victim@Corp.Example` would neither link to nor be refused as `victim@corp.example`
+            // and a second user with the same address would be made. Not an address, or an
+            // oversized subject: the exchange failed.
+            Some(UpstreamAnswer::Identity(mut i))
+                if i.provider_user_id.len() <= 255 && users::normalize_email(&i.email).is_ok() =>
+            {
+                i.email = users::normalize_email(&i.email)?;
+                i
+            }
+            Some(UpstreamAnswer::Identity(_) | UpstreamAnswer::Failed) => {
                 v.status = VerificationStatus::Failed;
                 v.error = Some(ErrorCode::OauthTokenExchangeError);
                 flow.save(tx)?;
@@ -1000,6 +1025,17 @@ pub(super) fn link_new_user(
     user: &UserWithIdents,
     external: &ExternalFor,
 ) -> Result<(), DomainError> {
+    // Another sign-up may have taken this provider account while this one waited for its
+    // email code: refused (the transaction rolls back whole), never a unique-key failure.
+    if tx
+        .external_account_by_provider_user(
+            external.strategy.as_str(),
+            &external.identity.provider_user_id,
+        )?
+        .is_some()
+    {
+        return Err(DomainError::OAuth(ErrorCode::ExternalAccountExists));
+    }
     let ident = user
         .emails()
         .find(|e| e.value.eq_ignore_ascii_case(&external.identity.email))
@@ -1035,6 +1071,8 @@ pub fn transfer_to_sign_up(
     verification.error = None;
     state.external_account = Some(verification);
     fill_sign_up(env, state, strategy, &identity);
+    // The transferable sign-in is used up: a second transfer from it finds nothing.
+    client.record.sign_in_id = None;
     finish_sign_up(tx, env, client, state, strategy, &identity)
 }
 
@@ -1069,6 +1107,9 @@ pub fn transfer_to_sign_in(
     state.user_id = Some(user.user.id.clone());
     state.identifier = Some(identity.email.clone());
     state.status = SignInStatus::NeedsFirstFactor;
+    // The transferable sign-up is used up: signed out later, this client cannot transfer from
+    // it again (it would sign the user back in without the provider).
+    client.record.sign_up_id = None;
     sign_in::complete(tx, env, client, state, &mut user, verification.strategy)?;
     Ok(())
 }

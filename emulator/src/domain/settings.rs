@@ -485,9 +485,23 @@ impl Settings {
                 ));
             }
             if let Some(o) = &p.oidc {
-                let http = o.issuer.starts_with("https://") || o.issuer.starts_with("http://");
-                if !http || url::Url::parse(&o.issuer).is_err() {
-                    return Err(format!("social.{name}.oidc.issuer must be an http(s) URL"));
+                // Plain http only to this machine: elsewhere the client secret would travel in
+                // clear, and whoever is on the path would serve the discovery and JWKS.
+                let ok = match url::Url::parse(&o.issuer) {
+                    Ok(u) if u.scheme() == "https" => u.host().is_some(),
+                    Ok(u) if u.scheme() == "http" => {
+                        matches!(
+                            u.host(),
+                            Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+                        ) || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+                            || u.host_str() == Some("localhost")
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!(
+                        "social.{name}.oidc.issuer must be an https URL (http only to a loopback address)"
+                    ));
                 }
                 if o.client_id.is_empty() || o.client_secret.is_empty() {
                     return Err(format!(

@@ -1008,6 +1008,8 @@ async fn an_unreachable_or_misconfigured_oidc_upstream_is_a_clear_error() {
     let h = start().await;
     for bad in [
         json!({"issuer": "ftp://idp.example", "client_id": "c", "client_secret": "s"}),
+        // Plain http off this machine: the secret would travel in clear.
+        json!({"issuer": "http://idp.example", "client_id": "c", "client_secret": "s"}),
         json!({"issuer": "http://127.0.0.1:1", "client_id": "", "client_secret": "s"}),
         json!({"issuer": "http://127.0.0.1:1", "client_id": "c", "client_secret": "s", "tenant": "x"}),
     ] {
@@ -1045,4 +1047,151 @@ async fn an_unreachable_or_misconfigured_oidc_upstream_is_a_clear_error() {
         r.body
     );
     drop(sock);
+}
+
+/// Posts a choice to the mock page for `state`: the status it answers.
+async fn choose_on_page(h: &Harness, state: &str, email: &str) -> u16 {
+    h.http
+        .post(format!("{}/_emulator/oauth/google/authorize", h.url()))
+        .form(&[
+            ("state", state),
+            ("email", email),
+            ("email_verified", "on"),
+            ("provider_user_id", "g-mallory"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn an_answered_verification_cannot_be_rewritten_on_the_page_and_a_transfer_works_once() {
+    let h = start().await;
+    let victim = h
+        .create_user("victim@example.com", "correct horse battery")
+        .await;
+    // Mallory signs up with her own account, then starts a sign-up with it again.
+    next(
+        &h,
+        "google",
+        json!({"email": "mallory@example.com", "email_verified": true,
+                               "provider_user_id": "g-mallory"}),
+    )
+    .await;
+    let mut first = h.fapi();
+    let su = begin(&mut first, "sign_ups", "oauth_google").await;
+    let landed = browse(&h, &attempt_url(&su)).await;
+    assert!(param(&landed, "rotating_token_nonce").is_some(), "{landed}");
+
+    next(
+        &h,
+        "google",
+        json!({"email": "mallory@example.com", "email_verified": true,
+                               "provider_user_id": "g-mallory"}),
+    )
+    .await;
+    let mut app = h.fapi();
+    let su = begin(&mut app, "sign_ups", "oauth_google").await;
+    let url = attempt_url(&su);
+    let state = param(&url::Url::parse(&url).unwrap(), "state").unwrap();
+    let landed = browse(&h, &url).await;
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("external_account_exists")
+    );
+    // The answered (now transferable) verification's identity cannot be swapped for the
+    // victim's on the mock page.
+    assert_eq!(choose_on_page(&h, &state, "victim@example.com").await, 400);
+    let r = app
+        .post("/v1/client/sign_ins", &[("transfer", "true")])
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "complete", "{si}");
+    let sess = h
+        .bapi(
+            Method::GET,
+            &format!(
+                "/v1/sessions/{}",
+                si["created_session_id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_ne!(
+        sess.body["user_id"], victim["id"],
+        "signed in as Mallory, not the victim"
+    );
+
+    // Signed out, the used-up sign-up does not sign her back in without the provider.
+    let r = app
+        .post(
+            &format!(
+                "/v1/client/sessions/{}/remove",
+                si["created_session_id"].as_str().unwrap()
+            ),
+            &[],
+        )
+        .await;
+    r.ok();
+    let r = app
+        .post("/v1/client/sign_ins", &[("transfer", "true")])
+        .await;
+    r.err(422, "external_account_exists");
+}
+
+#[tokio::test]
+async fn a_provider_account_taken_while_a_sign_up_waited_for_its_code_is_refused_not_a_500() {
+    let h = start().await;
+    let unverified =
+        json!({"email": "dup@example.com", "email_verified": false, "provider_user_id": "g-dup"});
+    next(&h, "google", unverified).await;
+    let mut waiting = h.fapi();
+    let su = begin(&mut waiting, "sign_ups", "oauth_google").await;
+    let landed = browse(&h, &attempt_url(&su)).await;
+    let nonce = param(&landed, "rotating_token_nonce").unwrap();
+    let id = su["id"].as_str().unwrap().to_owned();
+    let r = waiting
+        .get(&format!(
+            "/v1/client/sign_ups/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    assert_eq!(
+        r.ok()["response"]["unverified_fields"],
+        json!(["email_address"])
+    );
+    let r = waiting
+        .post(
+            &format!("/v1/client/sign_ups/{id}/prepare_verification"),
+            &[("strategy", "email_code")],
+        )
+        .await;
+    r.ok();
+    let code = h.latest_code("dup@example.com").await;
+
+    // Meanwhile the same provider account signs up elsewhere, with another (verified) email.
+    next(
+        &h,
+        "google",
+        json!({"email": "other@example.com", "email_verified": true,
+                               "provider_user_id": "g-dup"}),
+    )
+    .await;
+    let mut other = h.fapi();
+    let su2 = begin(&mut other, "sign_ups", "oauth_google").await;
+    let landed = browse(&h, &attempt_url(&su2)).await;
+    assert!(param(&landed, "rotating_token_nonce").is_some(), "{landed}");
+
+    let r = waiting
+        .post(
+            &format!("/v1/client/sign_ups/{id}/attempt_verification"),
+            &[("strategy", "email_code"), ("code", code.as_str())],
+        )
+        .await;
+    r.err(422, "external_account_exists");
+    let users = h
+        .bapi(Method::GET, "/v1/users?email_address=dup@example.com", None)
+        .await;
+    assert_eq!(users.body, json!([]), "nothing half-written");
 }

@@ -616,7 +616,7 @@ impl Inner {
                             Some(d) => d,
                             None => self.retry.backoff(attempt),
                         };
-                        tracing::debug!(status = reply.status, ?delay, path = %call.path, "retrying");
+                        tracing::debug!(status = reply.status, ?delay, path = %call.logged_path(), "retrying");
                         tokio::time::sleep(delay).await;
                         attempt += 1;
                         continue;
@@ -627,7 +627,7 @@ impl Inner {
                     let may_retry = f.error.is_offline() && (!f.sent || call.idempotent);
                     if attempt < max && may_retry {
                         let delay = self.retry.backoff(attempt);
-                        tracing::debug!(error = %f.error, ?delay, path = %call.path, "retrying");
+                        tracing::debug!(error = %f.error, ?delay, path = %call.logged_path(), "retrying");
                         tokio::time::sleep(delay).await;
                         attempt += 1;
                         continue;

@@ -56,7 +56,7 @@ impl fmt::Debug for Call {
         let keys: Vec<&str> = self.form.iter().map(|(k, _)| *k).collect();
         f.debug_struct("Call")
             .field("method", &self.method)
-            .field("path", &self.path)
+            .field("path", &self.logged_path())
             .field("form_keys", &keys)
             .field("session_id", &self.session_id)
             .field("idempotent", &self.idempotent)
@@ -96,6 +96,17 @@ impl Call {
     pub fn idempotent(mut self) -> Self {
         self.idempotent = true;
         self
+    }
+
+    /// Not retried once sent, even as a `GET`: it redeems something single-use.
+    pub fn single_use(mut self) -> Self {
+        self.idempotent = false;
+        self
+    }
+
+    /// The path without its query, which may carry a single-use secret: what logs show.
+    pub fn logged_path(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
     }
 
     pub fn form(mut self, key: &'static str, value: impl Into<String>) -> Self {

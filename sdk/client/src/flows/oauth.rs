@@ -286,12 +286,12 @@ impl PendingOAuth {
             return Ok(match self.flow.clone() {
                 Flow::SignIn(mut a) => {
                     let path = format!("/v1/client/sign_ins/{}{query}", segment(a.id()));
-                    a.reload_path(path).await?;
+                    a.run(Call::get(path).single_use()).await?;
                     OAuthOutcome::SignIn(a)
                 }
                 Flow::SignUp(mut a) => {
                     let path = format!("/v1/client/sign_ups/{}{query}", segment(a.id()));
-                    a.run(Call::get(path)).await?;
+                    a.run(Call::get(path).single_use()).await?;
                     OAuthOutcome::SignUp(a)
                 }
             });
@@ -375,13 +375,26 @@ fn with_state(redirect_url: &str, state: &Secret) -> Result<url::Url, Error> {
 }
 
 /// The provider page to open, from a verification that must be `unverified` with one.
-fn authorize_url_of(v: Option<&latchkey_protocol::Verification>) -> Result<String, Error> {
+fn authorize_url_of(
+    fapi_url: &str,
+    v: Option<&latchkey_protocol::Verification>,
+) -> Result<String, Error> {
     match v {
-        Some(v) if v.status == VerificationStatus::Unverified.as_str() => v
-            .external_verification_redirect_url
-            .clone()
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| Error::InvalidState("the Frontend API gave no provider page".into())),
+        Some(v) if v.status == VerificationStatus::Unverified.as_str() => {
+            let url = v
+                .external_verification_redirect_url
+                .clone()
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| {
+                    Error::InvalidState("the Frontend API gave no provider page".into())
+                })?;
+            if !openable(fapi_url, &url) {
+                return Err(Error::InvalidState(format!(
+                    "refusing to open {url:?}: a provider page is https (or http on this machine or the Frontend API's host)"
+                )));
+            }
+            Ok(url)
+        }
         Some(v) => Err(Error::InvalidState(format!(
             "the OAuth verification is {}, not unverified",
             v.status
@@ -389,6 +402,31 @@ fn authorize_url_of(v: Option<&latchkey_protocol::Verification>) -> Result<Strin
         None => Err(Error::InvalidState(
             "the Frontend API started no OAuth verification".into(),
         )),
+    }
+}
+
+/// Whether the OS opener may be handed `url`: `https`, or `http` to a loopback address or the
+/// Frontend API's own host (an emulator's mock page). Anything else (`file:`, a UNC path, an
+/// OS handler scheme) could run code through the opener.
+fn openable(fapi_url: &str, url: &str) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    match u.scheme() {
+        "https" => u.host().is_some(),
+        "http" => {
+            let loopback = match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            };
+            let fapi_host = url::Url::parse(fapi_url)
+                .ok()
+                .and_then(|f| f.host_str().map(str::to_owned));
+            loopback || (u.host_str().is_some() && u.host_str() == fapi_host.as_deref())
+        }
+        _ => false,
     }
 }
 
@@ -434,6 +472,8 @@ struct Loopback {
 const MAX_REQUEST: usize = 16 * 1024;
 /// How long one connection may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many connections are read at once.
+const MAX_CONNECTIONS: usize = 16;
 
 impl Loopback {
     async fn bind() -> Result<Self, Error> {
@@ -453,51 +493,80 @@ impl Loopback {
     /// Serves requests until one is `pending`'s callback, which it answers with a page and
     /// returns as a full URL. Anything else (a favicon, another path, a forged `lk_state`) gets
     /// a 404 or 400 and the wait goes on.
+    ///
+    /// Connections are read side by side (up to [`MAX_CONNECTIONS`] at once, each given
+    /// [`READ_TIMEOUT`]), so idle ones — a browser's speculative pre-connect, or a local process
+    /// holding sockets open — cannot hold up the real callback; past the cap, new connections
+    /// are closed at once. The reads in flight go with the future.
     async fn wait(&self, pending: &PendingOAuth) -> String {
+        let mut reading = tokio::task::JoinSet::new();
         loop {
-            let mut stream = match self.listener.accept().await {
-                Ok((s, _)) => s,
+            let accepted = tokio::select! {
+                a = self.listener.accept() => a,
+                Some(done) = reading.join_next() => {
+                    if let Ok(Some((stream, target))) = done
+                        && let Some(url) = Self::answer(pending, stream, target).await
+                    {
+                        return url;
+                    }
+                    continue;
+                }
+            };
+            match accepted {
+                Ok((mut stream, _)) if reading.len() < MAX_CONNECTIONS => {
+                    reading.spawn(async move {
+                        let target = read_target(&mut stream).await?;
+                        Some((stream, target))
+                    });
+                }
+                Ok(_) => {} // over the cap: dropped, which closes it
                 Err(e) => {
                     // Out of descriptors, say: wait a little rather than spin.
                     tracing::debug!(error = %e, "loopback accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let Some(target) = read_target(&mut stream).await else {
-                continue;
-            };
-            let url = format!(
-                "http://127.0.0.1:{}{target}",
-                pending.redirect_url.port().unwrap_or(0)
-            );
-            match pending.callback_params(&url) {
-                Ok(params) => {
-                    let ok = params.iter().any(|(k, v)| {
-                        k == "rotating_token_nonce"
-                            || (k == "__clerk_error_code"
-                                && matches!(
-                                    v.as_str(),
-                                    "external_account_not_found" | "external_account_exists"
-                                ))
-                    });
-                    respond(&mut stream, "200 OK", &landing_page(ok)).await;
-                    return url;
-                }
-                Err(_) if !target.starts_with("/callback") => {
-                    respond(&mut stream, "404 Not Found", "not found").await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "refused a loopback callback");
-                    respond(
-                        &mut stream,
-                        "400 Bad Request",
-                        "not this sign-in's callback",
-                    )
-                    .await;
                 }
             }
         }
+    }
+
+    /// Answers one request: `pending`'s callback gets the landing page and is returned as a
+    /// full URL; anything else a 404 or 400.
+    async fn answer(
+        pending: &PendingOAuth,
+        mut stream: TcpStream,
+        target: String,
+    ) -> Option<String> {
+        let url = format!(
+            "http://127.0.0.1:{}{target}",
+            pending.redirect_url.port().unwrap_or(0)
+        );
+        match pending.callback_params(&url) {
+            Ok(params) => {
+                let ok = params.iter().any(|(k, v)| {
+                    k == "rotating_token_nonce"
+                        || (k == "__clerk_error_code"
+                            && matches!(
+                                v.as_str(),
+                                "external_account_not_found" | "external_account_exists"
+                            ))
+                });
+                respond(&mut stream, "200 OK", &landing_page(ok)).await;
+                return Some(url);
+            }
+            Err(_) if !target.starts_with("/callback") => {
+                respond(&mut stream, "404 Not Found", "not found").await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refused a loopback callback");
+                respond(
+                    &mut stream,
+                    "400 Bad Request",
+                    "not this sign-in's callback",
+                )
+                .await;
+            }
+        }
+        None
     }
 }
 
@@ -621,12 +690,16 @@ impl Latchkey {
             .form("action_complete_redirect_url", redirect.as_str());
         let (flow, authorize_url) = if sign_up {
             let attempt = self.create_sign_up(call).await?;
-            let url = authorize_url_of(sign_up_verification(attempt.raw()).as_ref())?;
+            let url = authorize_url_of(
+                &self.inner.fapi_url,
+                sign_up_verification(attempt.raw()).as_ref(),
+            )?;
             (Flow::SignUp(attempt), url)
         } else {
             let attempt = self.create_sign_in(call).await?;
             let raw: &SignIn = attempt.raw();
-            let url = authorize_url_of(raw.first_factor_verification.as_ref())?;
+            let url =
+                authorize_url_of(&self.inner.fapi_url, raw.first_factor_verification.as_ref())?;
             (Flow::SignIn(attempt), url)
         };
         Ok(PendingOAuth {
@@ -734,5 +807,28 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
         assert_ne!(random_state().expose(), s.expose());
+    }
+
+    #[test]
+    fn only_web_pages_go_to_the_os_opener() {
+        let fapi = "http://10.0.0.5:4100";
+        for ok in [
+            "https://accounts.google.com/o/oauth2/auth?x=1",
+            "http://127.0.0.1:4100/_emulator/oauth/google/authorize",
+            "http://localhost:9/x",
+            "http://10.0.0.5:4100/_emulator/oauth/google/authorize",
+        ] {
+            assert!(openable(fapi, ok), "{ok}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "ms-settings:privacy",
+            "javascript:alert(1)",
+            "http://evil.example/x",
+            "\\\\server\\share",
+            "",
+        ] {
+            assert!(!openable(fapi, bad), "{bad}");
+        }
     }
 }

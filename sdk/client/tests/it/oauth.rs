@@ -395,3 +395,35 @@ async fn id_tokens_from_native_provider_sdks_sign_up_then_in() {
         .unwrap_err();
     assert!(e.api_error().is_some(), "the server's refusal: {e:?}");
 }
+
+#[tokio::test]
+async fn idle_connections_to_the_listener_do_not_hold_up_the_callback() {
+    let h = start().await;
+    h.create_user("ann@example.com", PASSWORD).await;
+    next(&h, "google", ann()).await;
+    // Five idle sockets each used to cost the callback a 10 s read timeout in turn: 50 s, past
+    // this flow's 8 s.
+    let (lk, browser) = sdk_with_browser(&h, false, Duration::from_secs(8)).await;
+    let task = tokio::spawn({
+        let lk = lk.clone();
+        async move { lk.sign_in_with_oauth(&OAuthProvider::Google).await }
+    });
+    let callback = browser.callback().await;
+    let port = port_of(&callback);
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        idle.push(
+            tokio::net::TcpStream::connect(SocketAddr::from(([127, 0, 0, 1], port)))
+                .await
+                .unwrap(),
+        );
+    }
+    let r = reqwest::get(&callback).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let outcome = task
+        .await
+        .unwrap()
+        .expect("signed in despite the idle sockets");
+    assert!(outcome.is_complete());
+    drop(idle);
+}

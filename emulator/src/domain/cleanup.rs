@@ -41,5 +41,6 @@ pub fn run(tx: &Tx<'_>, env: &Env<'_>) -> Result<Removed, DomainError> {
 /// `POST /_emulator/v1/reset`: deletes users, sessions, clients, attempts and messages; keeps
 /// keys and settings.
 pub fn reset(tx: &Tx<'_>) -> Result<(), DomainError> {
-    Ok(tx.reset_data()?)
+    tx.reset_data()?;
+    super::oauth::reset(tx)
 }

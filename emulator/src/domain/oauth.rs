@@ -435,6 +435,14 @@ pub struct Connection {
     pub created_at: i64,
 }
 
+/// On `reset`: the queued automation answers and pending connections go with the users, so
+/// one test's leftover identity never answers the next test's authorization.
+pub(super) fn reset(tx: &Tx<'_>) -> Result<(), DomainError> {
+    tx.delete_instance_values("oauth_next.")?;
+    tx.delete_instance_values("oauth_connect.")?;
+    Ok(())
+}
+
 fn connection_key(id: &str) -> String {
     format!("oauth_connect.{id}")
 }

@@ -11,6 +11,9 @@ pub trait InstanceReads {
 pub trait InstanceWrites: InstanceReads {
     fn set_instance_value(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
+    /// Deletes the values whose keys start with `prefix`; how many.
+    fn delete_instance_values(&self, prefix: &str) -> Result<u64, StoreError>;
+
     /// Deletes users, sessions, clients, attempts and messages; keeps keys and settings.
     fn reset_data(&self) -> Result<(), StoreError>;
 }
@@ -33,6 +36,14 @@ impl InstanceWrites for SqliteTx<'_, WriteMode> {
             params![key, value],
         )?;
         Ok(())
+    }
+
+    fn delete_instance_values(&self, prefix: &str) -> Result<u64, StoreError> {
+        let n = self.exec(
+            "DELETE FROM instance WHERE substr(key, 1, length(?1)) = ?1",
+            params![prefix],
+        )?;
+        Ok(n as u64)
     }
 
     fn reset_data(&self) -> Result<(), StoreError> {

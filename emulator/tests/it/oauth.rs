@@ -1195,3 +1195,20 @@ async fn a_provider_account_taken_while_a_sign_up_waited_for_its_code_is_refused
         .await;
     assert_eq!(users.body, json!([]), "nothing half-written");
 }
+
+#[tokio::test]
+async fn a_reset_forgets_queued_provider_answers() {
+    let h = start().await;
+    next(&h, "google", ann()).await;
+    let r = h.control(Method::POST, "/reset", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut app = h.fapi();
+    let url = attempt_url(&begin(&mut app, "sign_ins", "oauth_google").await);
+    let page = h.http.get(&url).send().await.unwrap();
+    assert_eq!(
+        page.status(),
+        200,
+        "the page, not the leftover identity's redirect"
+    );
+    assert!(page.text().await.unwrap().contains("Sign in with Google"));
+}

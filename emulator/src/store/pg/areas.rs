@@ -79,6 +79,13 @@ impl InstanceWrites for PgTx<'_, WriteMode> {
         Ok(())
     }
 
+    fn delete_instance_values(&self, prefix: &str) -> Result<u64, StoreError> {
+        self.exec(
+            "DELETE FROM instance WHERE left(key, length($1)) = $1",
+            &[&prefix],
+        )
+    }
+
     fn reset_data(&self) -> Result<(), StoreError> {
         self.serialize()?;
         self.conn.batch(

@@ -61,7 +61,34 @@ pub async fn discover(http: &reqwest::Client, cfg: &OidcUpstream) -> Result<Disc
             d.issuer, cfg.issuer
         )));
     }
+    // The browser is sent to the authorize endpoint, the secret to the token endpoint: https
+    // (or http on this machine), never another scheme.
+    for (name, u) in [
+        ("authorization_endpoint", &d.authorization_endpoint),
+        ("token_endpoint", &d.token_endpoint),
+        ("jwks_uri", &d.jwks_uri),
+    ] {
+        if !https_or_loopback(u) {
+            return Err(OidcError::Upstream(format!(
+                "discovery's {name} {u:?} is not https (or http on a loopback address)"
+            )));
+        }
+    }
     Ok(d)
+}
+
+/// `https`, or `http` to a loopback address.
+fn https_or_loopback(u: &str) -> bool {
+    match url::Url::parse(u) {
+        Ok(u) if u.scheme() == "https" => u.host().is_some(),
+        Ok(u) if u.scheme() == "http" => match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        },
+        _ => false,
+    }
 }
 
 #[derive(Deserialize)]
@@ -295,5 +322,15 @@ mod tests {
             "{shown}"
         );
         assert_eq!(cfg.scopes(), "openid email profile");
+    }
+
+    #[test]
+    fn only_https_or_loopback_endpoints_are_used() {
+        assert!(https_or_loopback("https://idp.example/auth"));
+        assert!(https_or_loopback("http://127.0.0.1:3000/token"));
+        assert!(https_or_loopback("http://[::1]:3000/jwks"));
+        assert!(!https_or_loopback("http://idp.example/token"));
+        assert!(!https_or_loopback("file:///etc/passwd"));
+        assert!(!https_or_loopback("javascript:alert(1)"));
     }
 }

@@ -1531,6 +1531,7 @@ pub fn issue_id_token(
     provider: Strategy,
     identity: MockIdentity,
 ) -> Result<String, DomainError> {
+    token_provider(env, provider)?;
     let i = identity.resolve()?;
     let now = env.now / 1000;
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": format!("latchkey-mock-{}", path_name(provider))});
@@ -1645,6 +1646,17 @@ fn token_provider(env: &Env<'_>, strategy: Strategy) -> Result<Strategy, DomainE
         reason: "is not an ID-token strategy".into(),
     })?;
     ensure_enabled(env, provider)?;
+    // The mock's key vouches only for mock providers: with a real upstream, its ID tokens
+    // (which the emulator cannot verify offline) are not taken, nor are mock ones.
+    if env.settings.oidc_upstream(provider).is_some() {
+        return Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: format!(
+                "{:?} is a real OpenID Connect upstream here: its ID tokens cannot be checked offline",
+                provider.as_str()
+            ),
+        });
+    }
     Ok(provider)
 }
 

@@ -1046,6 +1046,19 @@ async fn an_unreachable_or_misconfigured_oidc_upstream_is_a_clear_error() {
         "{}",
         r.body
     );
+    // A real upstream's ID tokens cannot be checked offline, so the mock's are not minted for
+    // it nor taken.
+    let r = h
+        .control(Method::POST, "/oauth/github/id_token", Some(ann()))
+        .await;
+    assert!((400..500).contains(&r.status), "{}", r.body);
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_token_github"), ("token", "x.y.z")],
+        )
+        .await;
+    assert!((400..500).contains(&r.status), "{}", r.body);
     drop(sock);
 }
 

@@ -351,6 +351,8 @@ async fn sign_in_by_link(lk: &Latchkey, email: &str) -> Result<latchkey::SignInA
         .await
         .map_err(io)?;
     let port = listener.local_addr().map_err(io)?.port();
+    let served = std::sync::Arc::new(tokio::sync::Notify::new());
+    let served_tx = served.clone();
     let landing = tokio::spawn(async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         const PAGE: &str = "<!doctype html><title>Signed in</title><p>You are signed in. Return to your terminal.</p>";
@@ -362,6 +364,7 @@ async fn sign_in_by_link(lk: &Latchkey, email: &str) -> Result<latchkey::SignInA
                 PAGE.len()
             );
             let _ = conn.write_all(reply.as_bytes()).await;
+            served_tx.notify_one();
         }
     });
     let landing_url = format!("http://127.0.0.1:{port}/signed-in");
@@ -376,6 +379,11 @@ async fn sign_in_by_link(lk: &Latchkey, email: &str) -> Result<latchkey::SignInA
         Ok(attempt)
     }
     .await;
+    // The poll may see the link opened before that browser reaches the landing page: keep
+    // serving it a little longer (at most 5 s), so the person does not see a refused connection.
+    if result.is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), served.notified()).await;
+    }
     landing.abort();
     result
 }

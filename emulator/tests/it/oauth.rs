@@ -1062,6 +1062,16 @@ async fn an_unreachable_or_misconfigured_oidc_upstream_is_a_clear_error() {
     drop(sock);
 }
 
+/// Signs up through the mock Google with `identity` queued, on a new client: the client, the
+/// attempt, and where the browser landed.
+async fn google_sign_up(h: &Harness, identity: Value) -> (Native<'_>, Value, url::Url) {
+    next(h, "google", identity).await;
+    let mut app = h.fapi();
+    let su = begin(&mut app, "sign_ups", "oauth_google").await;
+    let landed = browse(h, &attempt_url(&su)).await;
+    (app, su, landed)
+}
+
 /// Posts a choice to the mock page for `state`: the status it answers.
 async fn choose_on_page(h: &Harness, state: &str, email: &str) -> u16 {
     h.http
@@ -1086,30 +1096,22 @@ async fn an_answered_verification_cannot_be_rewritten_on_the_page_and_a_transfer
         .create_user("victim@example.com", "correct horse battery")
         .await;
     // Mallory signs up with her own account, then starts a sign-up with it again.
-    next(
+    let (_first, _, landed) = google_sign_up(
         &h,
-        "google",
         json!({"email": "mallory@example.com", "email_verified": true,
                                "provider_user_id": "g-mallory"}),
     )
     .await;
-    let mut first = h.fapi();
-    let su = begin(&mut first, "sign_ups", "oauth_google").await;
-    let landed = browse(&h, &attempt_url(&su)).await;
     assert!(param(&landed, "rotating_token_nonce").is_some(), "{landed}");
 
-    next(
+    let (mut app, su, landed) = google_sign_up(
         &h,
-        "google",
         json!({"email": "mallory@example.com", "email_verified": true,
                                "provider_user_id": "g-mallory"}),
     )
     .await;
-    let mut app = h.fapi();
-    let su = begin(&mut app, "sign_ups", "oauth_google").await;
     let url = attempt_url(&su);
     let state = param(&url::Url::parse(&url).unwrap(), "state").unwrap();
-    let landed = browse(&h, &url).await;
     assert_eq!(
         param(&landed, "__clerk_error_code").as_deref(),
         Some("external_account_exists")
@@ -1184,16 +1186,12 @@ async fn a_provider_account_taken_while_a_sign_up_waited_for_its_code_is_refused
     let code = h.latest_code("dup@example.com").await;
 
     // Meanwhile the same provider account signs up elsewhere, with another (verified) email.
-    next(
+    let (_other, _, landed) = google_sign_up(
         &h,
-        "google",
         json!({"email": "other@example.com", "email_verified": true,
                                "provider_user_id": "g-dup"}),
     )
     .await;
-    let mut other = h.fapi();
-    let su2 = begin(&mut other, "sign_ups", "oauth_google").await;
-    let landed = browse(&h, &attempt_url(&su2)).await;
     assert!(param(&landed, "rotating_token_nonce").is_some(), "{landed}");
 
     let r = waiting

@@ -177,21 +177,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::SignUp {
             oauth: Some(provider),
             ..
-        } => {
-            eprintln!("Signing up with {provider} in your browser…");
-            let outcome = lk.sign_up_with_oauth(&provider).await?;
-            finish_oauth(outcome).await?;
-            print_signed_in(&lk.current());
-        }
+        } => oauth(&lk, &provider, true).await?,
         Command::SignIn {
             oauth: Some(provider),
             ..
-        } => {
-            eprintln!("Signing in with {provider} in your browser…");
-            let outcome = lk.sign_in_with_oauth(&provider).await?;
-            finish_oauth(outcome).await?;
-            print_signed_in(&lk.current());
-        }
+        } => oauth(&lk, &provider, false).await?,
         Command::SignUp {
             email,
             first_name,
@@ -406,6 +396,20 @@ fn browser_from_env() -> impl Fn(&str) -> Result<(), Error> + Send + Sync + 'sta
                 .map_err(|e| Error::Config(format!("cannot run LATCHKEY_BROWSER={command}: {e}"))),
         }
     }
+}
+
+/// `sign-in --oauth` / `sign-up --oauth`: the browser round trip, then what the flow still needs.
+async fn oauth(lk: &Latchkey, provider: &OAuthProvider, sign_up: bool) -> Result<(), Error> {
+    let outcome = if sign_up {
+        eprintln!("Signing up with {provider} in your browser…");
+        lk.sign_up_with_oauth(provider).await?
+    } else {
+        eprintln!("Signing in with {provider} in your browser…");
+        lk.sign_in_with_oauth(provider).await?
+    };
+    finish_oauth(outcome).await?;
+    print_signed_in(&lk.current());
+    Ok(())
 }
 
 /// After the browser: a second factor if the account has one; a sign-up that needs more than

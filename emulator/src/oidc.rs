@@ -34,18 +34,38 @@ fn upstream(e: impl std::fmt::Display) -> OidcError {
     OidcError::Upstream(e.to_string())
 }
 
-/// Sends `req` and reads a 2xx answer's JSON.
+/// The largest answer read from an upstream (discovery, token, JWKS): far above any real one.
+const MAX_ANSWER: usize = 256 * 1024;
+
+/// Sends `req` and reads a 2xx answer's JSON, at most [`MAX_ANSWER`] bytes of it.
 async fn json<T: serde::de::DeserializeOwned>(
     req: reqwest::RequestBuilder,
 ) -> Result<T, OidcError> {
-    req.send()
+    let mut resp = req
+        .send()
         .await
         .map_err(upstream)?
         .error_for_status()
-        .map_err(upstream)?
-        .json()
-        .await
-        .map_err(upstream)
+        .map_err(upstream)?;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(upstream)? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(OidcError::Upstream(format!(
+                "the answer is larger than {MAX_ANSWER} bytes"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(upstream)
+}
+
+/// A number, or a number in a string (some providers send `expires_in` so).
+fn lenient_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
 }
 
 /// Reads the provider's discovery document; its `issuer` must be the configured one.
@@ -95,6 +115,7 @@ fn https_or_loopback(u: &str) -> bool {
 struct TokenAnswer {
     id_token: Option<String>,
     access_token: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
     expires_in: Option<i64>,
 }
 
@@ -149,23 +170,33 @@ pub async fn exchange(
         .ok_or_else(|| OidcError::Upstream("the token answer has no id_token".into()))?;
     let jwks: Value = json(http.get(&d.jwks_uri)).await?;
     let claims = verify(&id_token, &jwks, &d.issuer, &cfg.client_id, nonce, now_secs)?;
+    let identity = identity_of(&claims)?;
+    Ok(Exchanged {
+        identity,
+        access_token: answer.access_token,
+        expires_in: answer.expires_in,
+    })
+}
+
+/// Who a verified ID token's claims say the person is.
+fn identity_of(claims: &Value) -> Result<OAuthIdentity, OidcError> {
     let text = |k: &str| claims[k].as_str().map(str::to_owned);
-    let identity = OAuthIdentity {
+    Ok(OAuthIdentity {
         provider_user_id: text("sub").ok_or_else(|| OidcError::IdToken("no sub".into()))?,
         email: text("email")
             .ok_or_else(|| OidcError::IdToken("no email (ask for the email scope)".into()))?,
-        email_verified: claims["email_verified"].as_bool().unwrap_or(false),
+        // A boolean, or (as some providers send it) the string "true".
+        email_verified: match &claims["email_verified"] {
+            Value::Bool(b) => *b,
+            Value::String(s) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        },
         first_name: text("given_name"),
         last_name: text("family_name"),
         image_url: text("picture"),
         username: text("preferred_username"),
         access_token: None,
         access_token_expire_at: None,
-    };
-    Ok(Exchanged {
-        identity,
-        access_token: answer.access_token,
-        expires_in: answer.expires_in,
     })
 }
 
@@ -223,6 +254,10 @@ fn verify(
     };
     if !aud_ok {
         return Err(bad("for another client"));
+    }
+    // An authorized party, where named, must be this client (OIDC Core 3.1.3.7).
+    if claims.get("azp").is_some_and(|azp| azp != audience) {
+        return Err(bad("authorized for another party"));
     }
     // A minute of skew either way, as verifiers allow.
     if claims["exp"]
@@ -291,6 +326,11 @@ mod tests {
             ),
             ("expired past the skew", ok.clone(), 2_061),
             ("no nonce", signed(&key, json!({"nonce": null})), 1_000),
+            (
+                "authorized for another party",
+                signed(&key, json!({"aud": ["x", "rp"], "azp": "x"})),
+                1_000,
+            ),
         ] {
             assert!(
                 verify(&token, &jwks, ISS, "rp", "n1", now).is_err(),
@@ -322,6 +362,33 @@ mod tests {
             "{shown}"
         );
         assert_eq!(cfg.scopes(), "openid email profile");
+    }
+
+    #[test]
+    fn email_verified_is_read_as_a_boolean_or_the_string_true() {
+        for (v, want) in [
+            (json!(true), true),
+            (json!("true"), true),
+            (json!(false), false),
+            (json!("false"), false),
+            (Value::Null, false),
+        ] {
+            let claims = json!({"sub": "s", "email": "a@b.example", "email_verified": v});
+            assert_eq!(identity_of(&claims).unwrap().email_verified, want, "{v}");
+        }
+        assert!(identity_of(&json!({"sub": "s"})).is_err(), "no email");
+    }
+
+    #[test]
+    fn token_answers_with_a_string_lifetime_are_read() {
+        for (body, want) in [
+            (json!({"id_token": "t", "expires_in": 3600}), Some(3600)),
+            (json!({"id_token": "t", "expires_in": "3599"}), Some(3599)),
+            (json!({"id_token": "t"}), None),
+        ] {
+            let a: TokenAnswer = serde_json::from_value(body).unwrap();
+            assert_eq!(a.expires_in, want);
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ enum Command {
         #[arg(required_unless_present = "oauth")]
         email: Option<String>,
         /// Sign up through this OAuth provider in the browser instead: google, github, apple,
-        /// microsoft or custom_<name>.
+        /// microsoft or `custom_<name>`.
         #[arg(long, conflicts_with_all = ["email", "first_name", "last_name"])]
         oauth: Option<OAuthProvider>,
         #[arg(long)]
@@ -87,7 +87,7 @@ enum Command {
         #[arg(long, conflicts_with = "email_link")]
         password: bool,
         /// Sign in through this OAuth provider in the browser: google, github, apple, microsoft
-        /// or custom_<name>. Someone new is signed up.
+        /// or `custom_<name>`. Someone new is signed up.
         #[arg(long, conflicts_with_all = ["email", "password", "email_link"])]
         oauth: Option<OAuthProvider>,
         /// Sign in with a link emailed to you, opened in a browser on any device (the instance

@@ -11,6 +11,9 @@
 //! (a Clerk instance with OAuth lists `oauth_google` factors). Compare such a field with an enum
 //! directly (`session.status == SessionStatus::Active`), or parse it (`s.parse::<Strategy>()`).
 //!
+//! A custom OAuth provider's strategies (`oauth_custom_<key>`, `from_oauth_custom_<key>`) are the
+//! instance's, not the vocabulary's: [`AnyStrategy`] holds them beside a [`Strategy`].
+//!
 //! [`as_str`]: Strategy::as_str
 
 use std::fmt;

@@ -292,6 +292,8 @@ fn esc(s: &str) -> String {
 /// used before as one-click choices, a form for a new one, and a deny button. No script: plain
 /// forms posting back here.
 fn page(path: &str, name: &str, state: &str, known: &[OAuthIdentity]) -> Response {
+    // A custom provider's name is the instance's settings: text, never markup.
+    let name = esc(name);
     let colour = match path {
         "google" => "#1a73e8",
         "github" => "#24292f",

@@ -1420,3 +1420,19 @@ async fn bad_custom_provider_settings_are_refused_with_a_clear_error() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_custom_providers_name_is_text_on_its_page() {
+    let h = start().await;
+    h.set_settings(json!({"social": {"oauth_custom_acme": {"enabled": true,
+        "name": "<b>Acme</b> & \"Co\""}}}))
+        .await;
+    let mut app = h.fapi();
+    let url = attempt_url(&begin(&mut app, "sign_ins", "oauth_custom_acme").await);
+    let html = h.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Sign in with &lt;b&gt;Acme&lt;/b&gt; &amp; &quot;Co&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>Acme"), "{html}");
+}

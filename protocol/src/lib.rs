@@ -59,9 +59,9 @@ pub use claims::SessionClaims;
 pub use error::{ClerkError, ErrorEnvelope};
 pub use objects::*;
 pub use vocab::{
-    ErrorCode, EventType, NextAction, SessionStatus, SessionVerificationLevel,
-    SessionVerificationStatus, SignInStatus, SignUpStatus, Strategy, UnknownName,
-    VerificationStatus,
+    AnyStrategy, CustomProvider, ErrorCode, EventType, NextAction, SessionStatus,
+    SessionVerificationLevel, SessionVerificationStatus, SignInStatus, SignUpStatus, Strategy,
+    UnknownName, VerificationStatus,
 };
 
 /// The `clerk-api-version` this crate speaks.

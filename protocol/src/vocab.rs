@@ -11,6 +11,9 @@
 //! (a Clerk instance with OAuth lists `oauth_google` factors). Compare such a field with an enum
 //! directly (`session.status == SessionStatus::Active`), or parse it (`s.parse::<Strategy>()`).
 //!
+//! A custom OAuth provider's strategies (`oauth_custom_<key>`, `from_oauth_custom_<key>`) are the
+//! instance's, not the vocabulary's: [`AnyStrategy`] holds them beside a [`Strategy`].
+//!
 //! [`as_str`]: Strategy::as_str
 
 use std::fmt;
@@ -396,6 +399,232 @@ impl Strategy {
     }
 }
 
+/// A custom OAuth provider (`oauth_custom_<key>`), as an instance configures one: its `key`
+/// is 1 to [`CustomProvider::MAX_KEY_LEN`] lowercase ASCII letters, digits, `_` or `-`,
+/// starting with a letter or digit.
+///
+/// It holds `from_oauth_custom_<key>`, so that the provider's strategy, the strategy of the
+/// email addresses it verifies and the key are all slices of one string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomProvider(String);
+
+impl CustomProvider {
+    /// The longest key accepted.
+    pub const MAX_KEY_LEN: usize = 32;
+    /// What a key must be, for error messages.
+    pub const KEY_RULE: &'static str =
+        "1 to 32 lowercase letters, digits, '_' or '-', starting with a letter or digit";
+    const FROM: &'static str = "from_";
+    const PREFIX: &'static str = "from_oauth_custom_";
+
+    /// The provider of `key` (`acme`); `None` when the key breaks [`Self::KEY_RULE`].
+    pub fn new(key: &str) -> Option<Self> {
+        let ok = (1..=Self::MAX_KEY_LEN).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+            && key
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        ok.then(|| Self(format!("{}{key}", Self::PREFIX)))
+    }
+
+    /// What follows `oauth_custom_` (`acme`).
+    pub fn key(&self) -> &str {
+        &self.0[Self::PREFIX.len()..]
+    }
+
+    /// The provider's strategy: `oauth_custom_<key>`.
+    pub fn strategy(&self) -> &str {
+        &self.0[Self::FROM.len()..]
+    }
+
+    /// The strategy of an email address the provider verified: `from_oauth_custom_<key>`.
+    pub fn verified_by(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A strategy as the emulator stores and shows it: one of [`Strategy`]'s, or one that names a
+/// custom OAuth provider (`oauth_custom_<key>`, `from_oauth_custom_<key>`).
+///
+/// Why a second type rather than a variant of [`Strategy`]: `Strategy` is a closed, `Copy` enum
+/// whose names are `&'static str`, matched exhaustively and copied all over the emulator and the
+/// SDKs, and a custom provider's key is the instance's data, not a word of the vocabulary. So
+/// `Strategy` stays as it is, and the few places where a custom provider's strategy can appear —
+/// what is stored (an OAuth verification's provider, a code verification's and an
+/// identification's strategy, a client's last authentication strategy, exports) and what names a
+/// provider — hold an `AnyStrategy`, which compares with a `Strategy` directly. Custom providers
+/// have no ID-token strategy: Clerk's `oauth_token_<p>` names built-in providers only, and
+/// `oauth_token_custom_…` is an unknown strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AnyStrategy {
+    Known(Strategy),
+    /// `oauth_custom_<key>`: sign-in or sign-up through a custom provider.
+    OAuthCustom(CustomProvider),
+    /// `from_oauth_custom_<key>`: an email address that custom provider verified.
+    FromOAuthCustom(CustomProvider),
+}
+
+impl AnyStrategy {
+    /// The wire name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Known(s) => s.as_str(),
+            Self::OAuthCustom(c) => c.strategy(),
+            Self::FromOAuthCustom(c) => c.verified_by(),
+        }
+    }
+
+    /// The [`Strategy`], when it is one.
+    pub fn known(&self) -> Option<Strategy> {
+        match self {
+            Self::Known(s) => Some(*s),
+            _ => None,
+        }
+    }
+
+    /// The custom provider it names, if any.
+    pub fn custom(&self) -> Option<&CustomProvider> {
+        match self {
+            Self::Known(_) => None,
+            Self::OAuthCustom(c) | Self::FromOAuthCustom(c) => Some(c),
+        }
+    }
+
+    /// An OAuth provider's strategy: a built-in one (`oauth_google`, …) or `oauth_custom_<key>`.
+    pub fn is_oauth(&self) -> bool {
+        match self {
+            Self::Known(s) => s.is_oauth(),
+            Self::OAuthCustom(_) => true,
+            Self::FromOAuthCustom(_) => false,
+        }
+    }
+
+    /// For an OAuth provider's strategy, the strategy of the email addresses it verifies
+    /// (`oauth_custom_acme` → `from_oauth_custom_acme`).
+    pub fn verified_by(&self) -> Option<Self> {
+        match self {
+            Self::Known(s) => s.verified_by().map(Self::Known),
+            Self::OAuthCustom(c) => Some(Self::FromOAuthCustom(c.clone())),
+            Self::FromOAuthCustom(_) => None,
+        }
+    }
+
+    /// The `object` of a verification made with this strategy.
+    pub fn verification_object(&self) -> &'static str {
+        match self {
+            Self::Known(s) => s.verification_object(),
+            Self::OAuthCustom(_) => "verification_oauth",
+            Self::FromOAuthCustom(_) => "verification_from_oauth",
+        }
+    }
+}
+
+impl From<Strategy> for AnyStrategy {
+    fn from(s: Strategy) -> Self {
+        Self::Known(s)
+    }
+}
+
+impl FromStr for AnyStrategy {
+    type Err = UnknownName;
+
+    /// A [`Strategy`]'s name, or `oauth_custom_<key>` / `from_oauth_custom_<key>` with a key
+    /// that keeps [`CustomProvider::KEY_RULE`]; anything else is an [`UnknownName`].
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        if let Ok(known) = s.parse::<Strategy>() {
+            return Ok(Self::Known(known));
+        }
+        let custom = |key: &str| {
+            CustomProvider::new(key).ok_or_else(|| UnknownName {
+                kind: "strategy",
+                name: s.to_owned(),
+            })
+        };
+        if let Some(key) = s.strip_prefix("oauth_custom_") {
+            return custom(key).map(Self::OAuthCustom);
+        }
+        if let Some(key) = s.strip_prefix("from_oauth_custom_") {
+            return custom(key).map(Self::FromOAuthCustom);
+        }
+        Err(UnknownName {
+            kind: "strategy",
+            name: s.to_owned(),
+        })
+    }
+}
+
+impl TryFrom<&str> for AnyStrategy {
+    type Error = UnknownName;
+
+    fn try_from(s: &str) -> Result<Self, UnknownName> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for AnyStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for AnyStrategy {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<AnyStrategy> for String {
+    fn from(v: AnyStrategy) -> String {
+        v.as_str().to_owned()
+    }
+}
+
+impl From<&AnyStrategy> for String {
+    fn from(v: &AnyStrategy) -> String {
+        v.as_str().to_owned()
+    }
+}
+
+impl PartialEq<Strategy> for AnyStrategy {
+    fn eq(&self, other: &Strategy) -> bool {
+        *self == Self::Known(*other)
+    }
+}
+
+impl PartialEq<AnyStrategy> for Strategy {
+    fn eq(&self, other: &AnyStrategy) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<str> for AnyStrategy {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for AnyStrategy {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for AnyStrategy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnyStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 wire_enum! {
     /// A webhook event's `type`. [`EventType::ALL`] is what the emulator emits.
     pub enum EventType("event type") {
@@ -609,6 +838,60 @@ mod tests {
         assert!(status != SessionStatus::Ended);
         assert!("email_code" == Strategy::EmailCode);
         assert_eq!(String::from(Strategy::EmailCode), "email_code");
+    }
+
+    #[test]
+    fn custom_provider_strategies_parse_show_and_compare() {
+        let s: AnyStrategy = "oauth_custom_acme".parse().unwrap();
+        assert_eq!(s.as_str(), "oauth_custom_acme");
+        assert!(s.is_oauth() && s.known().is_none());
+        assert_eq!(s.custom().unwrap().key(), "acme");
+        assert_eq!(s.verification_object(), "verification_oauth");
+        let from = s.verified_by().unwrap();
+        assert_eq!(from.as_str(), "from_oauth_custom_acme");
+        assert_eq!(from.verification_object(), "verification_from_oauth");
+        assert!(!from.is_oauth() && from.verified_by().is_none());
+        assert_eq!(
+            from,
+            "from_oauth_custom_acme".parse::<AnyStrategy>().unwrap()
+        );
+        // Serde round-trips through the wire name, as stored documents hold it.
+        assert_eq!(serde_json::to_value(&s).unwrap(), "oauth_custom_acme");
+        assert_eq!(
+            serde_json::from_value::<AnyStrategy>("oauth_custom_acme".into()).unwrap(),
+            s
+        );
+        // Known strategies are `Known`, and compare with `Strategy` both ways.
+        let g: AnyStrategy = "oauth_google".parse().unwrap();
+        assert_eq!(g, Strategy::OAuthGoogle);
+        assert!(Strategy::OAuthGoogle == g && g != Strategy::OAuthGithub);
+        assert_eq!(g.verified_by().unwrap(), Strategy::FromOAuthGoogle);
+        assert_eq!(
+            serde_json::from_value::<AnyStrategy>("email_code".into()).unwrap(),
+            Strategy::EmailCode
+        );
+        for bad in [
+            "oauth_custom_",
+            "oauth_custom_Acme",
+            "oauth_custom_-acme",
+            "oauth_custom_a b",
+            "oauth_custom_ünï",
+            "from_oauth_custom_",
+            "oauth_token_custom_acme",
+            "oauth_myspace",
+            "",
+        ] {
+            assert!(bad.parse::<AnyStrategy>().is_err(), "{bad:?}");
+        }
+        let long = format!(
+            "oauth_custom_{}",
+            "a".repeat(CustomProvider::MAX_KEY_LEN + 1)
+        );
+        assert!(long.parse::<AnyStrategy>().is_err());
+        let longest = format!("oauth_custom_{}", "a".repeat(CustomProvider::MAX_KEY_LEN));
+        assert!(longest.parse::<AnyStrategy>().is_ok());
+        assert!("oauth_custom_acme-sso_2".parse::<AnyStrategy>().is_ok());
+        assert!(serde_json::from_str::<AnyStrategy>(r#""oauth_custom_NO""#).is_err());
     }
 
     #[test]

@@ -2,9 +2,10 @@
 // client on a loopback callback (RFC 8252 §7.3):
 // - the emulator's mock Google: a person fills in the provider's page;
 // - a real OpenID Connect provider, the npm `oidc-provider` package (a certified OpenID Provider
-//   implementation) on loopback, as the upstream of `oauth_microsoft`: Chromium goes through its
-//   login and consent pages, the emulator redeems the code with PKCE and checks the ID token
-//   against the provider's JWKS.
+//   implementation) on loopback, as the upstream of a custom provider, `oauth_custom_idp`
+//   ("Example IdP", under `social` as the built-in ones): Chromium goes through its login and
+//   consent pages, the emulator redeems the code with PKCE and checks the ID token against the
+//   provider's JWKS.
 // Either way the app gets `rotating_token_nonce` on its callback and redeems it for a session.
 //
 //   cargo build -p latchkey-emulator --bin auth-emulator
@@ -144,8 +145,9 @@ before(async () => {
   await control('PATCH', '/instance', {
     settings: {
       social: {
-        oauth_microsoft: {
+        oauth_custom_idp: {
           enabled: true,
+          name: 'Example IdP',
           oidc: { issuer, client_id: 'latchkey-emulator', client_secret: 'a-secret-only-the-emulator-knows' },
         },
       },
@@ -190,9 +192,13 @@ test('a person signs up on the mock Google page in Chromium; the app redeems its
   await close();
 });
 
-test('a real OpenID Provider upstream: its login and consent pages in Chromium, then signed in', async () => {
+test('a real OpenID Provider upstream of a custom provider: its login and consent pages in Chromium, then signed in', async () => {
+  const env = await (await fetch(`${emulator.url}/v1/environment`)).json();
+  const listed = env.user_settings.social.oauth_custom_idp;
+  assert.equal(listed?.strategy, 'oauth_custom_idp', JSON.stringify(env.user_settings.social));
+  assert.equal(listed.name, 'Example IdP');
   const { body, token } = await native('POST', '/v1/client/sign_ups', null, {
-    strategy: 'oauth_microsoft',
+    strategy: 'oauth_custom_idp',
     redirect_url: app.url,
   });
   const id = body.response.id;
@@ -217,18 +223,18 @@ test('a real OpenID Provider upstream: its login and consent pages in Chromium, 
     headers: { authorization: `Bearer ${emulator.secret_key}` },
   })).json();
   assert.equal(user.first_name, 'Olga');
-  assert.equal(user.external_accounts[0].provider, 'oauth_microsoft');
+  assert.equal(user.external_accounts[0].provider, 'oauth_custom_idp');
   assert.equal(user.external_accounts[0].provider_user_id, 'olga');
-  assert.equal(user.email_addresses[0].verification.strategy, 'from_oauth_microsoft');
+  assert.equal(user.email_addresses[0].verification.strategy, 'from_oauth_custom_idp');
   // The upstream's own access token is what the Backend API hands out.
-  const tokens = await (await fetch(`${emulator.url}/v1/users/${uid}/oauth_access_tokens/oauth_microsoft`, {
+  const tokens = await (await fetch(`${emulator.url}/v1/users/${uid}/oauth_access_tokens/oauth_custom_idp`, {
     headers: { authorization: `Bearer ${emulator.secret_key}` },
   })).json();
   assert.ok(tokens[0].token && !tokens[0].token.startsWith('mock_'), JSON.stringify(tokens));
 
   // The same person again, on a new sign-in: the upstream remembers the grant, and the account
   // signs the same user in.
-  const again = await native('POST', '/v1/client/sign_ins', null, { strategy: 'oauth_microsoft', redirect_url: app.url });
+  const again = await native('POST', '/v1/client/sign_ins', null, { strategy: 'oauth_custom_idp', redirect_url: app.url });
   const next = app.next();
   await page.goto(again.body.response.first_factor_verification.external_verification_redirect_url);
   const cb2 = await throughUpstream(page, next);

@@ -95,7 +95,7 @@ pub fn create_by_admin(
         users::NewUser {
             emails,
             phones,
-            email_strategy: Strategy::Admin,
+            email_strategy: Strategy::Admin.into(),
             phone_strategy: Strategy::Admin,
             username,
             password_hash,

@@ -177,7 +177,7 @@ pub fn send(
         },
     )?;
     Ok(PendingCode {
-        strategy: Strategy::EmailLink,
+        strategy: Strategy::EmailLink.into(),
         code: Secret::new(record.id),
         attempts: 0,
         expire_at,

@@ -9,7 +9,7 @@ use super::{events, ids, sign_up, users, Committed, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{IdentKind, Identification, MessageKind, PendingCode, UserWithIdents};
 use crate::store::{ReadTx, Tx};
-use latchkey_protocol::{EventType, Strategy, VerificationStatus};
+use latchkey_protocol::{AnyStrategy, EventType, Strategy, VerificationStatus};
 
 fn not_found(kind: IdentKind) -> DomainError {
     DomainError::NotFound(kind.as_str())
@@ -102,7 +102,8 @@ pub fn add(
             Strategy::Admin
         } else {
             code_strategy(kind)
-        },
+        }
+        .into(),
         verified,
         created_at: env.now,
         updated_at: env.now,
@@ -186,7 +187,7 @@ pub fn prepare(
         ids::six_digit_code()
     };
     let pending = PendingCode {
-        strategy,
+        strategy: strategy.into(),
         code: Secret::new(code.clone()),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
@@ -322,7 +323,7 @@ fn mark_verified(
     env: &Env<'_>,
     u: &mut UserWithIdents,
     mut ident: Identification,
-    strategy: Strategy,
+    strategy: AnyStrategy,
 ) -> Result<Identification, DomainError> {
     let kind = ident.kind;
     tx.delete_ident_code(&ident.id)?;
@@ -442,7 +443,8 @@ pub fn update_by_admin(
                 Strategy::Admin
             } else {
                 code_strategy(kind)
-            };
+            }
+            .into();
             ident.updated_at = env.now;
             tx.save_ident(&ident)?;
             if v {

@@ -894,7 +894,7 @@ pub fn prepare_code(
         )?;
     }
     Ok(PendingCode {
-        strategy,
+        strategy: strategy.into(),
         code: Secret::new(code),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,

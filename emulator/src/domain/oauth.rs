@@ -1,7 +1,11 @@
-//! Sign-in and sign-up through OAuth providers (`strategy=oauth_<provider>`), offline: every
-//! provider is a **mock** the emulator hosts, whose authorize page lets a person pick an
-//! identity (or deny), and which automation can answer ahead of time
-//! (`POST /_emulator/v1/oauth/{provider}/next`).
+//! Sign-in and sign-up through OAuth providers (`strategy=oauth_<provider>`): the built-in
+//! `oauth_google`, `oauth_github`, `oauth_apple`, `oauth_microsoft`, and custom providers
+//! `oauth_custom_<key>` an instance configures. Offline, a provider is a **mock** the emulator
+//! hosts, whose authorize page lets a person pick an identity (or deny), and which automation
+//! can answer ahead of time (`POST /_emulator/v1/oauth/{provider}/next`, `{provider}` being what
+//! follows `oauth_`: `google`, `custom_acme`); with `oidc` in its settings it is a real OpenID
+//! Connect upstream instead (`crate::oidc`). A provider is named by its strategy, an
+//! [`AnyStrategy`] (see there why not a [`Strategy`]).
 //!
 //! The flow, as Clerk's (clerk-wire-2 §1):
 //! 1. The app starts a sign-in or sign-up with the strategy and a `redirect_url`; the attempt's
@@ -30,6 +34,7 @@ use subtle::ConstantTimeEq;
 
 use super::clients::{self, ClientCtx};
 use super::email_links::{s256, with_params};
+use super::settings::Settings;
 use super::{ids, redirects, sign_in, sign_up, users, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{
@@ -37,7 +42,9 @@ use crate::store::records::{
     PendingCode, SignInState, SignUpState, UserWithIdents,
 };
 use crate::store::{ReadTx, Tx};
-use latchkey_protocol::{ErrorCode, SignInStatus, Strategy, VerificationStatus};
+use latchkey_protocol::{
+    AnyStrategy, CustomProvider, ErrorCode, SignInStatus, Strategy, VerificationStatus,
+};
 
 /// How long a verification waits at the provider (Clerk's OAuth verifications: 10 minutes).
 const VERIFICATION_LIFETIME_MS: i64 = 10 * 60 * 1000;
@@ -48,8 +55,8 @@ const KNOWN_IDENTITIES: usize = 8;
 /// Longest `state`, `code` or nonce accepted (the emulator's are far shorter).
 const MAX_SECRET_LEN: usize = 256;
 
-/// The providers the emulator knows: strategy, path name (`/_emulator/oauth/{name}`), and the
-/// name shown to people.
+/// The built-in providers: strategy, path name (`/_emulator/oauth/{name}`), and the name shown
+/// to people.
 pub const PROVIDERS: [(Strategy, &str, &str); 4] = [
     (Strategy::OAuthGoogle, "google", "Google"),
     (Strategy::OAuthGithub, "github", "GitHub"),
@@ -57,30 +64,61 @@ pub const PROVIDERS: [(Strategy, &str, &str); 4] = [
     (Strategy::OAuthMicrosoft, "microsoft", "Microsoft"),
 ];
 
-/// The provider named `name` in paths (`google`) or as a strategy (`oauth_google`).
-pub fn provider(name: &str) -> Option<(Strategy, &'static str, &'static str)> {
+/// The built-in provider named `name` in paths (`google`) or as a strategy (`oauth_google`).
+pub fn builtin(name: &str) -> Option<(Strategy, &'static str, &'static str)> {
     let name = name.strip_prefix("oauth_").unwrap_or(name);
     PROVIDERS.into_iter().find(|(_, n, _)| *n == name)
 }
 
-fn path_name(strategy: Strategy) -> &'static str {
-    PROVIDERS
-        .iter()
-        .find(|(s, _, _)| *s == strategy)
-        .map_or("unknown", |(_, n, _)| *n)
+/// The provider named `name` in paths (`google`, `custom_acme`) or as a strategy
+/// (`oauth_google`, `oauth_custom_acme`): a built-in one, or any well-formed custom one (whether
+/// the instance has it is [`provider_of_instance`]'s question).
+pub fn provider(name: &str) -> Option<AnyStrategy> {
+    if let Some((s, _, _)) = builtin(name) {
+        return Some(s.into());
+    }
+    let name = name.strip_prefix("oauth_").unwrap_or(name);
+    let key = name.strip_prefix("custom_")?;
+    CustomProvider::new(key).map(AnyStrategy::OAuthCustom)
 }
 
-/// The provider's display name (`Google`).
-pub fn display_name(strategy: Strategy) -> &'static str {
-    PROVIDERS
-        .iter()
-        .find(|(s, _, _)| *s == strategy)
-        .map_or("OAuth", |(_, _, d)| *d)
+/// [`provider`], when the instance has it: every built-in provider (on or off, as before), a
+/// custom one only when its settings name it. Others are no provider (404 on the mock's pages
+/// and the control API, 422 on the Backend API).
+pub fn provider_of_instance(settings: &Settings, name: &str) -> Option<AnyStrategy> {
+    provider(name).filter(|p| p.known().is_some() || settings.oauth_configured(p))
 }
 
-fn ensure_enabled(env: &Env<'_>, strategy: Strategy) -> Result<(), DomainError> {
+/// The provider's name in the mock's paths: what follows `oauth_` (`google`, `custom_acme`).
+pub fn path_name(strategy: &AnyStrategy) -> &str {
+    strategy
+        .as_str()
+        .strip_prefix("oauth_")
+        .unwrap_or("unknown")
+}
+
+/// The provider's display name (`Google`; a custom provider's configured `name`).
+pub fn display_name<'a>(settings: &'a Settings, strategy: &'a AnyStrategy) -> &'a str {
+    match strategy {
+        AnyStrategy::OAuthCustom(c) => settings.custom_provider_name(c),
+        _ => PROVIDERS
+            .iter()
+            .find(|(s, _, _)| *strategy == *s)
+            .map_or("OAuth", |(_, _, d)| *d),
+    }
+}
+
+/// Sign-in and sign-up through the provider are on. A custom provider the instance does not
+/// have is refused as an unknown strategy is (the same 422 `form_param_value_invalid`); a
+/// provider it has but keeps off, as off.
+fn ensure_enabled(env: &Env<'_>, strategy: &AnyStrategy) -> Result<(), DomainError> {
     if env.settings.oauth_enabled(strategy) {
         Ok(())
+    } else if strategy.known().is_none() && !env.settings.oauth_configured(strategy) {
+        Err(DomainError::ParamValue {
+            param: "strategy",
+            reason: format!("{:?} is not a known strategy", strategy.as_str()),
+        })
     } else {
         Err(DomainError::ParamValue {
             param: "strategy",
@@ -104,7 +142,7 @@ pub struct OAuthTarget {
 fn begin(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     attempt_id: &str,
     target: &OAuthTarget,
 ) -> Result<OAuthVerification, DomainError> {
@@ -156,7 +194,7 @@ fn begin(
         }
     };
     Ok(OAuthVerification {
-        strategy,
+        strategy: strategy.clone(),
         shown_as: None,
         upstream,
         status: VerificationStatus::Unverified,
@@ -185,7 +223,7 @@ pub fn authorize_url(issuer: &str, v: &OAuthVerification) -> String {
     let base = issuer.trim_end_matches('/');
     let mut url = url::Url::parse(&format!(
         "{base}/_emulator/oauth/{}/authorize",
-        path_name(v.strategy)
+        path_name(&v.strategy)
     ))
     .unwrap_or_else(|_| unreachable_url());
     url.query_pairs_mut()
@@ -208,7 +246,7 @@ pub fn start_sign_in(
     tx: &Tx<'_>,
     env: &Env<'_>,
     state: &mut SignInState,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     target: &OAuthTarget,
 ) -> Result<(), DomainError> {
     let v = begin(tx, env, strategy, &state.id, target)?;
@@ -223,7 +261,7 @@ pub fn start_sign_up(
     tx: &Tx<'_>,
     env: &Env<'_>,
     state: &mut SignUpState,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     target: &OAuthTarget,
 ) -> Result<(), DomainError> {
     let v = begin(tx, env, strategy, &state.id, target)?;
@@ -237,7 +275,7 @@ pub fn create_sign_in(
     tx: &Tx<'_>,
     env: &Env<'_>,
     client: &mut ClientCtx,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     target: &OAuthTarget,
 ) -> Result<SignInState, DomainError> {
     ensure_enabled(env, strategy)?;
@@ -265,7 +303,7 @@ pub fn create_sign_up(
     env: &Env<'_>,
     client: &mut ClientCtx,
     mut input: sign_up::SignUpInput,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     target: &OAuthTarget,
 ) -> Result<SignUpState, DomainError> {
     ensure_enabled(env, strategy)?;
@@ -283,7 +321,7 @@ pub fn update_sign_up(
     client: &mut ClientCtx,
     state: &mut SignUpState,
     mut input: sign_up::SignUpInput,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     target: &OAuthTarget,
 ) -> Result<(), DomainError> {
     ensure_enabled(env, strategy)?;
@@ -306,7 +344,7 @@ pub fn create_transferred_sign_up(
 }
 
 /// The instance-value key of a provider's queued answers.
-fn next_key(strategy: Strategy) -> String {
+fn next_key(strategy: &AnyStrategy) -> String {
     format!("oauth_next.{}", strategy.as_str())
 }
 
@@ -371,7 +409,11 @@ impl MockIdentity {
 
 /// Queues `answer` for the provider's next authorization (automation). Answers queue up in
 /// order; each authorization takes one.
-pub fn queue_next(tx: &Tx<'_>, strategy: Strategy, answer: MockAnswer) -> Result<(), DomainError> {
+pub fn queue_next(
+    tx: &Tx<'_>,
+    strategy: &AnyStrategy,
+    answer: MockAnswer,
+) -> Result<(), DomainError> {
     if let MockAnswer::Identity(i) = &answer {
         i.clone().resolve()?;
     }
@@ -388,7 +430,7 @@ pub fn queue_next(tx: &Tx<'_>, strategy: Strategy, answer: MockAnswer) -> Result
     write_queue(tx, strategy, &queue)
 }
 
-fn queued(tx: &ReadTx<'_>, strategy: Strategy) -> Result<Vec<MockAnswer>, DomainError> {
+fn queued(tx: &ReadTx<'_>, strategy: &AnyStrategy) -> Result<Vec<MockAnswer>, DomainError> {
     Ok(match tx.instance_value(&next_key(strategy))? {
         Some(t) => {
             serde_json::from_str(&t).map_err(|e| DomainError::InvalidState(e.to_string()))?
@@ -397,7 +439,7 @@ fn queued(tx: &ReadTx<'_>, strategy: Strategy) -> Result<Vec<MockAnswer>, Domain
     })
 }
 
-fn write_queue(tx: &Tx<'_>, strategy: Strategy, q: &[MockAnswer]) -> Result<(), DomainError> {
+fn write_queue(tx: &Tx<'_>, strategy: &AnyStrategy, q: &[MockAnswer]) -> Result<(), DomainError> {
     let text = serde_json::to_string(q).map_err(|e| DomainError::InvalidState(e.to_string()))?;
     tx.set_instance_value(&next_key(strategy), &text)?;
     Ok(())
@@ -410,7 +452,8 @@ pub enum Authorize {
     Redirect(url::Url),
     /// Show the page: who to be.
     Page {
-        provider: &'static str,
+        /// The provider's display name.
+        provider: String,
         state: String,
         known: Vec<OAuthIdentity>,
     },
@@ -531,7 +574,7 @@ fn flow_of_state(tx: &ReadTx<'_>, state: &str) -> Result<Option<Flow>, DomainErr
 pub fn authorize(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     state: &str,
 ) -> Result<Authorize, DomainError> {
     let mut flow = at_the_mock(tx, env, strategy, state)?;
@@ -559,7 +602,7 @@ pub fn authorize(
         })
         .collect();
     Ok(Authorize::Page {
-        provider: display_name(strategy),
+        provider: display_name(env.settings, strategy).to_owned(),
         state: state.to_owned(),
         known,
     })
@@ -570,7 +613,7 @@ pub fn authorize(
 pub fn choose(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     state: &str,
     answer: MockAnswer,
 ) -> Result<url::Url, DomainError> {
@@ -585,7 +628,7 @@ pub fn choose(
 fn at_the_mock(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     state: &str,
 ) -> Result<Flow, DomainError> {
     let invalid = || DomainError::OAuth(ErrorCode::OauthCallbackInvalid);
@@ -594,7 +637,7 @@ fn at_the_mock(
     }
     let mut flow = flow_of_state(tx, state)?.ok_or_else(invalid)?;
     let at_mock = flow.verification().is_some_and(|v| {
-        v.strategy == strategy
+        v.strategy == *strategy
             && v.upstream.is_none()
             && v.status == VerificationStatus::Unverified
             && env.now < v.expire_at
@@ -780,14 +823,14 @@ pub enum UpstreamAnswer {
 pub fn pending_upstream(
     tx: &ReadTx<'_>,
     state: &str,
-) -> Result<Option<(Strategy, Secret, String)>, DomainError> {
+) -> Result<Option<(AnyStrategy, Secret, String)>, DomainError> {
     let Some(mut flow) = flow_of_state(tx, state)? else {
         return Ok(None);
     };
     Ok(flow.verification().and_then(|v| {
         let u = v.upstream.as_ref()?;
         (v.status == VerificationStatus::Unverified)
-            .then(|| (v.strategy, u.code_verifier.clone(), u.nonce.clone()))
+            .then(|| (v.strategy.clone(), u.code_verifier.clone(), u.nonce.clone()))
     }))
 }
 
@@ -808,7 +851,7 @@ enum Outcome {
 fn user_of_identity(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     identity: &OAuthIdentity,
 ) -> Result<Option<UserWithIdents>, DomainError> {
     if let Some(a) =
@@ -836,7 +879,7 @@ fn user_of_identity(
 fn link(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     user: &UserWithIdents,
     identity: &OAuthIdentity,
     identification_id: Option<String>,
@@ -849,7 +892,7 @@ fn link(
 /// A new external account of `user` for the identity (with fresh provider tokens).
 fn link_record(
     env: &Env<'_>,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     user: &UserWithIdents,
     identity: &OAuthIdentity,
     identification_id: Option<String>,
@@ -894,10 +937,10 @@ fn sign_in_through(
     identity: &OAuthIdentity,
 ) -> Result<Outcome, DomainError> {
     let strategy = match &state.first_factor {
-        Some(FirstFactor::OAuth(v)) => v.strategy,
+        Some(FirstFactor::OAuth(v)) => v.strategy.clone(),
         _ => return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid)),
     };
-    let Some(mut user) = user_of_identity(tx, env, strategy, identity)? else {
+    let Some(mut user) = user_of_identity(tx, env, &strategy, identity)? else {
         state.status = SignInStatus::NeedsIdentifier;
         return Ok(Outcome::Transfer(ErrorCode::ExternalAccountNotFound));
     };
@@ -939,12 +982,12 @@ fn sign_up_through(
     let strategy = state
         .external_account
         .as_ref()
-        .map(|v| v.strategy)
+        .map(|v| v.strategy.clone())
         .ok_or(DomainError::OAuth(ErrorCode::OauthCallbackInvalid))?;
-    if taken(tx, strategy, identity)? {
+    if taken(tx, &strategy, identity)? {
         return Ok(Outcome::Transfer(ErrorCode::ExternalAccountExists));
     }
-    fill_sign_up(env, state, strategy, identity);
+    fill_sign_up(env, state, &strategy, identity);
     finish_sign_up(tx, env, client, state, strategy, identity)?;
     Ok(Outcome::Done {
         session: state.created_session_id.clone(),
@@ -952,7 +995,11 @@ fn sign_up_through(
 }
 
 /// Whether the identity's account, or its verified email, is a user's already.
-fn taken(tx: &Tx<'_>, strategy: Strategy, identity: &OAuthIdentity) -> Result<bool, DomainError> {
+fn taken(
+    tx: &Tx<'_>,
+    strategy: &AnyStrategy,
+    identity: &OAuthIdentity,
+) -> Result<bool, DomainError> {
     if tx
         .external_account_by_provider_user(strategy.as_str(), &identity.provider_user_id)?
         .is_some()
@@ -967,7 +1014,7 @@ fn taken(tx: &Tx<'_>, strategy: Strategy, identity: &OAuthIdentity) -> Result<bo
 
 /// The sign-up takes the identity's fields (what the person typed before wins) and, when the
 /// provider verified the email, that verification.
-fn fill_sign_up(env: &Env<'_>, state: &mut SignUpState, strategy: Strategy, i: &OAuthIdentity) {
+fn fill_sign_up(env: &Env<'_>, state: &mut SignUpState, strategy: &AnyStrategy, i: &OAuthIdentity) {
     if env.settings.email_address.enabled {
         let same = state
             .email_address
@@ -977,7 +1024,7 @@ fn fill_sign_up(env: &Env<'_>, state: &mut SignUpState, strategy: Strategy, i: &
             state.email_address = Some(i.email.clone());
             if i.email_verified {
                 state.email_verification = Some(PendingCode {
-                    strategy: strategy.verified_by().unwrap_or(strategy),
+                    strategy: strategy.verified_by().unwrap_or_else(|| strategy.clone()),
                     code: Secret::new(String::new()),
                     attempts: 0,
                     expire_at: env.now,
@@ -1005,7 +1052,7 @@ fn finish_sign_up(
     env: &Env<'_>,
     client: &mut ClientCtx,
     state: &mut SignUpState,
-    strategy: Strategy,
+    strategy: AnyStrategy,
     identity: &OAuthIdentity,
 ) -> Result<(), DomainError> {
     if let Some(v) = state.external_account.as_mut() {
@@ -1022,7 +1069,7 @@ fn finish_sign_up(
 /// The provider account a completing sign-up records on its new user (before `user.created`
 /// is sent, so the event carries it).
 pub struct ExternalFor {
-    pub strategy: Strategy,
+    pub strategy: AnyStrategy,
     pub identity: OAuthIdentity,
 }
 
@@ -1048,7 +1095,7 @@ pub(super) fn link_new_user(
         .emails()
         .find(|e| e.value.eq_ignore_ascii_case(&external.identity.email))
         .map(|e| e.id.clone());
-    link(tx, env, external.strategy, user, &external.identity, ident)?;
+    link(tx, env, &external.strategy, user, &external.identity, ident)?;
     Ok(())
 }
 
@@ -1070,15 +1117,15 @@ pub fn transfer_to_sign_up(
         return Err(nothing());
     }
     let identity = v.identity.clone().ok_or_else(nothing)?;
-    let strategy = v.strategy;
-    if taken(tx, strategy, &identity)? {
+    let strategy = v.strategy.clone();
+    if taken(tx, &strategy, &identity)? {
         return Err(DomainError::OAuth(ErrorCode::ExternalAccountExists));
     }
     let mut verification = (**v).clone();
     verification.nonce_hash = None;
     verification.error = None;
     state.external_account = Some(verification);
-    fill_sign_up(env, state, strategy, &identity);
+    fill_sign_up(env, state, &strategy, &identity);
     // The transferable sign-in is used up: a second transfer from it finds nothing.
     client.record.sign_in_id = None;
     finish_sign_up(tx, env, client, state, strategy, &identity)
@@ -1107,7 +1154,7 @@ pub fn transfer_to_sign_in(
     verification.error = None;
     verification.nonce_hash = None;
     state.first_factor = Some(FirstFactor::OAuth(Box::new(verification.clone())));
-    let Some(mut user) = user_of_identity(tx, env, verification.strategy, &identity)? else {
+    let Some(mut user) = user_of_identity(tx, env, &verification.strategy, &identity)? else {
         return Err(DomainError::OAuth(ErrorCode::ExternalAccountNotFound));
     };
     users::ensure_may_sign_in(&user.user)?;
@@ -1130,7 +1177,7 @@ fn connect_through(
     c: &Connection,
     identity: &OAuthIdentity,
 ) -> Result<Outcome, DomainError> {
-    let strategy = c.verification.strategy;
+    let strategy = &c.verification.strategy;
     let user = tx
         .user_with_idents(&c.user_id)?
         .ok_or(DomainError::OAuth(ErrorCode::OauthCallbackInvalid))?;
@@ -1172,7 +1219,7 @@ pub fn connect(
     env: &Env<'_>,
     client: &ClientCtx,
     user: &UserWithIdents,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     target: &OAuthTarget,
 ) -> Result<Connection, DomainError> {
     let id = ids::new_id("eac");
@@ -1202,10 +1249,8 @@ pub fn reauthorize(
         .external_account(id)?
         .filter(|a| a.user_id == user.user.id)
         .ok_or(DomainError::NotFound("external_account"))?;
-    let strategy = provider(&account.provider)
-        .map(|(s, _, _)| s)
-        .ok_or(DomainError::NotFound("external_account"))?;
-    let verification = begin(tx, env, strategy, &account.id, target)?;
+    let strategy = provider(&account.provider).ok_or(DomainError::NotFound("external_account"))?;
+    let verification = begin(tx, env, &strategy, &account.id, target)?;
     let c = Connection {
         id: account.id.clone(),
         user_id: user.user.id.clone(),
@@ -1403,11 +1448,13 @@ pub fn verification_view(
     } else {
         v.status
     };
-    let shown = v.shown_as.unwrap_or(v.strategy);
+    let shown = v
+        .shown_as
+        .map_or_else(|| v.strategy.clone(), AnyStrategy::from);
     latchkey_protocol::Verification {
         object: Some(shown.verification_object().to_owned()),
         status: status.into(),
-        strategy: shown.into(),
+        strategy: shown.as_str().into(),
         attempts: None,
         expire_at: Some(v.expire_at),
         external_verification_redirect_url: match (status, v.shown_as) {
@@ -1419,11 +1466,21 @@ pub fn verification_view(
     }
 }
 
-/// The providers' entries of the environment's `user_settings.social`.
-pub fn environment_social(settings: &super::settings::Settings) -> Value {
+/// The providers' entries of the environment's `user_settings.social`: the built-in ones that
+/// are on, then the custom ones that are on, each under its strategy with its display name (as
+/// Clerk lists a custom provider: `oauth_custom_<key>`, `strategy` the same, `name` the one
+/// configured). The spec's `UserSettings.Socials` lists only fixed keys (`additionalProperties:
+/// false`), so an environment with a custom provider on is, there, off the spec.
+pub fn environment_social(settings: &Settings) -> Value {
+    let builtin = PROVIDERS.iter().map(|(s, _, _)| AnyStrategy::from(*s));
+    let custom = settings.social.keys().filter_map(|k| {
+        k.strip_prefix("oauth_custom_")
+            .and_then(CustomProvider::new)
+            .map(AnyStrategy::OAuthCustom)
+    });
     let mut out = serde_json::Map::new();
-    for (strategy, _, name) in PROVIDERS {
-        if settings.oauth_enabled(strategy) {
+    for strategy in builtin.chain(custom) {
+        if settings.oauth_enabled(&strategy) {
             out.insert(
                 strategy.as_str().to_owned(),
                 json!({
@@ -1434,7 +1491,7 @@ pub fn environment_social(settings: &super::settings::Settings) -> Value {
                     "strategy": strategy.as_str(),
                     "not_selectable": false,
                     "deprecated": false,
-                    "name": name,
+                    "name": display_name(settings, &strategy),
                     "logo_url": null,
                 }),
             );
@@ -1444,16 +1501,18 @@ pub fn environment_social(settings: &super::settings::Settings) -> Value {
 }
 
 /// `GET /v1/users/{id}/oauth_access_tokens/{provider}` (Backend API): the user's access tokens
-/// at the provider (`oauth_google` or `google`), one per external account there; an unknown
-/// user is a 404, a provider the emulator does not know a 422.
+/// at the provider (`oauth_google` or `google`, `oauth_custom_acme` or `custom_acme`), one per
+/// external account there; an unknown user is a 404, a provider the instance does not have a
+/// 422.
 pub fn access_tokens(
     tx: &ReadTx<'_>,
+    settings: &Settings,
     user_id: &str,
     provider_name: &str,
 ) -> Result<Vec<latchkey_protocol::bapi::OAuthAccessToken>, DomainError> {
-    let (strategy, _, _) = provider(provider_name).ok_or_else(|| DomainError::ParamValue {
+    let strategy = provider_of_instance(settings, provider_name).ok_or_else(|| DomainError::ParamValue {
         param: "provider",
-        reason: "is not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft)".into(),
+        reason: "is not a provider of this instance (oauth_google, oauth_github, oauth_apple, oauth_microsoft, or a custom oauth_custom_<key> in its settings)".into(),
     })?;
     tx.user(user_id)?.ok_or(DomainError::NotFound("user"))?;
     Ok(tx
@@ -1514,7 +1573,7 @@ fn hs256(key: &[u8], signing_input: &str) -> Result<Vec<u8>, DomainError> {
     Ok(mac.finalize().into_bytes().to_vec())
 }
 
-fn id_token_issuer(issuer: &str, provider: Strategy) -> String {
+fn id_token_issuer(issuer: &str, provider: &AnyStrategy) -> String {
     format!(
         "{}/_emulator/oauth/{}",
         issuer.trim_end_matches('/'),
@@ -1524,14 +1583,22 @@ fn id_token_issuer(issuer: &str, provider: Strategy) -> String {
 
 /// `POST /_emulator/v1/oauth/{provider}/id_token`: an ID token the mock provider signs for
 /// `identity` (what a native provider SDK would hand the app), for `oauth_token_<provider>`
-/// (and, for Google, `google_one_tap`). It lasts ten minutes by the emulator clock.
+/// (and, for Google, `google_one_tap`). It lasts ten minutes by the emulator clock. Custom
+/// providers have no ID-token strategy, so none is issued for them.
 pub fn issue_id_token(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    provider: Strategy,
+    provider: &AnyStrategy,
     identity: MockIdentity,
 ) -> Result<String, DomainError> {
-    token_provider(env, provider)?;
+    if provider.known().is_none() {
+        return Err(DomainError::ParamValue {
+            param: "provider",
+            reason: "is a custom provider, and custom providers have no ID-token strategy (oauth_token_<provider>)".into(),
+        });
+    }
+    ensure_enabled(env, provider)?;
+    refuse_upstream_id_tokens(env, provider)?;
     let i = identity.resolve()?;
     let now = env.now / 1000;
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": format!("latchkey-mock-{}", path_name(provider))});
@@ -1562,7 +1629,7 @@ pub fn issue_id_token(
 fn verify_id_token(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    provider: Strategy,
+    provider: &AnyStrategy,
     token: &str,
 ) -> Result<OAuthIdentity, DomainError> {
     use base64::Engine as _;
@@ -1619,7 +1686,7 @@ fn verify_id_token(
 
 /// A verification already answered by an ID token.
 fn token_verification(
-    provider: Strategy,
+    provider: AnyStrategy,
     shown_as: Strategy,
     identity: OAuthIdentity,
     env: &Env<'_>,
@@ -1640,14 +1707,9 @@ fn token_verification(
     }
 }
 
-fn token_provider(env: &Env<'_>, strategy: Strategy) -> Result<Strategy, DomainError> {
-    let provider = strategy.provider().ok_or(DomainError::ParamValue {
-        param: "strategy",
-        reason: "is not an ID-token strategy".into(),
-    })?;
-    ensure_enabled(env, provider)?;
-    // The mock's key vouches only for mock providers: with a real upstream, its ID tokens
-    // (which the emulator cannot verify offline) are not taken, nor are mock ones.
+/// The mock's key vouches only for mock providers: with a real upstream, its ID tokens (which
+/// the emulator cannot verify offline) are not taken, nor are mock ones minted.
+fn refuse_upstream_id_tokens(env: &Env<'_>, provider: &AnyStrategy) -> Result<(), DomainError> {
     if env.settings.oidc_upstream(provider).is_some() {
         return Err(DomainError::ParamValue {
             param: "strategy",
@@ -1657,6 +1719,16 @@ fn token_provider(env: &Env<'_>, strategy: Strategy) -> Result<Strategy, DomainE
             ),
         });
     }
+    Ok(())
+}
+
+fn token_provider(env: &Env<'_>, strategy: Strategy) -> Result<AnyStrategy, DomainError> {
+    let provider = AnyStrategy::from(strategy.provider().ok_or(DomainError::ParamValue {
+        param: "strategy",
+        reason: "is not an ID-token strategy".into(),
+    })?);
+    ensure_enabled(env, &provider)?;
+    refuse_upstream_id_tokens(env, &provider)?;
     Ok(provider)
 }
 
@@ -1674,9 +1746,9 @@ pub fn sign_in_with_id_token(
     token: &str,
 ) -> Result<(), DomainError> {
     let provider = token_provider(env, strategy)?;
-    let identity = verify_id_token(tx, env, provider, token)?;
-    let mut v = token_verification(provider, strategy, identity.clone(), env);
-    let Some(mut user) = user_of_identity(tx, env, provider, &identity)? else {
+    let identity = verify_id_token(tx, env, &provider, token)?;
+    let mut v = token_verification(provider.clone(), strategy, identity.clone(), env);
+    let Some(mut user) = user_of_identity(tx, env, &provider, &identity)? else {
         if strategy == Strategy::GoogleOneTap {
             return Err(DomainError::OAuth(ErrorCode::ExternalAccountNotFound));
         }
@@ -1724,11 +1796,11 @@ pub fn create_sign_up_with_id_token(
     token: &str,
 ) -> Result<SignUpState, DomainError> {
     let provider = token_provider(env, strategy)?;
-    let identity = verify_id_token(tx, env, provider, token)?;
+    let identity = verify_id_token(tx, env, &provider, token)?;
     input.strategy = None;
     let mut state = sign_up::create(tx, env, client, input)?;
-    let mut v = token_verification(provider, strategy, identity.clone(), env);
-    if taken(tx, provider, &identity)? {
+    let mut v = token_verification(provider.clone(), strategy, identity.clone(), env);
+    if taken(tx, &provider, &identity)? {
         v.status = VerificationStatus::Transferable;
         v.error = Some(ErrorCode::ExternalAccountExists);
         state.external_account = Some(v);
@@ -1736,7 +1808,7 @@ pub fn create_sign_up_with_id_token(
         return Ok(state);
     }
     state.external_account = Some(v);
-    fill_sign_up(env, &mut state, provider, &identity);
+    fill_sign_up(env, &mut state, &provider, &identity);
     finish_sign_up(tx, env, client, &mut state, provider, &identity)?;
     Ok(state)
 }

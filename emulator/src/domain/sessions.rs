@@ -4,7 +4,7 @@ use super::clients::ClientCtx;
 use super::{events, ids, DomainError, Env};
 use crate::store::records::{SessionActivity, SessionRecord, SessionStatus, UserRecord};
 use crate::store::{ReadTx, Tx};
-use latchkey_protocol::{EventType, Strategy};
+use latchkey_protocol::{AnyStrategy, EventType};
 
 /// Abandoned (no longer listed anywhere) this long after it stopped being active.
 const ABANDON_AFTER_MS: i64 = 30 * 24 * 3600 * 1000;
@@ -16,7 +16,7 @@ pub fn create(
     env: &Env<'_>,
     client: &mut ClientCtx,
     user: &mut UserRecord,
-    strategy: Strategy,
+    strategy: AnyStrategy,
 ) -> Result<SessionRecord, DomainError> {
     create_verified(tx, env, client, user, strategy, env.now, None)
 }
@@ -29,7 +29,7 @@ pub fn create_verified(
     env: &Env<'_>,
     client: &mut ClientCtx,
     user: &mut UserRecord,
-    strategy: Strategy,
+    strategy: AnyStrategy,
     first_factor_at: i64,
     second_factor_at: Option<i64>,
 ) -> Result<SessionRecord, DomainError> {

@@ -1,6 +1,7 @@
 //! Instance settings: what sign-up requires, which strategies are on, lifetimes.
 //! Stored as JSON; `PATCH /_emulator/v1/instance` deep-merges into it.
 
+use latchkey_protocol::{AnyStrategy, CustomProvider};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -134,9 +135,10 @@ pub struct Settings {
     pub attack_protection: AttackProtection,
     /// Frontend API rate limits: off unless switched on (see [`RateLimits`]).
     pub rate_limits: RateLimits,
-    /// OAuth providers by strategy (`oauth_google`, `oauth_github`, `oauth_apple`,
-    /// `oauth_microsoft`), each a mock the emulator hosts. `oauth_google` is on out of the box,
-    /// as on a new Clerk development instance.
+    /// OAuth providers by strategy: the built-in `oauth_google`, `oauth_github`, `oauth_apple`,
+    /// `oauth_microsoft`, and custom ones `oauth_custom_<key>` (with a display `name`), each a
+    /// mock the emulator hosts or, with `oidc`, a real upstream. `oauth_google` is on out of the
+    /// box, as on a new Clerk development instance.
     pub social: std::collections::BTreeMap<String, SocialProvider>,
 }
 
@@ -146,6 +148,10 @@ pub struct Settings {
 #[serde(default, deny_unknown_fields)]
 pub struct SocialProvider {
     pub enabled: bool,
+    /// A custom provider's name as people see it (the environment's `name`, the mock's page);
+    /// default: its key. Built-in providers keep their own names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The upstream provider; `None`: the emulator's mock.
     pub oidc: Option<OidcUpstream>,
 }
@@ -154,10 +160,14 @@ impl Default for SocialProvider {
     fn default() -> Self {
         Self {
             enabled: true,
+            name: None,
             oidc: None,
         }
     }
 }
+
+/// The longest display name of a custom provider.
+const MAX_PROVIDER_NAME_LEN: usize = 64;
 
 /// A real OpenID Connect provider (discovery at `<issuer>/.well-known/openid-configuration`,
 /// authorization code with PKCE and `state`, the ID token checked against its JWKS).
@@ -366,17 +376,30 @@ impl Default for Settings {
 
 impl Settings {
     /// The provider's upstream, when it is a real OpenID Connect provider (not the mock).
-    pub fn oidc_upstream(&self, strategy: latchkey_protocol::Strategy) -> Option<&OidcUpstream> {
+    pub fn oidc_upstream(&self, strategy: &AnyStrategy) -> Option<&OidcUpstream> {
         self.social
             .get(strategy.as_str())
             .and_then(|p| p.oidc.as_ref())
     }
 
     /// Whether sign-in and sign-up through this OAuth provider are on.
-    pub fn oauth_enabled(&self, strategy: latchkey_protocol::Strategy) -> bool {
+    pub fn oauth_enabled(&self, strategy: &AnyStrategy) -> bool {
         self.social
             .get(strategy.as_str())
             .is_some_and(|p| p.enabled)
+    }
+
+    /// Whether the instance has this OAuth provider at all (on or off).
+    pub fn oauth_configured(&self, strategy: &AnyStrategy) -> bool {
+        self.social.contains_key(strategy.as_str())
+    }
+
+    /// A custom provider's display name: its configured `name`, else its key.
+    pub fn custom_provider_name<'a>(&'a self, provider: &'a CustomProvider) -> &'a str {
+        self.social
+            .get(provider.strategy())
+            .and_then(|p| p.name.as_deref())
+            .unwrap_or(provider.key())
     }
 
     /// Applies a JSON merge patch and validates the result.
@@ -396,6 +419,13 @@ impl Settings {
             // Settings stored before `password_settings` existed hold only the legacy field.
             (_, None) => {
                 current["password_settings"]["min_length"] = current["password_min_length"].clone()
+            }
+        }
+        // Each provider on its own first, so that a bad one is named in the error.
+        if let Some(social) = current.get("social").and_then(Value::as_object) {
+            for (name, p) in social {
+                serde_json::from_value::<SocialProvider>(p.clone())
+                    .map_err(|e| format!("social.{name}: {e}"))?;
             }
         }
         let next: Settings = serde_json::from_value(current).map_err(|e| e.to_string())?;
@@ -479,10 +509,39 @@ impl Settings {
             return Err("at least one identifier must be usable for sign-in".into());
         }
         for (name, p) in &self.social {
-            if super::oauth::provider(name).is_none_or(|(s, _, _)| s.as_str() != name) {
-                return Err(format!(
-                    "social.{name}: not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft)"
-                ));
+            let custom = match name.strip_prefix("oauth_custom_") {
+                Some(key) => {
+                    if CustomProvider::new(key).is_none() {
+                        return Err(format!(
+                            "social.{name}: a custom provider's key (after oauth_custom_) must be {}",
+                            CustomProvider::KEY_RULE
+                        ));
+                    }
+                    true
+                }
+                None if super::oauth::builtin(name).is_some() => false,
+                None => {
+                    return Err(format!(
+                        "social.{name}: not a provider the emulator knows (oauth_google, oauth_github, oauth_apple, oauth_microsoft, or a custom oauth_custom_<key>)"
+                    ))
+                }
+            };
+            match (&p.name, custom) {
+                (Some(_), false) => {
+                    return Err(format!(
+                        "social.{name}.name: only custom providers (oauth_custom_<key>) take a name"
+                    ))
+                }
+                (Some(n), true)
+                    if n.trim().is_empty()
+                        || n.chars().count() > MAX_PROVIDER_NAME_LEN
+                        || n.chars().any(char::is_control) =>
+                {
+                    return Err(format!(
+                        "social.{name}.name must be 1 to {MAX_PROVIDER_NAME_LEN} characters, none of them control characters"
+                    ))
+                }
+                _ => {}
             }
             if let Some(o) = &p.oidc {
                 // Plain http only to this machine: elsewhere the client secret would travel in
@@ -507,6 +566,12 @@ impl Settings {
                     return Err(format!(
                         "social.{name}.oidc needs client_id and client_secret"
                     ));
+                }
+                // Without `openid` the upstream sends no ID token, and nobody could sign in.
+                if o.scopes.as_deref().is_some_and(|s| {
+                    !s.trim().is_empty() && !s.split_whitespace().any(|x| x == "openid")
+                }) {
+                    return Err(format!("social.{name}.oidc.scopes must include openid"));
                 }
             }
         }

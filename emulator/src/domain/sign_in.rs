@@ -13,7 +13,7 @@ use crate::store::records::{
     SecondFactor, SessionStatus, SignInState, UserWithIdents,
 };
 use crate::store::{ReadTx, Tx};
-use latchkey_protocol::{EventType, SignInStatus, Strategy, VerificationStatus};
+use latchkey_protocol::{AnyStrategy, EventType, SignInStatus, Strategy, VerificationStatus};
 
 #[derive(Debug, Default, Clone)]
 pub struct SignInInput {
@@ -157,7 +157,7 @@ fn prepare_hidden(
         }
     }
     state.first_factor = Some(FirstFactor::Code(PendingCode {
-        strategy,
+        strategy: strategy.into(),
         code: Secret::new(ids::random_base62(32)),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
@@ -289,7 +289,7 @@ pub fn prepare_email_link(
     }
     if is_hidden(state) {
         state.first_factor = Some(FirstFactor::Code(PendingCode {
-            strategy: Strategy::EmailLink,
+            strategy: Strategy::EmailLink.into(),
             code: Secret::new(ids::random_base62(32)),
             attempts: 0,
             expire_at: env.now + env.settings.code_lifetime_secs * 1000,
@@ -500,7 +500,7 @@ pub(super) fn first_factor_code(
         ids::six_digit_code()
     };
     let pending = PendingCode {
-        strategy,
+        strategy: strategy.into(),
         code: Secret::new(code.clone()),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
@@ -679,8 +679,8 @@ pub fn reset_password(
         sessions::end_all_of_user(tx, env, &user.user.id, SessionStatus::Revoked)?;
     }
     let strategy = match &state.first_factor {
-        Some(FirstFactor::Code(p)) => p.strategy,
-        _ => Strategy::ResetPasswordEmailCode,
+        Some(FirstFactor::Code(p)) => p.strategy.clone(),
+        _ => Strategy::ResetPasswordEmailCode.into(),
     };
     complete(tx, env, client, state, &mut user, strategy)?;
     tx.save_sign_in(state)?;
@@ -696,7 +696,7 @@ pub(super) fn complete(
     client: &mut ClientCtx,
     state: &mut SignInState,
     user: &mut UserWithIdents,
-    strategy: Strategy,
+    strategy: impl Into<AnyStrategy>,
 ) -> Result<(), DomainError> {
     state.first_factor_at = Some(env.now);
     if mfa::two_factor_enabled(user) {
@@ -706,7 +706,7 @@ pub(super) fn complete(
     // The failures so far are forgotten once the sign-in is complete, not at a first factor
     // that still needs a second (or a password guesser could reset the count of TOTP guesses).
     attack::succeeded(tx, &user.user)?;
-    let session = sessions::create(tx, env, client, &mut user.user, strategy)?;
+    let session = sessions::create(tx, env, client, &mut user.user, strategy.into())?;
     state.status = SignInStatus::Complete;
     state.created_session_id = Some(session.id);
     Ok(())
@@ -808,10 +808,10 @@ fn finish_with_second_factor(
 ) -> Result<(), DomainError> {
     // The client's `last_authentication_strategy` is the first factor's.
     let first = match &state.first_factor {
-        Some(FirstFactor::Code(p)) => p.strategy,
-        Some(FirstFactor::Ticket) => Strategy::Ticket,
-        Some(FirstFactor::OAuth(v)) => v.strategy,
-        _ => Strategy::Password,
+        Some(FirstFactor::Code(p)) => p.strategy.clone(),
+        Some(FirstFactor::Ticket) => Strategy::Ticket.into(),
+        Some(FirstFactor::OAuth(v)) => v.strategy.clone(),
+        _ => Strategy::Password.into(),
     };
     let session = sessions::create_verified(
         tx,

@@ -221,7 +221,7 @@ fn prepare_code(
         ids::six_digit_code()
     };
     *slot = Some(PendingCode {
-        strategy,
+        strategy: strategy.into(),
         code: Secret::new(code.clone()),
         attempts: 0,
         expire_at: env.now + env.settings.code_lifetime_secs * 1000,
@@ -416,7 +416,7 @@ fn settle(
             v.identity
                 .clone()
                 .map(|identity| super::oauth::ExternalFor {
-                    strategy: v.strategy,
+                    strategy: v.strategy.clone(),
                     identity,
                 })
         });
@@ -439,7 +439,7 @@ pub(super) fn settle_with(
             email_strategy: state
                 .email_verification
                 .as_ref()
-                .map_or(Strategy::EmailCode, |v| v.strategy),
+                .map_or(Strategy::EmailCode.into(), |v| v.strategy.clone()),
             phone_strategy: Strategy::PhoneCode,
             username: state.username.clone(),
             password_hash: state.password_hash.clone(),
@@ -456,13 +456,13 @@ pub(super) fn settle_with(
             None => Ok(()),
         })?;
         let strategy = if let Some(x) = external {
-            x.strategy
+            x.strategy.clone()
         } else if let Some(v) = &state.email_verification {
-            v.strategy
+            v.strategy.clone()
         } else if state.phone_verification.is_some() {
-            Strategy::PhoneCode
+            Strategy::PhoneCode.into()
         } else {
-            Strategy::Password
+            Strategy::Password.into()
         };
         let session = sessions::create(tx, env, client, &mut created.user, strategy)?;
         state.status = SignUpStatus::Complete;

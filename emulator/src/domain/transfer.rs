@@ -21,7 +21,7 @@ use crate::store::records::{
 };
 use crate::store::{EndpointRecord, ReadTx, StoreError, Tx, UserQuery};
 use base64::Engine as _;
-use latchkey_protocol::Strategy;
+use latchkey_protocol::{AnyStrategy, CustomProvider};
 
 /// The document's format version; a document of another version is refused.
 pub const VERSION: u32 = 1;
@@ -221,7 +221,7 @@ pub struct IdentDoc {
     /// `email_address` or `phone_number`.
     pub kind: IdentKind,
     pub value: String,
-    pub verification_strategy: Strategy,
+    pub verification_strategy: AnyStrategy,
     pub verified: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -547,6 +547,19 @@ fn external_account_record(
             ),
         ));
     }
+    // A custom provider's account is only ever found again under a well-formed key.
+    if let Some(key) = a.provider.strip_prefix("oauth_custom_") {
+        if CustomProvider::new(key).is_none() {
+            return Err(refuse(
+                at("provider"),
+                format!(
+                    "{:?}: a custom provider's key (after oauth_custom_) must be {}",
+                    a.provider,
+                    CustomProvider::KEY_RULE
+                ),
+            ));
+        }
+    }
     if a.provider_user_id.trim().is_empty() {
         return Err(refuse(at("provider_user_id"), "must not be empty"));
     }
@@ -739,7 +752,7 @@ pub fn import(tx: &Tx<'_>, doc: &Document) -> Result<Counts, ImportError> {
                 user_id: u.id.clone(),
                 kind: i.kind,
                 value,
-                verification_strategy: i.verification_strategy,
+                verification_strategy: i.verification_strategy.clone(),
                 verified: i.verified,
                 created_at: i.created_at,
                 updated_at: i.updated_at,

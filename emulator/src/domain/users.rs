@@ -7,7 +7,7 @@ use super::{events, ids, sessions, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{IdentKind, Identification, SessionStatus, UserRecord, UserWithIdents};
 use crate::store::{ReadTx, Tx};
-use latchkey_protocol::{EventType, Strategy};
+use latchkey_protocol::{AnyStrategy, EventType, Strategy};
 
 /// Lower-cases and checks an email address.
 pub fn normalize_email(raw: &str) -> Result<String, DomainError> {
@@ -153,7 +153,8 @@ pub struct NewUser {
     pub phones: Vec<String>,
     /// How the identifications were verified: `email_code`/`phone_code` at sign-up, `admin`
     /// through the Backend API.
-    pub email_strategy: Strategy,
+    /// How the emails were verified (`from_oauth_custom_<key>` for an OAuth sign-up's).
+    pub email_strategy: AnyStrategy,
     pub phone_strategy: Strategy,
     pub username: Option<String>,
     pub password_hash: Option<Secret>,
@@ -201,7 +202,7 @@ pub fn create_with(
             &user.id,
             IdentKind::EmailAddress,
             email,
-            new.email_strategy,
+            new.email_strategy.clone(),
             now,
         ));
     }
@@ -211,7 +212,7 @@ pub fn create_with(
             &user.id,
             IdentKind::PhoneNumber,
             phone,
-            new.phone_strategy,
+            new.phone_strategy.into(),
             now,
         ));
     }
@@ -237,7 +238,7 @@ fn ident(
     user_id: &str,
     kind: IdentKind,
     value: &str,
-    strategy: Strategy,
+    strategy: AnyStrategy,
     now: i64,
 ) -> Identification {
     Identification {

@@ -15,9 +15,11 @@ use crate::store::ReadTx;
 fn verification_of(ident: &Identification) -> wire::Verification {
     // Code verifications carry an integer `expire_at` (the spec requires it): the code was
     // used when the identification was created, so its validity ended then.
-    let strategy = ident.verification_strategy;
+    let strategy = &ident.verification_strategy;
     // An email link is a one-time secret with an expiry too.
-    let by_code = strategy.is_code() || strategy == Strategy::EmailLink;
+    let by_code = strategy
+        .known()
+        .is_some_and(|s| s.is_code() || s == Strategy::EmailLink);
     wire::Verification {
         object: Some(strategy.verification_object().into()),
         status: if ident.verified {
@@ -292,7 +294,7 @@ pub fn client_fapi_of(
         sign_in,
         sign_up,
         last_active_session_id: last_active,
-        last_authentication_strategy: c.last_authentication_strategy.map(String::from),
+        last_authentication_strategy: c.last_authentication_strategy.as_ref().map(String::from),
         cookie_expires_at: None,
         captcha_bypass: false,
         created_at: c.created_at,
@@ -319,7 +321,7 @@ pub fn client_bapi(
         sign_in_id: c.sign_in_id.clone(),
         sign_up_id: c.sign_up_id.clone(),
         last_active_session_id: c.last_active_session_id.clone(),
-        last_authentication_strategy: c.last_authentication_strategy.map(String::from),
+        last_authentication_strategy: c.last_authentication_strategy.as_ref().map(String::from),
         created_at: c.created_at,
         updated_at: c.updated_at,
     })
@@ -338,7 +340,7 @@ fn code_verification(p: &PendingCode, now: i64) -> wire::Verification {
     wire::Verification {
         object: Some(p.strategy.verification_object().into()),
         status: code_status(p, now).into(),
-        strategy: p.strategy.into(),
+        strategy: (&p.strategy).into(),
         attempts: Some(p.attempts),
         expire_at: Some(p.expire_at),
         external_verification_redirect_url: None,

@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use latchkey_protocol::{ErrorCode, Strategy};
+use latchkey_protocol::{AnyStrategy, ErrorCode};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -37,13 +37,15 @@ pub fn control_router() -> Router<Arc<App>> {
         .route("/_emulator/v1/oauth/{provider}/id_token", post(id_token))
 }
 
-fn strategy_of(provider: &str) -> Result<Strategy, ApiError> {
-    oauth::provider(provider).map(|(s, _, _)| s).ok_or_else(|| {
+/// The provider of a path (`google`, `custom_acme`): a built-in one, or a custom one the
+/// instance's settings have.
+fn strategy_of(app: &App, provider: &str) -> Result<AnyStrategy, ApiError> {
+    oauth::provider_of_instance(&app.settings(), provider).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             ErrorCode::ResourceNotFound,
             "not found",
-            "No such OAuth provider (google, github, apple, microsoft).",
+            "No such OAuth provider (google, github, apple, microsoft, or custom_<key> of a custom provider in the settings).",
         )
     })
 }
@@ -82,7 +84,7 @@ pub(crate) async fn callback(
     let pending = app.store.read(|tx| oauth::pending_upstream(tx, &state))?;
     let upstream = match (pending, &code, &error) {
         (Some((strategy, verifier, nonce)), Some(code), None) => {
-            let Some(cfg) = settings.oidc_upstream(strategy) else {
+            let Some(cfg) = settings.oidc_upstream(&strategy) else {
                 return Err(DomainError::OAuth(ErrorCode::OauthCallbackInvalid).into());
             };
             Some(redeem_upstream(&app, cfg, code, verifier.expose(), &nonce).await)
@@ -148,7 +150,7 @@ async fn redeem_upstream(
 /// OIDC provider (looked up by discovery; unreachable: left out, and starting the flow says so).
 pub(crate) async fn with_upstream(
     app: &App,
-    strategy: Strategy,
+    strategy: &AnyStrategy,
     mut target: oauth::OAuthTarget,
 ) -> oauth::OAuthTarget {
     let settings = app.settings();
@@ -186,17 +188,17 @@ async fn authorize_page(
     Path(provider): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let strategy = strategy_of(&provider)?;
+    let strategy = strategy_of(&app, &provider)?;
     let state = query(&q)?.required("state")?;
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), None, &request);
-    match app.write(|tx| oauth::authorize(tx, &env, strategy, &state))? {
+    match app.write(|tx| oauth::authorize(tx, &env, &strategy, &state))? {
         Authorize::Redirect(to) => Ok(see_other(to.as_str())),
         Authorize::Page {
             provider: name,
             state,
             known,
-        } => Ok(page(&provider, name, &state, &known)),
+        } => Ok(page(oauth::path_name(&strategy), &name, &state, &known)),
     }
 }
 
@@ -208,7 +210,7 @@ async fn authorize_choice(
     Path(provider): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy = strategy_of(&provider)?;
+    let strategy = strategy_of(&app, &provider)?;
     let state = p.required("state")?;
     let answer = if p.string("deny").is_some() {
         MockAnswer::Error {
@@ -228,7 +230,7 @@ async fn authorize_choice(
     };
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), None, &request);
-    let to = app.write(|tx| oauth::choose(tx, &env, strategy, &state, answer))?;
+    let to = app.write(|tx| oauth::choose(tx, &env, &strategy, &state, answer))?;
     Ok(see_other(to.as_str()))
 }
 
@@ -241,7 +243,7 @@ async fn queue_next(
     Path(provider): Path<String>,
     BapiJson(body): BapiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let strategy = strategy_of(&provider)?;
+    let strategy = strategy_of(&app, &provider)?;
     let answer: MockAnswer = serde_json::from_value(body).map_err(|e| {
         ApiError::bad_request(
             ErrorCode::FormParamFormatInvalid,
@@ -250,7 +252,7 @@ async fn queue_next(
             ),
         )
     })?;
-    app.write(|tx| oauth::queue_next(tx, strategy, answer))?;
+    app.write(|tx| oauth::queue_next(tx, &strategy, answer))?;
     Ok(Json(json!({"provider": strategy.as_str(), "queued": true})))
 }
 
@@ -262,10 +264,10 @@ async fn id_token(
     Path(provider): Path<String>,
     BapiJson(identity): BapiJson<MockIdentity>,
 ) -> Result<Json<Value>, ApiError> {
-    let strategy = strategy_of(&provider)?;
+    let strategy = strategy_of(&app, &provider)?;
     let settings = app.settings();
     let env = app.env(&settings, app.clock.now_ms(), None, &request);
-    let token = app.write(|tx| oauth::issue_id_token(tx, &env, strategy, identity))?;
+    let token = app.write(|tx| oauth::issue_id_token(tx, &env, &strategy, identity))?;
     Ok(Json(
         json!({"object": "id_token", "provider": strategy.as_str(), "id_token": token}),
     ))
@@ -290,6 +292,8 @@ fn esc(s: &str) -> String {
 /// used before as one-click choices, a form for a new one, and a deny button. No script: plain
 /// forms posting back here.
 fn page(path: &str, name: &str, state: &str, known: &[OAuthIdentity]) -> Response {
+    // A custom provider's name is the instance's settings: text, never markup.
+    let name = esc(name);
     let colour = match path {
         "google" => "#1a73e8",
         "github" => "#24292f",

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use latchkey_protocol::{ErrorCode, UnknownName};
+use latchkey_protocol::{AnyStrategy, ErrorCode, UnknownName};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -156,6 +156,29 @@ impl Params {
         self.required(key)?
             .parse()
             .map_err(|e| unknown_name(key, &e))
+    }
+
+    /// The `strategy` of an operation that also takes an OAuth provider's, custom ones included
+    /// (`oauth_custom_<key>`): `(strategy, provider)`, the provider's strategy in the second
+    /// place and a [`Strategy`](latchkey_protocol::Strategy) in the first. A custom provider's
+    /// `from_oauth_custom_<key>` names no way to sign in or up: it is refused as an unsupported
+    /// strategy is.
+    pub fn strategy_or_provider(
+        &self,
+        key: &'static str,
+    ) -> Result<(Option<latchkey_protocol::Strategy>, Option<AnyStrategy>), ApiError> {
+        match self.named::<AnyStrategy>(key)? {
+            None => Ok((None, None)),
+            Some(AnyStrategy::Known(s)) => Ok((
+                Some(s),
+                Some(s.into()).filter(|p: &AnyStrategy| p.is_oauth()),
+            )),
+            Some(p @ AnyStrategy::OAuthCustom(_)) => Ok((None, Some(p))),
+            Some(other) => Err(ApiError::param_value_invalid(
+                key,
+                format!("{key} {:?} is not supported.", other.as_str()),
+            )),
+        }
     }
 
     pub fn secret(&self, key: &str) -> Option<Secret> {

@@ -3,7 +3,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::records::ClientRecord;
 use super::{corrupt, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
-use latchkey_protocol::Strategy;
+use latchkey_protocol::AnyStrategy;
 
 const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
     last_active_session_id, last_authentication_strategy, created_at, updated_at,
@@ -19,7 +19,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
         last_active_session_id: r.get(5)?,
         last_authentication_strategy: r
             .get::<_, Option<String>>(6)?
-            .map(|s| s.parse::<Strategy>())
+            .map(|s| s.parse::<AnyStrategy>())
             .transpose()
             .map_err(|e| corrupt(e.to_string()))?,
         created_at: r.get(7)?,
@@ -89,7 +89,9 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
                 c.sign_in_id,
                 c.sign_up_id,
                 c.last_active_session_id,
-                c.last_authentication_strategy.map(Strategy::as_str),
+                c.last_authentication_strategy
+                    .as_ref()
+                    .map(AnyStrategy::as_str),
                 c.created_at,
                 c.updated_at,
                 c.prev_token_expires_at

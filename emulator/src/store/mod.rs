@@ -700,7 +700,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), latest_version());
         let code = PendingCode {
-            strategy: latchkey_protocol::Strategy::EmailCode,
+            strategy: latchkey_protocol::Strategy::EmailCode.into(),
             code: crate::secret::Secret::new("123456"),
             attempts: 1,
             expire_at: 9,
@@ -903,7 +903,7 @@ mod tests {
                 attempts: 2,
             }),
             second_factor: Some(records::SecondFactor::Code(records::PendingCode {
-                strategy: Strategy::PhoneCode,
+                strategy: Strategy::PhoneCode.into(),
                 code: crate::secret::Secret::new("123456"),
                 attempts: 1,
                 expire_at: 9,

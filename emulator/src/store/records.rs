@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 use latchkey_protocol::{
-    SessionVerificationLevel, SessionVerificationStatus, SignInStatus, SignUpStatus, Strategy,
-    VerificationStatus,
+    AnyStrategy, SessionVerificationLevel, SessionVerificationStatus, SignInStatus, SignUpStatus,
+    Strategy, VerificationStatus,
 };
 
 /// A session's status is the wire's (`latchkey_protocol`); how it reads at a given time
@@ -97,8 +97,9 @@ pub struct Identification {
     pub user_id: String,
     pub kind: IdentKind,
     pub value: String,
-    /// How it was verified: `email_code`, `phone_code`, `admin`.
-    pub verification_strategy: Strategy,
+    /// How it was verified: `email_code`, `phone_code`, `admin`, `from_oauth_google`,
+    /// `from_oauth_custom_<key>`.
+    pub verification_strategy: AnyStrategy,
     pub verified: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -212,7 +213,7 @@ pub struct ClientRecord {
     pub sign_in_id: Option<String>,
     pub sign_up_id: Option<String>,
     pub last_active_session_id: Option<String>,
-    pub last_authentication_strategy: Option<Strategy>,
+    pub last_authentication_strategy: Option<AnyStrategy>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -248,8 +249,9 @@ impl SessionRecord {
 /// A one-time code sent for a verification, with its bookkeeping.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingCode {
-    /// `email_code`, `phone_code`, `reset_password_email_code`, `reset_password_phone_code`.
-    pub strategy: Strategy,
+    /// `email_code`, `phone_code`, `reset_password_email_code`, `reset_password_phone_code`;
+    /// for a sign-up's email address a provider verified, `from_oauth_<provider>`.
+    pub strategy: AnyStrategy,
     pub code: Secret,
     pub attempts: i64,
     pub expire_at: i64,
@@ -409,8 +411,8 @@ pub struct OAuthIdentity {
 /// the app redeeming its `rotating_token_nonce`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OAuthVerification {
-    /// The provider: `oauth_google`, …
-    pub strategy: Strategy,
+    /// The provider: `oauth_google`, …, `oauth_custom_<key>`.
+    pub strategy: AnyStrategy,
     /// The strategy the client used, when not the provider's own: an ID token
     /// (`oauth_token_google`, `google_one_tap`). Views show it.
     #[serde(default)]
@@ -581,12 +583,16 @@ mod tests {
         store
             .read(|tx| {
                 let u = tx.user_with_idents("user_1")?.expect("user");
-                let strategies: Vec<_> = u.idents.iter().map(|i| i.verification_strategy).collect();
+                let strategies: Vec<_> = u
+                    .idents
+                    .iter()
+                    .map(|i| i.verification_strategy.clone())
+                    .collect();
                 assert_eq!(strategies, [Strategy::Admin, Strategy::PhoneCode]);
                 let c = tx.client("client_1")?.expect("client");
                 assert_eq!(
                     c.last_authentication_strategy,
-                    Some(Strategy::ResetPasswordEmailCode)
+                    Some(Strategy::ResetPasswordEmailCode.into())
                 );
                 let s = tx.session("sess_1")?.expect("session");
                 assert_eq!(s.status, SessionStatus::Revoked);
@@ -601,8 +607,8 @@ mod tests {
                 assert_eq!(su.status, SignUpStatus::MissingRequirements);
                 let v = su.email_verification.as_ref().expect("verification");
                 assert_eq!(
-                    (v.strategy, v.status),
-                    (Strategy::EmailCode, VerificationStatus::Failed)
+                    (v.strategy.clone(), v.status),
+                    (Strategy::EmailCode.into(), VerificationStatus::Failed)
                 );
                 Ok::<_, StoreError>(())
             })

@@ -4,7 +4,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 use super::records::{IdentKind, Identification, UserRecord, UserWithIdents};
 use super::{corrupt, json_map, json_text, MfaReads, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
-use latchkey_protocol::Strategy;
+use latchkey_protocol::AnyStrategy;
 
 /// What users can be ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +115,7 @@ fn ident_from_row(r: &Row<'_>) -> rusqlite::Result<Identification> {
         value: r.get(3)?,
         verification_strategy: r
             .get::<_, String>(4)?
-            .parse::<Strategy>()
+            .parse::<AnyStrategy>()
             .map_err(|e| corrupt(e.to_string()))?,
         verified: r.get(5)?,
         created_at: r.get(6)?,

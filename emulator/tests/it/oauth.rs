@@ -1223,3 +1223,393 @@ async fn a_reset_forgets_queued_provider_answers() {
     );
     assert!(page.text().await.unwrap().contains("Sign in with Google"));
 }
+
+/// The instance with a custom mock provider `oauth_custom_acme` ("Acme SSO") on.
+async fn with_acme(h: &Harness) {
+    h.set_settings(json!({"social": {"oauth_custom_acme": {"enabled": true, "name": "Acme SSO"}}}))
+        .await;
+}
+
+#[tokio::test]
+async fn a_custom_mock_provider_signs_up_and_in_through_the_automation_queue() {
+    let h = start().await;
+    with_acme(&h).await;
+    // Sign-up: the mock's page for `custom_acme`, answered by automation.
+    next(&h, "custom_acme", ann()).await;
+    let mut app = h.fapi();
+    let su = begin(&mut app, "sign_ups", "oauth_custom_acme").await;
+    let v = &su["verifications"]["external_account"];
+    assert_eq!(v["strategy"], "oauth_custom_acme", "{su}");
+    let url = provider_url(v);
+    assert!(
+        url.contains("/_emulator/oauth/custom_acme/authorize"),
+        "{url}"
+    );
+    let id = su["id"].as_str().unwrap().to_owned();
+    let landed = browse(&h, &url).await;
+    let nonce = param(&landed, "rotating_token_nonce").expect("a nonce");
+    let r = app
+        .get(&format!(
+            "/v1/client/sign_ups/{id}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    let su = r.ok()["response"].clone();
+    assert_eq!(su["status"], "complete", "{su}");
+    assert_eq!(
+        r.body["client"]["last_authentication_strategy"],
+        "oauth_custom_acme"
+    );
+    let uid = su["created_user_id"].as_str().unwrap().to_owned();
+    let u = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
+    let u = u.ok();
+    let email = &u["email_addresses"][0];
+    assert_eq!(email["verification"]["strategy"], "from_oauth_custom_acme");
+    assert_eq!(email["verification"]["object"], "verification_from_oauth");
+    let ea = &u["external_accounts"][0];
+    assert_eq!(ea["provider"], "oauth_custom_acme");
+    assert_eq!(ea["verification"]["strategy"], "oauth_custom_acme");
+    assert_eq!(ea["provider_user_id"], "g-ann-1");
+    // The Backend API's access tokens, by strategy and by path name.
+    for provider in ["oauth_custom_acme", "custom_acme"] {
+        let t = h
+            .bapi(
+                Method::GET,
+                &format!("/v1/users/{uid}/oauth_access_tokens/{provider}"),
+                None,
+            )
+            .await;
+        let t = t.ok();
+        assert_eq!(t[0]["external_account_id"], ea["id"], "{provider}");
+        assert_eq!(t[0]["provider"], "oauth_custom_acme");
+    }
+    // A provider the instance does not have is a 422, not an empty list.
+    let r = h
+        .bapi(
+            Method::GET,
+            &format!("/v1/users/{uid}/oauth_access_tokens/oauth_custom_nope"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let me = app.get("/v1/me").await;
+    assert_eq!(
+        me.ok()["response"]["external_accounts"][0]["provider"],
+        "oauth_custom_acme"
+    );
+
+    // Sign-in on another device, the page shown this time: it carries the configured name and
+    // offers the account used before.
+    let mut other = h.fapi();
+    let si = begin(&mut other, "sign_ins", "oauth_custom_acme").await;
+    let url = attempt_url(&si);
+    let page = h.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in with Acme SSO"), "{html}");
+    assert!(html.contains("ann@example.com"), "{html}");
+    next(&h, "custom_acme", ann()).await;
+    let landed = browse(&h, &url).await;
+    let nonce = param(&landed, "rotating_token_nonce").expect("a nonce");
+    let sid = si["id"].as_str().unwrap();
+    let r = other
+        .get(&format!(
+            "/v1/client/sign_ins/{sid}?rotating_token_nonce={nonce}"
+        ))
+        .await;
+    let si = r.ok()["response"].clone();
+    assert_eq!(si["status"], "complete", "{si}");
+    assert_eq!(
+        si["first_factor_verification"]["strategy"],
+        "oauth_custom_acme"
+    );
+    let session = h
+        .bapi(
+            Method::GET,
+            &format!(
+                "/v1/sessions/{}",
+                si["created_session_id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(session.ok()["user_id"], uid.as_str());
+    // Through prepare_first_factor too (iOS's way).
+    let mut third = h.fapi();
+    let r = third
+        .post("/v1/client/sign_ins", &[("identifier", "ann@example.com")])
+        .await;
+    let sid = r.ok()["response"]["id"].as_str().unwrap().to_owned();
+    let r = third
+        .post(
+            &format!("/v1/client/sign_ins/{sid}/prepare_first_factor"),
+            &[("strategy", "oauth_custom_acme"), ("redirect_url", APP)],
+        )
+        .await;
+    let url = provider_url(&r.ok()["response"]["first_factor_verification"]);
+    assert!(url.contains("/_emulator/oauth/custom_acme/"), "{url}");
+}
+
+#[tokio::test]
+async fn a_signed_in_user_connects_a_custom_provider_account() {
+    let h = start().await;
+    with_acme(&h).await;
+    let mut app = h.fapi();
+    app.sign_up("cy@example.com", "correct horse battery").await;
+    next(
+        &h,
+        "custom_acme",
+        json!({"email": "cy@example.com", "provider_user_id": "acme-cy"}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/v1/me/external_accounts",
+            &[("strategy", "oauth_custom_acme"), ("redirect_url", APP)],
+        )
+        .await;
+    let ea = r.ok()["response"].clone();
+    assert_eq!(ea["provider"], "oauth_custom_acme");
+    let id = ea["id"].as_str().unwrap().to_owned();
+    let landed = browse(&h, &provider_url(&ea["verification"])).await;
+    assert!(landed.as_str().starts_with(APP), "{landed}");
+    let me = app.get("/v1/me").await;
+    let accounts = &me.ok()["response"]["external_accounts"];
+    assert_eq!(accounts[0]["provider"], "oauth_custom_acme");
+    assert_eq!(accounts[0]["provider_user_id"], "acme-cy");
+    // Reauthorized through the same provider, then removed.
+    next(
+        &h,
+        "custom_acme",
+        json!({"email": "cy@example.com", "provider_user_id": "acme-cy"}),
+    )
+    .await;
+    let landed = reauthorize(&h, &mut app, &id).await;
+    assert!(landed.as_str().starts_with(APP), "{landed}");
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/v1/me/external_accounts/{id}"),
+            &[],
+        )
+        .await;
+    r.ok();
+}
+
+#[tokio::test]
+async fn unknown_and_disabled_custom_strategies_are_refused_as_built_in_ones_are() {
+    let h = start().await;
+    let mut app = h.fapi();
+    // What an unknown built-in provider gets today…
+    let unknown = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_myspace"), ("redirect_url", APP)],
+        )
+        .await;
+    unknown.err(422, "form_param_value_invalid");
+    // …a custom provider the instance does not have gets too, on every way in.
+    for (path, strategy) in [
+        ("/v1/client/sign_ins", "oauth_custom_acme"),
+        ("/v1/client/sign_ups", "oauth_custom_acme"),
+        ("/v1/client/sign_ins", "oauth_custom_NOT-a-key"),
+        ("/v1/client/sign_ups", "oauth_token_custom_acme"),
+        ("/v1/client/sign_ins", "from_oauth_custom_acme"),
+    ] {
+        let r = app
+            .post(path, &[("strategy", strategy), ("redirect_url", APP)])
+            .await;
+        r.err(422, "form_param_value_invalid");
+        assert_eq!(
+            r.body["errors"][0]["meta"]["param_name"], "strategy",
+            "{strategy}: {}",
+            r.body
+        );
+    }
+    let r = app
+        .post(
+            "/v1/client/sign_ins",
+            &[("strategy", "oauth_custom_acme"), ("redirect_url", APP)],
+        )
+        .await;
+    assert!(
+        r.body["errors"][0]["long_message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a known strategy"),
+        "{}",
+        r.body
+    );
+    let r = h
+        .control(Method::POST, "/oauth/custom_acme/next", Some(ann()))
+        .await;
+    assert_eq!(
+        r.status, 404,
+        "an unknown provider, as /oauth/myspace/next: {}",
+        r.body
+    );
+
+    // Configured but off: refused as GitHub is while off, and not listed.
+    h.set_settings(json!({"social": {"oauth_custom_acme": {"enabled": false, "name": "Acme"}}}))
+        .await;
+    let off = app
+        .post(
+            "/v1/client/sign_ups",
+            &[("strategy", "oauth_custom_acme"), ("redirect_url", APP)],
+        )
+        .await;
+    off.err(422, "form_param_value_invalid");
+    assert!(
+        off.body["errors"][0]["long_message"]
+            .as_str()
+            .unwrap()
+            .contains("is not enabled on this instance"),
+        "{}",
+        off.body
+    );
+    let env = app.get("/v1/environment").await;
+    assert!(env.ok()["user_settings"]["social"]
+        .get("oauth_custom_acme")
+        .is_none());
+    let mut signed_in = h.fapi();
+    signed_in
+        .sign_up("dee@example.com", "correct horse battery")
+        .await;
+    let r = signed_in
+        .post(
+            "/v1/me/external_accounts",
+            &[("strategy", "oauth_custom_acme"), ("redirect_url", APP)],
+        )
+        .await;
+    r.err(422, "form_param_value_invalid");
+    // Custom providers have no ID-token strategy.
+    let r = h
+        .control(
+            Method::POST,
+            "/oauth/custom_acme/id_token",
+            Some(json!({"email": "a@example.com"})),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_environment_lists_custom_providers_as_clerk_does() {
+    let h = start().await;
+    h.set_settings(json!({"social": {
+        "oauth_custom_acme": {"enabled": true, "name": "Acme SSO"},
+        "oauth_custom_b2": {"enabled": true},
+    }}))
+    .await;
+    let mut app = h.fapi();
+    let env = app.get("/v1/environment").await;
+    let env = env.ok().clone();
+    let social = &env["user_settings"]["social"];
+    let acme = &social["oauth_custom_acme"];
+    assert_eq!(acme["strategy"], "oauth_custom_acme");
+    assert_eq!(acme["name"], "Acme SSO");
+    assert_eq!(acme["enabled"], true);
+    assert_eq!(acme["authenticatable"], true);
+    assert_eq!(social["oauth_custom_b2"]["name"], "b2", "no name: the key");
+    assert_eq!(social["oauth_google"]["name"], "Google");
+    // The written-down exception: the spec's `UserSettings.Socials` has
+    // `additionalProperties: false` over a fixed list of providers (oauth_custom_mock among
+    // them, but no other custom key), while Clerk lists each custom provider under its own
+    // `oauth_custom_<key>`. Checked strictly, those keys are the only violations.
+    let strict = fapi_spec().clone().strict_additional_properties(true);
+    let errs = strict
+        .check_response_for_url("GET", "/v1/environment", 200, &env)
+        .unwrap();
+    assert!(!errs.is_empty(), "strict checking sees the custom keys");
+    for e in &errs {
+        assert!(
+            e.contains("oauth_custom_acme") || e.contains("oauth_custom_b2"),
+            "only the custom providers' keys are off the spec: {e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn bad_custom_provider_settings_are_refused_with_a_clear_error() {
+    let h = start().await;
+    for (bad, says) in [
+        (json!({"oauth_custom_": {"enabled": true}}), "key"),
+        (json!({"oauth_custom_Acme": {"enabled": true}}), "key"),
+        (json!({"oauth_custom_a b": {"enabled": true}}), "key"),
+        (json!({"oauth_custom_-x": {"enabled": true}}), "key"),
+        (
+            json!({format!("oauth_custom_{}", "a".repeat(33)): {"enabled": true}}),
+            "key",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "name": ""}}),
+            "name",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "name": "x".repeat(65)}}),
+            "name",
+        ),
+        (
+            json!({"oauth_google": {"enabled": true, "name": "Gugl"}}),
+            "name",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "name": 7}}),
+            "social.oauth_custom_acme: invalid type",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "colour": "red"}}),
+            "colour",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "oidc": "https://idp.example"}}),
+            "social.oauth_custom_acme: invalid type",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "oidc": {"issuer": "idp.example", "client_id": "c", "client_secret": "s"}}}),
+            "issuer",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "oidc": {"issuer": "https://idp.example", "client_id": "c"}}}),
+            "social.oauth_custom_acme: missing field `client_secret`",
+        ),
+        (
+            json!({"oauth_custom_acme": {"enabled": true, "oidc": {"issuer": "https://idp.example", "client_id": "c", "client_secret": "s", "scopes": "email profile"}}}),
+            "openid",
+        ),
+    ] {
+        let r = h
+            .control(
+                Method::PATCH,
+                "/instance",
+                Some(json!({"settings": {"social": bad}})),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["code"], "form_param_format_invalid");
+        let long = r.body["errors"][0]["long_message"].as_str().unwrap();
+        assert!(long.contains(says), "{bad}: {long}");
+    }
+    // A well-formed one is taken.
+    h.set_settings(
+        json!({"social": {"oauth_custom_acme-sso_2": {"enabled": true,
+        "name": "Acme SSO", "oidc": {"issuer": "https://idp.example", "client_id": "c",
+        "client_secret": "s", "scopes": "openid email"}}}}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_custom_providers_name_is_text_on_its_page() {
+    let h = start().await;
+    h.set_settings(json!({"social": {"oauth_custom_acme": {"enabled": true,
+        "name": "<b>Acme</b> & \"Co\""}}}))
+        .await;
+    let mut app = h.fapi();
+    let url = attempt_url(&begin(&mut app, "sign_ins", "oauth_custom_acme").await);
+    let html = h.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("Sign in with &lt;b&gt;Acme&lt;/b&gt; &amp; &quot;Co&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>Acme"), "{html}");
+}

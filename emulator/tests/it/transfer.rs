@@ -166,6 +166,55 @@ async fn an_instance_moves_from_sqlite_to_postgresql_and_back() {
 }
 
 #[tokio::test]
+async fn a_custom_providers_user_moves_with_its_account_and_verification() {
+    let first = Database::DataDir(latchkey_testkit::temp_path("transfer-custom"));
+    let kit = latchkey_testkit::start_from(on(&first)).await;
+    kit.set_settings(json!({"social": {"oauth_custom_acme": {"enabled": true, "name": "Acme"}}}))
+        .await;
+    let queued = kit
+        .control(
+            Method::POST,
+            "/oauth/custom_acme/next",
+            Some(json!({"email": "ann@example.com", "provider_user_id": "acme-ann"})),
+        )
+        .await;
+    assert_eq!(queued.status, 200, "{}", queued.body);
+    let su = latchkey_testkit::send(
+        kit.request(Method::POST, "/v1/client/sign_ups?_is_native=true")
+            .form(&[
+                ("strategy", "oauth_custom_acme"),
+                ("redirect_url", "http://127.0.0.1:9/cb"),
+            ]),
+    )
+    .await;
+    let mut at = su.ok()["response"]["verifications"]["external_account"]
+        ["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    while at.starts_with(kit.url()) {
+        let r = kit.http.get(&at).send().await.unwrap();
+        assert_eq!(r.status(), 303);
+        at = r.headers()["location"].to_str().unwrap().to_owned();
+    }
+    assert!(at.contains("rotating_token_nonce="), "{at}");
+    kit.shutdown().await;
+
+    let exported = latchkey_emulator::export(&first).unwrap();
+    let original = doc(&exported);
+    let ann = &original["users"][0];
+    assert_eq!(
+        ann["identifications"][0]["verification_strategy"],
+        "from_oauth_custom_acme"
+    );
+    assert_eq!(ann["external_accounts"][0]["provider"], "oauth_custom_acme");
+    assert_eq!(ann["external_accounts"][0]["provider_user_id"], "acme-ann");
+    let second = other_store();
+    latchkey_emulator::import(&second, &exported).unwrap();
+    assert_eq!(doc(&latchkey_emulator::export(&second).unwrap()), original);
+}
+
+#[tokio::test]
 async fn a_document_that_cannot_be_applied_whole_is_refused_saying_where() {
     let db = Database::DataDir(latchkey_testkit::temp_path("transfer-refused"));
     let digest = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$YmFzZTY0aGFzaGJhc2U2NGhhc2g";
@@ -266,6 +315,18 @@ async fn a_document_that_cannot_be_applied_whole_is_refused_saying_where() {
             json!([with_accounts(
                 user("user_b", "b@example.com"),
                 json!([account("eac_b", "", "sub-b", Value::Null)])
+            )]),
+            "users[0].external_accounts[0].provider",
+        ),
+        (
+            json!([with_accounts(
+                user("user_b", "b@example.com"),
+                json!([account(
+                    "eac_b",
+                    "oauth_custom_Not-A-Key",
+                    "sub-b",
+                    Value::Null
+                )])
             )]),
             "users[0].external_accounts[0].provider",
         ),

@@ -137,8 +137,8 @@ pub(super) async fn oauth_access_tokens(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = super::query_params(&q)?;
-    let tokens = read(&app, |tx, _| {
-        crate::domain::oauth::access_tokens(tx, &id, &provider)
+    let tokens = read(&app, |tx, env| {
+        crate::domain::oauth::access_tokens(tx, env.settings, &id, &provider)
     })?;
     super::list_response(&p, tokens)
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use latchkey_protocol::{DeletedObject, Strategy};
+use latchkey_protocol::{AnyStrategy, DeletedObject};
 
 use super::{run, Native, Shape};
 use crate::app::App;
@@ -21,7 +21,7 @@ pub(super) async fn create(
     req: Native,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy: Strategy = p.required_named("strategy")?;
+    let strategy: AnyStrategy = p.required_named("strategy")?;
     if !strategy.is_oauth() {
         return Err(ApiError::param_invalid(
             "strategy",
@@ -29,12 +29,12 @@ pub(super) async fn create(
         ));
     }
     let target =
-        super::sign_ins::upstream_target(&app, Some(strategy), super::sign_ins::oauth_target(&p))
+        super::sign_ins::upstream_target(&app, Some(&strategy), super::sign_ins::oauth_target(&p))
             .await;
     let sid = req.session_id.clone();
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;
-        let conn = oauth::connect(tx, env, c, &u, strategy, &target)?;
+        let conn = oauth::connect(tx, env, c, &u, &strategy, &target)?;
         Ok(Ok(oauth::connection_view(env.issuer, &conn, None, env.now)))
     })
     .await
@@ -51,9 +51,13 @@ pub(super) async fn reauthorize(
     let provider = app
         .store
         .read(|tx| Ok::<_, DomainError>(tx.external_account(&id)?))?
-        .and_then(|a| oauth::provider(&a.provider).map(|(s, _, _)| s));
-    let target =
-        super::sign_ins::upstream_target(&app, provider, super::sign_ins::oauth_target(&p)).await;
+        .and_then(|a| oauth::provider(&a.provider));
+    let target = super::sign_ins::upstream_target(
+        &app,
+        provider.as_ref(),
+        super::sign_ins::oauth_target(&p),
+    )
+    .await;
     let sid = req.session_id.clone();
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;

@@ -13,7 +13,7 @@ use crate::domain::sign_in::{self, SignInInput};
 use crate::domain::{views, DomainError};
 use crate::http::error::ApiError;
 use crate::http::params::Params;
-use latchkey_protocol::Strategy;
+use latchkey_protocol::{AnyStrategy, Strategy};
 
 pub(super) async fn create(
     State(app): State<Arc<App>>,
@@ -22,13 +22,14 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
     let id_token = p.secret("token");
+    let (strategy, provider) = p.strategy_or_provider("strategy")?;
     let input = SignInInput {
         identifier: p.string("identifier"),
         password: p.secret("password"),
-        strategy: p.named("strategy")?,
+        strategy,
         ticket: p.secret("ticket"),
     };
-    let target = upstream_target(&app, input.strategy, oauth_target(&p)).await;
+    let target = upstream_target(&app, provider.as_ref(), oauth_target(&p)).await;
     // Identifier and password in one call: check the password before the write transaction.
     let checked = match (&input.identifier, &input.password) {
         (Some(identifier), Some(pw)) => {
@@ -49,8 +50,8 @@ pub(super) async fn create(
             let state = oauth::create_transferred_sign_in(tx, env, c)?;
             return Ok(Ok(views::sign_in(tx, env, &state)?));
         }
-        if let Some(strategy) = input.strategy.filter(|s| s.is_oauth()) {
-            let state = oauth::create_sign_in(tx, env, c, strategy, &target)?;
+        if let Some(provider) = &provider {
+            let state = oauth::create_sign_in(tx, env, c, provider, &target)?;
             return Ok(Ok(views::sign_in(tx, env, &state)?));
         }
         if let Some(strategy) = input.strategy.filter(|s| s.is_id_token()) {
@@ -78,14 +79,14 @@ pub(super) fn oauth_target(p: &Params) -> OAuthTarget {
     }
 }
 
-/// [`oauth_target`] with a real upstream's authorization endpoint looked up (for a strategy whose
-/// provider is one).
+/// [`oauth_target`] with a real upstream's authorization endpoint looked up (for a provider
+/// that is one).
 pub(super) async fn upstream_target(
     app: &App,
-    strategy: Option<Strategy>,
+    provider: Option<&AnyStrategy>,
     target: OAuthTarget,
 ) -> OAuthTarget {
-    match strategy.filter(|s| s.is_oauth()) {
+    match provider.filter(|s| s.is_oauth()) {
         Some(s) => crate::http::oauth::with_upstream(app, s, target).await,
         None => target,
     }
@@ -118,20 +119,24 @@ pub(super) async fn prepare(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let strategy: Strategy = p.required_named("strategy")?;
+    p.required("strategy")?;
+    let (strategy, provider) = p.strategy_or_provider("strategy")?;
     let ident = p
         .string("email_address_id")
         .or_else(|| p.string("phone_number_id"));
     let target = super::links::target(&p);
-    let oauth = upstream_target(&app, Some(strategy), oauth_target(&p)).await;
+    let oauth = upstream_target(&app, provider.as_ref(), oauth_target(&p)).await;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_in::load(tx, c, &id)?;
-        if strategy.is_oauth() {
-            oauth::start_sign_in(tx, env, &mut state, strategy, &oauth)?;
-        } else if strategy == Strategy::EmailLink {
-            sign_in::prepare_email_link(tx, env, &mut state, ident.as_deref(), &target)?;
-        } else {
-            sign_in::prepare_first_factor(tx, env, &mut state, strategy, ident.as_deref())?;
+        match (&provider, strategy) {
+            (Some(provider), _) => oauth::start_sign_in(tx, env, &mut state, provider, &oauth)?,
+            (None, Some(Strategy::EmailLink)) => {
+                sign_in::prepare_email_link(tx, env, &mut state, ident.as_deref(), &target)?
+            }
+            (None, Some(strategy)) => {
+                sign_in::prepare_first_factor(tx, env, &mut state, strategy, ident.as_deref())?
+            }
+            (None, None) => return Err(DomainError::ParamMissing("strategy")),
         }
         Ok(Ok(views::sign_in(tx, env, &state)?))
     })

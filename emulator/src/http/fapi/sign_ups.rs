@@ -14,9 +14,12 @@ use crate::domain::sign_up::{self, SignUpInput};
 use crate::domain::{views, DomainError};
 use crate::http::error::ApiError;
 use crate::http::params::Params;
+use latchkey_protocol::AnyStrategy;
 
-fn sign_up_input(p: &Params) -> Result<SignUpInput, ApiError> {
-    Ok(SignUpInput {
+/// The sign-up's fields, and the OAuth provider its `strategy` names, if any.
+fn sign_up_input(p: &Params) -> Result<(SignUpInput, Option<AnyStrategy>), ApiError> {
+    let (strategy, provider) = p.strategy_or_provider("strategy")?;
+    let input = SignUpInput {
         email_address: p.string("email_address"),
         phone_number: p.string("phone_number"),
         username: p.string("username"),
@@ -24,8 +27,9 @@ fn sign_up_input(p: &Params) -> Result<SignUpInput, ApiError> {
         first_name: p.string("first_name"),
         last_name: p.string("last_name"),
         unsafe_metadata: p.json_object("unsafe_metadata")?,
-        strategy: p.named("strategy")?,
-    })
+        strategy,
+    };
+    Ok((input, provider))
 }
 
 pub(super) async fn create(
@@ -35,10 +39,13 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
     let id_token = p.secret("token");
-    let input = sign_up_input(&p)?;
-    let target =
-        super::sign_ins::upstream_target(&app, input.strategy, super::sign_ins::oauth_target(&p))
-            .await;
+    let (input, provider) = sign_up_input(&p)?;
+    let target = super::sign_ins::upstream_target(
+        &app,
+        provider.as_ref(),
+        super::sign_ins::oauth_target(&p),
+    )
+    .await;
     let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
     let identifier = input
         .email_address
@@ -52,8 +59,8 @@ pub(super) async fn create(
     run_limited(&app, &req, Shape::Envelope, ahead, limit, |tx, env, c| {
         let state = if transfer {
             oauth::create_transferred_sign_up(tx, env, c, input.clone())?
-        } else if let Some(strategy) = input.strategy.filter(|s| s.is_oauth()) {
-            oauth::create_sign_up(tx, env, c, input.clone(), strategy, &target)?
+        } else if let Some(provider) = &provider {
+            oauth::create_sign_up(tx, env, c, input.clone(), provider, &target)?
         } else if let Some(strategy) = input.strategy.filter(|s| s.is_id_token()) {
             let token = id_token
                 .as_ref()
@@ -100,15 +107,18 @@ pub(super) async fn update(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let input = sign_up_input(&p)?;
-    let target =
-        super::sign_ins::upstream_target(&app, input.strategy, super::sign_ins::oauth_target(&p))
-            .await;
+    let (input, provider) = sign_up_input(&p)?;
+    let target = super::sign_ins::upstream_target(
+        &app,
+        provider.as_ref(),
+        super::sign_ins::oauth_target(&p),
+    )
+    .await;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
-        match input.strategy.filter(|s| s.is_oauth()) {
-            Some(strategy) => {
-                oauth::update_sign_up(tx, env, c, &mut state, input.clone(), strategy, &target)?
+        match &provider {
+            Some(provider) => {
+                oauth::update_sign_up(tx, env, c, &mut state, input.clone(), provider, &target)?
             }
             None => sign_up::update(tx, env, c, &mut state, input.clone())?,
         }

@@ -21,7 +21,7 @@ use crate::store::{
     WebhooksWrites,
 };
 use crate::store::{ProtectionReads, ProtectionWrites};
-use latchkey_protocol::Strategy;
+use latchkey_protocol::AnyStrategy;
 
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(r: &'a Row, i: usize) -> Result<T, StoreError> {
     Ok(r.try_get(i)?)
@@ -148,7 +148,7 @@ fn ident_from_row(r: &Row) -> Result<Identification, StoreError> {
         kind: IdentKind::try_from(kind.as_str()).map_err(StoreError::Corrupt)?,
         value: get(r, 3)?,
         verification_strategy: get::<String>(r, 4)?
-            .parse::<Strategy>()
+            .parse::<AnyStrategy>()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         verified: get(r, 5)?,
         created_at: get(r, 6)?,
@@ -401,7 +401,7 @@ fn client_from_row(r: &Row) -> Result<ClientRecord, StoreError> {
         sign_up_id: get(r, 4)?,
         last_active_session_id: get(r, 5)?,
         last_authentication_strategy: get::<Option<String>>(r, 6)?
-            .map(|s| s.parse::<Strategy>())
+            .map(|s| s.parse::<AnyStrategy>())
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: get(r, 7)?,
@@ -454,7 +454,7 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
                 &c.sign_in_id,
                 &c.sign_up_id,
                 &c.last_active_session_id,
-                &c.last_authentication_strategy.map(Strategy::as_str),
+                &c.last_authentication_strategy.as_ref().map(AnyStrategy::as_str),
                 &c.created_at,
                 &c.updated_at,
                 &c.prev_token_expires_at,

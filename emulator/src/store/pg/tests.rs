@@ -584,7 +584,7 @@ fn migration_3_adds_account_tables_that_go_with_their_user_identification_and_se
     assert_eq!(store.schema_version().unwrap(), latest_version());
     let w = AtomicBool::new(false);
     let code = PendingCode {
-        strategy: latchkey_protocol::Strategy::EmailCode,
+        strategy: latchkey_protocol::Strategy::EmailCode.into(),
         code: crate::secret::Secret::new("123456"),
         attempts: 1,
         expire_at: 9,

@@ -1,13 +1,13 @@
-// Latchkey Notes' one screen: signed out (sign in, or create an account), the emailed code, and
-// signed in (who, the API's /me, notes). Everything auth-related goes through the plugin; the
+// Latchkey Notes' one screen: signed out (sign in, or create an account), the emailed code, the
+// wait for the browser (OAuth), and signed in (who, the API's /me, notes). Everything auth-related goes through the plugin; the
 // page never sees the client token, only session tokens it asks for to call the API.
 import * as latchkey from './vendor/latchkey.js'
 
 const $ = (id) => document.getElementById(id)
-const sections = ['loading', 'signed-out', 'code-step', 'signed-in']
-let pending = null // { kind: 'signUp' | 'signIn', id }
+const sections = ['loading', 'signed-out', 'code-step', 'oauth-wait', 'signed-in']
+let pending = null // { kind: 'signUp' | 'signIn' | 'oauth', id }
 let user = null
-let apiUrl = null
+let info = null // { apiUrl, oauthRedirectUrl }
 
 function show(id) {
   for (const s of sections) $(s).hidden = s !== id
@@ -45,7 +45,7 @@ function render(state) {
   if (state.status === 'signedOut') {
     user = null
     $('me-result').hidden = true
-    return show(pending ? 'code-step' : 'signed-out')
+    return show(pending?.kind === 'oauth' ? 'oauth-wait' : pending ? 'code-step' : 'signed-out')
   }
   pending = null
   user = state.user
@@ -107,12 +107,27 @@ $('code-cancel').addEventListener('click', () => {
   show('signed-out')
 })
 
+// OAuth in the system browser, back on the scheme the app claims: the Rust side completes it from
+// the deep link (src/lib.rs), and the auth-state event shows the signed-in screen; a failure
+// arrives as the `oauth-failed` event.
+$('oauth-google').addEventListener('click', () =>
+  run(async () => {
+    const { id } = await latchkey.startOAuth('google', info.oauthRedirectUrl)
+    pending = { kind: 'oauth', id }
+    show('oauth-wait')
+  })
+)
+$('oauth-cancel').addEventListener('click', () => {
+  pending = null
+  show('signed-out')
+})
+
 $('sign-out').addEventListener('click', () => run(() => latchkey.signOut()))
 
 $('me-call').addEventListener('click', () =>
   run(async () => {
     const { jwt } = await latchkey.getToken()
-    const res = await fetch(`${apiUrl}/me`, { headers: { Authorization: `Bearer ${jwt}` } })
+    const res = await fetch(`${info.apiUrl}/me`, { headers: { Authorization: `Bearer ${jwt}` } })
     const body = await res.json()
     if (!res.ok) throw new Error(`The API answered ${res.status}: ${JSON.stringify(body)}`)
     const out = $('me-result')
@@ -152,6 +167,12 @@ $('note-form').addEventListener('submit', (ev) => {
 })
 
 run(async () => {
-  apiUrl = (await window.__TAURI__.core.invoke('app_info')).apiUrl
+  info = await window.__TAURI__.core.invoke('app_info')
+  await window.__TAURI__.event.listen('oauth-failed', ({ payload }) => {
+    if (pending?.kind !== 'oauth') return
+    pending = null
+    show('signed-out')
+    showError(payload)
+  })
   await latchkey.onAuthStateChange(render)
 })

@@ -305,12 +305,17 @@ impl Latchkey {
                 .start_oauth_sign_in(&provider, redirect_url)
                 .await?
         };
-        pending.open_browser()?;
         let view = OAuthStartView {
             id: pending.attempt_id().to_owned(),
             authorize_url: pending.authorize_url().to_owned(),
         };
-        keep(&self.oauth, view.id.clone(), Arc::new(pending), false);
+        let pending = Arc::new(pending);
+        // Kept before the browser opens: its deep link may come back before `open` returns.
+        keep(&self.oauth, view.id.clone(), pending.clone(), false);
+        if let Err(e) = pending.open_browser() {
+            lock(&self.oauth).remove(&view.id);
+            return Err(e.into());
+        }
         Ok(view)
     }
 

@@ -43,6 +43,8 @@ pub struct App {
     pub http: reqwest::Client,
     /// Where emails also go, when set (`--smtp-url`).
     pub smtp: Option<crate::delivery::Smtp>,
+    /// [`InstanceOptions::clerk_js_dir`].
+    pub clerk_js_dir: Option<std::path::PathBuf>,
     /// Turns true when shutdown begins: long-lived responses (the message stream) end then.
     pub stopping: tokio::sync::watch::Sender<bool>,
 }
@@ -66,6 +68,9 @@ pub struct InstanceOptions {
     pub production_passwords: bool,
     /// `smtp://host:port`: emails are also delivered there.
     pub smtp_url: Option<String>,
+    /// Where `/npm/@clerk/…` serves clerk-js and its UI from (a `node_modules`, or a folder
+    /// holding one): browser mode offline.
+    pub clerk_js_dir: Option<std::path::PathBuf>,
 }
 
 const K_INSTANCE_ID: &str = "instance_id";
@@ -212,6 +217,7 @@ impl App {
             committed,
             http,
             smtp,
+            clerk_js_dir: opts.clerk_js_dir.clone(),
             stopping: tokio::sync::watch::Sender::new(false),
         });
         if generate {

@@ -309,6 +309,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serve clerk-js and `@clerk/ui` at `/npm/@clerk/…` from this folder: a `node_modules`
+    /// holding `@clerk/clerk-js` (and `@clerk/ui`), or a folder with such a `node_modules`.
+    pub fn clerk_js_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.clerk_js_dir = Some(dir.into());
+        self
+    }
+
     /// Deliver every webhook event to this URL (signed with the instance's webhook secret).
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
         self.webhook_url = Some(url.into());

@@ -114,6 +114,10 @@ struct StartArgs {
     /// the inbox either way.
     #[arg(long, env = "LATCHKEY_SMTP_URL")]
     smtp_url: Option<String>,
+    /// Serve clerk-js and @clerk/ui at /npm/@clerk/… from this folder (a node_modules that
+    /// holds @clerk/clerk-js, or a project folder with one), so clerk-js loads offline.
+    #[arg(long, value_name = "DIR", env = "LATCHKEY_CLERK_JS_DIR")]
+    clerk_js_dir: Option<PathBuf>,
     /// Deliver every webhook event to this URL, signed with the instance's webhook secret.
     #[arg(long, env = "LATCHKEY_WEBHOOK_URL")]
     webhook_url: Option<String>,
@@ -238,6 +242,9 @@ async fn start(args: StartArgs) -> ExitCode {
     if let Some(k) = args.publishable_key {
         builder = builder.publishable_key(k);
     }
+    if let Some(d) = args.clerk_js_dir {
+        builder = builder.clerk_js_dir(d);
+    }
     if let Some(u) = args.smtp_url {
         builder = builder.smtp_url(u);
     }
@@ -272,6 +279,7 @@ async fn start(args: StartArgs) -> ExitCode {
                         "inbox_url": format!("{url}/_emulator/inbox"),
             "dashboard_url": format!("{url}/_emulator/"),
             "publishable_key": emu.publishable_key(),
+            "browser_publishable_key": latchkey_protocol::keys::browser_publishable_key(),
             "secret_key": emu.secret_key(),
             "webhook_secret": emu.webhook_secret(),
             "data_dir": if args.ephemeral || args.database_url.is_some() { None } else { Some(args.data_dir.display().to_string()) },
@@ -288,6 +296,10 @@ async fn start(args: StartArgs) -> ExitCode {
         println!("  Publishable key  {}", emu.publishable_key());
         println!("  Secret key       {}", emu.secret_key());
         println!("  Webhook secret   {}", emu.webhook_secret());
+        println!(
+            "  Browser key      {}  (clerk-js: with proxyUrl \"/__clerk\", the app forwarding /__clerk/* here)",
+            latchkey_protocol::keys::browser_publishable_key()
+        );
         if args.database_url.is_some() {
             println!("  Data             PostgreSQL (--database-url)");
         } else if args.ephemeral {

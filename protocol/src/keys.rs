@@ -8,6 +8,17 @@ pub fn publishable_key_for_host(host: &str) -> String {
     format!("pk_test_{}", STANDARD.encode(format!("{host}$")))
 }
 
+/// The Frontend API host of the publishable key to give clerk-js in browser mode. It ends in a
+/// development suffix (`.accounts.dev`), which is what makes clerk-js set up a dev browser; its
+/// requests reach the emulator through the app's relative `proxyUrl`, never this host. The name
+/// is no Clerk instance's (theirs are random words with digits).
+pub const BROWSER_FRONTEND_API_HOST: &str = "latchkey-emulator.clerk.accounts.dev";
+
+/// The publishable key for clerk-js in browser mode: [`BROWSER_FRONTEND_API_HOST`]'s.
+pub fn browser_publishable_key() -> String {
+    publishable_key_for_host(BROWSER_FRONTEND_API_HOST)
+}
+
 /// Decodes the Frontend API host from a publishable key, `None` when it is not one.
 pub fn frontend_api_host(publishable_key: &str) -> Option<String> {
     let b64 = publishable_key

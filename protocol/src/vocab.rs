@@ -701,6 +701,9 @@ wire_enum! {
         MethodNotAllowed = "method_not_allowed",
         /// A native request that also carries `Origin`.
         NativeApiDisabledWithOrigin = "native_api_disabled_with_origin",
+        /// Browser mode (development instances): the request's dev browser (`__clerk_db_jwt`)
+        /// is missing or unknown; clerk-js then makes a new one (`POST /v1/dev_browser`).
+        DevBrowserUnauthenticated = "dev_browser_unauthenticated",
         /// Emulator: the control API was called under a name that is not loopback.
         HostInvalid = "host_invalid",
         /// Emulator: a cross-site request to the control API or UI.

@@ -25,7 +25,9 @@ PARAM = re.compile(r"\{[^{}]*\}")
 # serves from its image CDN (img.clerk.com) and the emulator from the Frontend API's host.
 # And the native email-link completion (`POST /v1/client/magic_links/complete`), which iOS and
 # Android call but the FAPI spec does not list; emulator/tests/it/email_links.rs tests its bad input.
-OWN_PUBLIC = {"/v1/images/{id}", "/v1/client/magic_links/complete"}
+# And clerk-js's own files (`/npm/@clerk/…`, from --clerk-js-dir), which Clerk serves from its CDN
+# and the emulator from a local folder; emulator/tests/it/browser.rs tests what it refuses.
+OWN_PUBLIC = {"/v1/images/{id}", "/v1/client/magic_links/complete", "/npm/@clerk/{package}/{*file}"}
 
 
 def route_calls(text):

@@ -27,6 +27,10 @@ pub struct ClientCtx {
     /// Made by this request: its token has not left the emulator yet, so rotating it would
     /// replace a token nobody holds.
     fresh: bool,
+    /// Reached through a dev browser (browser mode), whose token is the browser's identity and
+    /// is never rotated: Clerk's dev browser stays the same across sign-ins and sign-outs (what
+    /// rotates in production is the `__client` cookie), and every tab of the browser holds it.
+    dev_browser: bool,
 }
 
 impl ClientCtx {
@@ -35,7 +39,7 @@ impl ClientCtx {
     /// or a request that raced the rotation, does not sign the device out; after that it is an
     /// unknown token.
     pub fn rotate(&mut self, now: i64) -> Result<(), DomainError> {
-        if !self.fresh {
+        if !self.fresh && !self.dev_browser {
             let token = new_token();
             self.record.prev_token = Some(std::mem::replace(&mut self.record.token, token.clone()));
             self.record.prev_token_expires_at = Some(now + REPLACED_TOKEN_GRACE_MS);
@@ -122,7 +126,30 @@ pub fn find(
         header,
         dirty: false,
         fresh: false,
+        dev_browser: false,
     }))
+}
+
+/// The client of a browser-mode request: the one its dev browser (`__clerk_db_jwt`) names.
+/// None, or an unknown one, is [`DomainError::DevBrowserUnknown`]: unlike a native request, a
+/// browser is not handed a new client unasked; it makes a dev browser first
+/// ([`new_dev_browser`]), as clerk-js does on that error.
+pub fn find_dev_browser(
+    tx: &Tx<'_>,
+    presented: Option<&str>,
+    now: i64,
+) -> Result<ClientCtx, DomainError> {
+    let mut ctx = find(tx, presented, now)?.ok_or(DomainError::DevBrowserUnknown)?;
+    ctx.dev_browser = true;
+    Ok(ctx)
+}
+
+/// `POST /v1/dev_browser`: a new client for a browser, whose token is the dev browser the
+/// browser sends with every request from now on.
+pub fn new_dev_browser(tx: &Tx<'_>, now: i64) -> Result<Secret, DomainError> {
+    let mut ctx = find_or_create(tx, None, now)?;
+    ctx.flush(tx)?;
+    Ok(ctx.record.token)
 }
 
 /// Finds the presented client or creates a new one.
@@ -152,6 +179,7 @@ pub fn find_or_create(
         header: TokenHeader::Set(token),
         dirty: true,
         fresh: true,
+        dev_browser: false,
     })
 }
 
@@ -163,6 +191,7 @@ pub fn existing(record: ClientRecord) -> ClientCtx {
         header: TokenHeader::Keep,
         dirty: false,
         fresh: false,
+        dev_browser: false,
     }
 }
 
@@ -175,6 +204,7 @@ pub fn elsewhere(record: ClientRecord) -> ClientCtx {
         header: TokenHeader::Keep,
         dirty: false,
         fresh: true,
+        dev_browser: false,
     }
 }
 

@@ -152,6 +152,10 @@ pub enum DomainError {
     /// The request needs a signed-in session and has none.
     #[error("not signed in")]
     SignedOut,
+    /// Browser mode: the request's dev browser is missing or unknown (401
+    /// `dev_browser_unauthenticated`, after which clerk-js makes a new one).
+    #[error("no dev browser, or an unknown one")]
+    DevBrowserUnknown,
     /// The session ended, expired or was revoked.
     #[error("the session is no longer active")]
     SessionInactive,

@@ -262,6 +262,9 @@ async fn instance_json(app: &App) -> Value {
         "frontend_api_url": app.fapi_url,
         "backend_api_url": app.fapi_url,
         "publishable_key": app.publishable_key,
+        // clerk-js in browser mode: its host has a development suffix, so clerk-js makes a dev
+        // browser; it reaches the emulator through the app's relative `proxyUrl`.
+        "browser_publishable_key": latchkey_protocol::keys::browser_publishable_key(),
         "secret_key": app.secret_key.expose(),
         "webhook_secret": app.webhook_secret.expose(),
         "jwks_url": format!("{}/.well-known/jwks.json", app.fapi_url),

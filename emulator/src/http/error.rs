@@ -362,6 +362,10 @@ impl From<DomainError> for ApiError {
                 "Sign-ups are restricted.",
                 "This instance does not allow sign-ups.",
             ),
+            DomainError::DevBrowserUnknown => ApiError::unauthorized(
+                ErrorCode::DevBrowserUnauthenticated,
+                "This browser request has no dev browser, or one this instance does not know: create one with POST /v1/dev_browser and send it as __clerk_db_jwt.",
+            ),
             DomainError::SignedOut => ApiError::unauthorized(
                 ErrorCode::SignedOut,
                 "You are signed out. Sign in to continue.",

@@ -5,6 +5,7 @@ pub mod bapi;
 pub mod control;
 pub mod error;
 pub mod fapi;
+pub mod npm;
 pub mod oauth;
 pub mod params;
 pub mod ui;
@@ -61,6 +62,7 @@ pub fn router(app: Arc<App>) -> Router {
         ));
     Router::new()
         .merge(fapi::router())
+        .merge(npm::router())
         // Outside the control API's checks: the page takes plain form posts from the browser
         // (its secret is the OAuth `state`), like a provider's own page would.
         .merge(oauth::mock_router())
@@ -68,6 +70,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(control)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(fapi::cors))
         .layer(middleware::from_fn(request_context))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)

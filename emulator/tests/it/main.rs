@@ -4,6 +4,7 @@
 mod attack;
 mod bad_input;
 mod bapi;
+mod browser;
 mod cli;
 mod control;
 mod crash;

@@ -193,7 +193,8 @@ async fn origin_together_with_a_client_token_is_rejected() {
     c.origin = Some("http://localhost:3000".into());
     let r = c.get("/v1/client").await;
     r.err(400, "native_api_disabled_with_origin");
-    // Either alone is fine: a browser request (Origin, no token) gets a client of its own.
+    // Either alone is fine: a native request from a page (Origin and `_is_native`, no token)
+    // gets a client of its own (browser mode, without `_is_native`, is in browser.rs).
     let mut browser = h.fapi();
     browser.origin = Some("http://localhost:3000".into());
     browser.get("/v1/client").await.ok();

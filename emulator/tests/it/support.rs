@@ -346,3 +346,79 @@ pub fn verify_jwt(jwks: &Value, token: &str) -> Result<Value, jsonwebtoken::erro
     v.required_spec_claims.clear();
     Ok(decode::<Value>(token, &key, &v)?.claims)
 }
+
+/// A browser-mode Frontend API client, as clerk-js talks to a development instance: a page
+/// `Origin`, no `_is_native`, the dev browser in `__clerk_db_jwt` on every request.
+pub struct Browser<'a> {
+    pub h: &'a Harness,
+    pub origin: String,
+    /// The dev browser (`None` until [`Browser::dev_browser`] made one).
+    pub db_jwt: Option<String>,
+}
+
+impl Harness {
+    pub fn browser(&self, origin: &str) -> Browser<'_> {
+        Browser {
+            h: self,
+            origin: origin.to_owned(),
+            db_jwt: None,
+        }
+    }
+}
+
+impl Browser<'_> {
+    /// `POST /v1/dev_browser`: makes the dev browser the next requests carry.
+    pub async fn dev_browser(&mut self) -> Resp {
+        let r = send(
+            self.h,
+            Method::POST,
+            "/v1/dev_browser",
+            None,
+            None,
+            None,
+            &[("origin", &self.origin)],
+        )
+        .await;
+        assert_eq!(r.status, 200, "dev_browser: {}", r.body);
+        self.db_jwt = Some(r.body["id"].as_str().expect("id").to_owned());
+        r
+    }
+
+    /// A call as clerk-js makes it: form body, methods other than GET and POST tunnelled as
+    /// `POST ?_method=`, the dev browser in the query; validated against the spec.
+    pub async fn call(&mut self, method: Method, path: &str, form: &[(&str, &str)]) -> Resp {
+        let mut url = path.to_owned();
+        let mut sep = if path.contains('?') { '&' } else { '?' };
+        let wire = if method == Method::GET || method == Method::POST {
+            method.clone()
+        } else {
+            url.push_str(&format!("{sep}_method={}", method.as_str()));
+            sep = '&';
+            Method::POST
+        };
+        if let Some(t) = &self.db_jwt {
+            url.push_str(&format!("{sep}__clerk_db_jwt={t}"));
+        }
+        let form = (wire == Method::POST).then_some(form);
+        let r = send(
+            self.h,
+            wire,
+            &url,
+            None,
+            form,
+            None,
+            &[("origin", &self.origin)],
+        )
+        .await;
+        validate(fapi_spec(), method.as_str(), path, r.status, &r.body);
+        r
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.call(Method::GET, path, &[]).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {
+        self.call(Method::POST, path, form).await
+    }
+}

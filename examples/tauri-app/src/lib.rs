@@ -151,7 +151,9 @@ fn deep_links<R: Runtime>(app: &tauri::App<R>) {
     app.deep_link().on_open_url(move |event| {
         for url in event.urls() {
             let handle = handle.clone();
-            tauri::async_runtime::spawn(async move { complete_deep_link(&handle, url.as_str()).await });
+            tauri::async_runtime::spawn(
+                async move { complete_deep_link(&handle, url.as_str()).await },
+            );
         }
     });
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::{run, Native, Shape};
 use crate::app::App;
@@ -17,13 +17,34 @@ pub(super) async fn get(State(app): State<Arc<App>>, req: Native) -> Result<Resp
     .await
 }
 
-/// `POST|PUT /v1/client`: a brand-new client, whatever token came along.
+/// `POST|PUT /v1/client`: a brand-new client, whatever token came along. In browser mode the
+/// dev browser names the client, so it is the dev browser's (make a new dev browser for a new
+/// client).
 pub(super) async fn new(
     State(app): State<Arc<App>>,
     mut req: Native,
 ) -> Result<Response, ApiError> {
-    req.token = None;
+    if !req.browser {
+        req.token = None;
+    }
     get(State(app), req).await
+}
+
+/// `POST /v1/dev_browser`: a dev browser (browser mode on a development instance), which names
+/// a new client of its own. clerk-js reads `id`; other clients read `token`; both are it.
+pub(super) async fn new_dev_browser(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
+    let now = app.clock.now_ms();
+    let token = app.write(|tx| clients::new_dev_browser(tx, now))?;
+    let body = serde_json::json!({
+        "object": "dev_browser",
+        "id": token.expose(),
+        "token": token.expose(),
+    });
+    let mut res = axum::Json(body).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(token.expose()) {
+        res.headers_mut().insert(super::DEV_BROWSER_HEADER, v);
+    }
+    Ok(res)
 }
 
 /// `DELETE /v1/client`: ends every session and forgets the client; the SDK clears its token.

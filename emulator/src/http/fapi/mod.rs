@@ -1,6 +1,14 @@
-//! Frontend API, native mode: the client token travels in `Authorization` and comes back
-//! (rotated when sessions change) in the response's `Authorization` header. One file per
-//! resource; each handler parses, calls the domain, shapes the response.
+//! Frontend API. One file per resource; each handler parses, calls the domain, shapes the
+//! response. Two modes, told apart per request by [`Native`]:
+//!
+//! - **Native**: the client token travels in `Authorization` and comes back (rotated when
+//!   sessions change) in the response's `Authorization` header.
+//! - **Browser** (a development instance's, clerk-js): the client is named by its dev browser,
+//!   `__clerk_db_jwt` in the query (or the legacy `__dev_session`, or a `Clerk-Db-Jwt` header),
+//!   made by `POST /v1/dev_browser` and never rotated; a browser request (`Origin`, no
+//!   `Authorization`, no `_is_native`) without a known one is refused with 401
+//!   `dev_browser_unauthenticated`, on which clerk-js makes a new one. Responses name it in
+//!   `Clerk-Db-Jwt`. Cross-origin calls get CORS with credentials for any origin ([`cors`]).
 
 mod client;
 mod links;
@@ -36,7 +44,12 @@ use crate::store::Tx;
 pub fn router() -> Router<Arc<App>> {
     Router::new()
         .route("/v1/health", get(health))
-        .route("/v1/environment", get(get_environment))
+        // Development loads "touch" it with `POST ?_method=PATCH` (clerk-wire-2 §5.2).
+        .route(
+            "/v1/environment",
+            get(get_environment).patch(get_environment),
+        )
+        .route("/v1/dev_browser", post(client::new_dev_browser))
         .route("/.well-known/jwks.json", get(jwks))
         .route(
             "/v1/client",
@@ -190,10 +203,13 @@ pub fn router() -> Router<Arc<App>> {
         )
 }
 
-/// What a native request says about itself.
+/// What a Frontend API request says about itself (native or browser mode).
 pub struct Native {
     pub(super) request: crate::domain::RequestInfo,
+    /// The client token (native) or the dev browser (browser mode).
     pub(super) token: Option<String>,
+    /// Browser mode: `token` is a dev browser, and none (or an unknown one) is refused.
+    pub(super) browser: bool,
     pub(super) origin: Option<String>,
     pub(super) session_id: Option<String>,
     /// `__clerk_testing_token`, as `@clerk/testing` appends it to every Frontend API request.
@@ -208,7 +224,14 @@ struct NativeQuery {
     _clerk_session_id: Option<String>,
     __clerk_testing_token: Option<String>,
     rotating_token_nonce: Option<String>,
+    _is_native: Option<String>,
+    __clerk_db_jwt: Option<String>,
+    __dev_session: Option<String>,
 }
+
+/// The dev browser's response header (and, for clients that cannot put it in the query, a
+/// request header).
+pub(super) const DEV_BROWSER_HEADER: &str = "clerk-db-jwt";
 
 impl<S: Send + Sync> FromRequestParts<S> for Native {
     type Rejection = ApiError;
@@ -241,21 +264,42 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
                 "The query string could not be parsed.",
             )
         })?;
+        let q = q.0;
+        let dev_browser = [
+            q.__clerk_db_jwt,
+            q.__dev_session,
+            header(axum::http::HeaderName::from_static(DEV_BROWSER_HEADER)),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|v| v.trim().to_owned())
+        .find(|v| !v.is_empty());
+        if dev_browser.is_some() && token.is_some() {
+            return Err(ApiError::bad_request(
+                ErrorCode::MalformedRequest,
+                "A request must not carry both a dev browser (__clerk_db_jwt) and a client token in Authorization: browser and native credentials do not mix.",
+            ));
+        }
+        // Choice: a request from a page (Origin) with neither credential is a browser's unless it
+        // says it is native (`_is_native`, which every native Clerk SDK sends): Clerk's
+        // development instances answer it `dev_browser_unauthenticated`.
+        let browser = dev_browser.is_some()
+            || (origin.is_some() && token.is_none() && q._is_native.is_none());
         Ok(Self {
             request: parts
                 .extensions
                 .get::<crate::domain::RequestInfo>()
                 .cloned()
                 .unwrap_or_default(),
-            token,
+            token: dev_browser.or(token),
+            browser,
             origin,
-            session_id: q.0._clerk_session_id.filter(|s| !s.is_empty()),
+            session_id: q._clerk_session_id.filter(|s| !s.is_empty()),
             testing_token: q
-                .0
                 .__clerk_testing_token
                 .filter(|s| !s.is_empty())
                 .map(crate::secret::Secret::new),
-            rotating_token_nonce: q.0.rotating_token_nonce,
+            rotating_token_nonce: q.rotating_token_nonce,
         })
     }
 }
@@ -369,6 +413,9 @@ async fn run_inner<T: Serialize>(
                     let presented = presented.map(|c| c.record);
                     oauth::redeem_nonce(tx, env, attempt, nonce, presented.as_ref())?
                 }
+                None if req.browser => {
+                    clients::find_dev_browser(tx, req.token.as_deref(), env.now)?
+                }
                 None => clients::find_or_create(tx, req.token.as_deref(), env.now)?,
             };
             // A valid testing token skips rate limits (and, once there is any, bot
@@ -433,6 +480,15 @@ async fn run_inner<T: Serialize>(
         ),
     });
     let mut response = result.unwrap_or_else(|e| ApiError::from(e).into_response());
+    if req.browser {
+        // The dev browser is never rotated; a deleted client's is simply unknown from now on.
+        if let (Some(t), false) = (&req.token, header == TokenHeader::Clear) {
+            if let Ok(v) = HeaderValue::from_str(t) {
+                response.headers_mut().insert(DEV_BROWSER_HEADER, v);
+            }
+        }
+        return Ok(response);
+    }
     let value = match &header {
         TokenHeader::Keep => req.token.clone().unwrap_or_default(),
         TokenHeader::Set(t) => t.expose().to_owned(),
@@ -446,6 +502,76 @@ async fn run_inner<T: Serialize>(
         HeaderValue::from_static("Authorization"),
     );
     Ok(response)
+}
+
+/// Whether `path` is one of the Frontend API's (the Backend API shares `/v1/`, e.g.
+/// `/v1/clients`, and is never opened to pages).
+pub fn is_fapi_path(path: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "/v1/client",
+        "/v1/me",
+        "/v1/environment",
+        "/v1/dev_browser",
+        "/v1/verify",
+        "/v1/oauth_callback",
+        "/v1/health",
+        "/.well-known/jwks.json",
+    ];
+    const UNDER: &[&str] = &["/v1/client/", "/v1/me/", "/v1/images/"];
+    EXACT.contains(&path) || UNDER.iter().any(|p| path.starts_with(p))
+}
+
+/// CORS for the Frontend API, as a development instance answers it: any origin, with
+/// credentials, so an app on any localhost port or preview domain can call it (clerk-js sends
+/// `credentials: "include"`, so the `Origin` is echoed, never `*`). Preflights (`OPTIONS`,
+/// which clerk-js avoids but other clients send) are answered here, before routing. The
+/// headers clerk-js and native clients read are exposed. Wraps the whole router; acts only on
+/// [`is_fapi_path`]s.
+pub async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{header, Method, StatusCode};
+    let origin = match req.headers().get(ORIGIN) {
+        Some(o) if is_fapi_path(req.uri().path()) => o.clone(),
+        _ => return next.run(req).await,
+    };
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut res = if preflight {
+        let mut res = StatusCode::NO_CONTENT.into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE"),
+        );
+        let asked = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("authorization, content-type"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        res
+    } else {
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(
+            "Authorization, Clerk-Db-Jwt, X-Country, Retry-After, X-Request-Id",
+        ),
+    );
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    res
 }
 
 async fn health() -> Json<Value> {

@@ -1,0 +1,255 @@
+//! Browser mode on a development instance (clerk-js): the dev browser, CORS for any origin, the
+//! environment "touch", and clerk-js served from a local folder. clerk-js itself runs against
+//! the emulator in `tests/ui/clerk-js.test.mjs`.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::*;
+
+const ORIGIN: &str = "http://localhost:5173";
+const PASSWORD: &str = "lk-Test-pass-4921";
+
+#[tokio::test]
+async fn a_dev_browser_names_its_client_on_every_request_and_is_never_rotated() {
+    let h = start().await;
+    h.create_user("browser@example.com", PASSWORD).await;
+    let mut b = h.browser(ORIGIN);
+    let made = b.dev_browser().await;
+    let db = b.db_jwt.clone().unwrap();
+    assert_eq!(made.body["object"], "dev_browser");
+    assert_eq!(
+        made.body["token"], made.body["id"],
+        "third-party clients read token"
+    );
+    assert_eq!(made.header("clerk-db-jwt"), db);
+
+    let first = b.get("/v1/client").await;
+    let client_id = first.ok()["response"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(first.header("clerk-db-jwt"), db);
+    assert_eq!(first.authorization, None, "no native token for a browser");
+
+    // Signing in changes nothing about the dev browser: the same client, the same token.
+    let si = b
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("identifier", "browser@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(si.ok()["response"]["status"], "complete");
+    assert_eq!(si.header("clerk-db-jwt"), db);
+    assert_eq!(si.body["client"]["id"], client_id.as_str());
+    let sid = si.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The session token's azp is the page's origin.
+    let t = b
+        .post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await;
+    let claims = verify_jwt(&h.jwks().await, t.ok()["jwt"].as_str().unwrap()).unwrap();
+    assert_eq!(claims["azp"], ORIGIN);
+    assert_eq!(claims["sid"], sid.as_str());
+
+    // Signed out of every session (clerk-js's signOut): the client and dev browser remain.
+    let out = b.call(Method::DELETE, "/v1/client/sessions", &[]).await;
+    assert_eq!(out.ok()["client"]["id"], client_id.as_str());
+    let again = b.get("/v1/client").await;
+    assert_eq!(again.ok()["response"]["id"], client_id.as_str());
+    assert_eq!(again.body["response"]["sessions"], json!([]));
+
+    // The legacy query name and the header name the same dev browser.
+    for (path, headers) in [
+        (
+            format!("/v1/client?__dev_session={db}"),
+            vec![("origin", ORIGIN)],
+        ),
+        (
+            "/v1/client".to_owned(),
+            vec![("origin", ORIGIN), ("clerk-db-jwt", db.as_str())],
+        ),
+    ] {
+        let mut req = h.request(Method::GET, &path);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let r = latchkey_testkit::send(req).await;
+        assert_eq!(r.ok()["response"]["id"], client_id.as_str(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_browser_without_a_known_dev_browser_is_asked_to_make_one() {
+    let h = start().await;
+    let mut b = h.browser(ORIGIN);
+    // No dev browser yet: 401 dev_browser_unauthenticated, and no client is made.
+    b.get("/v1/client")
+        .await
+        .err(401, "dev_browser_unauthenticated");
+    b.post("/v1/client/sign_ins", &[("identifier", "x@example.com")])
+        .await
+        .err(401, "dev_browser_unauthenticated");
+    b.db_jwt = Some("not-a-dev-browser".into());
+    b.get("/v1/client")
+        .await
+        .err(401, "dev_browser_unauthenticated");
+
+    // A native request from a page says so with `_is_native` and gets a client of its own.
+    let mut native = h.fapi();
+    native.origin = Some(ORIGIN.into());
+    native.get("/v1/client").await.ok();
+
+    // A dev browser and a native token together are refused.
+    b.dev_browser().await;
+    let db = b.db_jwt.clone().unwrap();
+    let mixed = h
+        .request(Method::GET, &format!("/v1/client?__clerk_db_jwt={db}"))
+        .header("authorization", "some-client-token");
+    latchkey_testkit::send(mixed)
+        .await
+        .err(400, "malformed_request");
+}
+
+#[tokio::test]
+async fn any_origin_gets_cors_with_credentials_and_preflights_are_answered() {
+    let h = start().await;
+    let mut b = h.browser("https://preview-42.example.dev");
+    let r = b.dev_browser().await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        "https://preview-42.example.dev"
+    );
+    assert_eq!(r.header("access-control-allow-credentials"), "true");
+    assert!(
+        r.header("vary").contains("Origin"),
+        "vary: {}",
+        r.header("vary")
+    );
+    let exposed = r
+        .header("access-control-expose-headers")
+        .to_ascii_lowercase();
+    for name in ["clerk-db-jwt", "retry-after", "authorization", "x-country"] {
+        assert!(exposed.contains(name), "{name} exposed: {exposed}");
+    }
+    // Errors carry them too, so the page can read Clerk's error.
+    let mut stranger = h.browser("http://127.0.0.1:3000");
+    let e = stranger.get("/v1/client").await;
+    assert_eq!(e.status, 401);
+    assert_eq!(
+        e.header("access-control-allow-origin"),
+        "http://127.0.0.1:3000"
+    );
+
+    let pre = h
+        .request(Method::OPTIONS, "/v1/client/sign_ins")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, authorization",
+        );
+    let pre = latchkey_testkit::send(pre).await;
+    assert_eq!(pre.status, 204);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        "http://localhost:3000"
+    );
+    assert!(pre.header("access-control-allow-methods").contains("PATCH"));
+    assert_eq!(
+        pre.header("access-control-allow-headers"),
+        "content-type, authorization"
+    );
+
+    // No Origin (a native SDK, a server): no CORS headers.
+    let native = h.fapi().get("/v1/environment").await;
+    assert_eq!(native.header("access-control-allow-origin"), "");
+    // The Backend API is never opened to pages.
+    let bapi = h
+        .request(Method::GET, "/v1/users")
+        .header("origin", "http://localhost:3000")
+        .header("authorization", format!("Bearer {}", h.emu.secret_key()));
+    let bapi = latchkey_testkit::send(bapi).await;
+    assert_eq!(bapi.status, 200);
+    assert_eq!(bapi.header("access-control-allow-origin"), "");
+}
+
+#[tokio::test]
+async fn the_environment_is_touched_with_a_patch_as_development_loads_do() {
+    let h = start().await;
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let touched = b.call(Method::PATCH, "/v1/environment", &[]).await;
+    assert_eq!(touched.status, 200, "{}", touched.body);
+    let got = b.get("/v1/environment").await;
+    assert_eq!(touched.ok(), got.ok());
+    assert!(
+        touched.body["user_settings"].is_object(),
+        "{}",
+        touched.body
+    );
+}
+
+#[tokio::test]
+async fn the_instance_names_the_publishable_key_for_clerk_js() {
+    let h = start().await;
+    let inst = h.control(Method::GET, "/instance", None).await;
+    let key = inst.ok()["browser_publishable_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        latchkey_protocol::keys::frontend_api_host(&key).as_deref(),
+        Some("latchkey-emulator.clerk.accounts.dev"),
+        "a development suffix, so clerk-js makes a dev browser"
+    );
+    assert!(key.starts_with("pk_test_"));
+}
+
+#[tokio::test]
+async fn clerk_js_is_served_from_the_folder_it_is_pointed_at() {
+    let dir = latchkey_testkit::temp_path("clerk-js-dir");
+    let pkg = dir.join("node_modules/@clerk/clerk-js");
+    std::fs::create_dir_all(pkg.join("dist")).unwrap();
+    std::fs::write(
+        pkg.join("package.json"),
+        r#"{"name":"@clerk/clerk-js","version":"6.40.0"}"#,
+    )
+    .unwrap();
+    std::fs::write(pkg.join("dist/clerk.browser.js"), "window.Clerk = 1;").unwrap();
+    std::fs::write(pkg.join("dist/.hidden"), "no").unwrap();
+    std::fs::write(dir.join("secret.txt"), "no").unwrap();
+    let h = start_from(builder().clerk_js_dir(&dir)).await;
+    let get = |path: &str| latchkey_testkit::send(h.request(Method::GET, path));
+
+    for spec in ["6", "6.40", "6.40.0", "latest"] {
+        let path = format!("/npm/@clerk/clerk-js@{spec}/dist/clerk.browser.js");
+        let r = h.request(Method::GET, &path).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/javascript"), "{path}: {ct}");
+        assert_eq!(r.text().await.unwrap(), "window.Clerk = 1;");
+    }
+    for path in [
+        "/npm/@clerk/clerk-js@5/dist/clerk.browser.js",
+        "/npm/@clerk/clerk-js@6/dist/missing.js",
+        "/npm/@clerk/clerk-js@6/dist/.hidden",
+        "/npm/@clerk/clerk-js@6/../../../secret.txt",
+        "/npm/@clerk/clerk-js@6/dist/..%2F..%2F..%2F..%2Fsecret.txt",
+        "/npm/@clerk/ui@1/dist/ui.browser.js",
+        "/npm/@clerk/backend@3/dist/index.js",
+    ] {
+        get(path).await.err(404, "resource_not_found");
+    }
+    // Without a folder: a 404 that says how to give one.
+    let bare = start().await;
+    let r = latchkey_testkit::send(
+        bare.request(Method::GET, "/npm/@clerk/clerk-js@6/dist/clerk.browser.js"),
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert!(r.body.to_string().contains("--clerk-js-dir"), "{}", r.body);
+}

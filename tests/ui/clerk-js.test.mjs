@@ -1,0 +1,286 @@
+// The official clerk-js (npm @clerk/clerk-js 6.x, served by the emulator from tests/ui's
+// node_modules with --clerk-js-dir) in real Chromium, against the emulator in browser mode, set
+// up the documented way: the app serves its page and forwards /__clerk/* to the emulator with
+// @clerk/backend's clerkFrontendApiProxy, and clerk-js is given the emulator's browser
+// publishable key (a development host, so clerk-js makes a dev browser) and proxyUrl "/__clerk".
+//
+//   cargo build -p latchkey-emulator --bin auth-emulator
+//   (cd tests/ui && npm ci)
+//   node --test tests/ui/clerk-js.test.mjs
+//
+// Checked: clerk-js loads (dev browser, environment touch, client), signs up with the code from
+// the emulator's inbox, mints a session token the emulator's JWKS verifies (azp = the page),
+// stays signed in across a reload (the dev browser survives in its cookie), signs out, signs
+// in with a password, holds two sessions and switches between them, and keeps a session past
+// the 60-second token lifetime when the emulator's clock and the page's move together.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { clerkFrontendApiProxy } from '@clerk/backend/proxy';
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const NODE_MODULES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules');
+const PASSWORD = 'lk-Test-pass-4921';
+const WAIT = { timeout: 15_000 };
+
+let emulator;
+let app; // { origin, close() }
+let browser;
+
+const control = (method, route, body) => controlApi(emulator.url, method, route, body);
+
+async function bapi(method, route, body) {
+  const res = await fetch(`${emulator.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${emulator.secret_key}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const json = await res.json();
+  assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The app: one page that loads clerk-js through the app's own /__clerk proxy to the emulator. */
+async function startApp() {
+  const pk = emulator.browser_publishable_key;
+  const page = `<!doctype html>
+<html><head><meta charset="utf-8"><title>clerk-js on the emulator</title></head>
+<body><main id="app">app</main>
+<script async crossorigin="anonymous" data-clerk-publishable-key="${pk}" data-clerk-proxy-url="/__clerk"
+  src="/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js"></script>
+</body></html>`;
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url, `http://${req.headers.host}`);
+      if (!url.pathname.startsWith('/__clerk/')) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(page);
+        return;
+      }
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      const hasBody = !['GET', 'HEAD'].includes(req.method);
+      const request = new Request(url, {
+        method: req.method,
+        headers: req.headers,
+        body: hasBody ? Buffer.concat(chunks) : undefined,
+      });
+      const answer = await clerkFrontendApiProxy(request, {
+        proxyPath: '/__clerk',
+        publishableKey: pk,
+        secretKey: emulator.secret_key,
+        fapiUrl: emulator.url,
+      });
+      const headers = {};
+      answer.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
+      res.writeHead(answer.status, headers);
+      res.end(Buffer.from(await answer.arrayBuffer()));
+    } catch (e) {
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(String(e));
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { origin: `http://localhost:${server.address().port}`, close: () => server.close() };
+}
+
+/** A new browser context on the app with clerk-js loaded; `clock` installs Playwright's clock. */
+async function openApp({ clock = false } = {}) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  const fapi = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname.startsWith('/__clerk/v1/')) fapi.push(`${r.status()} ${r.request().method()} ${u.pathname}${u.search.includes('_method=') ? ` ${u.searchParams.get('_method')}` : ''}`);
+  });
+  if (clock) await page.clock.install();
+  await load(page);
+  return { page, errors, fapi, close: () => context.close() };
+}
+
+async function load(page) {
+  await page.goto(`${app.origin}/`);
+  await page.waitForFunction(() => window.Clerk, null, WAIT);
+  await page.evaluate(() => window.Clerk.load());
+}
+
+const latestCode = async (email) => {
+  const msg = await control('GET', `/messages/latest?to=${encodeURIComponent(email)}&wait_ms=10000`);
+  assert.match(msg.code, /^\d{6}$/);
+  return msg.code;
+};
+
+async function signUp(page, email) {
+  const started = await page.evaluate(async ({ email, password }) => {
+    const su = await window.Clerk.client.signUp.create({ emailAddress: email, password });
+    await su.prepareEmailAddressVerification({ strategy: 'email_code' });
+    return { status: su.status, unverified: su.unverifiedFields };
+  }, { email, password: PASSWORD });
+  assert.deepEqual(started, { status: 'missing_requirements', unverified: ['email_address'] });
+  const code = await latestCode(email);
+  return page.evaluate(async (code) => {
+    const su = await window.Clerk.client.signUp.attemptEmailAddressVerification({ code });
+    await window.Clerk.setActive({ session: su.createdSessionId });
+    return { status: su.status, userId: window.Clerk.user.id, email: window.Clerk.user.primaryEmailAddress.emailAddress };
+  }, code);
+}
+
+async function signIn(page, email) {
+  return page.evaluate(async ({ email, password }) => {
+    const si = await window.Clerk.client.signIn.create({ identifier: email, password });
+    await window.Clerk.setActive({ session: si.createdSessionId });
+    return { status: si.status, userId: window.Clerk.user.id, sessionId: window.Clerk.session.id };
+  }, { email, password: PASSWORD });
+}
+
+/**
+ * Verifies a session token against the emulator's JWKS (RS256) and its lifetime at the
+ * emulator's time, which tests move: the verifier keeps the clock the tokens were made by.
+ */
+async function verify(jwt) {
+  const [h, p, sig] = jwt.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const payload = JSON.parse(Buffer.from(p, 'base64url'));
+  assert.equal(header.alg, 'RS256');
+  const { keys } = await (await fetch(`${emulator.url}/.well-known/jwks.json`)).json();
+  const jwk = keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, `the JWKS has the token's key ${header.kid}`);
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  assert.ok(verifySignature('RSA-SHA256', Buffer.from(`${h}.${p}`), key, Buffer.from(sig, 'base64url')), 'signature');
+  const now = Math.floor((await control('GET', '/time')).now / 1000);
+  assert.ok(payload.nbf <= now + 5 && now < payload.exp, `valid now (${now}): nbf ${payload.nbf}, exp ${payload.exp}`);
+  return payload;
+}
+
+before(async () => {
+  emulator = await startEmulator({ extraArgs: ['--clerk-js-dir', NODE_MODULES] });
+  app = await startApp();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  app?.close();
+  await emulator?.stop();
+});
+
+test('clerk-js loads offline from the emulator and makes a dev browser', async () => {
+  const { page, errors, fapi, close } = await openApp();
+  try {
+    const state = await page.evaluate(() => ({
+      loaded: window.Clerk.loaded,
+      version: window.Clerk.version,
+      client: window.Clerk.client?.id,
+      user: window.Clerk.user ?? null,
+    }));
+    assert.equal(state.loaded, true);
+    assert.match(state.version, /^6\./);
+    assert.match(state.client, /^client_/);
+    assert.equal(state.user, null);
+    // The development load: a dev browser, the environment "touch", the client.
+    assert.deepEqual(fapi.slice(0, 3), ['200 POST /__clerk/v1/dev_browser', '200 POST /__clerk/v1/environment PATCH', '200 GET /__clerk/v1/client']);
+    const cookies = await page.context().cookies();
+    assert.ok(cookies.some((c) => c.name.startsWith('__clerk_db_jwt')), 'clerk-js kept its dev browser in a cookie');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('sign up with the emailed code, reload, sign out, sign in with the password', async () => {
+  const { page, errors, close } = await openApp();
+  const email = `clerk-js-${process.pid}@example.com`;
+  try {
+    const up = await signUp(page, email);
+    assert.deepEqual({ status: up.status, email: up.email }, { status: 'complete', email });
+    const user = await bapi('GET', `/v1/users/${up.userId}`);
+    assert.equal(user.email_addresses[0].email_address, email);
+
+    // A session token the emulator's keys verify, for this user, authorized for this page.
+    const jwt = await page.evaluate(() => window.Clerk.session.getToken());
+    const claims = await verify(jwt);
+    assert.equal(claims.sub, up.userId);
+    assert.equal(claims.azp, app.origin);
+    const sessionId = await page.evaluate(() => window.Clerk.session.id);
+    assert.equal(claims.sid, sessionId);
+
+    // A reload finds the same client and session through the dev browser's cookie.
+    await load(page);
+    assert.deepEqual(await page.evaluate(() => [window.Clerk.user?.id, window.Clerk.session?.id]), [up.userId, sessionId]);
+
+    // Sign out (clerk-js then goes to its after-sign-out URL, this page).
+    await Promise.all([
+      page.waitForEvent('framenavigated', WAIT),
+      page.evaluate(() => window.Clerk.signOut()).catch(() => {}),
+    ]);
+    await page.waitForFunction(() => window.Clerk, null, WAIT);
+    await page.evaluate(() => window.Clerk.load());
+    assert.equal(await page.evaluate(() => window.Clerk.user ?? null), null);
+    assert.equal((await bapi('GET', `/v1/sessions/${sessionId}`)).status, 'ended');
+
+    const inAgain = await signIn(page, email);
+    assert.equal(inAgain.status, 'complete');
+    assert.equal(inAgain.userId, up.userId);
+    assert.notEqual(inAgain.sessionId, sessionId);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('two sessions in one browser, and a switch between them', async () => {
+  const a = `clerk-js-a-${process.pid}@example.com`;
+  const b = `clerk-js-b-${process.pid}@example.com`;
+  const ua = await bapi('POST', '/v1/users', { email_address: [a], password: PASSWORD });
+  const ub = await bapi('POST', '/v1/users', { email_address: [b], password: PASSWORD });
+  const { page, errors, close } = await openApp();
+  try {
+    const first = await signIn(page, a);
+    const second = await signIn(page, b);
+    assert.equal(second.userId, ub.id);
+    const sessions = await page.evaluate(() => window.Clerk.client.signedInSessions.map((s) => s.user.id).sort());
+    assert.deepEqual(sessions, [ua.id, ub.id].sort());
+    await page.evaluate((sid) => window.Clerk.setActive({ session: sid }), first.sessionId);
+    assert.equal(await page.evaluate(() => window.Clerk.user.id), ua.id);
+    const claims = await verify(await page.evaluate(() => window.Clerk.session.getToken()));
+    assert.equal(claims.sid, first.sessionId);
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('the session outlives the 60-second token when both clocks move', async () => {
+  const email = `clerk-js-clock-${process.pid}@example.com`;
+  const user = await bapi('POST', '/v1/users', { email_address: [email], password: PASSWORD });
+  const { page, errors, close } = await openApp({ clock: true });
+  try {
+    await signIn(page, email);
+    const before = await verify(await page.evaluate(() => window.Clerk.session.getToken()));
+    // Five minutes later, on the emulator and in the page alike.
+    await control('POST', '/time/advance', { seconds: 300 });
+    await page.clock.fastForward(300_000);
+    const jwt = await page.evaluate(() => window.Clerk.session.getToken());
+    const afterwards = await verify(jwt);
+    assert.equal(afterwards.sub, user.id);
+    assert.ok(afterwards.iat >= before.iat + 300, `a fresh token: iat ${before.iat} then ${afterwards.iat}`);
+    assert.equal(await page.evaluate(() => window.Clerk.user?.id), user.id, 'still signed in');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});

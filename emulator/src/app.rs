@@ -337,6 +337,7 @@ impl App {
             hasher: &self.hasher,
             passwords: &NO_PASSWORD_RESULTS,
             origin,
+            browser: false,
             instance_id: &self.instance_id,
             request,
         }

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { clerkFrontendApiProxy } from '@clerk/backend/proxy';
-import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import { createHmac, createPublicKey, verify as verifySignature } from 'node:crypto';
 import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -280,6 +280,155 @@ test('the session outlives the 60-second token when both clocks move', async () 
     assert.ok(afterwards.iat >= before.iat + 300, `a fresh token: iat ${before.iat} then ${afterwards.iat}`);
     assert.equal(await page.evaluate(() => window.Clerk.user?.id), user.id, 'still signed in');
     assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('OAuth with the mock Google in redirect mode: someone new is signed up, then signed in', async () => {
+  const email = `clerk-js-oauth-${process.pid}@example.com`;
+  const identity = { email, first_name: 'Gee', last_name: 'Oauth', email_verified: true, provider_user_id: `g-cj-${process.pid}` };
+  const { page, errors, fapi, close } = await openApp();
+  const authenticate = () => page.evaluate(() => window.Clerk.client.signIn.authenticateWithRedirect({
+    strategy: 'oauth_google', redirectUrl: '/sso-callback', redirectUrlComplete: '/done',
+  }));
+  const reload = async () => {
+    await page.waitForFunction(() => window.Clerk, null, WAIT);
+    await page.evaluate(() => window.Clerk.load());
+  };
+  try {
+    // Someone new: the provider's callback sends the browser to the sso-callback page, whose
+    // handleRedirectCallback (what <AuthenticateWithRedirectCallback/> runs) transfers the
+    // sign-in to a sign-up and lands on the complete URL, signed in.
+    await control('POST', '/oauth/google/next', identity);
+    await Promise.all([page.waitForURL(/\/sso-callback/, WAIT), authenticate()]);
+    await reload();
+    await Promise.all([
+      page.waitForURL(/\/done$/, WAIT),
+      page.evaluate(() => window.Clerk.handleRedirectCallback({ signInFallbackRedirectUrl: '/done', signUpFallbackRedirectUrl: '/done' })),
+    ]);
+    await reload();
+    const userId = await page.evaluate(() => window.Clerk.user?.id);
+    const user = await bapi('GET', `/v1/users/${userId}`);
+    assert.equal(user.email_addresses[0].email_address, email);
+    assert.deepEqual(user.external_accounts.map((a) => [a.provider, a.email_address]), [['oauth_google', email]]);
+
+    await Promise.all([page.waitForEvent('framenavigated', WAIT), page.evaluate(() => window.Clerk.signOut()).catch(() => {})]);
+    await reload();
+    assert.equal(await page.evaluate(() => window.Clerk.user ?? null), null);
+
+    // Back through Google: a session is made at the callback, so the browser goes straight to
+    // the complete URL, with nothing to redeem in it (its dev browser's client holds the session).
+    await control('POST', '/oauth/google/next', identity);
+    await Promise.all([page.waitForURL(/\/done/, WAIT), authenticate()]);
+    assert.equal(new URL(page.url()).search, '', 'no nonce or status in a browser\'s landing URL');
+    await reload();
+    assert.equal(await page.evaluate(() => window.Clerk.user?.id), userId);
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw new Error(`${e.message}\nat ${page.url()}\nFrontend API calls: ${fapi.join(' | ')}`);
+  } finally {
+    await close();
+  }
+});
+
+test('an email link: the sign-in waits, the link is opened in another tab, the first tab is signed in', async () => {
+  const email = `clerk-js-link-${process.pid}@example.com`;
+  const user = await bapi('POST', '/v1/users', { email_address: [email], password: PASSWORD });
+  await control('PATCH', '/instance', { settings: { email_address: { email_link: true } } });
+  const { page, errors, fapi, close } = await openApp();
+  try {
+    // clerk-js's email-link flow: it polls the sign-in until the link is opened.
+    await page.evaluate(async ({ email, origin }) => {
+      const si = await window.Clerk.client.signIn.create({ identifier: email });
+      const factor = si.supportedFirstFactors.find((f) => f.strategy === 'email_link');
+      const { startEmailLinkFlow } = si.createEmailLinkFlow();
+      window.linkDone = startEmailLinkFlow({ emailAddressId: factor.emailAddressId, redirectUrl: `${origin}/verified` })
+        .then(async (r) => {
+          await window.Clerk.setActive({ session: r.createdSessionId });
+          return { status: r.status, user: window.Clerk.user.id };
+        });
+    }, { email, origin: app.origin });
+    const msg = await control('GET', `/messages/latest?to=${encodeURIComponent(email)}&wait_ms=10000`);
+    assert.match(msg.link, /\/v1\/verify\?token=/);
+
+    // The person opens the link in another tab: it lands on the app's page, verified.
+    const tab = await page.context().newPage();
+    await tab.goto(msg.link);
+    assert.equal(new URL(tab.url()).origin, app.origin);
+    assert.equal(new URL(tab.url()).searchParams.get('__clerk_status'), 'verified');
+    await tab.close();
+
+    const done = await page.evaluate(() => window.linkDone);
+    assert.deepEqual(done, { status: 'complete', user: user.id });
+    assert.deepEqual(errors, []);
+    await control('PATCH', '/instance', { settings: { email_address: { email_link: false } } });
+  } catch (e) {
+    throw new Error(`${e.message}\nFrontend API calls: ${fapi.join(' | ')}`);
+  } finally {
+    await close();
+  }
+});
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret at `time` (ms). */
+function totp(secret, time) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(time / 30_000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+test('TOTP as the second factor: enrolled through clerk-js, then asked for at sign-in', async () => {
+  const email = `clerk-js-totp-${process.pid}@example.com`;
+  const user = await bapi('POST', '/v1/users', { email_address: [email], password: PASSWORD });
+  const { page, errors, fapi, close } = await openApp();
+  const emulatorNow = async () => (await control('GET', '/time')).now;
+  try {
+    await signIn(page, email);
+    const secret = await page.evaluate(async () => (await window.Clerk.user.createTOTP()).secret);
+    const enrolled = await page.evaluate(async (code) => {
+      const t = await window.Clerk.user.verifyTOTP({ code });
+      await window.Clerk.user.reload();
+      return { verified: t.verified, twoFactor: window.Clerk.user.twoFactorEnabled };
+    }, totp(secret, await emulatorNow()));
+    assert.deepEqual(enrolled, { verified: true, twoFactor: true });
+
+    await Promise.all([page.waitForEvent('framenavigated', WAIT), page.evaluate(() => window.Clerk.signOut()).catch(() => {})]);
+    await page.waitForFunction(() => window.Clerk, null, WAIT);
+    await page.evaluate(() => window.Clerk.load());
+
+    const first = await page.evaluate(async ({ email, password }) => {
+      const si = await window.Clerk.client.signIn.create({ identifier: email, password });
+      return { status: si.status, factors: si.supportedSecondFactors.map((f) => f.strategy) };
+    }, { email, password: PASSWORD });
+    assert.equal(first.status, 'needs_second_factor');
+    assert.ok(first.factors.includes('totp'), first.factors.join());
+    // A wrong code is refused with Clerk's error; the right one completes the sign-in.
+    const wrong = await page.evaluate(async () => {
+      try {
+        await window.Clerk.client.signIn.attemptSecondFactor({ strategy: 'totp', code: '000000' });
+        return null;
+      } catch (e) {
+        return e.errors?.[0]?.code;
+      }
+    });
+    assert.equal(wrong, 'form_code_incorrect');
+    // 30 s on, so the code differs from the one used to enrol (a TOTP code works once).
+    await control('POST', '/time/advance', { seconds: 30 });
+    const done = await page.evaluate(async (code) => {
+      const si = await window.Clerk.client.signIn.attemptSecondFactor({ strategy: 'totp', code });
+      await window.Clerk.setActive({ session: si.createdSessionId });
+      return { status: si.status, user: window.Clerk.user.id };
+    }, totp(secret, await emulatorNow()));
+    assert.deepEqual(done, { status: 'complete', user: user.id });
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw new Error(`${e.message}\nFrontend API calls: ${fapi.join(' | ')}`);
   } finally {
     await close();
   }

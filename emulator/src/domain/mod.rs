@@ -56,12 +56,21 @@ pub struct Env<'a> {
     pub passwords: &'a PasswordResults,
     /// The request's `Origin`, if any: the `azp` of session tokens.
     pub origin: Option<&'a str>,
+    /// A browser-mode request (its client named by a dev browser): flows that hand a native app
+    /// something to redeem (an OAuth `rotating_token_nonce`) do not, since the browser's own
+    /// client already holds the result.
+    pub browser: bool,
     pub instance_id: &'a str,
     /// The API request behind this operation: its id travels into jobs and webhook deliveries.
     pub request: &'a RequestInfo,
 }
 
 impl<'a> Env<'a> {
+    /// This context for a browser-mode request, or not.
+    pub fn in_browser(self, browser: bool) -> Self {
+        Self { browser, ..self }
+    }
+
     /// This context with the results of password work done so far.
     pub fn with_passwords(self, passwords: &'a PasswordResults) -> Self {
         Self { passwords, ..self }

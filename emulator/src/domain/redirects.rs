@@ -201,11 +201,27 @@ pub fn check<R: Read + ?Sized>(
     raw: &str,
 ) -> Result<Url, DomainError> {
     let allowlist: Vec<String> = tx.redirect_urls()?.into_iter().map(|r| r.url).collect();
+    let resolved = relative_to_origin(raw, env.origin);
+    let raw = resolved.as_deref().unwrap_or(raw);
     evaluate(raw, &allowlist, Policy::of(env)).map_err(|refusal| DomainError::RedirectRefused {
         param,
         url: raw.chars().take(MAX_LEN).collect(),
         refusal,
     })
+}
+
+/// A path (`/done`) resolved against the page that asked, for requests from a page: clerk-js
+/// sends `action_complete_redirect_url` (its `redirectUrlComplete`) as given, often relative,
+/// and Clerk sends the browser there on the page's origin. Choice [U]: only a path that starts
+/// with one `/` (not `//host`, not `/\`) and only with an http(s) `Origin`; anything else is
+/// left to [`evaluate`], which refuses relative URLs.
+fn relative_to_origin(raw: &str, origin: Option<&str>) -> Option<String> {
+    let is_path = raw.starts_with('/') && !raw.starts_with("//") && !raw.starts_with("/\\");
+    if !is_path {
+        return None;
+    }
+    let base = Url::parse(origin?).ok().filter(is_web)?;
+    Some(base.join(raw).ok()?.to_string())
 }
 
 /// Whether `url` may be an allowlist entry at all: absolute, of no forbidden scheme, no
@@ -324,6 +340,21 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_path_is_resolved_against_the_pages_origin_only() {
+        let page = Some("http://localhost:5173");
+        assert_eq!(
+            relative_to_origin("/done?x=1", page).as_deref(),
+            Some("http://localhost:5173/done?x=1")
+        );
+        assert_eq!(relative_to_origin("/done", None), None);
+        assert_eq!(relative_to_origin("//evil.example/x", page), None);
+        assert_eq!(relative_to_origin("/\\evil.example/x", page), None);
+        assert_eq!(relative_to_origin("done", page), None);
+        assert_eq!(relative_to_origin("/x", Some("null")), None);
+        assert_eq!(relative_to_origin("/x", Some("file:///etc")), None);
     }
 
     #[test]

@@ -428,6 +428,10 @@ pub struct OAuthVerification {
     pub identity: Option<OAuthIdentity>,
     /// SHA-256 of the `rotating_token_nonce` handed to a native app, until redeemed.
     pub nonce_hash: Option<String>,
+    /// Started by a browser-mode request: the callback issues no nonce and adds no
+    /// `__clerk_status` to the redirect (clerk-js reads the attempt's state instead).
+    #[serde(default)]
+    pub browser: bool,
     /// Where the browser goes after the callback when no session was created.
     pub redirect_url: String,
     /// Where it goes when one was.

@@ -253,3 +253,76 @@ async fn clerk_js_is_served_from_the_folder_it_is_pointed_at() {
     assert_eq!(r.status, 404);
     assert!(r.body.to_string().contains("--clerk-js-dir"), "{}", r.body);
 }
+
+/// Follows the browser's redirects from `url` through the emulator until they leave it.
+async fn browse(h: &Harness, url: &str) -> url::Url {
+    let mut at = url.to_owned();
+    for _ in 0..5 {
+        if !at.starts_with(h.url()) {
+            return url::Url::parse(&at).unwrap();
+        }
+        let r = h.http.get(&at).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{at}");
+        at = r.headers()["location"].to_str().unwrap().to_owned();
+    }
+    panic!("too many redirects, at {at}");
+}
+
+#[tokio::test]
+async fn oauth_in_a_browser_lands_on_the_page_with_nothing_to_redeem() {
+    let h = start().await;
+    let user = h.create_user("gee@example.com", PASSWORD).await;
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let identity =
+        json!({"email": "gee@example.com", "email_verified": true, "provider_user_id": "g-gee"});
+    let r = h
+        .control(Method::POST, "/oauth/google/next", Some(identity))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // clerk-js sends the complete URL as given: here a path, resolved against the page.
+    let si = b
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("strategy", "oauth_google"),
+                ("redirect_url", &format!("{ORIGIN}/sso-callback")),
+                ("action_complete_redirect_url", "/done"),
+            ],
+        )
+        .await;
+    let v = &si.ok()["response"]["first_factor_verification"];
+    let landed = browse(
+        &h,
+        v["external_verification_redirect_url"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        landed.as_str(),
+        format!("{ORIGIN}/done"),
+        "no nonce, no status"
+    );
+
+    // The browser's own client holds the session, under the same dev browser.
+    let client = b.get("/v1/client").await;
+    let sessions = client.ok()["response"]["sessions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0]["user"]["id"], user["id"]);
+    assert_eq!(client.header("clerk-db-jwt"), b.db_jwt.as_deref().unwrap());
+
+    // A relative URL is only resolved for a page: a native app's is refused as before.
+    let mut native = h.fapi();
+    let refused = native
+        .post(
+            "/v1/client/sign_ins",
+            &[
+                ("strategy", "oauth_google"),
+                ("redirect_url", "/sso-callback"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+}

@@ -392,12 +392,14 @@ async fn run_inner<T: Serialize>(
     // write lock (the key generator takes that lock to persist the key before publishing it).
     app.signing_key.wait().await.map_err(DomainError::from)?;
     let settings = app.settings();
-    let base = app.env(
-        &settings,
-        app.clock.now_ms(),
-        req.origin.as_deref(),
-        &req.request,
-    );
+    let base = app
+        .env(
+            &settings,
+            app.clock.now_ms(),
+            req.origin.as_deref(),
+            &req.request,
+        )
+        .in_browser(req.browser);
     let unsigned = tokens::Unsigned::new();
     // The rate check this request counted in its transaction, when the operation then failed
     // with an error that rolled the count back too: counted again, alone, below.

@@ -338,6 +338,7 @@ impl App {
             passwords: &NO_PASSWORD_RESULTS,
             origin,
             browser: false,
+            testing: false,
             instance_id: &self.instance_id,
             request,
         }

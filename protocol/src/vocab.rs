@@ -704,6 +704,12 @@ wire_enum! {
         /// Browser mode (development instances): the request's dev browser (`__clerk_db_jwt`)
         /// is missing or unknown; clerk-js then makes a new one (`POST /v1/dev_browser`).
         DevBrowserUnauthenticated = "dev_browser_unauthenticated",
+        /// Bot protection: a browser sign-up without a `captcha_token` (clerk-js reloads the
+        /// environment and tries again once).
+        CaptchaMissingToken = "captcha_missing_token",
+        /// Bot protection: the `captcha_token` is not one the widget issued, was used, or the
+        /// widget failed (`captcha_error`).
+        CaptchaInvalid = "captcha_invalid",
         /// Emulator: the control API was called under a name that is not loopback.
         HostInvalid = "host_invalid",
         /// Emulator: a cross-site request to the control API or UI.

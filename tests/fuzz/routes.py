@@ -27,7 +27,10 @@ PARAM = re.compile(r"\{[^{}]*\}")
 # Android call but the FAPI spec does not list; emulator/tests/it/email_links.rs tests its bad input.
 # And clerk-js's own files (`/npm/@clerk/…`, from --clerk-js-dir), which Clerk serves from its CDN
 # and the emulator from a local folder; emulator/tests/it/browser.rs tests what it refuses.
-OWN_PUBLIC = {"/v1/images/{id}", "/v1/client/magic_links/complete", "/npm/@clerk/{package}/{*file}"}
+# And the test CAPTCHA widget's script and tokens (`/captcha/turnstile/…`, Turnstile's paths),
+# tested in emulator/tests/it/browser.rs and tests/ui/clerk-js.test.mjs.
+OWN_PUBLIC = {"/v1/images/{id}", "/v1/client/magic_links/complete", "/npm/@clerk/{package}/{*file}",
+              "/captcha/turnstile/v0/api.js", "/captcha/turnstile/token"}
 
 
 def route_calls(text):

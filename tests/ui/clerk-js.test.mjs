@@ -51,7 +51,7 @@ async function startApp() {
   const pk = emulator.browser_publishable_key;
   const page = `<!doctype html>
 <html><head><meta charset="utf-8"><title>clerk-js on the emulator</title></head>
-<body><main id="app">app</main>
+<body><main id="app">app</main><div id="clerk-captcha"></div>
 <script async crossorigin="anonymous" data-clerk-publishable-key="${pk}" data-clerk-proxy-url="/__clerk"
   src="/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js"></script>
 </body></html>`;
@@ -92,9 +92,13 @@ async function startApp() {
   return { origin: `http://localhost:${server.address().port}`, close: () => server.close() };
 }
 
-/** A new browser context on the app with clerk-js loaded; `clock` installs Playwright's clock. */
-async function openApp({ clock = false } = {}) {
+/**
+ * A new browser context on the app with clerk-js loaded; `clock` installs Playwright's clock,
+ * `routes(context)` sets up request routing first.
+ */
+async function openApp({ clock = false, routes } = {}) {
   const context = await browser.newContext();
+  if (routes) await routes(context);
   const page = await context.newPage();
   const errors = [];
   const fapi = [];
@@ -168,7 +172,10 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Without it navigator.webdriver is true, and clerk-js solves no CAPTCHA in a browser it
+      // does not take for a person's (its "standard browser" check).
+      '--disable-blink-features=AutomationControlled'],
   });
 });
 
@@ -430,6 +437,52 @@ test('TOTP as the second factor: enrolled through clerk-js, then asked for at si
   } catch (e) {
     throw new Error(`${e.message}\nFrontend API calls: ${fapi.join(' | ')}`);
   } finally {
+    await close();
+  }
+});
+
+test('bot protection: a browser sign-up passes the test CAPTCHA widget, ticked by the person', async () => {
+  // The smart widget with Cloudflare's "asks the person" test key; clerk-js loads Turnstile from
+  // Cloudflare's URL, which the test routes to the emulator's widget (no network here).
+  await control('PATCH', '/instance', { settings: { captcha: { enabled: true, widget_type: 'smart', site_key: '3x00000000000000000000FF' } } });
+  const { page, errors, fapi, close } = await openApp({
+    routes: async (context) => {
+      await context.route(/^https:\/\/challenges\.cloudflare\.com\/turnstile\/v0\/api\.js/, async (route) => {
+        const res = await fetch(`${emulator.url}/captcha/turnstile/v0/api.js`);
+        await route.fulfill({ status: res.status, contentType: 'text/javascript', body: await res.text() });
+      });
+    },
+  });
+  const email = `clerk-js-captcha-${process.pid}@example.com`;
+  try {
+    const started = page.evaluate(async ({ email, password }) => {
+      const su = await window.Clerk.client.signUp.create({ emailAddress: email, password });
+      return su.status;
+    }, { email, password: PASSWORD });
+    const box = page.locator('#clerk-captcha [data-testid="latchkey-captcha"] input');
+    await box.waitFor(WAIT);
+    await box.click();
+    assert.equal(await started, 'missing_requirements');
+    const sent = fapi.filter((f) => f.includes('/v1/client/sign_ups'));
+    assert.deepEqual(sent, ['200 POST /__clerk/v1/client/sign_ups'], 'one sign-up, carrying the token');
+
+    // The always-failing key: clerk-js reports the widget's error and the sign-up is refused.
+    await control('PATCH', '/instance', { settings: { captcha: { site_key: '2x00000000000000000000AB' } } });
+    await load(page);
+    const refused = await page.evaluate(async ({ email, password }) => {
+      try {
+        await window.Clerk.client.signUp.create({ emailAddress: email, password });
+        return null;
+      } catch (e) {
+        return e.errors?.[0]?.code ?? String(e);
+      }
+    }, { email: `x-${email}`, password: PASSWORD });
+    assert.equal(refused, 'captcha_invalid');
+    assert.deepEqual(errors, []);
+  } catch (e) {
+    throw new Error(`${e.message}\nFrontend API calls: ${fapi.join(' | ')}`);
+  } finally {
+    await control('PATCH', '/instance', { settings: { captcha: { enabled: false, site_key: '1x00000000000000000000AA' } } });
     await close();
   }
 });

@@ -17,6 +17,7 @@ use super::{ids, DomainError, Env};
 use crate::secret::Secret;
 use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord, UserRecord};
 use crate::store::{ReadTx, Tx};
+use latchkey_protocol::ErrorCode;
 
 // --- lockout -------------------------------------------------------------------------------
 
@@ -310,6 +311,92 @@ fn next_count(
             window_end: now + limit.window_secs * 1000,
             count: 1,
         },
+    }
+}
+
+// --- bot protection (CAPTCHA) ----------------------------------------------------------------
+
+/// Where issued CAPTCHA tokens wait to be used: `captcha.<SHA-256>` → expiry (ms).
+pub const CAPTCHA_PREFIX: &str = "captcha.";
+/// How long a widget's token is good for (Turnstile's: 300 s).
+pub const CAPTCHA_TOKEN_LIFETIME_MS: i64 = 300 * 1000;
+
+/// What the test widget does for a site key (Cloudflare's test keys: `1x` passes, `2x` fails,
+/// `3x` asks the person; any other key asks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WidgetBehaviour {
+    Pass,
+    Fail,
+    Ask,
+}
+
+pub fn widget_behaviour(site_key: &str) -> WidgetBehaviour {
+    match site_key.get(..2) {
+        Some("1x") => WidgetBehaviour::Pass,
+        Some("2x") => WidgetBehaviour::Fail,
+        _ => WidgetBehaviour::Ask,
+    }
+}
+
+/// The test widget's token for a solved challenge (`POST /captcha/turnstile/token`): for one of
+/// this instance's site keys that does not always fail. Single use, [`CAPTCHA_TOKEN_LIFETIME_MS`].
+pub fn issue_captcha_token(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    site_key: &str,
+) -> Result<Secret, DomainError> {
+    let c = &env.settings.captcha;
+    let ours = site_key == c.site_key || site_key == c.invisible_site_key;
+    if !ours || widget_behaviour(site_key) == WidgetBehaviour::Fail {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaInvalid));
+    }
+    let token = format!("lk_captcha_{}", ids::random_base62(40));
+    let expires = env.now + CAPTCHA_TOKEN_LIFETIME_MS;
+    tx.set_instance_value(&captcha_key(&token), &expires.to_string())?;
+    Ok(Secret::new(token))
+}
+
+fn captcha_key(token: &str) -> String {
+    format!("{CAPTCHA_PREFIX}{}", ids::token_hash(token))
+}
+
+/// Bot protection of a sign-up: with `captcha.enabled`, a browser-mode request without a valid
+/// testing token must bring a `captcha_token` the widget issued, unused and unexpired (it is
+/// used up here). `captcha_error` (the widget failed) is a refusal. Native requests are never
+/// asked (Clerk solves CAPTCHA only in standard browsers). Choice [U]: a transfer from an
+/// OAuth sign-in (`transfer=true`) is not asked, since the person passed the provider; a token
+/// it brings anyway is checked.
+pub fn check_captcha(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    token: Option<&str>,
+    widget_error: Option<&str>,
+    transfer: bool,
+) -> Result<(), DomainError> {
+    if !env.settings.captcha.enabled || !env.browser || env.testing {
+        return Ok(());
+    }
+    if widget_error.is_some_and(|e| !e.is_empty()) {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaInvalid));
+    }
+    let token = match token.filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None if transfer => return Ok(()),
+        None => return Err(DomainError::Captcha(ErrorCode::CaptchaMissingToken)),
+    };
+    if token.len() > 256 {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaInvalid));
+    }
+    let key = captcha_key(token);
+    let live = tx
+        .instance_value(&key)?
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_some_and(|until| env.now < until);
+    tx.delete_instance_values(&key)?;
+    if live {
+        Ok(())
+    } else {
+        Err(DomainError::Captcha(ErrorCode::CaptchaInvalid))
     }
 }
 

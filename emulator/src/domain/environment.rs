@@ -57,6 +57,8 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
         email_link: false,
     };
     let links = s.email_address.enabled && s.email_address.email_link;
+    // The widget's keys are shown only while bot protection is on (clerk-js needs both).
+    let captcha = s.captcha.enabled.then_some(&s.captcha);
     let mut first_factors = vec![Strategy::Password];
     let mut strategies = Vec::new();
     if s.email_address.enabled && s.email_address.used_for_first_factor {
@@ -174,10 +176,10 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "help_url": null,
             "privacy_policy_url": null,
             "terms_url": null,
-            "captcha_public_key": null,
-            "captcha_widget_type": null,
-            "captcha_public_key_invisible": null,
-            "captcha_provider": null,
+            "captcha_public_key": captcha.map(|c| c.site_key.as_str()),
+            "captcha_widget_type": captcha.map(|c| c.widget_type.as_str()),
+            "captcha_public_key_invisible": captcha.map(|c| c.invisible_site_key.as_str()),
+            "captcha_provider": captcha.map(|_| "turnstile"),
             "captcha_oauth_bypass": [],
             "captcha_heartbeat": null,
         },
@@ -201,8 +203,8 @@ pub fn environment(s: &Settings, instance_id: &str, fapi_url: &str) -> Value {
             "enterprise_sso": {"enabled": false, "self_serve_sso": false},
             "sign_in": {"second_factor": {"required": false}},
             "sign_up": {
-                "captcha_enabled": false,
-                "captcha_widget_type": "smart",
+                "captcha_enabled": s.captcha.enabled,
+                "captcha_widget_type": s.captcha.widget_type,
                 "custom_action_required": false,
                 "progressive": true,
                 "mode": s.sign_up_mode,

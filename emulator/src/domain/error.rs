@@ -152,6 +152,10 @@ pub enum DomainError {
     /// The request needs a signed-in session and has none.
     #[error("not signed in")]
     SignedOut,
+    /// Bot protection: a browser sign-up came without a CAPTCHA token (422
+    /// `captcha_missing_token`) or with one that is not valid (422 `captcha_invalid`).
+    #[error("bot protection: {0:?}")]
+    Captcha(latchkey_protocol::ErrorCode),
     /// Browser mode: the request's dev browser is missing or unknown (401
     /// `dev_browser_unauthenticated`, after which clerk-js makes a new one).
     #[error("no dev browser, or an unknown one")]

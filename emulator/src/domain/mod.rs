@@ -60,12 +60,20 @@ pub struct Env<'a> {
     /// something to redeem (an OAuth `rotating_token_nonce`) do not, since the browser's own
     /// client already holds the result.
     pub browser: bool,
+    /// The request carries a valid testing token (`__clerk_testing_token`): it skips rate
+    /// limits and bot protection.
+    pub testing: bool,
     pub instance_id: &'a str,
     /// The API request behind this operation: its id travels into jobs and webhook deliveries.
     pub request: &'a RequestInfo,
 }
 
 impl<'a> Env<'a> {
+    /// This context for a request with a valid testing token, or not.
+    pub fn with_testing(self, testing: bool) -> Self {
+        Self { testing, ..self }
+    }
+
     /// This context for a browser-mode request, or not.
     pub fn in_browser(self, browser: bool) -> Self {
         Self { browser, ..self }

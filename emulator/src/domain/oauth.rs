@@ -484,6 +484,7 @@ pub struct Connection {
 pub(super) fn reset(tx: &Tx<'_>) -> Result<(), DomainError> {
     tx.delete_instance_values("oauth_next.")?;
     tx.delete_instance_values("oauth_connect.")?;
+    tx.delete_instance_values(super::attack::CAPTCHA_PREFIX)?;
     Ok(())
 }
 

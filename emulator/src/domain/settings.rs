@@ -135,6 +135,8 @@ pub struct Settings {
     pub attack_protection: AttackProtection,
     /// Frontend API rate limits: off unless switched on (see [`RateLimits`]).
     pub rate_limits: RateLimits,
+    /// Bot protection of browser sign-ups (see [`Captcha`]): off unless switched on.
+    pub captcha: Captcha,
     /// OAuth providers by strategy: the built-in `oauth_google`, `oauth_github`, `oauth_apple`,
     /// `oauth_microsoft`, and custom ones `oauth_custom_<key>` (with a display `name`), each a
     /// mock the emulator hosts or, with `oidc`, a real upstream. `oauth_google` is on out of the
@@ -254,6 +256,32 @@ impl Default for PasswordSettings {
     }
 }
 
+/// Bot protection (`captcha`): with `enabled`, a sign-up made from a browser (browser mode)
+/// must carry a `captcha_token` from the emulator's Turnstile-compatible test widget (native
+/// requests, and requests with a testing token, are not asked). The site keys are Cloudflare's
+/// documented test keys, whose first two characters say what the widget does: `1x…` always
+/// passes, `2x…` always fails, `3x…` asks the person (a checkbox).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Captcha {
+    pub enabled: bool,
+    /// `smart` (shown when it must ask, in the page's `#clerk-captcha`) or `invisible`.
+    pub widget_type: String,
+    pub site_key: String,
+    pub invisible_site_key: String,
+}
+
+impl Default for Captcha {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            widget_type: "smart".into(),
+            site_key: "1x00000000000000000000AA".into(),
+            invisible_site_key: "1x00000000000000000000BB".into(),
+        }
+    }
+}
+
 /// `attack_protection`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -369,6 +397,7 @@ impl Default for Settings {
             password_settings: PasswordSettings::default(),
             attack_protection: AttackProtection::default(),
             rate_limits: RateLimits::default(),
+            captcha: Captcha::default(),
             social: [("oauth_google".to_owned(), SocialProvider::default())].into(),
         }
     }
@@ -434,6 +463,19 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.captcha.widget_type.as_str(), "smart" | "invisible") {
+            return Err("captcha.widget_type must be \"smart\" or \"invisible\"".into());
+        }
+        for key in [&self.captcha.site_key, &self.captcha.invisible_site_key] {
+            if key.is_empty()
+                || key.len() > 64
+                || !key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err("captcha site keys are 1 to 64 letters, digits, - or _".into());
+            }
+        }
         if !matches!(self.sign_up_mode.as_str(), "public" | "restricted") {
             return Err("sign_up_mode must be \"public\" or \"restricted\"".into());
         }

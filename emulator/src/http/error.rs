@@ -362,6 +362,21 @@ impl From<DomainError> for ApiError {
                 "Sign-ups are restricted.",
                 "This instance does not allow sign-ups.",
             ),
+            DomainError::Captcha(code) => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                code,
+                if code == ErrorCode::CaptchaMissingToken {
+                    "Missing CAPTCHA token"
+                } else {
+                    "CAPTCHA verification failed"
+                },
+                if code == ErrorCode::CaptchaMissingToken {
+                    "Bot protection is on: a sign-up from a browser needs a captcha_token from the CAPTCHA widget."
+                } else {
+                    "The CAPTCHA token is not valid: it was not issued by this instance's widget, was used already or expired, or the widget failed. Please try again."
+                },
+            )
+            .param("captcha_token"),
             DomainError::DevBrowserUnknown => ApiError::unauthorized(
                 ErrorCode::DevBrowserUnauthenticated,
                 "This browser request has no dev browser, or one this instance does not know: create one with POST /v1/dev_browser and send it as __clerk_db_jwt.",

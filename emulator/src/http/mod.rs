@@ -2,6 +2,7 @@
 //! Handlers parse, call the domain, shape the response; no SQL here.
 
 pub mod bapi;
+pub mod captcha;
 pub mod control;
 pub mod error;
 pub mod fapi;
@@ -63,6 +64,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(fapi::router())
         .merge(npm::router())
+        .merge(captcha::router())
         // Outside the control API's checks: the page takes plain form posts from the browser
         // (its secret is the OAuth `state`), like a provider's own page would.
         .merge(oauth::mock_router())

@@ -326,3 +326,127 @@ async fn oauth_in_a_browser_lands_on_the_page_with_nothing_to_redeem() {
         .await;
     assert_eq!(refused.status, 422, "{}", refused.body);
 }
+
+#[tokio::test]
+async fn with_bot_protection_a_browser_sign_up_needs_a_token_from_the_test_widget() {
+    let h = start().await;
+    h.set_settings(json!({"captcha": {"enabled": true}})).await;
+    let env = h.fapi().get("/v1/environment").await;
+    let env = env.ok();
+    assert_eq!(env["user_settings"]["sign_up"]["captcha_enabled"], true);
+    assert_eq!(env["display_config"]["captcha_provider"], "turnstile");
+    let site_key = env["display_config"]["captcha_public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        site_key, "1x00000000000000000000AA",
+        "Cloudflare's always-passes test key"
+    );
+
+    let widget_token = |key: &str| {
+        let req = h
+            .request(Method::POST, "/captcha/turnstile/token")
+            .form(&[("sitekey", key)]);
+        latchkey_testkit::send(req)
+    };
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let sign_up = |email: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut form = vec![
+            ("email_address", email.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ];
+        form.extend(extra);
+        form
+    };
+    post(&mut b, sign_up("a@example.com", vec![]))
+        .await
+        .err(422, "captcha_missing_token");
+    post(
+        &mut b,
+        sign_up("a@example.com", vec![("captcha_token", "made-up".into())]),
+    )
+    .await
+    .err(422, "captcha_invalid");
+    post(
+        &mut b,
+        sign_up("a@example.com", vec![("captcha_error", "600010".into())]),
+    )
+    .await
+    .err(422, "captcha_invalid");
+
+    let token = widget_token(&site_key).await;
+    let token = token.ok()["token"].as_str().unwrap().to_owned();
+    let ok = post(
+        &mut b,
+        sign_up("a@example.com", vec![("captcha_token", token.clone())]),
+    )
+    .await;
+    assert_eq!(ok.ok()["response"]["status"], "missing_requirements");
+    // A token works once.
+    post(
+        &mut b,
+        sign_up("b@example.com", vec![("captcha_token", token)]),
+    )
+    .await
+    .err(422, "captcha_invalid");
+    // A token expires after 300 s by the emulator's clock.
+    let stale = widget_token(&site_key).await.ok()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    h.advance(301).await;
+    post(
+        &mut b,
+        sign_up("b@example.com", vec![("captcha_token", stale)]),
+    )
+    .await
+    .err(422, "captcha_invalid");
+
+    // The always-failing key and keys of no instance get no token.
+    widget_token("2x00000000000000000000AB")
+        .await
+        .err(422, "captcha_invalid");
+    widget_token("1x-not-this-instances")
+        .await
+        .err(422, "captcha_invalid");
+
+    // Native requests are not asked, nor browsers with a testing token.
+    h.fapi()
+        .post(
+            "/v1/client/sign_ups",
+            &[("email_address", "n@example.com"), ("password", PASSWORD)],
+        )
+        .await
+        .ok();
+    let testing = h.bapi(Method::POST, "/v1/testing_tokens", None).await;
+    let testing = testing.ok()["token"].as_str().unwrap().to_owned();
+    let path = format!("/v1/client/sign_ups?__clerk_testing_token={testing}");
+    b.post(
+        &path,
+        &[("email_address", "t@example.com"), ("password", PASSWORD)],
+    )
+    .await
+    .ok();
+
+    // The widget script names this emulator for its tokens.
+    let js = h
+        .request(Method::GET, "/captcha/turnstile/v0/api.js")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.headers()["access-control-allow-origin"], "*");
+    let js = js.text().await.unwrap();
+    assert!(
+        js.contains(&format!("const BASE = \"{}\"", h.url())),
+        "{}",
+        &js[..300]
+    );
+    assert!(js.contains("window.turnstile"));
+}
+
+async fn post(b: &mut Browser<'_>, form: Vec<(&'static str, String)>) -> Resp {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/v1/client/sign_ups", &pairs).await
+}

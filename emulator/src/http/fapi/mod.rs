@@ -426,6 +426,7 @@ async fn run_inner<T: Serialize>(
                 Some(t) => attack::testing_token_valid(tx, env, t.expose())?,
                 None => false,
             };
+            let env = &env.with_testing(testing);
             let check = match &limit {
                 Some((bucket, subject)) if env.settings.rate_limits.enabled && !testing => {
                     let check = attack::rate_check(tx, env, &client, *bucket, subject)?;

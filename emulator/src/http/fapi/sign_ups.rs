@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use super::{run, run_limited, run_redeeming, Native, Shape};
 use crate::app::App;
-use crate::domain::attack::{RateBucket, RateSubject};
+use crate::domain::attack::{self, RateBucket, RateSubject};
 use crate::domain::oauth;
 use crate::domain::passwords::PasswordResults;
 use crate::domain::sign_up::{self, SignUpInput};
@@ -56,7 +56,16 @@ pub(super) async fn create(
         RateBucket::SignUpCreate,
         RateSubject::Identifier(identifier),
     );
+    let captcha_token = p.secret("captcha_token");
+    let captcha_error = p.string("captcha_error");
     run_limited(&app, &req, Shape::Envelope, ahead, limit, |tx, env, c| {
+        attack::check_captcha(
+            tx,
+            env,
+            captcha_token.as_ref().map(|t| t.expose()),
+            captcha_error.as_deref(),
+            transfer,
+        )?;
         let state = if transfer {
             oauth::create_transferred_sign_up(tx, env, c, input.clone())?
         } else if let Some(provider) = &provider {

@@ -16,6 +16,19 @@ use crate::http::error::ApiError;
 use crate::http::params::Params;
 use latchkey_protocol::AnyStrategy;
 
+/// The sign-up's fields, the OAuth provider its `strategy` names, if any, and where that
+/// provider's authorization starts (a real upstream's endpoint found beforehand).
+async fn sign_up_request(
+    app: &App,
+    p: &Params,
+) -> Result<(SignUpInput, Option<AnyStrategy>, oauth::OAuthTarget), ApiError> {
+    let (input, provider) = sign_up_input(p)?;
+    let target =
+        super::sign_ins::upstream_target(app, provider.as_ref(), super::sign_ins::oauth_target(p))
+            .await;
+    Ok((input, provider, target))
+}
+
 /// The sign-up's fields, and the OAuth provider its `strategy` names, if any.
 fn sign_up_input(p: &Params) -> Result<(SignUpInput, Option<AnyStrategy>), ApiError> {
     let (strategy, provider) = p.strategy_or_provider("strategy")?;
@@ -39,13 +52,7 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     let transfer = p.bool("transfer")?.unwrap_or(false);
     let id_token = p.secret("token");
-    let (input, provider) = sign_up_input(&p)?;
-    let target = super::sign_ins::upstream_target(
-        &app,
-        provider.as_ref(),
-        super::sign_ins::oauth_target(&p),
-    )
-    .await;
+    let (input, provider, target) = sign_up_request(&app, &p).await?;
     let ahead = app.hash_password_ahead(input.password.as_ref()).await?;
     let identifier = input
         .email_address
@@ -116,13 +123,7 @@ pub(super) async fn update(
     Path(id): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
-    let (input, provider) = sign_up_input(&p)?;
-    let target = super::sign_ins::upstream_target(
-        &app,
-        provider.as_ref(),
-        super::sign_ins::oauth_target(&p),
-    )
-    .await;
+    let (input, provider, target) = sign_up_request(&app, &p).await?;
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let mut state = sign_up::load(tx, c, &id)?;
         match &provider {

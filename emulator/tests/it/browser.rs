@@ -254,20 +254,6 @@ async fn clerk_js_is_served_from_the_folder_it_is_pointed_at() {
     assert!(r.body.to_string().contains("--clerk-js-dir"), "{}", r.body);
 }
 
-/// Follows the browser's redirects from `url` through the emulator until they leave it.
-async fn browse(h: &Harness, url: &str) -> url::Url {
-    let mut at = url.to_owned();
-    for _ in 0..5 {
-        if !at.starts_with(h.url()) {
-            return url::Url::parse(&at).unwrap();
-        }
-        let r = h.http.get(&at).send().await.unwrap();
-        assert_eq!(r.status(), 303, "{at}");
-        at = r.headers()["location"].to_str().unwrap().to_owned();
-    }
-    panic!("too many redirects, at {at}");
-}
-
 #[tokio::test]
 async fn oauth_in_a_browser_lands_on_the_page_with_nothing_to_redeem() {
     let h = start().await;

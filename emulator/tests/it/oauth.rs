@@ -27,26 +27,6 @@ fn ann() -> Value {
            "provider_user_id": "g-ann-1", "image_url": "https://img.example/ann.png"})
 }
 
-/// Follows the browser's redirects from `url` through the emulator until they leave it (the
-/// app's callback): where the browser lands.
-async fn browse(h: &Harness, url: &str) -> url::Url {
-    let mut at = url.to_owned();
-    for _ in 0..5 {
-        if !at.starts_with(h.url()) {
-            return url::Url::parse(&at).unwrap();
-        }
-        let r = h.http.get(&at).send().await.unwrap();
-        assert_eq!(
-            r.status(),
-            303,
-            "{at}: {}",
-            r.text().await.unwrap_or_default()
-        );
-        at = r.headers()["location"].to_str().unwrap().to_owned();
-    }
-    panic!("too many redirects, at {at}");
-}
-
 /// Starts a sign-in (`sign_ins`) or sign-up (`sign_ups`) through `strategy` on `app`, back to
 /// `APP`; the attempt's JSON.
 async fn begin(app: &mut Native<'_>, attempts: &str, strategy: &str) -> Value {

@@ -422,3 +422,23 @@ impl Browser<'_> {
         self.call(Method::POST, path, form).await
     }
 }
+
+/// Follows a browser's redirects (303s) from `url` through the emulator until they leave it
+/// (the app's page or callback): where the browser lands.
+pub async fn browse(h: &Harness, url: &str) -> url::Url {
+    let mut at = url.to_owned();
+    for _ in 0..5 {
+        if !at.starts_with(h.url()) {
+            return url::Url::parse(&at).unwrap();
+        }
+        let r = h.http.get(&at).send().await.unwrap();
+        assert_eq!(
+            r.status(),
+            303,
+            "{at}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        at = r.headers()["location"].to_str().unwrap().to_owned();
+    }
+    panic!("too many redirects, at {at}");
+}

@@ -879,6 +879,11 @@ fn user_of_identity(
     let Some(user) = tx.user_with_idents(&ident.user_id)? else {
         return Ok(None);
     };
+    // A user who may not sign in (banned, locked) is refused by the caller; the provider
+    // account is not linked to them on the way.
+    if refusal(tx, env, &user)?.is_some() {
+        return Ok(Some(user));
+    }
     link(tx, env, strategy, &user, identity, Some(ident.id.clone()))?;
     Ok(tx.user_with_idents(&user.user.id)?)
 }
@@ -1189,6 +1194,14 @@ fn connect_through(
     let user = tx
         .user_with_idents(&c.user_id)?
         .ok_or(DomainError::OAuth(ErrorCode::OauthCallbackInvalid))?;
+    // The connection was asked for by a signed-in session: it must still be signed in when the
+    // provider answers (signed out, or the session revoked meanwhile: nothing is connected).
+    let signed_in = super::sessions::active_of_client(tx, env.now, &c.client_id)?
+        .iter()
+        .any(|s| s.user_id == c.user_id);
+    if !signed_in {
+        return Ok(Outcome::Refused(ErrorCode::AuthenticationInvalid));
+    }
     let existing =
         tx.external_account_by_provider_user(strategy.as_str(), &identity.provider_user_id)?;
     if existing.as_ref().is_some_and(|a| a.user_id != user.user.id) {

@@ -1593,3 +1593,65 @@ async fn a_custom_providers_name_is_text_on_its_page() {
     );
     assert!(!html.contains("<b>Acme"), "{html}");
 }
+
+#[tokio::test]
+async fn a_connection_finished_after_sign_out_connects_nothing() {
+    let h = start().await;
+    let mut app = h.fapi();
+    let sid = app
+        .sign_up("eve@example.com", "correct horse battery")
+        .await;
+    next(
+        &h,
+        "google",
+        json!({"email": "eve@example.com", "provider_user_id": "g-eve"}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/v1/me/external_accounts",
+            &[("strategy", "oauth_google"), ("redirect_url", APP)],
+        )
+        .await;
+    let to_provider = provider_url(&r.ok()["response"]["verification"]);
+    // Signed out while the provider's page was open.
+    app.post(&format!("/v1/client/sessions/{sid}/end"), &[])
+        .await
+        .ok();
+    let landed = browse(&h, &to_provider).await;
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("authentication_invalid")
+    );
+    let users = h
+        .bapi(Method::GET, "/v1/users?email_address=eve@example.com", None)
+        .await;
+    assert_eq!(users.ok()[0]["external_accounts"], json!([]));
+}
+
+#[tokio::test]
+async fn a_banned_users_address_is_not_linked_to_the_provider() {
+    let h = start().await;
+    let u = h
+        .create_user("fay@example.com", "correct horse battery")
+        .await;
+    let uid = u["id"].as_str().unwrap();
+    h.bapi(Method::POST, &format!("/v1/users/{uid}/ban"), None)
+        .await
+        .ok();
+    next(
+        &h,
+        "google",
+        json!({"email": "fay@example.com", "email_verified": true, "provider_user_id": "g-fay"}),
+    )
+    .await;
+    let mut app = h.fapi();
+    let si = begin(&mut app, "sign_ins", "oauth_google").await;
+    let landed = browse(&h, &provider_url(&si["first_factor_verification"])).await;
+    assert_eq!(
+        param(&landed, "__clerk_error_code").as_deref(),
+        Some("not_allowed_access")
+    );
+    let user = h.bapi(Method::GET, &format!("/v1/users/{uid}"), None).await;
+    assert_eq!(user.ok()["external_accounts"], json!([]), "nothing linked");
+}

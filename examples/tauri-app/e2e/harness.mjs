@@ -50,7 +50,9 @@ export const freePort = () =>
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-export async function waitFor(what, fn, ms = 20000) {
+// The bound is generous: under a loaded CI machine a keychain write and a Frontend API call can
+// take seconds, and the wait ends as soon as the condition holds.
+export async function waitFor(what, fn, ms = 60000) {
   const until = Date.now() + ms
   let last
   while (Date.now() < until) {

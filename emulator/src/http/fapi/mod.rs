@@ -47,7 +47,7 @@ pub fn router() -> Router<Arc<App>> {
         // Development loads "touch" it with `POST ?_method=PATCH` (clerk-wire-2 §5.2).
         .route(
             "/v1/environment",
-            get(get_environment).patch(get_environment),
+            get(get_environment).patch(touch_environment),
         )
         .route("/v1/dev_browser", post(client::new_dev_browser))
         .route("/.well-known/jwks.json", get(jwks))
@@ -587,6 +587,22 @@ async fn get_environment(State(app): State<Arc<App>>) -> Json<Value> {
         &app.instance_id,
         &app.fapi_url,
     ))
+}
+
+/// `PATCH /v1/environment` (clerk-js's `POST ?_method=PATCH`): a development page's load
+/// "touches" the environment; the answer is the environment. The spec requires the page's
+/// `Origin`, so a request without one is refused.
+async fn touch_environment(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    if !headers.contains_key(ORIGIN) {
+        return Err(ApiError::bad_request(
+            ErrorCode::MalformedRequest,
+            "PATCH /v1/environment is a page's touch of the environment: it needs the page's Origin header (GET it otherwise).",
+        ));
+    }
+    Ok(get_environment(State(app)).await)
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {

@@ -191,6 +191,11 @@ async fn the_environment_is_touched_with_a_patch_as_development_loads_do() {
         "{}",
         touched.body
     );
+    // Only a page touches it: without an Origin, a clear 400.
+    h.fapi()
+        .call(Method::PATCH, "/v1/environment", &[])
+        .await
+        .err(400, "malformed_request");
 }
 
 #[tokio::test]

@@ -296,10 +296,8 @@ async fn start(args: StartArgs) -> ExitCode {
         println!("  Publishable key  {}", emu.publishable_key());
         println!("  Secret key       {}", emu.secret_key());
         println!("  Webhook secret   {}", emu.webhook_secret());
-        println!(
-            "  Browser key      {}  (clerk-js: with proxyUrl \"/__clerk\", the app forwarding /__clerk/* here)",
-            latchkey_protocol::keys::browser_publishable_key()
-        );
+        let browser_key = latchkey_protocol::keys::browser_publishable_key();
+        println!("  Browser key      {browser_key}  (clerk-js; see below)");
         if args.database_url.is_some() {
             println!("  Data             PostgreSQL (--database-url)");
         } else if args.ephemeral {
@@ -307,6 +305,12 @@ async fn start(args: StartArgs) -> ExitCode {
         } else {
             println!("  Data             {}", args.data_dir.display());
         }
+        println!("clerk-js (browser mode): your app forwards /__clerk/* to {url}, and");
+        println!(
+            "  <script async src=\"/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js\" data-clerk-publishable-key=\"{browser_key}\" data-clerk-proxy-url=\"/__clerk\"></script>"
+        );
+        println!("  React: <ClerkProvider publishableKey=\"{browser_key}\" proxyUrl=\"/__clerk\">");
+        println!("  (clerk-js loads from here with --clerk-js-dir <node_modules>; README, \"Browser mode\")");
         println!("Press Ctrl-C to stop.");
     }
     let trigger = emu.shutdown_trigger();

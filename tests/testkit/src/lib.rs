@@ -268,13 +268,26 @@ impl Kit {
         r.ok()["jwt"].as_str().expect("a jwt").to_owned()
     }
 
-    /// A browser-style password sign-in (an `Origin`, no client token); returns the session's
+    /// A browser's password sign-in, as clerk-js makes it on a development instance (a dev
+    /// browser, then the sign-in from the page's `Origin`); returns the session's
     /// `last_active_token`, which the emulator mints with `azp` = the origin.
     pub async fn sign_in_from(&self, identifier: &str, password: &str, origin: &str) -> String {
+        let dev_browser = send(
+            self.request(Method::POST, "/v1/dev_browser")
+                .header("origin", origin),
+        )
+        .await;
+        let db = dev_browser.ok()["id"]
+            .as_str()
+            .expect("a dev browser")
+            .to_owned();
         let r = send(
-            self.request(Method::POST, "/v1/client/sign_ins")
-                .header("origin", origin)
-                .form(&[("identifier", identifier), ("password", password)]),
+            self.request(
+                Method::POST,
+                &format!("/v1/client/sign_ins?__clerk_db_jwt={db}"),
+            )
+            .header("origin", origin)
+            .form(&[("identifier", identifier), ("password", password)]),
         )
         .await;
         r.ok()["client"]["sessions"][0]["last_active_token"]["jwt"]

@@ -20,7 +20,14 @@
 //!   SameSite=Lax`;
 //! - always `__clerk_db_jwt=<dev browser>; Path=/` (the integration test "new devbrowser" of
 //!   clerk/javascript shows this form), so a browser that had none keeps the one made here;
-//! - each again with the cookie suffix ([`cookie_suffix`]) when `suffixed_cookies=true`.
+//! - each again with the cookie suffix ([`cookie_suffix`]), whatever `suffixed_cookies` says.
+//!
+//! Why always suffixed (found with `@clerk/backend` 3.25 through `@clerk/express`): the backend
+//! trusts the unsuffixed `__session` only when its `iss` (scheme stripped) is the publishable
+//! key's host, and the emulator's tokens name the emulator (`http://127.0.0.1:<port>`), not
+//! `latchkey-emulator.clerk.accounts.dev`; so it reads the suffixed cookies, and without them
+//! it finds no dev browser and handshakes again, in a loop. clerk-js, too, writes both copies
+//! always. `suffixed_cookies` says only which copies the backend saw.
 
 use latchkey_protocol::keys::browser_publishable_key;
 use url::Url;
@@ -60,8 +67,6 @@ pub struct Request<'a> {
     /// `__clerk_db_jwt` (or `__dev_session`): the browser's dev browser, if it has one.
     pub dev_browser: Option<&'a str>,
     pub redirect_url: &'a str,
-    /// `suffixed_cookies=true`.
-    pub suffixed: bool,
     pub form: Form,
 }
 
@@ -130,13 +135,7 @@ pub fn handshake(tx: &Tx<'_>, env: &Env<'_>, req: &Request<'_>) -> Result<Outcom
                 origin: Some(azp.as_str()),
                 ..*env
             };
-            Payload::Directives(directives_for(
-                tx,
-                &env,
-                &client,
-                session.as_ref(),
-                req.suffixed,
-            )?)
+            Payload::Directives(directives_for(tx, &env, &client, session.as_ref())?)
         }
         Form::Nonce => {
             let nonce = ids::random_base62(40);
@@ -144,7 +143,6 @@ pub fn handshake(tx: &Tx<'_>, env: &Env<'_>, req: &Request<'_>) -> Result<Outcom
                 nonce_hash: ids::token_hash(&nonce),
                 client_id: client.id.clone(),
                 session_id: session.map(|s| s.id),
-                suffixed: req.suffixed,
                 azp: Some(azp),
                 expire_at: env.now.saturating_add(NONCE_LIFETIME_MS),
                 created_at: env.now,
@@ -178,7 +176,7 @@ pub fn redeem(tx: &Tx<'_>, env: &Env<'_>, nonce: &str) -> Result<Vec<String>, Do
         origin: record.azp.as_deref(),
         ..*env
     };
-    directives_for(tx, &env, &client, session.as_ref(), record.suffixed)
+    directives_for(tx, &env, &client, session.as_ref())
 }
 
 /// The client's last active session, if it is still active.
@@ -200,18 +198,17 @@ fn directives_for(
     env: &Env<'_>,
     client: &ClientRecord,
     session: Option<&SessionRecord>,
-    suffixed: bool,
 ) -> Result<Vec<String>, DomainError> {
     let token = match session {
         Some(s) => Some(tokens::mint_for_session(tx, env, s, None)?),
         None => None,
     };
-    let suffix = suffixed.then(|| cookie_suffix(&browser_publishable_key()));
+    let suffix = cookie_suffix(&browser_publishable_key());
     Ok(directives(
         token.as_deref(),
         client.updated_at.div_euclid(1000),
         client.token.expose(),
-        suffix.as_deref(),
+        Some(&suffix),
     ))
 }
 

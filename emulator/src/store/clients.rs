@@ -120,13 +120,12 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
     fn insert_handshake_nonce(&self, r: &HandshakeNonceRecord) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO handshake_nonces
-             (nonce_hash, client_id, session_id, suffixed, azp, expire_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             (nonce_hash, client_id, session_id, azp, expire_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 r.nonce_hash,
                 r.client_id,
                 r.session_id,
-                r.suffixed,
                 r.azp,
                 r.expire_at,
                 r.created_at
@@ -143,17 +142,16 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
         let found = self
             .row(
                 "DELETE FROM handshake_nonces WHERE nonce_hash = ?1
-                 RETURNING nonce_hash, client_id, session_id, suffixed, azp, expire_at, created_at",
+                 RETURNING nonce_hash, client_id, session_id, azp, expire_at, created_at",
                 [nonce_hash],
                 |r| {
                     Ok(HandshakeNonceRecord {
                         nonce_hash: r.get(0)?,
                         client_id: r.get(1)?,
                         session_id: r.get(2)?,
-                        suffixed: r.get(3)?,
-                        azp: r.get(4)?,
-                        expire_at: r.get(5)?,
-                        created_at: r.get(6)?,
+                        azp: r.get(3)?,
+                        expire_at: r.get(4)?,
+                        created_at: r.get(5)?,
                     })
                 },
             )
@@ -191,7 +189,6 @@ pub(crate) mod tests {
             nonce_hash: hash.into(),
             client_id: "client_1".into(),
             session_id: Some("sess_1".into()),
-            suffixed: true,
             azp: Some("http://localhost:5173".into()),
             expire_at,
             created_at: 1,
@@ -207,7 +204,6 @@ pub(crate) mod tests {
                 tx.insert_handshake_nonce(&nonce("h2", 50))?;
                 tx.insert_handshake_nonce(&HandshakeNonceRecord {
                     session_id: None,
-                    suffixed: false,
                     azp: None,
                     ..nonce("h3", 100)
                 })

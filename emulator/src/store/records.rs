@@ -724,8 +724,6 @@ pub struct HandshakeNonceRecord {
     pub client_id: String,
     /// The client's last active session when the handshake ran; `None`: signed out.
     pub session_id: Option<String>,
-    /// `suffixed_cookies=true`: the suffixed cookies go along.
-    pub suffixed: bool,
     /// The `azp` of the session token (the app's origin).
     pub azp: Option<String>,
     /// Ms, emulator clock.

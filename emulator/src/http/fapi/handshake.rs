@@ -38,16 +38,16 @@ pub(super) async fn handshake(
             ))
         }
     };
-    let suffixed = match p.get("suffixed_cookies") {
-        None | Some("false") | Some("") => false,
-        Some("true") => true,
-        Some(_) => {
-            return Err(ApiError::param_invalid(
-                "suffixed_cookies",
-                "suffixed_cookies must be true or false.",
-            ))
-        }
-    };
+    // Read for its errors only: the suffixed copies always go along (see `domain::handshake`).
+    if !matches!(
+        p.get("suffixed_cookies"),
+        None | Some("true" | "false" | "")
+    ) {
+        return Err(ApiError::param_invalid(
+            "suffixed_cookies",
+            "suffixed_cookies must be true or false.",
+        ));
+    }
     let dev_browser = ["__clerk_db_jwt", "__dev_session"]
         .into_iter()
         .filter_map(|k| p.get(k))
@@ -66,7 +66,6 @@ pub(super) async fn handshake(
     let req = handshake::Request {
         dev_browser,
         redirect_url: &redirect_url,
-        suffixed,
         form,
     };
     let out = app.write(|tx| handshake::handshake(tx, &env, &req))?;

@@ -7,7 +7,6 @@ CREATE TABLE handshake_nonces (
     nonce_hash TEXT PRIMARY KEY,
     client_id  TEXT NOT NULL,
     session_id TEXT,
-    suffixed   INTEGER NOT NULL,
     azp        TEXT,
     expire_at  INTEGER NOT NULL,
     created_at INTEGER NOT NULL

@@ -476,13 +476,12 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
     fn insert_handshake_nonce(&self, r: &HandshakeNonceRecord) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO handshake_nonces
-             (nonce_hash, client_id, session_id, suffixed, azp, expire_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             (nonce_hash, client_id, session_id, azp, expire_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 &r.nonce_hash,
                 &r.client_id,
                 &r.session_id,
-                &r.suffixed,
                 &r.azp,
                 &r.expire_at,
                 &r.created_at,
@@ -499,7 +498,7 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
         let found = self
             .opt(
                 "DELETE FROM handshake_nonces WHERE nonce_hash = $1
-                 RETURNING nonce_hash, client_id, session_id, suffixed, azp, expire_at, created_at",
+                 RETURNING nonce_hash, client_id, session_id, azp, expire_at, created_at",
                 &[&nonce_hash],
             )?
             .map(|r| {
@@ -507,10 +506,9 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
                     nonce_hash: get(&r, 0)?,
                     client_id: get(&r, 1)?,
                     session_id: get(&r, 2)?,
-                    suffixed: get(&r, 3)?,
-                    azp: get(&r, 4)?,
-                    expire_at: get(&r, 5)?,
-                    created_at: get(&r, 6)?,
+                    azp: get(&r, 3)?,
+                    expire_at: get(&r, 4)?,
+                    created_at: get(&r, 5)?,
                 })
             })
             .transpose()?;

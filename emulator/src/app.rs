@@ -334,6 +334,7 @@ impl App {
             tokens: None,
             token_cache: &self.token_cache,
             issuer: &self.fapi_url,
+            fapi_url: &self.fapi_url,
             hasher: &self.hasher,
             passwords: &NO_PASSWORD_RESULTS,
             origin,
@@ -478,6 +479,28 @@ impl App {
                 key.sign_jwt(claims)
             })
             .map_err(DomainError::from)
+    }
+
+    /// The handshake JWT (`__clerk_handshake`) carrying `directives`: their session tokens
+    /// (stand-ins of `unsigned`) signed first, then `{"handshake": directives}` signed with the
+    /// session-token key (RS256, the instance's `kid`, no `cat` header), as `@clerk/backend`'s
+    /// `verifyHandshakeToken` checks it.
+    pub fn sign_handshake(
+        &self,
+        unsigned: crate::domain::tokens::Unsigned,
+        directives: &[String],
+    ) -> Result<String, DomainError> {
+        let mut bytes = serde_json::to_vec(&serde_json::json!({ "handshake": directives }))
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        self.sign_tokens(unsigned, &mut bytes)?;
+        let payload: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let key = self.signing_key.try_get().ok_or_else(|| {
+            DomainError::Keys(keys::KeyError::Generate(
+                "the signing key is not ready yet".into(),
+            ))
+        })?;
+        key.sign_jwt(&payload).map_err(DomainError::from)
     }
 
     /// A write transaction whose commit wakes waiters for new messages.

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::secret::{
-    ClientToken, OneTimeCode, Password, ProviderAccessToken, SignInTicket, TestingTokenValue,
-    expose, expose_opt,
+    ClientToken, HandshakeDirective, OneTimeCode, Password, ProviderAccessToken, SignInTicket,
+    TestingTokenValue, expose, expose_opt,
 };
 
 /// A field that may be a single value or a list.
@@ -377,6 +377,15 @@ pub struct TestingToken {
     pub token: TestingTokenValue,
     /// When the token stops working (Unix **seconds**).
     pub expires_at: i64,
+}
+
+/// `GET /v1/clients/handshake_payload?nonce=`: the cookies the app's backend must set for the
+/// handshake that handed out the nonce (`__session`, `__client_uat`, `__clerk_db_jwt` and their
+/// suffixed copies), as `Set-Cookie` values. They carry credentials: `Debug` redacts each.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HandshakePayload {
+    /// `Set-Cookie` values, in the order to set them.
+    pub directives: Vec<HandshakeDirective>,
 }
 
 #[cfg(test)]

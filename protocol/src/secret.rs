@@ -71,6 +71,12 @@ secret_string!(
 );
 
 secret_string!(
+    /// A `Set-Cookie` value a handshake hands an app's backend (`__session=<session token>; …`,
+    /// `__clerk_db_jwt=<dev browser>; …`): it carries credentials.
+    HandshakeDirective
+);
+
+secret_string!(
     /// A Frontend API client token, as the Backend API's `POST /v1/clients/verify` takes it.
     ClientToken
 );

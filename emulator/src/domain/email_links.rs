@@ -147,7 +147,7 @@ pub fn send(
     tx.save_email_link(&record)?;
     let link = format!(
         "{}/v1/verify?token={token}",
-        env.issuer.trim_end_matches('/')
+        env.fapi_url.trim_end_matches('/')
     );
     let minutes = env.settings.code_lifetime_secs / 60;
     let r = messages::render(

@@ -10,6 +10,7 @@ pub mod email_links;
 pub mod environment;
 pub mod error;
 pub mod events;
+pub mod handshake;
 pub mod identifications;
 pub mod ids;
 pub mod messages;
@@ -48,8 +49,13 @@ pub struct Env<'a> {
     pub tokens: Option<&'a tokens::Unsigned>,
     /// Each session's newest token, reused as `last_active_token` while fresh.
     pub token_cache: &'a tokens::TokenCache,
-    /// The Frontend API URL: the `iss` of session tokens.
+    /// The emulator's own Frontend API URL: the `iss` of session tokens.
     pub issuer: &'a str,
+    /// The Frontend API's address as this request reached it: [`Env::issuer`], or the proxy's
+    /// (`Clerk-Proxy-Url`, as `clerkFrontendApiProxy` sends it) for a request a proxy
+    /// forwarded. Absolute URLs handed out for the request (OAuth, email links, images, the
+    /// handshake) start with it; tokens keep `issuer` as their `iss`.
+    pub fapi_url: &'a str,
     pub hasher: &'a PasswordHasher,
     /// Password hashes and verifications done outside the transaction: ask with
     /// [`Env::verify_password`] and [`Env::hash_password`].
@@ -92,6 +98,19 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// This context for a request forwarded by a Frontend API proxy at `proxy_url` (see
+    /// [`Env::fapi_url`]); `None`, or anything but an absolute `http(s)` URL with a host and no
+    /// query or user name, leaves the emulator's own address.
+    pub fn with_proxy(self, proxy_url: Option<&'a str>) -> Self {
+        match proxy_url.map(|p| p.trim_end_matches('/')) {
+            Some(p) if is_proxy_url(p) => Self {
+                fapi_url: p,
+                ..self
+            },
+            _ => self,
+        }
+    }
+
     /// Whether `password` matches `digest`. The first call returns
     /// [`DomainError::PasswordWork`]: let it roll the transaction back (`?`), the caller does
     /// the work outside and runs the operation again.
@@ -104,6 +123,27 @@ impl<'a> Env<'a> {
     pub fn hash_password(&self, password: &str) -> Result<Secret, DomainError> {
         self.passwords.hash(password)
     }
+}
+
+/// Whether `raw` may stand for the Frontend API's address: an absolute `http(s)` URL with a
+/// host, no user name, query or fragment, nothing a browser would read otherwise.
+fn is_proxy_url(raw: &str) -> bool {
+    if raw.len() > 2048
+        || raw
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return false;
+    }
+    let Ok(url) = url::Url::parse(raw) else {
+        return false;
+    };
+    matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
 }
 
 /// Facts about the API request an operation serves.
@@ -126,3 +166,33 @@ impl RequestInfo {
 /// Result of an operation that must keep its state change even when it fails (a wrong code
 /// still counts as an attempt): the outer error rolls back, the inner one commits first.
 pub type Committed<T> = Result<Result<T, DomainError>, DomainError>;
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::is_proxy_url;
+
+    #[test]
+    fn only_plain_http_urls_may_stand_for_the_frontend_api() {
+        for ok in [
+            "http://localhost:5173/__clerk",
+            "https://app.example.com/__clerk",
+            "http://127.0.0.1:3000",
+        ] {
+            assert!(is_proxy_url(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/__clerk",
+            "javascript:alert(1)",
+            "ftp://x.example/",
+            "https://u:p@evil.example/__clerk",
+            "https://evil.example/__clerk?x=1",
+            "https://evil.example/__clerk#x",
+            "https://a.example/ b",
+            "https://a.example\\@evil.example/",
+            "http://",
+        ] {
+            assert!(!is_proxy_url(bad), "{bad:?}");
+        }
+    }
+}

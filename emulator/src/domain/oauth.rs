@@ -180,6 +180,9 @@ fn begin(
             url.query_pairs_mut()
                 .append_pair("response_type", "code")
                 .append_pair("client_id", &cfg.client_id)
+                // The emulator's own address even behind a Frontend API proxy: the code is
+                // redeemed later (`http/oauth.rs`) with the same `redirect_uri`, which has no
+                // request (so no proxy) to go by.
                 .append_pair("redirect_uri", &callback_url(env.issuer))
                 .append_pair("scope", &cfg.scopes())
                 .append_pair("state", &state)
@@ -659,7 +662,7 @@ fn answer_with(
     state: &str,
     answer: MockAnswer,
 ) -> Result<url::Url, DomainError> {
-    let mut callback = parse_url(&callback_url(env.issuer))?;
+    let mut callback = parse_url(&callback_url(env.fapi_url))?;
     match answer {
         MockAnswer::Error { error } => {
             callback

@@ -124,7 +124,7 @@ pub fn user(
         username: r.username.clone(),
         first_name: r.first_name.clone(),
         last_name: r.last_name.clone(),
-        image_url: image_url(env.issuer, u.image_id.as_deref()),
+        image_url: image_url(env.fapi_url, u.image_id.as_deref()),
         has_image: u.image_id.is_some(),
         primary_email_address_id: r.primary_email_address_id.clone(),
         primary_phone_number_id: r.primary_phone_number_id.clone(),
@@ -231,7 +231,7 @@ pub fn session_fapi(
         jwt,
     });
     view.factor_verification_age = Some(factor_ages(s, env.now).to_vec());
-    view.public_user_data = Some(public_user_data(&u, env.issuer));
+    view.public_user_data = Some(public_user_data(&u, env.fapi_url));
     view.user = Some(user(tx, env, &u, false)?);
     Ok(Some(view))
 }
@@ -431,7 +431,7 @@ pub fn sign_in(
         user_data = Some(serde_json::json!({
             "first_name": u.user.first_name,
             "last_name": u.user.last_name,
-            "image_url": image_url(env.issuer, u.image_id.as_deref()),
+            "image_url": image_url(env.fapi_url, u.image_id.as_deref()),
             "has_image": u.image_id.is_some(),
         }));
     } else if s.status == SignInStatus::NeedsFirstFactor {
@@ -442,7 +442,7 @@ pub fn sign_in(
     let first_factor_verification = s
         .first_factor
         .as_ref()
-        .map(|f| first_factor_verification(f, env.issuer, env.now));
+        .map(|f| first_factor_verification(f, env.fapi_url, env.now));
     let mut identifiers = Vec::new();
     for (name, attr) in [
         ("email_address", &env.settings.email_address),
@@ -575,7 +575,7 @@ pub fn session_verification(
         first_factor_verification: v
             .first_factor
             .as_ref()
-            .map(|f| first_factor_verification(f, env.issuer, env.now)),
+            .map(|f| first_factor_verification(f, env.fapi_url, env.now)),
         second_factor_verification: v
             .second_factor
             .as_ref()
@@ -733,7 +733,7 @@ pub fn sign_up(env: &Env<'_>, s: &SignUpState) -> wire::SignUp {
             ),
             web3_wallet: None,
             external_account: s.external_account.as_ref().and_then(|v| {
-                serde_json::to_value(super::oauth::verification_view(env.issuer, v, env.now)).ok()
+                serde_json::to_value(super::oauth::verification_view(env.fapi_url, v, env.now)).ok()
             }),
         },
         username: s.username.clone(),

@@ -185,13 +185,18 @@ pub(crate) async fn callback_post(State(app): State<Arc<App>>, p: Params) -> Res
 async fn authorize_page(
     State(app): State<Arc<App>>,
     Rq(request): Rq,
+    headers: axum::http::HeaderMap,
     Path(provider): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let strategy = strategy_of(&app, &provider)?;
     let state = query(&q)?.required("state")?;
     let settings = app.settings();
-    let env = app.env(&settings, app.clock.now_ms(), None, &request);
+    // Behind a Frontend API proxy the provider answers to the proxy's callback.
+    let proxy = super::fapi::proxy_url(&headers);
+    let env = app
+        .env(&settings, app.clock.now_ms(), None, &request)
+        .with_proxy(proxy.as_deref());
     match app.write(|tx| oauth::authorize(tx, &env, &strategy, &state))? {
         Authorize::Redirect(to) => Ok(see_other(to.as_str())),
         Authorize::Page {
@@ -207,6 +212,7 @@ async fn authorize_page(
 async fn authorize_choice(
     State(app): State<Arc<App>>,
     Rq(request): Rq,
+    headers: axum::http::HeaderMap,
     Path(provider): Path<String>,
     p: Params,
 ) -> Result<Response, ApiError> {
@@ -229,7 +235,10 @@ async fn authorize_choice(
         })
     };
     let settings = app.settings();
-    let env = app.env(&settings, app.clock.now_ms(), None, &request);
+    let proxy = super::fapi::proxy_url(&headers);
+    let env = app
+        .env(&settings, app.clock.now_ms(), None, &request)
+        .with_proxy(proxy.as_deref());
     let to = app.write(|tx| oauth::choose(tx, &env, &strategy, &state, answer))?;
     Ok(see_other(to.as_str()))
 }

@@ -1,6 +1,6 @@
 use rusqlite::{params, OptionalExtension, Row};
 
-use super::records::ClientRecord;
+use super::records::{ClientRecord, HandshakeNonceRecord};
 use super::{corrupt, SqliteTx, StoreError, WriteMode};
 use crate::secret::Secret;
 use latchkey_protocol::AnyStrategy;
@@ -46,6 +46,16 @@ pub trait ClientsWrites: ClientsReads {
     /// Deletes clients that never had a session and were last used before `cutoff` (ms), with
     /// their attempts; returns how many clients.
     fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError>;
+
+    fn insert_handshake_nonce(&self, r: &HandshakeNonceRecord) -> Result<(), StoreError>;
+
+    /// Removes the handshake nonce with `nonce_hash` and returns it (it is used once), with
+    /// every nonce that expired before `now` (ms).
+    fn take_handshake_nonce(
+        &self,
+        nonce_hash: &str,
+        now: i64,
+    ) -> Result<Option<HandshakeNonceRecord>, StoreError>;
 }
 
 impl<M> ClientsReads for SqliteTx<'_, M> {
@@ -107,6 +117,49 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
         Ok(())
     }
 
+    fn insert_handshake_nonce(&self, r: &HandshakeNonceRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO handshake_nonces
+             (nonce_hash, client_id, session_id, azp, expire_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                r.nonce_hash,
+                r.client_id,
+                r.session_id,
+                r.azp,
+                r.expire_at,
+                r.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_handshake_nonce(
+        &self,
+        nonce_hash: &str,
+        now: i64,
+    ) -> Result<Option<HandshakeNonceRecord>, StoreError> {
+        let found = self
+            .row(
+                "DELETE FROM handshake_nonces WHERE nonce_hash = ?1
+                 RETURNING nonce_hash, client_id, session_id, azp, expire_at, created_at",
+                [nonce_hash],
+                |r| {
+                    Ok(HandshakeNonceRecord {
+                        nonce_hash: r.get(0)?,
+                        client_id: r.get(1)?,
+                        session_id: r.get(2)?,
+                        azp: r.get(3)?,
+                        expire_at: r.get(4)?,
+                        created_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?;
+        self.exec("DELETE FROM handshake_nonces WHERE expire_at < ?1", [now])?;
+        Ok(found)
+    }
+
     fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError> {
         const DOOMED: &str = "SELECT id FROM clients c WHERE c.updated_at < ?1
             AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.client_id = c.id)";
@@ -122,5 +175,86 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
             &format!("DELETE FROM clients WHERE id IN ({DOOMED})"),
             [cutoff],
         )?)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::Store;
+
+    fn nonce(hash: &str, expire_at: i64) -> HandshakeNonceRecord {
+        HandshakeNonceRecord {
+            nonce_hash: hash.into(),
+            client_id: "client_1".into(),
+            session_id: Some("sess_1".into()),
+            azp: Some("http://localhost:5173".into()),
+            expire_at,
+            created_at: 1,
+        }
+    }
+
+    /// What every store keeps of handshake nonces: each taken once; a take also forgets the
+    /// expired ones; a data reset forgets them all.
+    pub(crate) fn handshake_nonces_round_trip(store: &Store) {
+        store
+            .write(|tx| {
+                tx.insert_handshake_nonce(&nonce("h1", 100))?;
+                tx.insert_handshake_nonce(&nonce("h2", 50))?;
+                tx.insert_handshake_nonce(&HandshakeNonceRecord {
+                    session_id: None,
+                    azp: None,
+                    ..nonce("h3", 100)
+                })
+            })
+            .unwrap();
+        let taken = store.write(|tx| tx.take_handshake_nonce("h1", 60)).unwrap();
+        assert_eq!(taken, Some(nonce("h1", 100)));
+        assert_eq!(
+            store.write(|tx| tx.take_handshake_nonce("h1", 60)).unwrap(),
+            None,
+            "used once"
+        );
+        assert_eq!(
+            store.write(|tx| tx.take_handshake_nonce("h2", 60)).unwrap(),
+            None,
+            "expired ones went with the first take"
+        );
+        store.write(|tx| tx.reset_data()).unwrap();
+        assert_eq!(
+            store.write(|tx| tx.take_handshake_nonce("h3", 60)).unwrap(),
+            None,
+            "a reset forgets them"
+        );
+    }
+
+    #[test]
+    fn migration_11_adds_handshake_nonces_to_a_version_10_database() {
+        let dir = std::env::temp_dir().join(format!("lk-mig11-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for (_, sql) in super::super::MIGRATIONS.iter().filter(|(v, _)| *v <= 10) {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 10).unwrap();
+            let tables: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'handshake_nonces'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(tables, 0, "version 10 has no handshake nonces");
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            super::super::latest_version()
+        );
+        handshake_nonces_round_trip(&store);
+        std::fs::remove_dir_all(dir).ok();
     }
 }

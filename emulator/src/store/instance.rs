@@ -52,7 +52,7 @@ impl InstanceWrites for SqliteTx<'_, WriteMode> {
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
              DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
              DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;
-             DELETE FROM sign_in_tokens; DELETE FROM email_links;",
+             DELETE FROM sign_in_tokens; DELETE FROM email_links; DELETE FROM handshake_nonces;",
         )?;
         Ok(())
     }

@@ -8,7 +8,7 @@
 
 mod account;
 mod attempts;
-mod clients;
+pub(crate) mod clients;
 pub(crate) mod external_accounts;
 mod instance;
 mod jobs;
@@ -103,6 +103,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_session_verifications.sql")),
     (9, include_str!("migrations/0009_links.sql")),
     (10, include_str!("migrations/0010_external_accounts.sql")),
+    (11, include_str!("migrations/0011_handshake_nonces.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.

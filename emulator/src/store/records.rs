@@ -719,6 +719,22 @@ pub struct SignInTokenRecord {
     pub updated_at: i64,
 }
 
+/// A handshake's nonce (`GET /v1/client/handshake?format=nonce`) until the app's backend
+/// redeems it once (Backend API `GET /v1/clients/handshake_payload`), known by the SHA-256
+/// (hex) of its value. It names what the handshake saw; the cookies are made at redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandshakeNonceRecord {
+    pub nonce_hash: String,
+    pub client_id: String,
+    /// The client's last active session when the handshake ran; `None`: signed out.
+    pub session_id: Option<String>,
+    /// The `azp` of the session token (the app's origin).
+    pub azp: Option<String>,
+    /// Ms, emulator clock.
+    pub expire_at: i64,
+    pub created_at: i64,
+}
+
 /// What an email link verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -441,3 +441,477 @@ async fn post(b: &mut Browser<'_>, form: Vec<(&'static str, String)>) -> Resp {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     b.post("/v1/client/sign_ups", &pairs).await
 }
+
+// ---- The handshake (`GET /v1/client/handshake`, clerk-wire-2 §5.4) ----
+
+const APP_PAGE: &str = "http://localhost:5173/dashboard?tab=2";
+
+/// The suffix `@clerk/backend` gives cookies for the browser publishable key: base64url of its
+/// SHA-1, first 8 characters (`getCookieSuffix`), computed here on its own.
+fn browser_cookie_suffix() -> String {
+    use base64::Engine as _;
+    use sha1::{Digest, Sha1};
+    let key = latchkey_protocol::keys::browser_publishable_key();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(Sha1::digest(key.as_bytes()));
+    b64.replace('+', "-").replace('/', "_")[..8].to_owned()
+}
+
+/// `GET /v1/client/handshake?…` as the backend's redirect sends a browser there (a document
+/// navigation: no Origin); validated against the spec.
+async fn handshake(h: &Harness, query: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
+    let q = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let path = format!("/v1/client/handshake?{q}");
+    let mut req = h.request(Method::GET, &path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = latchkey_testkit::send(req).await;
+    validate(
+        fapi_spec(),
+        "GET",
+        "/v1/client/handshake",
+        r.status,
+        &r.body,
+    );
+    r
+}
+
+/// Where a handshake sends the browser back, checked to be a 307 that is not cached.
+fn back_to(r: &Resp) -> url::Url {
+    assert_eq!(r.status, 307, "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-store");
+    url::Url::parse(r.header("location")).expect("an absolute Location")
+}
+
+fn query_param(u: &url::Url, k: &str) -> Option<String> {
+    u.query_pairs()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The value a `Set-Cookie` directive gives `name` (None when no directive names it).
+fn cookie<'a>(directives: &'a [String], name: &str) -> Option<&'a str> {
+    directives.iter().find_map(|d| {
+        let (n, rest) = d.split_once('=')?;
+        (n == name).then(|| rest.split(';').next().unwrap_or(""))
+    })
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("an array: {v}"))
+        .iter()
+        .map(|d| d.as_str().expect("a string").to_owned())
+        .collect()
+}
+
+/// A signed-in browser: its dev browser and session id.
+async fn signed_in_browser(h: &Harness) -> (String, String) {
+    h.create_user("hs@example.com", PASSWORD).await;
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let si = b
+        .post(
+            "/v1/client/sign_ins",
+            &[("identifier", "hs@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    let sid = si.ok()["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (b.db_jwt.unwrap(), sid)
+}
+
+#[tokio::test]
+async fn the_token_form_handshake_is_signed_with_the_instance_key_and_carries_the_sessions_cookies()
+{
+    let h = start().await;
+    let (db, sid) = signed_in_browser(&h).await;
+    let page = format!("{APP_PAGE}&__clerk_db_jwt={db}");
+    let r = handshake(
+        &h,
+        &[
+            ("redirect_url", page.as_str()),
+            ("__clerk_api_version", "2026-05-12"),
+            ("suffixed_cookies", "true"),
+            ("__clerk_hs_reason", "dev-browser-sync"),
+            ("__clerk_db_jwt", db.as_str()),
+        ],
+        &[],
+    )
+    .await;
+    let to = back_to(&r);
+    assert_eq!(
+        (to.origin().ascii_serialization(), to.path()),
+        ("http://localhost:5173".to_owned(), "/dashboard")
+    );
+    assert_eq!(query_param(&to, "tab").as_deref(), Some("2"), "{to}");
+    assert_eq!(
+        query_param(&to, "__clerk_db_jwt"),
+        None,
+        "credentials stripped"
+    );
+    assert_eq!(query_param(&to, "__clerk_handshake_nonce"), None);
+    let jwt = query_param(&to, "__clerk_handshake").expect("the token form");
+
+    // As @clerk/backend checks it: RS256, typ JWT, the instance's kid, no other category,
+    // verified with the Backend API's JWKS (what it fetches with the secret key).
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.typ.as_deref(), Some("JWT"));
+    let bapi_jwks = h.bapi(Method::GET, "/v1/jwks", None).await.ok().clone();
+    assert_eq!(
+        header.kid.as_deref(),
+        bapi_jwks["keys"][0]["kid"].as_str(),
+        "the instance's kid"
+    );
+    let payload = verify_jwt(&bapi_jwks, &jwt).expect("signed with the instance key");
+    let directives = strings(&payload["handshake"]);
+    let sfx = browser_cookie_suffix();
+
+    let session = cookie(&directives, "__session").expect("__session");
+    assert_eq!(
+        cookie(&directives, &format!("__session_{sfx}")),
+        Some(session),
+        "the suffixed copy"
+    );
+    let claims = verify_jwt(&h.jwks().await, session).expect("a session token");
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["azp"], "http://localhost:5173", "the page's origin");
+    let uat: i64 = cookie(&directives, "__client_uat")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        uat > 0 && uat <= claims["iat"].as_i64().unwrap(),
+        "the client's updated_at, not after the token: {uat}"
+    );
+    assert_eq!(
+        cookie(&directives, &format!("__client_uat_{sfx}")),
+        Some(uat.to_string().as_str())
+    );
+    assert_eq!(cookie(&directives, "__clerk_db_jwt"), Some(db.as_str()));
+    assert!(directives.contains(&format!("__clerk_db_jwt={db}; Path=/")));
+    assert!(directives.contains(&format!("__session={session}; Path=/; SameSite=Lax")));
+
+    // Without suffixed_cookies, the suffixed copies still go along: @clerk/backend reads them,
+    // since the emulator's `iss` is not the publishable key's host.
+    let r = handshake(
+        &h,
+        &[("redirect_url", APP_PAGE), ("__clerk_db_jwt", db.as_str())],
+        &[],
+    )
+    .await;
+    let jwt = query_param(&back_to(&r), "__clerk_handshake").unwrap();
+    let directives = strings(&verify_jwt(&bapi_jwks, &jwt).unwrap()["handshake"]);
+    let session = cookie(&directives, "__session").expect("__session");
+    assert_eq!(
+        cookie(&directives, &format!("__session_{sfx}")),
+        Some(session)
+    );
+    assert_eq!(
+        cookie(&directives, &format!("__clerk_db_jwt_{sfx}")),
+        Some(db.as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_nonce_form_is_redeemed_once_through_the_backend_api_and_expires() {
+    let h = start().await;
+    let (db, sid) = signed_in_browser(&h).await;
+    let nonce_of = |r: &Resp| {
+        let to = back_to(r);
+        assert_eq!(query_param(&to, "__clerk_handshake"), None);
+        query_param(&to, "__clerk_handshake_nonce").expect("the nonce form")
+    };
+    let ask = [
+        ("redirect_url", APP_PAGE),
+        ("format", "nonce"),
+        ("suffixed_cookies", "false"),
+        ("__clerk_db_jwt", db.as_str()),
+    ];
+    let nonce = nonce_of(&handshake(&h, &ask, &[]).await);
+
+    // The backend redeems it with its secret key (the path has no body in the spec: checked
+    // here field by field).
+    let redeem = |nonce: String| {
+        let h = &h;
+        async move {
+            let path = format!("/v1/clients/handshake_payload?nonce={}", urlencode(&nonce));
+            h.bapi_raw(
+                Method::GET,
+                &path,
+                Some(&format!("Bearer {}", h.emu.secret_key())),
+                None,
+            )
+            .await
+        }
+    };
+    let got = redeem(nonce.clone()).await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    let directives = strings(&got.body["directives"]);
+    let session = cookie(&directives, "__session").expect("signed in");
+    let claims = verify_jwt(&h.jwks().await, session).unwrap();
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["azp"], "http://localhost:5173");
+    assert_eq!(cookie(&directives, "__clerk_db_jwt"), Some(db.as_str()));
+
+    // Once only.
+    let again = redeem(nonce).await;
+    again.err(404, "resource_not_found");
+    validate(
+        bapi_spec(),
+        "GET",
+        "/v1/clients/{id}",
+        again.status,
+        &again.body,
+    );
+
+    // Expired by the emulator's clock.
+    let late = nonce_of(&handshake(&h, &ask, &[]).await);
+    h.advance(301).await;
+    redeem(late).await.err(404, "resource_not_found");
+    // Within its lifetime it works.
+    let soon = nonce_of(&handshake(&h, &ask, &[]).await);
+    h.advance(240).await;
+    let r = redeem(soon).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Bad input gets Clerk's envelope; the secret key is required.
+    redeem("".into()).await.err(422, "form_param_nil");
+    redeem("not-a-nonce".into())
+        .await
+        .err(404, "resource_not_found");
+    let anon = h
+        .bapi_raw(
+            Method::GET,
+            "/v1/clients/handshake_payload?nonce=x",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(anon.status, 401, "{}", anon.body);
+}
+
+/// The directives of a token-form handshake's answer, verified.
+async fn payload(h: &Harness, r: &Resp) -> Vec<String> {
+    let jwt = query_param(&back_to(r), "__clerk_handshake").unwrap();
+    strings(&verify_jwt(&h.jwks().await, &jwt).unwrap()["handshake"])
+}
+
+#[tokio::test]
+async fn a_handshake_without_a_session_says_signed_out_and_one_without_a_dev_browser_makes_one() {
+    let h = start().await;
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let db = b.db_jwt.clone().unwrap();
+    let r = handshake(
+        &h,
+        &[
+            ("redirect_url", APP_PAGE),
+            ("__clerk_db_jwt", db.as_str()),
+            ("suffixed_cookies", "true"),
+        ],
+        &[],
+    )
+    .await;
+    let d = payload(&h, &r).await;
+    let sfx = browser_cookie_suffix();
+    for name in ["__session".to_owned(), format!("__session_{sfx}")] {
+        assert!(
+            d.contains(&format!("{name}=; Path=/; Max-Age=0; SameSite=Lax")),
+            "{name} emptied: {d:?}"
+        );
+    }
+    assert_eq!(cookie(&d, "__client_uat"), Some("0"));
+    assert_eq!(cookie(&d, &format!("__client_uat_{sfx}")), Some("0"));
+    assert_eq!(cookie(&d, "__clerk_db_jwt"), Some(db.as_str()));
+
+    // Signed in, then signed out again: signed out.
+    h.create_user("out@example.com", PASSWORD).await;
+    b.post(
+        "/v1/client/sign_ins",
+        &[("identifier", "out@example.com"), ("password", PASSWORD)],
+    )
+    .await
+    .ok();
+    b.call(Method::DELETE, "/v1/client/sessions", &[])
+        .await
+        .ok();
+    let r = handshake(
+        &h,
+        &[("redirect_url", APP_PAGE), ("__clerk_db_jwt", db.as_str())],
+        &[],
+    )
+    .await;
+    assert_eq!(cookie(&payload(&h, &r).await, "__client_uat"), Some("0"));
+
+    // No dev browser (`dev-browser-missing`), or an unknown one: a new one, planted by a
+    // directive, that names a client from then on.
+    for asked in [
+        vec![
+            ("redirect_url", APP_PAGE),
+            ("__clerk_hs_reason", "dev-browser-missing"),
+        ],
+        vec![
+            ("redirect_url", APP_PAGE),
+            ("__clerk_db_jwt", "unknown-dev-browser"),
+        ],
+    ] {
+        let r = handshake(&h, &asked, &[]).await;
+        let d = payload(&h, &r).await;
+        assert_eq!(cookie(&d, "__client_uat"), Some("0"));
+        let made = cookie(&d, "__clerk_db_jwt")
+            .expect("a dev browser")
+            .to_owned();
+        assert!(made != db && made != "unknown-dev-browser" && !made.is_empty());
+        let mut fresh = h.browser(ORIGIN);
+        fresh.db_jwt = Some(made);
+        assert_eq!(
+            fresh.get("/v1/client").await.ok()["response"]["sessions"],
+            json!([])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_handshake_to_a_redirect_the_gate_refuses_is_answered_with_clerks_error_and_goes_nowhere()
+{
+    let h = start().await;
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let db = b.db_jwt.clone().unwrap();
+    h.bapi(
+        Method::POST,
+        "/v1/redirect_urls",
+        Some(json!({"url": "myapp://callback"})),
+    )
+    .await
+    .ok();
+    for (url, status, code) in [
+        (
+            "javascript:alert(document.cookie)",
+            422,
+            "invalid_url_scheme",
+        ),
+        (
+            "data:text/html,<script>alert(1)</script>",
+            422,
+            "invalid_url_scheme",
+        ),
+        ("otherapp://callback", 422, "resource_missmatch"),
+        // On the allowlist, but a handshake returns to a page.
+        ("myapp://callback", 422, "invalid_url_scheme"),
+        ("/dashboard", 422, "form_param_format_invalid"),
+        ("//evil.example/x", 422, "form_param_format_invalid"),
+        (
+            "https://good.example@evil.example/",
+            422,
+            "form_param_format_invalid",
+        ),
+        ("", 422, "form_param_nil"),
+    ] {
+        let r = handshake(
+            &h,
+            &[("redirect_url", url), ("__clerk_db_jwt", db.as_str())],
+            &[],
+        )
+        .await;
+        assert_eq!(r.header("location"), "", "{url}: followed nowhere");
+        r.err(status, code);
+    }
+    let none = handshake(&h, &[("__clerk_db_jwt", db.as_str())], &[]).await;
+    none.err(422, "form_param_nil");
+    let bad_format = handshake(&h, &[("redirect_url", APP_PAGE), ("format", "cookie")], &[]).await;
+    assert_eq!(bad_format.header("location"), "");
+    bad_format.err(422, "form_param_format_invalid");
+}
+
+#[tokio::test]
+async fn urls_built_for_a_proxied_request_start_with_its_clerk_proxy_url() {
+    let h = start().await;
+    const PROXY: &str = "http://localhost:5173/__clerk";
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let db = b.db_jwt.clone().unwrap();
+    let start_oauth = |proxy: Option<&'static str>| {
+        let h = &h;
+        let db = db.clone();
+        async move {
+            let mut req = h
+                .request(
+                    Method::POST,
+                    &format!("/v1/client/sign_ins?__clerk_db_jwt={db}"),
+                )
+                .header("origin", ORIGIN)
+                .form(&[
+                    ("strategy", "oauth_google"),
+                    ("redirect_url", "http://localhost:5173/sso-callback"),
+                ]);
+            if let Some(p) = proxy {
+                req = req.header("clerk-proxy-url", p);
+            }
+            let r = latchkey_testkit::send(req).await;
+            validate(
+                fapi_spec(),
+                "POST",
+                "/v1/client/sign_ins",
+                r.status,
+                &r.body,
+            );
+            let v = &r.ok()["response"]["first_factor_verification"];
+            url::Url::parse(v["external_verification_redirect_url"].as_str().unwrap()).unwrap()
+        }
+    };
+    let proxied = start_oauth(Some(PROXY)).await;
+    assert!(
+        proxied
+            .as_str()
+            .starts_with(&format!("{PROXY}/_emulator/oauth/")),
+        "{proxied}"
+    );
+    assert_eq!(
+        query_param(&proxied, "redirect_uri").as_deref(),
+        Some(format!("{PROXY}/v1/oauth_callback").as_str())
+    );
+    // The provider's page, reached through the proxy, answers to the proxy's callback.
+    h.control(
+        Method::POST,
+        "/oauth/google/next",
+        Some(json!({"email": "px@example.com", "provider_user_id": "g-px"})),
+    )
+    .await
+    .ok();
+    let path = &proxied.as_str()[PROXY.len()..];
+    let page = h
+        .request(Method::GET, path)
+        .header("clerk-proxy-url", PROXY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    let callback = page.headers()["location"].to_str().unwrap();
+    assert!(
+        callback.starts_with(&format!("{PROXY}/v1/oauth_callback?")),
+        "{callback}"
+    );
+
+    // Not an http(s) URL, or one with a query or user name: the emulator's own address.
+    for bogus in [
+        "javascript:alert(1)",
+        "/__clerk",
+        "https://u:p@evil.example/__clerk",
+        "https://evil.example/?x=1",
+    ] {
+        let own = start_oauth(Some(bogus)).await;
+        assert!(own.as_str().starts_with(h.url()), "{bogus}: {own}");
+    }
+    // Per request: the next request without the header gets the emulator's own address.
+    let own = start_oauth(None).await;
+    assert!(own.as_str().starts_with(h.url()), "{own}");
+}

@@ -39,3 +39,34 @@ pub(super) async fn verify(
         Ok(Json(views::client_bapi(tx, env.now, &c)?).into_response())
     })
 }
+
+/// `GET /v1/clients/handshake_payload?nonce=`: the cookies of the handshake that handed out
+/// `nonce` (see `domain::handshake`), once: `{"directives": […]}`.
+#[tracing::instrument(skip_all)]
+pub(super) async fn handshake_payload(
+    State(app): State<Arc<App>>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    let p = super::query_params(&q)?;
+    let nonce = p
+        .secret("nonce")
+        .filter(|n| !n.expose().is_empty())
+        .ok_or_else(|| ApiError::param_missing("nonce"))?;
+    app.signing_key.wait().await.map_err(DomainError::from)?;
+    let settings = app.settings();
+    let unsigned = crate::domain::tokens::Unsigned::new();
+    let env = app
+        .env(
+            &settings,
+            app.clock.now_ms(),
+            None,
+            &crate::domain::RequestInfo::NONE,
+        )
+        .with_tokens(&unsigned);
+    let directives = app.write(|tx| crate::domain::handshake::redeem(tx, &env, nonce.expose()))?;
+    Ok(crate::http::signed_json(
+        &app,
+        unsigned,
+        &serde_json::json!({ "directives": directives }),
+    )?)
+}

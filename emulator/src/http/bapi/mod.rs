@@ -93,6 +93,10 @@ pub fn router() -> Router<Arc<App>> {
         .route("/v1/clients/{id}", get(clients::get))
         .route("/v1/clients/verify", post(clients::verify))
         .route(
+            "/v1/clients/handshake_payload",
+            get(clients::handshake_payload),
+        )
+        .route(
             "/v1/webhooks/svix",
             post(webhooks::svix_app).delete(webhooks::delete_svix_app),
         )

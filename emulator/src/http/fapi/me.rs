@@ -415,7 +415,7 @@ pub(super) async fn set_profile_image(
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, mut u) = accounts::current(tx, env, c, sid.as_deref())?;
         let image = profile_images::set(tx, env, &mut u, name.as_deref(), data.clone())?;
-        Ok(Ok(views::image(&image, env.issuer)))
+        Ok(Ok(views::image(&image, env.fapi_url)))
     })
     .await
 }

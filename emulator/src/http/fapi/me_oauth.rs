@@ -35,7 +35,12 @@ pub(super) async fn create(
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;
         let conn = oauth::connect(tx, env, c, &u, &strategy, &target)?;
-        Ok(Ok(oauth::connection_view(env.issuer, &conn, None, env.now)))
+        Ok(Ok(oauth::connection_view(
+            env.fapi_url,
+            &conn,
+            None,
+            env.now,
+        )))
     })
     .await
 }
@@ -63,7 +68,7 @@ pub(super) async fn reauthorize(
         let (_, u) = accounts::current(tx, env, c, sid.as_deref())?;
         let (account, conn) = oauth::reauthorize(tx, env, c, &u, &id, &target)?;
         Ok(Ok(oauth::connection_view(
-            env.issuer,
+            env.fapi_url,
             &conn,
             Some(&account),
             env.now,

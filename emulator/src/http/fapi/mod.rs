@@ -11,6 +11,7 @@
 //!   `Clerk-Db-Jwt`. Cross-origin calls get CORS with credentials for any origin ([`cors`]).
 
 mod client;
+mod handshake;
 mod links;
 pub(super) mod me;
 mod me_mfa;
@@ -58,6 +59,7 @@ pub fn router() -> Router<Arc<App>> {
                 .put(client::new)
                 .delete(client::delete),
         )
+        .route("/v1/client/handshake", get(handshake::handshake))
         .route(
             "/v1/client/sessions",
             axum::routing::delete(client::end_all_sessions),
@@ -217,6 +219,20 @@ pub struct Native {
     /// `rotating_token_nonce`: a native app back from an OAuth callback (read only by `GET`
     /// of a sign-in or sign-up).
     pub(super) rotating_token_nonce: Option<String>,
+    /// `Clerk-Proxy-Url`: the request came through a Frontend API proxy there (see
+    /// [`Env::with_proxy`], which checks it).
+    pub(super) proxy_url: Option<String>,
+}
+
+/// The `Clerk-Proxy-Url` header, as `clerkFrontendApiProxy` (`@clerk/backend`) sends it on
+/// every request it forwards, e.g. `http://localhost:5173/__clerk`.
+pub(crate) fn proxy_url(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("clerk-proxy-url")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 #[derive(Deserialize)]
@@ -300,6 +316,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
                 .filter(|s| !s.is_empty())
                 .map(crate::secret::Secret::new),
             rotating_token_nonce: q.rotating_token_nonce,
+            proxy_url: proxy_url(&parts.headers),
         })
     }
 }
@@ -399,7 +416,8 @@ async fn run_inner<T: Serialize>(
             req.origin.as_deref(),
             &req.request,
         )
-        .in_browser(req.browser);
+        .in_browser(req.browser)
+        .with_proxy(req.proxy_url.as_deref());
     let unsigned = tokens::Unsigned::new();
     // The rate check this request counted in its transaction, when the operation then failed
     // with an error that rolled the count back too: counted again, alone, below.

@@ -11,7 +11,9 @@ use crate::store::records::{
     ClientRecord, IdentKind, Identification, Message, MessageKind, MfaRecord, SessionRecord,
     SessionStatus, SignInState, SignUpState, UserRecord, UserWithIdents,
 };
-use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord};
+use crate::store::records::{
+    HandshakeNonceRecord, LockoutRecord, RateCounterRecord, TestingTokenRecord,
+};
 use crate::store::webhooks::AttemptRecord;
 use crate::store::{
     json_map, json_text, AttemptQuery, AttemptsReads, AttemptsWrites, ClientsReads, ClientsWrites,
@@ -93,7 +95,8 @@ impl InstanceWrites for PgTx<'_, WriteMode> {
              DELETE FROM clients; DELETE FROM sign_ins; DELETE FROM sign_ups; DELETE FROM messages;
              DELETE FROM jobs WHERE kind != 'cleanup'; DELETE FROM webhook_attempts;
              DELETE FROM webhook_events; DELETE FROM user_lockouts; DELETE FROM rate_counters;
-             DELETE FROM sign_in_tokens; DELETE FROM email_links; DELETE FROM external_accounts;",
+             DELETE FROM sign_in_tokens; DELETE FROM email_links; DELETE FROM external_accounts;
+             DELETE FROM handshake_nonces;",
         )?;
         self.notify_commit()
     }
@@ -468,6 +471,49 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
         self.exec("DELETE FROM sign_ins WHERE client_id = $1", &[&id])?;
         self.exec("DELETE FROM sign_ups WHERE client_id = $1", &[&id])?;
         Ok(())
+    }
+
+    fn insert_handshake_nonce(&self, r: &HandshakeNonceRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO handshake_nonces
+             (nonce_hash, client_id, session_id, azp, expire_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &r.nonce_hash,
+                &r.client_id,
+                &r.session_id,
+                &r.azp,
+                &r.expire_at,
+                &r.created_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn take_handshake_nonce(
+        &self,
+        nonce_hash: &str,
+        now: i64,
+    ) -> Result<Option<HandshakeNonceRecord>, StoreError> {
+        let found = self
+            .opt(
+                "DELETE FROM handshake_nonces WHERE nonce_hash = $1
+                 RETURNING nonce_hash, client_id, session_id, azp, expire_at, created_at",
+                &[&nonce_hash],
+            )?
+            .map(|r| {
+                Ok::<_, StoreError>(HandshakeNonceRecord {
+                    nonce_hash: get(&r, 0)?,
+                    client_id: get(&r, 1)?,
+                    session_id: get(&r, 2)?,
+                    azp: get(&r, 3)?,
+                    expire_at: get(&r, 4)?,
+                    created_at: get(&r, 5)?,
+                })
+            })
+            .transpose()?;
+        self.exec("DELETE FROM handshake_nonces WHERE expire_at < $1", &[&now])?;
+        Ok(found)
     }
 
     fn delete_sessionless_clients_idle_before(&self, cutoff: i64) -> Result<usize, StoreError> {

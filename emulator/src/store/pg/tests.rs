@@ -666,3 +666,13 @@ fn migration_7_adds_external_accounts_to_a_version_6_database() {
     assert_eq!(store.schema_version().unwrap(), latest_version());
     crate::store::external_accounts::tests::external_accounts_round_trip(&store);
 }
+
+#[test]
+fn migration_8_adds_handshake_nonces_to_a_version_7_database() {
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 7).unwrap();
+    let store = crate::store::Store::open_postgres(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    crate::store::clients::tests::handshake_nonces_round_trip(&store);
+}

@@ -11,6 +11,7 @@
 //! `GET` and `DELETE`, which are safe to repeat. A `POST` that failed with a 500 is not repeated,
 //! since it may have taken effect.
 
+mod clients;
 mod identifications;
 mod redirect_urls;
 mod sessions;
@@ -29,6 +30,7 @@ use serde::de::DeserializeOwned;
 
 use crate::secret::SecretKey;
 
+pub use clients::Clients;
 pub use identifications::{
     CreateEmailAddress, CreatePhoneNumber, EmailAddresses, PhoneNumbers, UpdateIdentification,
 };
@@ -267,6 +269,11 @@ impl BackendClient {
     /// The Backend API's base URL, without a trailing `/`.
     pub fn api_url(&self) -> &str {
         &self.inner.api_url
+    }
+
+    /// The client endpoints (`/v1/clients…`).
+    pub fn clients(&self) -> Clients<'_> {
+        Clients::new(self)
     }
 
     /// The user endpoints (`/v1/users…`).

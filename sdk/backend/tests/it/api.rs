@@ -886,3 +886,52 @@ async fn a_users_provider_access_token_after_an_oauth_sign_up() {
         .unwrap_err();
     assert_eq!(e.code(), Some("form_param_value_invalid"));
 }
+
+#[tokio::test]
+async fn a_handshake_nonce_is_redeemed_once_for_the_browsers_cookies() {
+    let env = start().await;
+    // A browser (dev browser) back from the Frontend API's handshake in nonce form, signed out.
+    let db: Value = env
+        .request(reqwest::Method::POST, "/v1/dev_browser")
+        .header("origin", "http://localhost:5173")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let db = db["id"].as_str().unwrap().to_owned();
+    let r = env
+        .request(reqwest::Method::GET, "/v1/client/handshake")
+        .query(&[
+            ("redirect_url", "http://localhost:5173/"),
+            ("format", "nonce"),
+            ("__clerk_db_jwt", db.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 307);
+    let to = reqwest::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let nonce = to
+        .query_pairs()
+        .find(|(k, _)| k == "__clerk_handshake_nonce")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+
+    let clients = env.bapi.clients();
+    let payload = clients.handshake_payload(&nonce).await.unwrap();
+    let directives: Vec<&str> = payload.directives.iter().map(|d| d.expose()).collect();
+    assert!(
+        directives.contains(&format!("__clerk_db_jwt={db}; Path=/").as_str()),
+        "{directives:?}"
+    );
+    assert!(directives.contains(&"__client_uat=0; Path=/; SameSite=Lax"));
+    assert!(
+        !format!("{payload:?}").contains(&db),
+        "Debug hides the dev browser"
+    );
+    let used = clients.handshake_payload(&nonce).await.unwrap_err();
+    assert!(used.is_not_found(), "{used:?}");
+    assert_eq!(used.code(), Some("resource_not_found"));
+}

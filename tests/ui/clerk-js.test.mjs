@@ -23,8 +23,8 @@ import { chromium } from 'playwright-core';
 import { clerkFrontendApiProxy } from '@clerk/backend/proxy';
 import { createHmac, createPublicKey, verify as verifySignature } from 'node:crypto';
 import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
+import { chromiumOptions } from '../interop/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const NODE_MODULES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules');
 const PASSWORD = 'lk-Test-pass-4921';
 const WAIT = { timeout: 15_000 };
@@ -169,14 +169,7 @@ async function verify(jwt) {
 before(async () => {
   emulator = await startEmulator({ extraArgs: ['--clerk-js-dir', NODE_MODULES] });
   app = await startApp();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // Without it navigator.webdriver is true, and clerk-js solves no CAPTCHA in a browser it
-      // does not take for a person's (its "standard browser" check).
-      '--disable-blink-features=AutomationControlled'],
-  });
+  browser = await chromium.launch(chromiumOptions({ asPerson: true }));
 });
 
 after(async () => {

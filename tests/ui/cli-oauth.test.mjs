@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { REPO_ROOT, startEmulator } from '../interop/emulator.mjs';
+import { chromiumOptions } from '../interop/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CLI = process.env.CLI_LOGIN_BIN || path.join(REPO_ROOT, 'target', 'debug', 'cli-login');
 const WAIT = { timeout: 15_000 };
 
@@ -29,11 +29,7 @@ let dir;
 before(async () => {
   emulator = await startEmulator();
   dir = mkdtempSync(path.join(tmpdir(), 'cli-oauth-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions());
 });
 
 after(async () => {

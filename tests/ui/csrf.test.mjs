@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
 import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
+import { chromiumOptions } from '../interop/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
 
 let emulator; // startEmulator(): { url, stop(), … }
@@ -96,13 +96,10 @@ before(async () => {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   attacker = { server, origin: `http://evil.test:${server.address().port}` };
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // evil.test is another site that happens to run on this machine.
-      '--host-resolver-rules=MAP evil.test 127.0.0.1'],
-  });
+  browser = await chromium.launch(chromiumOptions({
+    // evil.test is another site that happens to run on this machine.
+    args: ['--host-resolver-rules=MAP evil.test 127.0.0.1'],
+  }));
 });
 
 after(async () => {

@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
+import { chromiumOptions } from '../interop/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SCREENSHOT = process.env.UI_SCREENSHOT || path.join(os.tmpdir(), 'inbox.png');
 const WAIT = { timeout: 15_000 };
 
@@ -65,11 +65,7 @@ async function openInbox(query = '') {
 
 before(async () => {
   emulator = await startEmulator();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions());
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));

@@ -17,8 +17,8 @@ import http from 'node:http';
 import { chromium } from 'playwright-core';
 import Provider from 'oidc-provider';
 import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
+import { chromiumOptions } from '../interop/chromium.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
 
 let emulator;
@@ -100,11 +100,7 @@ async function newPage() {
 before(async () => {
   emulator = await startEmulator();
   app = await loopbackApp();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumOptions());
 
   // The upstream OpenID Provider on a free loopback port.
   const server = http.createServer();

@@ -710,6 +710,11 @@ wire_enum! {
         /// Bot protection: the `captcha_token` is not one the widget issued, was used, or the
         /// widget failed (`captcha_error`).
         CaptchaInvalid = "captcha_invalid",
+        /// Bot protection is off on this instance, so there is nothing to verify.
+        CaptchaNotEnabled = "captcha_not_enabled",
+        /// Bot protection doubts this client: it must solve a challenge and send its token to
+        /// `POST /v1/client/verify` (clerk-js does, in a modal) before trying again (401).
+        RequiresCaptcha = "requires_captcha",
         /// Emulator: the control API was called under a name that is not loopback.
         HostInvalid = "host_invalid",
         /// Emulator: a cross-site request to the control API or UI.

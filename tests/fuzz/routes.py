@@ -32,8 +32,12 @@ PARAM = re.compile(r"\{[^{}]*\}")
 # And the Backend API's handshake payload (`GET /v1/clients/handshake_payload?nonce=`), whose
 # path the BAPI spec lists with no operation in it (`{}`), so there is nothing to fuzz it with;
 # emulator/tests/it/browser.rs tests its answers and bad input.
+# And clerk-js's answer to `requires_captcha` (`POST /v1/client/verify`), which the FAPI spec
+# does not list; emulator/tests/it/browser.rs tests its bad input, examples/react-app/e2e the
+# real clerk-js sending it.
 OWN_PUBLIC = {"/v1/images/{id}", "/v1/client/magic_links/complete", "/npm/@clerk/{package}/{*file}",
-              "/captcha/turnstile/v0/api.js", "/captcha/turnstile/token", "/v1/clients/handshake_payload"}
+              "/captcha/turnstile/v0/api.js", "/captcha/turnstile/token", "/v1/clients/handshake_payload",
+              "/v1/client/verify"}
 
 
 def route_calls(text):

@@ -384,6 +384,11 @@ pub fn check_captcha(
         None if transfer => return Ok(()),
         None => return Err(DomainError::Captcha(ErrorCode::CaptchaMissingToken)),
     };
+    redeem_captcha_token(tx, env, token)
+}
+
+/// Uses up a widget's token: unused and unexpired, or `captcha_invalid`.
+fn redeem_captcha_token(tx: &Tx<'_>, env: &Env<'_>, token: &str) -> Result<(), DomainError> {
     if token.len() > 256 {
         return Err(DomainError::Captcha(ErrorCode::CaptchaInvalid));
     }
@@ -398,6 +403,71 @@ pub fn check_captcha(
     } else {
         Err(DomainError::Captcha(ErrorCode::CaptchaInvalid))
     }
+}
+
+/// Clients that must solve a challenge before their next change: `captcha_challenge.<client id>`.
+pub const CHALLENGE_PREFIX: &str = "captcha_challenge.";
+
+fn challenge_key(client_id: &str) -> String {
+    format!("{CHALLENGE_PREFIX}{client_id}")
+}
+
+/// Marks a client as one the bot protection doubts (control API
+/// `POST /_emulator/v1/captcha/challenges`), as Clerk's risk checks mark a suspicious client:
+/// its browser requests that change something are answered 401 `requires_captcha` until it
+/// solves a challenge (`POST /v1/client/verify`). Only with `captcha.enabled`.
+pub fn challenge_client(tx: &Tx<'_>, env: &Env<'_>, client_id: &str) -> Result<(), DomainError> {
+    if !env.settings.captcha.enabled {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaNotEnabled));
+    }
+    if tx.client(client_id)?.is_none() {
+        return Err(DomainError::NotFound("client"));
+    }
+    tx.set_instance_value(&challenge_key(client_id), &env.now.to_string())?;
+    Ok(())
+}
+
+/// Refuses a challenged client's change (401 `requires_captcha`): clerk-js then shows the
+/// widget in a modal, sends its token to `POST /v1/client/verify` and tries again. Choice [U]:
+/// only browser requests that change something are refused (reads, such as clerk-js's load and
+/// polling, go on), and native requests and requests with a testing token never are.
+pub fn check_challenge(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client_id: &str,
+    changes: bool,
+) -> Result<(), DomainError> {
+    if !changes || !env.settings.captcha.enabled || !env.browser || env.testing {
+        return Ok(());
+    }
+    match tx.instance_value(&challenge_key(client_id))? {
+        Some(_) => Err(DomainError::RequiresCaptcha),
+        None => Ok(()),
+    }
+}
+
+/// `POST /v1/client/verify`: the client solved a challenge; its token is used up and the
+/// client is trusted again. A token for an unchallenged client is checked and used up all the
+/// same (clerk-js sends one only when asked). `captcha_error` (the widget failed) is refused.
+pub fn verify_client(
+    tx: &Tx<'_>,
+    env: &Env<'_>,
+    client_id: &str,
+    token: Option<&str>,
+    widget_error: Option<&str>,
+) -> Result<(), DomainError> {
+    if !env.settings.captcha.enabled {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaNotEnabled));
+    }
+    if widget_error.is_some_and(|e| !e.is_empty()) {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaInvalid));
+    }
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(DomainError::Captcha(ErrorCode::CaptchaMissingToken));
+    };
+    redeem_captcha_token(tx, env, token)?;
+    tx.delete_instance_values(&challenge_key(client_id))?;
+    Ok(())
 }
 
 // --- testing tokens --------------------------------------------------------------------------

@@ -156,6 +156,9 @@ pub enum DomainError {
     /// `captcha_missing_token`) or with one that is not valid (422 `captcha_invalid`).
     #[error("bot protection: {0:?}")]
     Captcha(latchkey_protocol::ErrorCode),
+    /// Bot protection: this client must solve a challenge first (401 `requires_captcha`).
+    #[error("the client must solve a CAPTCHA challenge first")]
+    RequiresCaptcha,
     /// Browser mode: the request's dev browser is missing or unknown (401
     /// `dev_browser_unauthenticated`, after which clerk-js makes a new one).
     #[error("no dev browser, or an unknown one")]

@@ -48,6 +48,7 @@ pub fn router() -> Router<Arc<App>> {
             post(replay_delivery),
         )
         .route("/_emulator/v1/webhooks/recover", post(recover))
+        .route("/_emulator/v1/captcha/challenges", post(challenge_client))
 }
 
 fn query(q: &Option<String>) -> Result<Params, ApiError> {
@@ -300,6 +301,33 @@ async fn patch_instance(
         app.set_settings(next)?;
     }
     Ok(Json(instance_json(&app).await))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Challenge {
+    client_id: String,
+}
+
+/// `POST /_emulator/v1/captcha/challenges` `{"client_id"}`: bot protection doubts that client
+/// from now on, as Clerk's risk checks may doubt any; its next browser change is answered 401
+/// `requires_captcha` until it solves a challenge (`POST /v1/client/verify`). Needs
+/// `captcha.enabled`.
+async fn challenge_client(
+    State(app): State<Arc<App>>,
+    BapiJson(body): BapiJson<Challenge>,
+) -> Result<Json<Value>, ApiError> {
+    let settings = app.settings();
+    let env = app.env(
+        &settings,
+        app.clock.now_ms(),
+        None,
+        &crate::domain::RequestInfo::NONE,
+    );
+    app.write(|tx| crate::domain::attack::challenge_client(tx, &env, &body.client_id))?;
+    Ok(Json(
+        json!({"object": "captcha_challenge", "client_id": body.client_id}),
+    ))
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {

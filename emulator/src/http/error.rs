@@ -362,6 +362,18 @@ impl From<DomainError> for ApiError {
                 "Sign-ups are restricted.",
                 "This instance does not allow sign-ups.",
             ),
+            DomainError::Captcha(ErrorCode::CaptchaNotEnabled) => ApiError::new(
+                S::UNPROCESSABLE_ENTITY,
+                ErrorCode::CaptchaNotEnabled,
+                "CAPTCHA is not enabled",
+                "Bot protection is off on this instance (settings: captcha.enabled), so there is no challenge to solve.",
+            ),
+            DomainError::RequiresCaptcha => ApiError::new(
+                S::UNAUTHORIZED,
+                ErrorCode::RequiresCaptcha,
+                "Security verification required",
+                "Bot protection asks this client to solve a CAPTCHA challenge: send the widget's token to POST /v1/client/verify (captcha_token), then try again.",
+            ),
             DomainError::Captcha(code) => ApiError::new(
                 S::UNPROCESSABLE_ENTITY,
                 code,

@@ -55,6 +55,14 @@ async fn a_dev_browser_names_its_client_on_every_request_and_is_never_rotated() 
     assert_eq!(claims["azp"], ORIGIN);
     assert_eq!(claims["sid"], sid.as_str());
 
+    // A same-origin GET (clerk-js behind the app's own proxy path) carries no Origin: the
+    // token it refreshes names the page from its Referer.
+    let same = b.get_same_origin("/v1/client").await;
+    let session = &same.ok()["response"]["sessions"][0];
+    let jwt = session["last_active_token"]["jwt"].as_str().unwrap();
+    let claims = verify_jwt(&h.jwks().await, jwt).unwrap();
+    assert_eq!(claims["azp"], ORIGIN, "the Referer's origin, not its path");
+
     // Signed out of every session (clerk-js's signOut): the client and dev browser remain.
     let out = b.call(Method::DELETE, "/v1/client/sessions", &[]).await;
     assert_eq!(out.ok()["client"]["id"], client_id.as_str());
@@ -435,6 +443,101 @@ async fn with_bot_protection_a_browser_sign_up_needs_a_token_from_the_test_widge
         &js[..300]
     );
     assert!(js.contains("window.turnstile"));
+}
+
+#[tokio::test]
+async fn a_challenged_client_solves_a_captcha_before_its_next_change() {
+    let h = start().await;
+    h.create_user("doubted@example.com", PASSWORD).await;
+    let mut b = h.browser(ORIGIN);
+    b.dev_browser().await;
+    let client_id = b.get("/v1/client").await.ok()["response"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let challenge = |id: &str| {
+        h.control(
+            Method::POST,
+            "/captcha/challenges",
+            Some(json!({ "client_id": id })),
+        )
+    };
+    // Only with bot protection on, and only a client that exists.
+    challenge(&client_id).await.err(422, "captcha_not_enabled");
+    h.set_settings(json!({"captcha": {"enabled": true}})).await;
+    challenge("client_nobody")
+        .await
+        .err(404, "resource_not_found");
+    let made = challenge(&client_id).await;
+    assert_eq!(made.ok()["client_id"], client_id.as_str());
+
+    let sign_in = [
+        ("identifier", "doubted@example.com"),
+        ("password", PASSWORD),
+    ];
+    let refused = b.post("/v1/client/sign_ins", &sign_in).await;
+    refused.err(401, "requires_captcha");
+    // Reads go on; nothing was started.
+    let client = b.get("/v1/client").await;
+    assert_eq!(client.ok()["response"]["sign_in"], serde_json::Value::Null);
+    // A request with a testing token is not stopped (nor is a native one: another client).
+    let testing = h.bapi(Method::POST, "/v1/testing_tokens", None).await;
+    let testing = testing.ok()["token"].as_str().unwrap().to_owned();
+    let path = format!("/v1/client/sign_ins?__clerk_testing_token={testing}");
+    let bypass = b
+        .post(&path, &[("identifier", "doubted@example.com")])
+        .await;
+    assert_eq!(bypass.ok()["response"]["status"], "needs_first_factor");
+
+    // Solving it: no token, a made-up one and a failed widget are refused, and the client
+    // stays challenged.
+    b.post("/v1/client/verify", &[])
+        .await
+        .err(422, "captcha_missing_token");
+    b.post("/v1/client/verify", &[("captcha_token", "made-up")])
+        .await
+        .err(422, "captcha_invalid");
+    b.post("/v1/client/verify", &[("captcha_error", "600010")])
+        .await
+        .err(422, "captcha_invalid");
+    let huge = "t".repeat(5000);
+    b.post("/v1/client/verify", &[("captcha_token", huge.as_str())])
+        .await
+        .err(422, "captcha_invalid");
+    b.post("/v1/client/sign_ins", &sign_in)
+        .await
+        .err(401, "requires_captcha");
+
+    let token = latchkey_testkit::send(
+        h.request(Method::POST, "/captcha/turnstile/token")
+            .form(&[("sitekey", "1x00000000000000000000AA")]),
+    )
+    .await;
+    let token = token.ok()["token"].as_str().unwrap().to_owned();
+    let verified = b
+        .post(
+            "/v1/client/verify",
+            &[
+                ("captcha_token", token.as_str()),
+                ("captcha_widget_type", "smart"),
+                ("captcha_action", "verify"),
+            ],
+        )
+        .await;
+    assert_eq!(verified.ok()["response"]["id"], client_id.as_str());
+    assert_eq!(verified.body["client"]["id"], client_id.as_str());
+    // The token is used up; the client goes on.
+    b.post("/v1/client/verify", &[("captcha_token", token.as_str())])
+        .await
+        .err(422, "captcha_invalid");
+    let done = b.post("/v1/client/sign_ins", &sign_in).await;
+    assert_eq!(done.ok()["response"]["status"], "complete");
+
+    // A person can always sign out, even when doubted again.
+    challenge(&client_id).await.ok();
+    b.call(Method::DELETE, "/v1/client/sessions", &[])
+        .await
+        .ok();
 }
 
 async fn post(b: &mut Browser<'_>, form: Vec<(&'static str, String)>) -> Resp {

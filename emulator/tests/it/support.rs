@@ -66,9 +66,10 @@ pub async fn start_from(b: latchkey_emulator::EmulatorBuilder) -> Harness {
 #[track_caller]
 pub fn validate(spec: &Spec, method: &str, path: &str, status: u16, body: &Value) {
     let path_only = path.split('?').next().unwrap_or(path);
-    // Off the spec (iOS and Android call it; clerk-wire-2.md §2.2): only its errors are
-    // Clerk's envelope to check; email_links.rs asserts its answers field by field.
-    if path_only == "/v1/client/magic_links/complete" {
+    // Off the spec (iOS and Android call the first, clerk-js the second; clerk-wire-2.md §2.2,
+    // §6): only their errors are Clerk's envelope to check; email_links.rs and browser.rs
+    // assert their answers field by field.
+    if path_only == "/v1/client/magic_links/complete" || path_only == "/v1/client/verify" {
         if status >= 400 {
             let errs = spec.check_value(
                 &spec.document()["components"]["schemas"]["ClerkErrors"],
@@ -416,6 +417,26 @@ impl Browser<'_> {
 
     pub async fn get(&mut self, path: &str) -> Resp {
         self.call(Method::GET, path, &[]).await
+    }
+
+    /// A `GET` as a page sends it to its own origin (clerk-js behind a relative `proxyUrl`): the
+    /// dev browser in the query, a `Referer` of the page, and no `Origin`.
+    pub async fn get_same_origin(&mut self, path: &str) -> Resp {
+        let t = self.db_jwt.as_deref().expect("a dev browser first");
+        let url = format!("{path}?__clerk_db_jwt={t}");
+        let referer = format!("{}/account?tab=1", self.origin);
+        let r = send(
+            self.h,
+            Method::GET,
+            &url,
+            None,
+            None,
+            None,
+            &[("referer", &referer)],
+        )
+        .await;
+        validate(fapi_spec(), "GET", path, r.status, &r.body);
+        r
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Resp {

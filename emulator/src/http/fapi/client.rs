@@ -7,8 +7,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::{run, Native, Shape};
 use crate::app::App;
-use crate::domain::{clients, sessions, views};
+use crate::domain::{attack, clients, sessions, views};
 use crate::http::error::ApiError;
+use crate::http::params::Params;
 
 pub(super) async fn get(State(app): State<Arc<App>>, req: Native) -> Result<Response, ApiError> {
     run(&app, &req, Shape::Envelope, |tx, env, c| {
@@ -62,6 +63,29 @@ pub(super) async fn end_all_sessions(
 ) -> Result<Response, ApiError> {
     run(&app, &req, Shape::Envelope, |tx, env, c| {
         sessions::end_all_on_client(tx, env, c)?;
+        Ok(Ok(views::client_fapi(tx, env, &c.record)?))
+    })
+    .await
+}
+
+/// `POST /v1/client/verify`: the client solved the challenge bot protection asked of it
+/// (`requires_captcha`) and sends the widget's `captcha_token` (clerk-js adds
+/// `captcha_widget_type` and `captcha_action=verify`, which change nothing); it may go on.
+pub(super) async fn verify(
+    State(app): State<Arc<App>>,
+    req: Native,
+    p: Params,
+) -> Result<Response, ApiError> {
+    let token = p.secret("captcha_token");
+    let widget_error = p.string("captcha_error");
+    run(&app, &req, Shape::Envelope, |tx, env, c| {
+        attack::verify_client(
+            tx,
+            env,
+            &c.record.id,
+            token.as_ref().map(|t| t.expose()),
+            widget_error.as_deref(),
+        )?;
         Ok(Ok(views::client_fapi(tx, env, &c.record)?))
     })
     .await

@@ -51,6 +51,7 @@ pub fn router() -> Router<Arc<App>> {
             get(get_environment).patch(touch_environment),
         )
         .route("/v1/dev_browser", post(client::new_dev_browser))
+        .route("/v1/client/verify", post(client::verify))
         .route("/.well-known/jwks.json", get(jwks))
         .route(
             "/v1/client",
@@ -222,6 +223,25 @@ pub struct Native {
     /// `Clerk-Proxy-Url`: the request came through a Frontend API proxy there (see
     /// [`Env::with_proxy`], which checks it).
     pub(super) proxy_url: Option<String>,
+    /// A change a challenged client is stopped at (see [`challengeable`]).
+    pub(super) challengeable: bool,
+}
+
+/// Which requests bot protection may stop with `requires_captcha` (see
+/// [`attack::check_challenge`]): ones that change something, except solving the challenge
+/// itself, the environment touch, minting tokens for a session already made, and signing out,
+/// which a person can always do.
+fn challengeable(method: &axum::http::Method, path: &str) -> bool {
+    use axum::http::Method;
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    let signing_out = path == "/v1/client/sessions"
+        || (path.starts_with("/v1/client/sessions/")
+            && (path.ends_with("/end") || path.ends_with("/remove")))
+        || (path == "/v1/client" && *method == Method::DELETE);
+    let tokens = path.starts_with("/v1/client/sessions/") && path.contains("/tokens");
+    !(signing_out || tokens || path == "/v1/client/verify" || path == "/v1/environment")
 }
 
 /// The `Clerk-Proxy-Url` header, as `clerkFrontendApiProxy` (`@clerk/backend`) sends it on
@@ -301,6 +321,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
         // development instances answer it `dev_browser_unauthenticated`.
         let browser = dev_browser.is_some()
             || (origin.is_some() && token.is_none() && q._is_native.is_none());
+        // Choice ([U] in clerk-wire-2.md §5): a page's same-origin GET (clerk-js behind an
+        // app's relative `proxyUrl`) carries no `Origin`, only a `Referer`; for a browser's
+        // request its origin stands in, so the tokens such a request mints (`GET /v1/client`
+        // refreshes `last_active_token`) name the page in `azp` as the page's POSTs do. Against
+        // Clerk's own host every request is cross-origin and carries `Origin`.
+        let origin = origin.or_else(|| {
+            browser
+                .then(|| header(axum::http::header::REFERER))
+                .flatten()
+                .and_then(|r| url::Url::parse(&r).ok())
+                .map(|u| u.origin())
+                .filter(|o| o.is_tuple())
+                .map(|o| o.ascii_serialization())
+        });
         Ok(Self {
             request: parts
                 .extensions
@@ -317,6 +351,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
                 .map(crate::secret::Secret::new),
             rotating_token_nonce: q.rotating_token_nonce,
             proxy_url: proxy_url(&parts.headers),
+            challengeable: challengeable(&parts.method, parts.uri.path()),
         })
     }
 }
@@ -445,6 +480,7 @@ async fn run_inner<T: Serialize>(
                 None => false,
             };
             let env = &env.with_testing(testing);
+            attack::check_challenge(tx, env, &client.record.id, req.challengeable)?;
             let check = match &limit {
                 Some((bucket, subject)) if env.settings.rate_limits.enabled && !testing => {
                     let check = attack::rate_check(tx, env, &client, *bucket, subject)?;

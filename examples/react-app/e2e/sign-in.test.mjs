@@ -4,9 +4,10 @@
 // and the @clerk/ui bundle from this app's node_modules (--clerk-js-dir). Real Chromium then
 //   - signs in through @clerk/ui's <SignIn /> (mounted by clerk.mountSignIn), keeping a
 //     screenshot of the component as a test artifact, and gets a session token the emulator's
-//     JWKS verifies;
+//     JWKS verifies; and through Clerk.mountSignIn itself on a page without React;
 //   - signs in with @clerk/testing: clerkSetup against the emulator's Backend API, then
-//     clerk.signIn in its password, sign-in-token (ticket) and emailAddress forms.
+//     clerk.signIn in its password, sign-in-token (ticket) and emailAddress forms;
+//   - solves a requires_captcha challenge in @clerk/ui's modal and signs in.
 //
 //   cargo build -p latchkey-emulator --bin auth-emulator
 //   (cd examples/react-app && npm ci && node --test e2e/)
@@ -58,7 +59,7 @@ async function createUser(tag) {
  * (`<status> <method> <path>`) collected. clerk-js loads Turnstile from Cloudflare's URL, which
  * is routed to the emulator's test widget (no network here).
  */
-async function openApp() {
+async function openApp(at = '/') {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } })
   await context.route(/^https:\/\/challenges\.cloudflare\.com\/turnstile\/v0\/api\.js/, async (route) => {
     const res = await fetch(`${emulator.url}/captcha/turnstile/v0/api.js`)
@@ -72,7 +73,7 @@ async function openApp() {
     const url = new URL(r.url())
     if (url.pathname.startsWith('/__clerk/v1/')) fapi.push(`${r.status()} ${r.request().method()} ${url.pathname.slice(8)}`)
   })
-  await page.goto(origin)
+  await page.goto(origin + at)
   await page.waitForFunction(() => window.Clerk?.loaded === true, null, WAIT)
   return { page, errors, fapi, close: () => context.close() }
 }
@@ -178,6 +179,23 @@ test('signs in through @clerk/ui <SignIn /> in the built React app', async () =>
     // Signed in across a reload: the dev browser lives on in the page's storage.
     await page.reload()
     await page.locator('#greeting').waitFor(WAIT)
+    assert.deepEqual(errors, [])
+  } finally {
+    await close()
+  }
+})
+
+test('signs in through Clerk.mountSignIn on a page without React', async () => {
+  const { email, user } = await createUser('mount')
+  const { page, errors, close } = await openApp('/mount-sign-in.html')
+  try {
+    await page.locator('#sign-in input[name="identifier"]').waitFor(WAIT)
+    await page.screenshot({ path: path.join(ARTIFACTS, 'mount-sign-in.png') })
+    await signInThroughComponent(page, email)
+
+    await page.locator('#signed-in').waitFor(WAIT)
+    assert.equal(await page.locator('#signed-in').textContent(), `Signed in as ${email}`)
+    assert.equal(await page.evaluate(() => window.Clerk.user.id), user.id)
     assert.deepEqual(errors, [])
   } finally {
     await close()

@@ -51,6 +51,7 @@ mod keys;
 mod oidc;
 mod secret;
 mod serve;
+pub mod snippets;
 mod store;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

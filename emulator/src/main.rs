@@ -306,10 +306,14 @@ async fn start(args: StartArgs) -> ExitCode {
             println!("  Data             {}", args.data_dir.display());
         }
         println!("clerk-js (browser mode): your app forwards /__clerk/* to {url}, and");
-        println!(
-            "  <script async src=\"/__clerk/npm/@clerk/clerk-js@6/dist/clerk.browser.js\" data-clerk-publishable-key=\"{browser_key}\" data-clerk-proxy-url=\"/__clerk\"></script>"
-        );
-        println!("  React: <ClerkProvider publishableKey=\"{browser_key}\" proxyUrl=\"/__clerk\">");
+        for (name, code) in latchkey_emulator::snippets::browser_mode(&url) {
+            let label = match name {
+                "react" => "React: ",
+                "express" => "Express: ",
+                _ => "",
+            };
+            println!("  {label}{code}");
+        }
         println!("  (clerk-js loads from here with --clerk-js-dir <node_modules>; README, \"Browser mode\")");
         println!("Press Ctrl-C to stop.");
     }

@@ -266,6 +266,10 @@ async fn instance_json(app: &App) -> Value {
         // clerk-js in browser mode: its host has a development suffix, so clerk-js makes a dev
         // browser; it reaches the emulator through the app's relative `proxyUrl`.
         "browser_publishable_key": latchkey_protocol::keys::browser_publishable_key(),
+        "browser_snippets": crate::snippets::browser_mode(&app.fapi_url)
+            .into_iter()
+            .map(|(name, code)| (name.to_owned(), Value::String(code)))
+            .collect::<serde_json::Map<_, _>>(),
         "secret_key": app.secret_key.expose(),
         "webhook_secret": app.webhook_secret.expose(),
         "jwks_url": format!("{}/.well-known/jwks.json", app.fapi_url),

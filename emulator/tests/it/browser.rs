@@ -220,6 +220,23 @@ async fn the_instance_names_the_publishable_key_for_clerk_js() {
         "a development suffix, so clerk-js makes a dev browser"
     );
     assert!(key.starts_with("pk_test_"));
+    // Copy-paste set-ups name that key, the app's /__clerk proxy path and this emulator.
+    let snippets = &inst.body["browser_snippets"];
+    for name in ["clerk_js", "react", "express"] {
+        let code = snippets[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: {snippets}"));
+        assert!(code.contains(&key), "{name}: {code}");
+    }
+    assert!(snippets["clerk_js"]
+        .as_str()
+        .unwrap()
+        .contains("data-clerk-proxy-url=\"/__clerk\""));
+    assert!(snippets["express"].as_str().unwrap().contains(h.url()));
+    assert!(
+        !snippets["express"].as_str().unwrap().contains("sk_test_"),
+        "the secret key is named, not shown"
+    );
 }
 
 #[tokio::test]

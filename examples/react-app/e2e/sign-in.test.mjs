@@ -89,10 +89,14 @@ async function control(method, route, body) {
   return json
 }
 
-/** Signs in through the <SignIn /> component, as a person types it. */
-async function signInThroughComponent(page, email) {
+/**
+ * Signs in through @clerk/ui's sign-in component, as a person types it, keeping a screenshot of
+ * the component as it first shows (`screenshot`, a file name in ARTIFACTS).
+ */
+async function signInThroughComponent(page, email, screenshot) {
   const identifier = page.locator('input[name="identifier"]')
   await identifier.waitFor(WAIT)
+  await page.screenshot({ path: path.join(ARTIFACTS, screenshot) })
   await identifier.fill(email)
   await page.locator('.cl-formButtonPrimary').click()
   const password = page.locator('input[name="password"]')
@@ -158,9 +162,7 @@ test('signs in through @clerk/ui <SignIn /> in the built React app', async () =>
   const { page, errors, close } = await openApp()
   try {
     // The component comes from the @clerk/ui bundle the emulator served.
-    await page.locator('input[name="identifier"]').waitFor(WAIT)
-    await page.screenshot({ path: path.join(ARTIFACTS, 'react-sign-in.png') })
-    await signInThroughComponent(page, email)
+    await signInThroughComponent(page, email, 'react-sign-in.png')
 
     await page.locator('#greeting').waitFor(WAIT)
     assert.equal(await page.locator('#greeting').textContent(), `Signed in as ${email}`)
@@ -189,9 +191,7 @@ test('signs in through Clerk.mountSignIn on a page without React', async () => {
   const { email, user } = await createUser('mount')
   const { page, errors, close } = await openApp('/mount-sign-in.html')
   try {
-    await page.locator('#sign-in input[name="identifier"]').waitFor(WAIT)
-    await page.screenshot({ path: path.join(ARTIFACTS, 'mount-sign-in.png') })
-    await signInThroughComponent(page, email)
+    await signInThroughComponent(page, email, 'mount-sign-in.png')
 
     await page.locator('#signed-in').waitFor(WAIT)
     assert.equal(await page.locator('#signed-in').textContent(), `Signed in as ${email}`)

@@ -15,7 +15,9 @@ use super::clients::ClientCtx;
 use super::settings::{Limit, RateLimits};
 use super::{ids, DomainError, Env};
 use crate::secret::Secret;
-use crate::store::records::{LockoutRecord, RateCounterRecord, TestingTokenRecord, UserRecord};
+use crate::store::records::{
+    ClientRecord, LockoutRecord, RateCounterRecord, TestingTokenRecord, UserRecord,
+};
 use crate::store::{ReadTx, Tx};
 use latchkey_protocol::ErrorCode;
 
@@ -405,13 +407,6 @@ fn redeem_captcha_token(tx: &Tx<'_>, env: &Env<'_>, token: &str) -> Result<(), D
     }
 }
 
-/// Clients that must solve a challenge before their next change: `captcha_challenge.<client id>`.
-pub const CHALLENGE_PREFIX: &str = "captcha_challenge.";
-
-fn challenge_key(client_id: &str) -> String {
-    format!("{CHALLENGE_PREFIX}{client_id}")
-}
-
 /// Marks a client as one the bot protection doubts (control API
 /// `POST /_emulator/v1/captcha/challenges`), as Clerk's risk checks mark a suspicious client:
 /// its browser requests that change something are answered 401 `requires_captcha` until it
@@ -420,10 +415,11 @@ pub fn challenge_client(tx: &Tx<'_>, env: &Env<'_>, client_id: &str) -> Result<(
     if !env.settings.captcha.enabled {
         return Err(DomainError::Captcha(ErrorCode::CaptchaNotEnabled));
     }
-    if tx.client(client_id)?.is_none() {
-        return Err(DomainError::NotFound("client"));
-    }
-    tx.set_instance_value(&challenge_key(client_id), &env.now.to_string())?;
+    let mut client = tx
+        .client(client_id)?
+        .ok_or(DomainError::NotFound("client"))?;
+    client.captcha_challenged_at = Some(env.now);
+    tx.save_client(&client)?;
     Ok(())
 }
 
@@ -432,18 +428,15 @@ pub fn challenge_client(tx: &Tx<'_>, env: &Env<'_>, client_id: &str) -> Result<(
 /// only browser requests that change something are refused (reads, such as clerk-js's load and
 /// polling, go on), and native requests and requests with a testing token never are.
 pub fn check_challenge(
-    tx: &Tx<'_>,
     env: &Env<'_>,
-    client_id: &str,
+    client: &ClientRecord,
     changes: bool,
 ) -> Result<(), DomainError> {
-    if !changes || !env.settings.captcha.enabled || !env.browser || env.testing {
-        return Ok(());
+    let asked = changes && env.settings.captcha.enabled && env.browser && !env.testing;
+    if asked && client.captcha_challenged_at.is_some() {
+        return Err(DomainError::RequiresCaptcha);
     }
-    match tx.instance_value(&challenge_key(client_id))? {
-        Some(_) => Err(DomainError::RequiresCaptcha),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// `POST /v1/client/verify`: the client solved a challenge; its token is used up and the
@@ -452,7 +445,7 @@ pub fn check_challenge(
 pub fn verify_client(
     tx: &Tx<'_>,
     env: &Env<'_>,
-    client_id: &str,
+    client: &mut ClientCtx,
     token: Option<&str>,
     widget_error: Option<&str>,
 ) -> Result<(), DomainError> {
@@ -466,7 +459,7 @@ pub fn verify_client(
         return Err(DomainError::Captcha(ErrorCode::CaptchaMissingToken));
     };
     redeem_captcha_token(tx, env, token)?;
-    tx.delete_instance_values(&challenge_key(client_id))?;
+    client.set_captcha_challenged_at(None);
     Ok(())
 }
 

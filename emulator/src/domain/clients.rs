@@ -53,6 +53,15 @@ impl ClientCtx {
         self.fresh
     }
 
+    /// Bot protection's doubt is settled (or raised): stored with the client, which is not
+    /// otherwise changed (its `updated_at` stays).
+    pub fn set_captcha_challenged_at(&mut self, at: Option<i64>) {
+        if self.record.captcha_challenged_at != at {
+            self.record.captcha_challenged_at = at;
+            self.dirty = true;
+        }
+    }
+
     /// Marks the client changed at `now`; [`ClientCtx::flush`] stores it.
     pub fn save(&mut self, now: i64) -> Result<(), DomainError> {
         self.record.updated_at = now;
@@ -173,6 +182,7 @@ pub fn find_or_create(
         last_authentication_strategy: None,
         created_at: now,
         updated_at: now,
+        captcha_challenged_at: None,
     };
     Ok(ClientCtx {
         record,

@@ -7,7 +7,7 @@ use latchkey_protocol::AnyStrategy;
 
 const COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
     last_active_session_id, last_authentication_strategy, created_at, updated_at,
-    prev_token_expires_at";
+    prev_token_expires_at, captcha_challenged_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
     Ok(ClientRecord {
@@ -25,6 +25,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ClientRecord> {
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
         prev_token_expires_at: r.get(9)?,
+        captcha_challenged_at: r.get(10)?,
     })
 }
 
@@ -82,7 +83,7 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
     fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
-                "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                "INSERT INTO clients ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (id) DO UPDATE SET token = excluded.token,
                  prev_token = excluded.prev_token,
                  prev_token_expires_at = excluded.prev_token_expires_at,
@@ -90,7 +91,8 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
                  sign_up_id = excluded.sign_up_id,
                  last_active_session_id = excluded.last_active_session_id,
                  last_authentication_strategy = excluded.last_authentication_strategy,
-                 updated_at = excluded.updated_at"
+                 updated_at = excluded.updated_at,
+                 captcha_challenged_at = excluded.captcha_challenged_at"
             ),
             params![
                 c.id,
@@ -104,7 +106,8 @@ impl ClientsWrites for SqliteTx<'_, WriteMode> {
                     .map(AnyStrategy::as_str),
                 c.created_at,
                 c.updated_at,
-                c.prev_token_expires_at
+                c.prev_token_expires_at,
+                c.captcha_challenged_at
             ],
         )?;
         Ok(())

@@ -104,6 +104,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("migrations/0009_links.sql")),
     (10, include_str!("migrations/0010_external_accounts.sql")),
     (11, include_str!("migrations/0011_handshake_nonces.sql")),
+    (12, include_str!("migrations/0012_captcha_challenges.sql")),
 ];
 
 /// The emulator's store: SQLite or PostgreSQL behind one `write`/`read` API.

@@ -216,6 +216,9 @@ pub struct ClientRecord {
     pub last_authentication_strategy: Option<AnyStrategy>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Since when (ms) bot protection doubts this client: its browser changes wait for a
+    /// solved CAPTCHA challenge (`POST /v1/client/verify`).
+    pub captcha_challenged_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

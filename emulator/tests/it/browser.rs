@@ -56,12 +56,37 @@ async fn a_dev_browser_names_its_client_on_every_request_and_is_never_rotated() 
     assert_eq!(claims["sid"], sid.as_str());
 
     // A same-origin GET (clerk-js behind the app's own proxy path) carries no Origin: the
-    // token it refreshes names the page from its Referer.
-    let same = b.get_same_origin("/v1/client").await;
-    let session = &same.ok()["response"]["sessions"][0];
-    let jwt = session["last_active_token"]["jwt"].as_str().unwrap();
-    let claims = verify_jwt(&h.jwks().await, jwt).unwrap();
-    assert_eq!(claims["azp"], ORIGIN, "the Referer's origin, not its path");
+    // token it refreshes names the page from its Referer. Not for a cross-site request, nor
+    // from a Referer with no origin; an Origin always wins.
+    let page = format!("{ORIGIN}/account?tab=1");
+    let jwks = h.jwks().await;
+    let mut azp = async |headers: &[(&str, &str)]| {
+        let r = b.get_without_origin("/v1/client", headers).await;
+        let session = &r.ok()["response"]["sessions"][0];
+        let jwt = session["last_active_token"]["jwt"].as_str().unwrap();
+        verify_jwt(&jwks, jwt).unwrap()["azp"].clone()
+    };
+    assert_eq!(
+        azp(&[("referer", &page)]).await,
+        ORIGIN,
+        "the origin, not the path"
+    );
+    let same_site = [
+        ("referer", page.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    assert_eq!(azp(&same_site).await, ORIGIN);
+    let cross = [("referer", page.as_str()), ("sec-fetch-site", "cross-site")];
+    assert_eq!(azp(&cross).await, serde_json::Value::Null);
+    assert_eq!(
+        azp(&[("referer", "about:blank")]).await,
+        serde_json::Value::Null
+    );
+    let both = [
+        ("referer", page.as_str()),
+        ("origin", "http://127.0.0.1:3000"),
+    ];
+    assert_eq!(azp(&both).await, "http://127.0.0.1:3000");
 
     // Signed out of every session (clerk-js's signOut): the client and dev browser remain.
     let out = b.call(Method::DELETE, "/v1/client/sessions", &[]).await;
@@ -550,11 +575,50 @@ async fn a_challenged_client_solves_a_captcha_before_its_next_change() {
     let done = b.post("/v1/client/sign_ins", &sign_in).await;
     assert_eq!(done.ok()["response"]["status"], "complete");
 
-    // A person can always sign out, even when doubted again.
+    // Doubted again while signed in: the session goes on (its tokens, touch), and a person
+    // can always sign out; what starts something new waits for the challenge.
+    let sid = done.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     challenge(&client_id).await.ok();
+    b.post(&format!("/v1/client/sessions/{sid}/tokens"), &[])
+        .await
+        .ok();
+    b.post(&format!("/v1/client/sessions/{sid}/touch"), &[])
+        .await
+        .ok();
+    b.post("/v1/client/sign_ups", &[("email_address", "x@example.com")])
+        .await
+        .err(401, "requires_captcha");
+    b.post(&format!("/v1/client/sessions/{sid}/end"), &[])
+        .await
+        .ok();
     b.call(Method::DELETE, "/v1/client/sessions", &[])
         .await
         .ok();
+
+    // Native apps are never asked, even on a client the control API doubts.
+    let mut native = h.fapi();
+    let native_id = native.get("/v1/client").await.ok()["response"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    challenge(&native_id).await.ok();
+    let si = native.post("/v1/client/sign_ins", &sign_in).await;
+    assert_eq!(si.ok()["response"]["status"], "complete");
+
+    // With bot protection off there is nothing to solve, and nobody is asked.
+    h.set_settings(json!({"captcha": {"enabled": false}})).await;
+    b.post("/v1/client/verify", &[("captcha_token", "any")])
+        .await
+        .err(422, "captcha_not_enabled");
+    b.post(
+        "/v1/client/sign_ins",
+        &[("identifier", "doubted@example.com")],
+    )
+    .await
+    .ok();
 }
 
 async fn post(b: &mut Browser<'_>, form: Vec<(&'static str, String)>) -> Resp {

@@ -420,21 +420,11 @@ impl Browser<'_> {
     }
 
     /// A `GET` as a page sends it to its own origin (clerk-js behind a relative `proxyUrl`): the
-    /// dev browser in the query, a `Referer` of the page, and no `Origin`.
-    pub async fn get_same_origin(&mut self, path: &str) -> Resp {
+    /// dev browser in the query, no `Origin`, and `headers` (a `Referer` of the page, say).
+    pub async fn get_without_origin(&mut self, path: &str, headers: &[(&str, &str)]) -> Resp {
         let t = self.db_jwt.as_deref().expect("a dev browser first");
         let url = format!("{path}?__clerk_db_jwt={t}");
-        let referer = format!("{}/account?tab=1", self.origin);
-        let r = send(
-            self.h,
-            Method::GET,
-            &url,
-            None,
-            None,
-            None,
-            &[("referer", &referer)],
-        )
-        .await;
+        let r = send(self.h, Method::GET, &url, None, None, None, headers).await;
         validate(fapi_spec(), "GET", path, r.status, &r.body);
         r
     }

@@ -6,7 +6,8 @@
 //     screenshot of the component as a test artifact, and gets a session token the emulator's
 //     JWKS verifies; and through Clerk.mountSignIn itself on a page without React;
 //   - signs in with @clerk/testing: clerkSetup against the emulator's Backend API, then
-//     clerk.signIn in its password, sign-in-token (ticket) and emailAddress forms;
+//     clerk.signIn in its password, sign-in-token (ticket) and emailAddress forms, and its
+//     testing token (sent on the app's proxy path) past bot protection;
 //   - solves a requires_captcha challenge in @clerk/ui's modal and signs in.
 //
 //   cargo build -p latchkey-emulator --bin auth-emulator
@@ -55,12 +56,21 @@ async function createUser(tag) {
 }
 
 /**
- * A fresh browser context on the app, with page errors and the Frontend API calls
+ * A fresh browser context on the app at `at`, with page errors and the Frontend API calls
  * (`<status> <method> <path>`) collected. clerk-js loads Turnstile from Cloudflare's URL, which
- * is routed to the emulator's test widget (no network here).
+ * is routed to the emulator's test widget (no network here). `testingToken`: added to every
+ * Frontend API request on the app's proxy path, which @clerk/testing's own route
+ * (`^https://<publishable key's host>/v1/`) does not match.
  */
-async function openApp(at = '/') {
+async function openApp(at = '/', { testingToken } = {}) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } })
+  if (testingToken) {
+    await context.route('**/__clerk/v1/**', (route) => {
+      const url = new URL(route.request().url())
+      url.searchParams.set('__clerk_testing_token', testingToken)
+      return route.continue({ url: url.toString() })
+    })
+  }
   await context.route(/^https:\/\/challenges\.cloudflare\.com\/turnstile\/v0\/api\.js/, async (route) => {
     const res = await fetch(`${emulator.url}/captcha/turnstile/v0/api.js`)
     await route.fulfill({ status: res.status, contentType: 'text/javascript', body: await res.text() })
@@ -244,6 +254,30 @@ test('@clerk/testing signs in with a password, a sign-in token and an email addr
     assert.equal(await page.evaluate(() => window.Clerk.user.id), user.id)
     assert.deepEqual(errors, [])
   } finally {
+    await close()
+  }
+})
+
+test('the testing token from clerkSetup, sent on the app\'s proxy path, gets a doubted client past bot protection', async () => {
+  await clerkSetup({
+    publishableKey: emulator.browser_publishable_key,
+    secretKey: emulator.secret_key,
+    apiUrl: emulator.url,
+    dotenv: false,
+  })
+  await control('PATCH', '/instance', { settings: { captcha: { enabled: true } } })
+  const { email, user } = await createUser('token')
+  const { page, errors, fapi, close } = await openApp('/', { testingToken: process.env.CLERK_TESTING_TOKEN })
+  try {
+    const clientId = await page.evaluate(() => window.Clerk.client.id)
+    await control('POST', '/captcha/challenges', { client_id: clientId })
+    await clerk.signIn({ page, signInParams: { strategy: 'password', identifier: email, password: PASSWORD } })
+    await page.locator('#greeting').waitFor(WAIT)
+    assert.equal(await page.evaluate(() => window.Clerk.user.id), user.id)
+    assert.deepEqual(fapi.filter((f) => !f.startsWith('200 ')), [], 'never asked for a CAPTCHA')
+    assert.deepEqual(errors, [])
+  } finally {
+    await control('PATCH', '/instance', { settings: { captcha: { enabled: false } } })
     await close()
   }
 })

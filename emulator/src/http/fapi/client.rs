@@ -82,7 +82,7 @@ pub(super) async fn verify(
         attack::verify_client(
             tx,
             env,
-            &c.record.id,
+            c,
             token.as_ref().map(|t| t.expose()),
             widget_error.as_deref(),
         )?;

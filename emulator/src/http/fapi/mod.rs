@@ -229,19 +229,22 @@ pub struct Native {
 
 /// Which requests bot protection may stop with `requires_captcha` (see
 /// [`attack::check_challenge`]): ones that change something, except solving the challenge
-/// itself, the environment touch, minting tokens for a session already made, and signing out,
-/// which a person can always do.
-fn challengeable(method: &axum::http::Method, path: &str) -> bool {
+/// itself, minting tokens for and touching a session already made, and signing out, which a
+/// person can always do. `route` is the matched route's template (`None` off the router).
+fn challengeable(method: &axum::http::Method, route: Option<&str>) -> bool {
     use axum::http::Method;
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return false;
-    }
-    let signing_out = path == "/v1/client/sessions"
-        || (path.starts_with("/v1/client/sessions/")
-            && (path.ends_with("/end") || path.ends_with("/remove")))
-        || (path == "/v1/client" && *method == Method::DELETE);
-    let tokens = path.starts_with("/v1/client/sessions/") && path.contains("/tokens");
-    !(signing_out || tokens || path == "/v1/client/verify" || path == "/v1/environment")
+    const EXEMPT: &[&str] = &[
+        "/v1/client/verify",
+        "/v1/client/sessions",
+        "/v1/client/sessions/{id}/end",
+        "/v1/client/sessions/{id}/remove",
+        "/v1/client/sessions/{id}/touch",
+        "/v1/client/sessions/{id}/tokens",
+        "/v1/client/sessions/{id}/tokens/{template}",
+    ];
+    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let forgets_client = route == Some("/v1/client") && *method == Method::DELETE;
+    !(reads || forgets_client || route.is_some_and(|r| EXEMPT.contains(&r)))
 }
 
 /// The `Clerk-Proxy-Url` header, as `clerkFrontendApiProxy` (`@clerk/backend`) sends it on
@@ -321,13 +324,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
         // development instances answer it `dev_browser_unauthenticated`.
         let browser = dev_browser.is_some()
             || (origin.is_some() && token.is_none() && q._is_native.is_none());
-        // Choice ([U] in clerk-wire-2.md §5): a page's same-origin GET (clerk-js behind an
-        // app's relative `proxyUrl`) carries no `Origin`, only a `Referer`; for a browser's
-        // request its origin stands in, so the tokens such a request mints (`GET /v1/client`
-        // refreshes `last_active_token`) name the page in `azp` as the page's POSTs do. Against
-        // Clerk's own host every request is cross-origin and carries `Origin`.
+        // Choice (unconfirmed; the wire notes say nothing of it): a page's same-origin GET
+        // (clerk-js behind an app's relative `proxyUrl`) carries no `Origin`, only a
+        // `Referer`; for a browser's same-origin request (`Sec-Fetch-Site: same-origin`, or no
+        // such header from an older client) its origin stands in, so the tokens such a
+        // request mints (`GET /v1/client` refreshes `last_active_token`) name the page in
+        // `azp` as the page's POSTs do. Against Clerk's own host every request is
+        // cross-origin and carries `Origin`.
+        let same_origin = header(axum::http::HeaderName::from_static("sec-fetch-site"))
+            .is_none_or(|s| s.eq_ignore_ascii_case("same-origin"));
         let origin = origin.or_else(|| {
-            browser
+            (browser && same_origin)
                 .then(|| header(axum::http::header::REFERER))
                 .flatten()
                 .and_then(|r| url::Url::parse(&r).ok())
@@ -351,7 +358,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Native {
                 .map(crate::secret::Secret::new),
             rotating_token_nonce: q.rotating_token_nonce,
             proxy_url: proxy_url(&parts.headers),
-            challengeable: challengeable(&parts.method, parts.uri.path()),
+            challengeable: challengeable(
+                &parts.method,
+                parts
+                    .extensions
+                    .get::<axum::extract::MatchedPath>()
+                    .map(|m| m.as_str()),
+            ),
         })
     }
 }
@@ -480,7 +493,7 @@ async fn run_inner<T: Serialize>(
                 None => false,
             };
             let env = &env.with_testing(testing);
-            attack::check_challenge(tx, env, &client.record.id, req.challengeable)?;
+            attack::check_challenge(env, &client.record, req.challengeable)?;
             let check = match &limit {
                 Some((bucket, subject)) if env.settings.rate_limits.enabled && !testing => {
                     let check = attack::rate_check(tx, env, &client, *bucket, subject)?;

@@ -393,7 +393,7 @@ impl UsersWrites for PgTx<'_, WriteMode> {
 
 const CLIENT_COLUMNS: &str = "id, token, prev_token, sign_in_id, sign_up_id,
     last_active_session_id, last_authentication_strategy, created_at, updated_at,
-    prev_token_expires_at";
+    prev_token_expires_at, captcha_challenged_at";
 
 fn client_from_row(r: &Row) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {
@@ -410,6 +410,7 @@ fn client_from_row(r: &Row) -> Result<ClientRecord, StoreError> {
         created_at: get(r, 7)?,
         updated_at: get(r, 8)?,
         prev_token_expires_at: get(r, 9)?,
+        captcha_challenged_at: get(r, 10)?,
     })
 }
 
@@ -440,7 +441,7 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
     fn save_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
         self.exec(
             &format!(
-                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                "INSERT INTO clients ({CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
                  ON CONFLICT (id) DO UPDATE SET token = excluded.token,
                  prev_token = excluded.prev_token,
                  prev_token_expires_at = excluded.prev_token_expires_at,
@@ -448,7 +449,8 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
                  sign_up_id = excluded.sign_up_id,
                  last_active_session_id = excluded.last_active_session_id,
                  last_authentication_strategy = excluded.last_authentication_strategy,
-                 updated_at = excluded.updated_at"
+                 updated_at = excluded.updated_at,
+                 captcha_challenged_at = excluded.captcha_challenged_at"
             ),
             &[
                 &c.id,
@@ -461,6 +463,7 @@ impl ClientsWrites for PgTx<'_, WriteMode> {
                 &c.created_at,
                 &c.updated_at,
                 &c.prev_token_expires_at,
+                &c.captcha_challenged_at,
             ],
         )?;
         Ok(())

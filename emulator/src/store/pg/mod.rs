@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_links.sql")),
     (7, include_str!("migrations/0007_external_accounts.sql")),
     (8, include_str!("migrations/0008_handshake_nonces.sql")),
+    (9, include_str!("migrations/0009_captcha_challenges.sql")),
 ];
 
 /// The advisory lock every write transaction holds: one writer at a time across processes.

@@ -461,6 +461,15 @@ test('bot protection: a browser sign-up passes the test CAPTCHA widget, ticked b
     const sent = fapi.filter((f) => f.includes('/v1/client/sign_ups'));
     assert.deepEqual(sent, ['200 POST /__clerk/v1/client/sign_ups'], 'one sign-up, carrying the token');
 
+    // The always-passing key: the widget solves itself, with nothing to click.
+    await control('PATCH', '/instance', { settings: { captcha: { site_key: '1x00000000000000000000AA' } } });
+    await load(page);
+    const passed = await page.evaluate(async ({ email, password }) => {
+      const su = await window.Clerk.client.signUp.create({ emailAddress: email, password });
+      return su.status;
+    }, { email: `p-${email}`, password: PASSWORD });
+    assert.equal(passed, 'missing_requirements');
+
     // The always-failing key: clerk-js reports the widget's error and the sign-up is refused.
     await control('PATCH', '/instance', { settings: { captcha: { site_key: '2x00000000000000000000AB' } } });
     await load(page);

@@ -1085,6 +1085,66 @@ async fn urls_built_for_a_proxied_request_start_with_its_clerk_proxy_url() {
         "{callback}"
     );
 
+    // The email link a proxied request asks for, and the environment's URLs.
+    h.set_settings(json!({"email_address": {"email_link": true}}))
+        .await;
+    h.create_user("link@example.com", PASSWORD).await;
+    let proxied_post = |path: String, form: Vec<(&'static str, String)>| {
+        let req = h
+            .request(Method::POST, &format!("{path}?__clerk_db_jwt={db}"))
+            .header("origin", ORIGIN)
+            .header("clerk-proxy-url", PROXY)
+            .form(&form);
+        latchkey_testkit::send(req)
+    };
+    let si = proxied_post(
+        "/v1/client/sign_ins".into(),
+        vec![("identifier", "link@example.com".into())],
+    )
+    .await;
+    let si = si.ok()["response"].clone();
+    let email_id = si["supported_first_factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["strategy"] == "email_link")
+        .unwrap()["email_address_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let prepare = format!(
+        "/v1/client/sign_ins/{}/prepare_first_factor",
+        si["id"].as_str().unwrap()
+    );
+    proxied_post(
+        prepare,
+        vec![
+            ("strategy", "email_link".into()),
+            ("email_address_id", email_id),
+            ("redirect_url", "http://localhost:5173/verified".into()),
+        ],
+    )
+    .await
+    .ok();
+    let link = h.latest_message("link@example.com").await["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("{PROXY}/v1/verify?token=")),
+        "{link}"
+    );
+    let env = latchkey_testkit::send(
+        h.request(Method::GET, "/v1/environment")
+            .header("clerk-proxy-url", PROXY),
+    )
+    .await;
+    let sign_in_url = env.ok()["display_config"]["sign_in_url"].as_str().unwrap();
+    assert!(sign_in_url.starts_with(PROXY), "{sign_in_url}");
+    let own = h.fapi().get("/v1/environment").await;
+    let own = own.ok()["display_config"]["sign_in_url"].as_str().unwrap();
+    assert!(own.starts_with(h.url()), "{own}");
+
     // Not an http(s) URL, or one with a query or user name: the emulator's own address.
     for bogus in [
         "javascript:alert(1)",

@@ -148,6 +148,22 @@ async fn flags_set_keys_and_hash_cost_and_the_default_output_is_for_people() {
     assert_eq!(field("Secret key"), "sk_test_fromtheflagsonly");
     assert!(field("Webhook secret").starts_with("whsec_"));
     assert_eq!(field("Data"), dir.to_str().unwrap());
+    // clerk-js's key, and the set-ups that use it: a script tag, React's and Express's.
+    let browser_key = latchkey_protocol::keys::browser_publishable_key();
+    assert!(field("Browser key").starts_with(&browser_key), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("clerk.browser.js")
+            && l.contains(&format!("data-clerk-publishable-key=\"{browser_key}\""))),
+        "{lines:?}"
+    );
+    let react = field("React:");
+    assert!(react.contains("proxyUrl=\"/__clerk\""), "{react}");
+    let express = field("Express:");
+    assert!(
+        express.contains(&format!("CLERK_FAPI_URL={url}")),
+        "{express}"
+    );
+    assert!(!express.contains("sk_test_fromtheflagsonly"), "{express}");
 
     let http = reqwest::Client::new();
     let id = create_user(&http, &url, "sk_test_fromtheflagsonly", "flags@example.com").await;

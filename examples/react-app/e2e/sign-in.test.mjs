@@ -35,6 +35,8 @@ const WAIT = { timeout: 20_000 }
 
 let emulator
 let server // vite preview
+/** Requests the pages made for other hosts (refused): `<resource type> <url>`. */
+const outside = []
 let browser
 let origin
 
@@ -64,6 +66,12 @@ async function createUser(tag) {
  */
 async function openApp(at = '/', { testingToken } = {}) {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } })
+  // Offline: anything for another host is refused and noted (routes registered later, below,
+  // are tried first).
+  await context.route((url) => url.hostname !== '127.0.0.1', (route) => {
+    outside.push(`${route.request().resourceType()} ${route.request().url()}`)
+    return route.abort()
+  })
   if (testingToken) {
     await context.route('**/__clerk/v1/**', (route) => {
       const url = new URL(route.request().url())
@@ -317,4 +325,12 @@ test('a client bot protection doubts solves the CAPTCHA in @clerk/ui\'s modal an
     await control('PATCH', '/instance', { settings: { captcha: { enabled: false, site_key: '1x00000000000000000000AA' } } })
     await close()
   }
+})
+
+test('nothing but provider icons was asked of another host', () => {
+  // The pages ran offline: clerk-js, @clerk/ui, the app and the CAPTCHA widget all came from
+  // here. Only the provider icons the environment names (Clerk's image CDN) were asked for.
+  const others = outside.filter((r) => !/^image https:\/\/img\.clerk\.com\//.test(r))
+  assert.deepEqual(others, [])
+  assert.ok(outside.length > 0, 'the route saw the icon requests, so it was in place')
 })

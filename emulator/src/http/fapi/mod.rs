@@ -648,11 +648,21 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "healthy"}))
 }
 
-async fn get_environment(State(app): State<Arc<App>>) -> Json<Value> {
+/// `GET /v1/environment`; behind a Frontend API proxy its URLs start with the proxy's.
+async fn get_environment(
+    State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
+) -> Json<Value> {
+    let settings = app.settings();
+    let proxy = proxy_url(&headers);
+    let request = crate::domain::RequestInfo::NONE;
+    let env = app
+        .env(&settings, app.clock.now_ms(), None, &request)
+        .with_proxy(proxy.as_deref());
     Json(environment::environment(
-        &app.settings(),
+        &settings,
         &app.instance_id,
-        &app.fapi_url,
+        env.fapi_url,
     ))
 }
 
@@ -669,7 +679,7 @@ async fn touch_environment(
             "PATCH /v1/environment is a page's touch of the environment: it needs the page's Origin header (GET it otherwise).",
         ));
     }
-    Ok(get_environment(State(app)).await)
+    Ok(get_environment(State(app), headers).await)
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Result<Json<latchkey_protocol::Jwks>, ApiError> {

@@ -1103,12 +1103,7 @@ async fn urls_built_for_a_proxied_request_start_with_its_clerk_proxy_url() {
     )
     .await;
     let si = si.ok()["response"].clone();
-    let email_id = si["supported_first_factors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["strategy"] == "email_link")
-        .unwrap()["email_address_id"]
+    let email_id = first_factor(&si, "email_link")["email_address_id"]
         .as_str()
         .unwrap()
         .to_owned();

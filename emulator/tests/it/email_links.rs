@@ -30,13 +30,7 @@ async fn ask_for_link(c: &mut Native<'_>, email: &str, extra: &[(&str, &str)]) -
         .post("/v1/client/sign_ins", &[("identifier", email)])
         .await;
     let si = r.ok()["response"].clone();
-    let factor = si["supported_first_factors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["strategy"] == "email_link")
-        .unwrap_or_else(|| panic!("email_link is offered: {si}"))
-        .clone();
+    let factor = first_factor(&si, "email_link").clone();
     let mut form = vec![
         ("strategy", "email_link"),
         (
@@ -172,12 +166,7 @@ async fn expired_superseded_and_unknown_links_do_not_sign_in() {
     let old = link_in_inbox(&h, email).await;
     // A second link for the same sign-in replaces the first.
     let id = si["id"].as_str().unwrap();
-    let factor_id = si["supported_first_factors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["strategy"] == "email_link")
-        .unwrap()["email_address_id"]
+    let factor_id = first_factor(&si, "email_link")["email_address_id"]
         .as_str()
         .unwrap()
         .to_owned();

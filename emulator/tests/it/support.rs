@@ -453,3 +453,11 @@ pub async fn browse(h: &Harness, url: &str) -> url::Url {
     }
     panic!("too many redirects, at {at}");
 }
+
+/// The factor for `strategy` among a sign-in's `supported_first_factors` (it must be offered).
+pub fn first_factor<'a>(sign_in: &'a Value, strategy: &str) -> &'a Value {
+    sign_in["supported_first_factors"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["strategy"] == strategy))
+        .unwrap_or_else(|| panic!("{strategy} is offered: {sign_in}"))
+}

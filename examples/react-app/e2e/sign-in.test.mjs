@@ -146,6 +146,21 @@ function routeHost(from, to) {
   }
 }
 
+/**
+ * `@clerk/testing`'s clerkSetup against the emulator: it asks the emulator's Backend API for a
+ * testing token (`POST /v1/testing_tokens`) and keeps it in CLERK_TESTING_TOKEN.
+ */
+async function setUpClerkTesting() {
+  delete process.env.CLERK_TESTING_TOKEN
+  await clerkSetup({
+    publishableKey: emulator.browser_publishable_key,
+    secretKey: emulator.secret_key,
+    apiUrl: emulator.url,
+    dotenv: false,
+  })
+  assert.match(process.env.CLERK_TESTING_TOKEN ?? '', /-lk_/, 'clerkSetup got a testing token from the emulator')
+}
+
 /** Verifies a session token against the emulator's JWKS, as a server-side verifier would. */
 async function verifyToken(token) {
   const [h, p, s] = token.split('.')
@@ -221,14 +236,7 @@ test('signs in through Clerk.mountSignIn on a page without React', async () => {
 })
 
 test('@clerk/testing signs in with a password, a sign-in token and an email address', async () => {
-  // clerkSetup asks the emulator's Backend API for a testing token (POST /v1/testing_tokens).
-  await clerkSetup({
-    publishableKey: emulator.browser_publishable_key,
-    secretKey: emulator.secret_key,
-    apiUrl: emulator.url,
-    dotenv: false,
-  })
-  assert.match(process.env.CLERK_TESTING_TOKEN ?? '', /\S/, 'clerkSetup got a testing token')
+  await setUpClerkTesting()
 
   const { email, user } = await createUser('testing')
   const { page, errors, close } = await openApp()
@@ -267,12 +275,7 @@ test('@clerk/testing signs in with a password, a sign-in token and an email addr
 })
 
 test('the testing token from clerkSetup, sent on the app\'s proxy path, gets a doubted client past bot protection', async () => {
-  await clerkSetup({
-    publishableKey: emulator.browser_publishable_key,
-    secretKey: emulator.secret_key,
-    apiUrl: emulator.url,
-    dotenv: false,
-  })
+  await setUpClerkTesting()
   await control('PATCH', '/instance', { settings: { captcha: { enabled: true } } })
   const { email, user } = await createUser('token')
   const { page, errors, fapi, close } = await openApp('/', { testingToken: process.env.CLERK_TESTING_TOKEN })

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
+import { createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SECRET_KEY = 'sk_test_interop_1234567890';
@@ -170,6 +171,41 @@ export async function control(url, method, route, body) {
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   return json(res, `control ${method} ${route}`);
+}
+
+/**
+ * A Backend API call with the emulator's secret key and a JSON body; the answer's JSON (an
+ * error status throws). `emu` is what startEmulator resolved.
+ */
+export async function bapi(emu, method, route, body) {
+  const res = await fetch(`${emu.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${emu.secret_key}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  return json(res, `${method} ${route}`);
+}
+
+/**
+ * Verifies a session token as a server-side verifier would: RS256 against the emulator's JWKS,
+ * and valid at the emulator's time, which tests move (the verifier keeps the clock the tokens
+ * were made by). Resolves with its claims.
+ */
+export async function verifySessionToken(emu, jwt) {
+  const [h, p, sig] = jwt.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const payload = JSON.parse(Buffer.from(p, 'base64url'));
+  assert.equal(header.alg, 'RS256');
+  const res = await fetch(`${emu.url}/.well-known/jwks.json`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const { keys } = await json(res, 'GET /.well-known/jwks.json');
+  const jwk = keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, `the JWKS has the token's key ${header.kid}`);
+  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  assert.ok(verifySignature('RSA-SHA256', Buffer.from(`${h}.${p}`), key, Buffer.from(sig, 'base64url')), 'signature');
+  const now = Math.floor((await control(emu.url, 'GET', '/time')).now / 1000);
+  assert.ok(payload.nbf <= now + 5 && now < payload.exp, `valid now (${now}): nbf ${payload.nbf}, exp ${payload.exp}`);
+  return payload;
 }
 
 /** Decodes a JWT's payload without verifying it. */

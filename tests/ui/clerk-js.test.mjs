@@ -21,8 +21,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { clerkFrontendApiProxy } from '@clerk/backend/proxy';
-import { createHmac, createPublicKey, verify as verifySignature } from 'node:crypto';
-import { control as controlApi, startEmulator } from '../interop/emulator.mjs';
+import { createHmac } from 'node:crypto';
+import { bapi as bapiCall, control as controlApi, startEmulator, verifySessionToken } from '../interop/emulator.mjs';
 import { chromiumOptions } from '../interop/chromium.mjs';
 
 const NODE_MODULES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules');
@@ -35,16 +35,7 @@ let browser;
 
 const control = (method, route, body) => controlApi(emulator.url, method, route, body);
 
-async function bapi(method, route, body) {
-  const res = await fetch(`${emulator.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${emulator.secret_key}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  });
-  const json = await res.json();
-  assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const bapi = (method, route, body) => bapiCall(emulator, method, route, body);
 
 /** The app: one page that loads clerk-js through the app's own /__clerk proxy to the emulator. */
 async function startApp() {
@@ -147,24 +138,7 @@ async function signIn(page, email) {
   }, { email, password: PASSWORD });
 }
 
-/**
- * Verifies a session token against the emulator's JWKS (RS256) and its lifetime at the
- * emulator's time, which tests move: the verifier keeps the clock the tokens were made by.
- */
-async function verify(jwt) {
-  const [h, p, sig] = jwt.split('.');
-  const header = JSON.parse(Buffer.from(h, 'base64url'));
-  const payload = JSON.parse(Buffer.from(p, 'base64url'));
-  assert.equal(header.alg, 'RS256');
-  const { keys } = await (await fetch(`${emulator.url}/.well-known/jwks.json`)).json();
-  const jwk = keys.find((k) => k.kid === header.kid);
-  assert.ok(jwk, `the JWKS has the token's key ${header.kid}`);
-  const key = createPublicKey({ key: jwk, format: 'jwk' });
-  assert.ok(verifySignature('RSA-SHA256', Buffer.from(`${h}.${p}`), key, Buffer.from(sig, 'base64url')), 'signature');
-  const now = Math.floor((await control('GET', '/time')).now / 1000);
-  assert.ok(payload.nbf <= now + 5 && now < payload.exp, `valid now (${now}): nbf ${payload.nbf}, exp ${payload.exp}`);
-  return payload;
-}
+const verify = (jwt) => verifySessionToken(emulator, jwt);
 
 before(async () => {
   emulator = await startEmulator({ extraArgs: ['--clerk-js-dir', NODE_MODULES] });

@@ -153,12 +153,12 @@ pub fn find_dev_browser(
     Ok(ctx)
 }
 
-/// `POST /v1/dev_browser`: a new client for a browser, whose token is the dev browser the
-/// browser sends with every request from now on.
-pub fn new_dev_browser(tx: &Tx<'_>, now: i64) -> Result<Secret, DomainError> {
+/// `POST /v1/dev_browser` (and a handshake for a browser with none): a new client for a
+/// browser, whose token is the dev browser the browser sends with every request from now on.
+pub fn new_dev_browser(tx: &Tx<'_>, now: i64) -> Result<ClientRecord, DomainError> {
     let mut ctx = find_or_create(tx, None, now)?;
     ctx.flush(tx)?;
-    Ok(ctx.record.token)
+    Ok(ctx.record)
 }
 
 /// Finds the presented client or creates a new one.

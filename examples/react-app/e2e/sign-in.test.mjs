@@ -21,11 +21,16 @@ import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createPublicKey, verify as verifySignature } from 'node:crypto'
 import { chromium } from 'playwright-core'
 import { build, preview } from 'vite'
 import { clerk, clerkSetup } from '@clerk/testing/playwright'
-import { REPO_ROOT, startEmulator } from '../../../tests/interop/emulator.mjs'
+import {
+  REPO_ROOT,
+  bapi as bapiCall,
+  control as controlApi,
+  startEmulator,
+  verifySessionToken,
+} from '../../../tests/interop/emulator.mjs'
 import { chromiumOptions } from '../../../tests/interop/chromium.mjs'
 
 const APP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -40,16 +45,9 @@ const outside = []
 let browser
 let origin
 
-async function bapi(method, route, body) {
-  const res = await fetch(`${emulator.url}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${emulator.secret_key}`, 'content-type': 'application/json' },
-    body: body && JSON.stringify(body),
-  })
-  const json = await res.json()
-  assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(json)}`)
-  return json
-}
+const bapi = (method, route, body) => bapiCall(emulator, method, route, body)
+const control = (method, route, body) => controlApi(emulator.url, method, route, body)
+const verifyToken = (jwt) => verifySessionToken(emulator, jwt)
 
 async function createUser(tag) {
   const email = `react-${tag}-${process.pid}@example.com`
@@ -94,17 +92,6 @@ async function openApp(at = '/', { testingToken } = {}) {
   await page.goto(origin + at)
   await page.waitForFunction(() => window.Clerk?.loaded === true, null, WAIT)
   return { page, errors, fapi, close: () => context.close() }
-}
-
-async function control(method, route, body) {
-  const res = await fetch(`${emulator.url}/_emulator/v1${route}`, {
-    method,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body ?? {}),
-  })
-  const json = await res.json()
-  assert.ok(res.ok, `${method} ${route}: ${res.status} ${JSON.stringify(json)}`)
-  return json
 }
 
 /**
@@ -159,18 +146,6 @@ async function setUpClerkTesting() {
     dotenv: false,
   })
   assert.match(process.env.CLERK_TESTING_TOKEN ?? '', /-lk_/, 'clerkSetup got a testing token from the emulator')
-}
-
-/** Verifies a session token against the emulator's JWKS, as a server-side verifier would. */
-async function verifyToken(token) {
-  const [h, p, s] = token.split('.')
-  const header = JSON.parse(Buffer.from(h, 'base64url'))
-  const { keys } = await (await fetch(`${emulator.url}/.well-known/jwks.json`)).json()
-  const jwk = keys.find((k) => k.kid === header.kid)
-  assert.ok(jwk, `no JWKS key ${header.kid}`)
-  const ok = verifySignature('RSA-SHA256', Buffer.from(`${h}.${p}`), createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(s, 'base64url'))
-  assert.ok(ok, 'the session token verifies against the JWKS')
-  return JSON.parse(Buffer.from(p, 'base64url'))
 }
 
 before(async () => {

@@ -35,7 +35,7 @@ pub(super) async fn new(
 /// a new client of its own. clerk-js reads `id`; other clients read `token`; both are it.
 pub(super) async fn new_dev_browser(State(app): State<Arc<App>>) -> Result<Response, ApiError> {
     let now = app.clock.now_ms();
-    let token = app.write(|tx| clients::new_dev_browser(tx, now))?;
+    let token = app.write(|tx| clients::new_dev_browser(tx, now))?.token;
     let body = serde_json::json!({
         "object": "dev_browser",
         "id": token.expose(),

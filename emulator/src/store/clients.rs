@@ -232,6 +232,51 @@ pub(crate) mod tests {
         );
     }
 
+    /// What every store keeps of a client's CAPTCHA challenge, for `client_old`, a client the
+    /// database held before it had the column: none at first, then what was saved.
+    pub(crate) fn captcha_challenge_round_trip(store: &Store) {
+        let old = store.read(|tx| tx.client("client_old")).unwrap().unwrap();
+        assert_eq!(
+            old.captcha_challenged_at, None,
+            "an old client is not doubted"
+        );
+        for at in [Some(5), None] {
+            let c = ClientRecord {
+                captcha_challenged_at: at,
+                ..old.clone()
+            };
+            store.write(|tx| tx.save_client(&c)).unwrap();
+            let read = store.read(|tx| tx.client("client_old")).unwrap().unwrap();
+            assert_eq!(read.captcha_challenged_at, at);
+        }
+    }
+
+    #[test]
+    fn migration_12_adds_captcha_challenges_to_the_clients_of_a_version_11_database() {
+        let dir = std::env::temp_dir().join(format!("lk-mig12-{}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for (_, sql) in super::super::MIGRATIONS.iter().filter(|(v, _)| *v <= 11) {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 11).unwrap();
+            conn.execute_batch(
+                "INSERT INTO clients (id, token, created_at, updated_at)
+                 VALUES ('client_old', 'tok_old', 1, 1)",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.schema_version().unwrap(),
+            super::super::latest_version()
+        );
+        captcha_challenge_round_trip(&store);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     #[test]
     fn migration_11_adds_handshake_nonces_to_a_version_10_database() {
         let dir = std::env::temp_dir().join(format!("lk-mig11-{}", rand::random::<u64>()));

@@ -668,6 +668,21 @@ fn migration_7_adds_external_accounts_to_a_version_6_database() {
 }
 
 #[test]
+fn migration_9_adds_captcha_challenges_to_the_clients_of_a_version_8_database() {
+    let Some(url) = fresh() else { return };
+    let conn = raw(&url);
+    migrate_to(&conn, 8).unwrap();
+    conn.batch(
+        "INSERT INTO clients (id, token, created_at, updated_at)
+         VALUES ('client_old', 'tok_old', 1, 1)",
+    )
+    .unwrap();
+    let store = crate::store::Store::open_postgres(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), latest_version());
+    crate::store::clients::tests::captcha_challenge_round_trip(&store);
+}
+
+#[test]
 fn migration_8_adds_handshake_nonces_to_a_version_7_database() {
     let Some(url) = fresh() else { return };
     let conn = raw(&url);

@@ -110,11 +110,22 @@ $('code-cancel').addEventListener('click', () => {
 // OAuth in the system browser, back on the scheme the app claims: the Rust side completes it from
 // the deep link (src/lib.rs), and the auth-state event shows the signed-in screen; a failure
 // arrives as the `oauth-failed` event.
+// The attempt is pending before startOAuth resolves: the browser may be back (a denial, as
+// `oauth-failed`) before it does, and that answer must find the attempt waiting.
 $('oauth-google').addEventListener('click', () =>
   run(async () => {
-    const { id } = await latchkey.startOAuth('google', info.oauthRedirectUrl)
-    pending = { kind: 'oauth', id }
+    const attempt = { kind: 'oauth', id: null }
+    pending = attempt
     show('oauth-wait')
+    try {
+      attempt.id = (await latchkey.startOAuth('google', info.oauthRedirectUrl)).id
+    } catch (e) {
+      if (pending === attempt) {
+        pending = null
+        show('signed-out')
+      }
+      throw e
+    }
   })
 )
 $('oauth-cancel').addEventListener('click', () => {
